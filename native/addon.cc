@@ -1,0 +1,62 @@
+// N-API entry point: registers every kernel family and the runtime controls.
+#include <napi.h>
+
+#include "common.h"
+#include "napi_args.h"
+
+namespace nl {
+void register_gemm(Napi::Env env, Napi::Object exports);
+}  // namespace nl
+
+namespace {
+
+Napi::Value GetNumThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), nl::num_threads()); }
+
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  nl::Args a(info, "setNumThreads");
+  int64_t n = a.int64(0);
+  if (n < 1 || n > 1024) a.fail(0, "must be an integer in [1, 1024], got " + std::to_string(n));
+  nl::set_num_threads(static_cast<int>(n));
+  return info.Env().Undefined();
+}
+
+Napi::Value GetIsa(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), nl::isa_name(nl::active_isa()));
+}
+
+Napi::Value SupportedIsas(const Napi::CallbackInfo& info) {
+  Napi::Array out = Napi::Array::New(info.Env());
+  uint32_t k = 0;
+  for (nl::Isa isa : {nl::Isa::Scalar, nl::Isa::Avx2, nl::Isa::Avx512})
+    if (nl::isa_supported(isa)) out.Set(k++, Napi::String::New(info.Env(), nl::isa_name(isa)));
+  return out;
+}
+
+Napi::Value SetIsa(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsString())
+    throw Napi::TypeError::New(info.Env(), "setIsa: argument 0 must be 'scalar', 'avx2' or 'avx512'");
+  std::string s = info[0].As<Napi::String>().Utf8Value();
+  nl::Isa isa;
+  if (s == "scalar") isa = nl::Isa::Scalar;
+  else if (s == "avx2") isa = nl::Isa::Avx2;
+  else if (s == "avx512") isa = nl::Isa::Avx512;
+  else throw Napi::TypeError::New(info.Env(), "setIsa: expected 'scalar', 'avx2' or 'avx512', got '" + s + "'");
+  if (!nl::isa_supported(isa))
+    throw Napi::Error::New(info.Env(), "setIsa: this CPU does not support '" + s + "'");
+  nl::set_isa(isa);
+  return info.Env().Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  nl::def(env, exports, "getNumThreads", GetNumThreads);
+  nl::def(env, exports, "setNumThreads", SetNumThreads);
+  nl::def(env, exports, "getIsa", GetIsa);
+  nl::def(env, exports, "setIsa", SetIsa);
+  nl::def(env, exports, "supportedIsas", SupportedIsas);
+  nl::register_gemm(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(normlab, Init)
