@@ -6,7 +6,9 @@
         "native/addon.cc",
         "native/cpu_features.cc",
         "native/thread_pool.cc",
-        "native/gemm.cc"
+        "native/gemm.cc",
+        "native/elementwise.cc",
+        "native/reduce.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

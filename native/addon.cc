@@ -6,6 +6,8 @@
 
 namespace nl {
 void register_gemm(Napi::Env env, Napi::Object exports);
+void register_elementwise(Napi::Env env, Napi::Object exports);
+void register_reduce(Napi::Env env, Napi::Object exports);
 }  // namespace nl
 
 namespace {
@@ -54,6 +56,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nl::def(env, exports, "setIsa", SetIsa);
   nl::def(env, exports, "supportedIsas", SupportedIsas);
   nl::register_gemm(env, exports);
+  nl::register_elementwise(env, exports);
+  nl::register_reduce(env, exports);
   return exports;
 }
 

@@ -1,0 +1,144 @@
+// Define-by-run autograd. Every differentiable op records a Node on its output: the inputs it
+// read and a closure that maps the output gradient to input gradients (one rule per op, written
+// next to the op). `backward()` walks the recorded graph once in reverse topological order and
+// then frees it: the closures and their saved buffers are dropped, so a second backward through
+// the same graph is an error, as in PyTorch (without retain_graph).
+import type { Tensor } from '../tensor/tensor.js';
+
+/** Maps the gradient of an op's output to the gradients of its inputs (null: no gradient). */
+export type BackwardFn = (gradOutput: Float32Array) => (Float32Array | null)[];
+
+export interface Node {
+  readonly name: string;
+  readonly inputs: readonly Tensor[];
+  /** Null once the graph has been freed by a backward pass. */
+  backward: BackwardFn | null;
+}
+
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs fn with gradient recording off (as torch.no_grad()); restores the previous mode. */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/** Runs fn with gradient recording on (inside a noGrad region, for instance). */
+export function enableGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = true;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/** True when an op over these inputs must record a node. */
+export function needsGrad(...inputs: (Tensor | null | undefined)[]): boolean {
+  if (!gradEnabled) return false;
+  for (const t of inputs) if (t != null && t.requiresGrad) return true;
+  return false;
+}
+
+/**
+ * Records `backward` as the gradient rule of `out` when any input requires grad.
+ * The rule must return one entry per input, in order (null where no gradient is needed).
+ */
+export function record(out: Tensor, name: string, inputs: Tensor[], backward: BackwardFn): Tensor {
+  if (!needsGrad(...inputs)) return out;
+  out.requiresGrad = true;
+  out.gradFn = { name, inputs, backward };
+  return out;
+}
+
+function addInto(dst: Float32Array, src: Float32Array): void {
+  for (let i = 0; i < dst.length; i++) dst[i] += src[i];
+}
+
+/**
+ * Backpropagates `grad` (d loss / d root) through the graph under `root`. Leaf tensors that
+ * require grad get their `.grad` accumulated (added to, as PyTorch does).
+ */
+export function runBackward(root: Tensor, grad: Float32Array): void {
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>();
+  // Iterative DFS post-order: a tensor comes after every tensor that depends on it when reversed.
+  const stack: [Tensor, number][] = [[root, 0]];
+  visited.add(root);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    const [t, i] = top;
+    const node = t.gradFn;
+    if (node !== null && i < node.inputs.length) {
+      top[1] = i + 1;
+      const child = node.inputs[i];
+      if (child.requiresGrad && !visited.has(child)) {
+        visited.add(child);
+        stack.push([child, 0]);
+      }
+    } else {
+      stack.pop();
+      order.push(t);
+    }
+  }
+  const grads = new Map<Tensor, Float32Array>();
+  const owned = new Set<Float32Array>();
+  grads.set(root, grad);
+  for (let k = order.length - 1; k >= 0; k--) {
+    const t = order[k];
+    const g = grads.get(t);
+    grads.delete(t);
+    if (g === undefined) continue;
+    const node = t.gradFn;
+    if (node === null) {
+      t.accumulateGrad(g);
+      continue;
+    }
+    if (node.backward === null) {
+      throw new Error(
+        `backward: the graph through '${node.name}' was already freed by an earlier backward(); ` +
+          'recompute the forward pass before calling backward() again',
+      );
+    }
+    const inputGrads = node.backward(g);
+    node.backward = null;
+    for (let j = 0; j < node.inputs.length; j++) {
+      const input = node.inputs[j];
+      const gi = inputGrads[j];
+      if (gi === null || gi === undefined || !input.requiresGrad) continue;
+      if (gi.length !== input.size) {
+        throw new Error(
+          `backward: gradient rule of '${node.name}' returned ${gi.length} values for input ${j} of shape [${input.shape.join(', ')}]`,
+        );
+      }
+      const prev = grads.get(input);
+      if (prev === undefined) {
+        grads.set(input, gi);
+      } else if (owned.has(prev)) {
+        addInto(prev, gi);
+      } else {
+        // Gradient rules may return views of their output gradient (reshape, add): never write
+        // into a buffer this pass did not allocate itself.
+        const sum = addCopy(prev, gi);
+        owned.add(sum);
+        grads.set(input, sum);
+      }
+    }
+  }
+}
+
+function addCopy(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i] + b[i];
+  return out;
+}

@@ -1,0 +1,19 @@
+// The CPU backend: the native addon's exports are the kernels, checked once at load time.
+import type { Backend } from './backend.js';
+import { loadAddon } from './native.js';
+
+function checked(addon: Record<string, unknown>): Backend {
+  const required: (keyof Backend)[] = [
+    'getNumThreads', 'setNumThreads', 'getIsa', 'setIsa', 'supportedIsas',
+    'sgemm',
+    'binary', 'unary', 'unaryBackward', 'sumToShape',
+    'reduce', 'permute',
+  ];
+  const missing = required.filter((k) => typeof addon[k] !== 'function');
+  if (missing.length > 0) {
+    throw new Error(`normlab: the native addon lacks kernels ${missing.join(', ')}; rebuild it with 'npm install'.`);
+  }
+  return addon as unknown as Backend;
+}
+
+export const cpu: Backend = checked(loadAddon() as Record<string, unknown>);

@@ -1,0 +1,8 @@
+// normlab public API. See DESIGN.md ("Public API") for the contract.
+export { Tensor, type TensorOptions } from './tensor/tensor.js';
+export { tensor, zeros, ones, full, randn, rand, arange, type RandomOptions } from './tensor/create.js';
+export { Generator, manualSeed } from './tensor/random.js';
+export { noGrad, enableGrad, isGradEnabled } from './autograd/graph.js';
+export { setNumThreads, getNumThreads, setIsa, getIsa, supportedIsas, type Isa } from './backend/index.js';
+export * as functional from './ops/index.js';
+export * as nn from './nn/index.js';

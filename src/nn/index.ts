@@ -1,0 +1,3 @@
+// The `nn` namespace: modules, parameters and layers.
+export { Module, Parameter, type ForwardHook } from './module.js';
+export { Sequential, ModuleList } from './containers.js';
