@@ -8,6 +8,7 @@ function checked(addon: Record<string, unknown>): Backend {
     'sgemm',
     'binary', 'unary', 'unaryBackward', 'sumToShape',
     'reduce', 'permute',
+    'sgdStep', 'adamStep', 'rmspropStep',
   ];
   const missing = required.filter((k) => typeof addon[k] !== 'function');
   if (missing.length > 0) {
