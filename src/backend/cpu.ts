@@ -8,6 +8,8 @@ function checked(addon: Record<string, unknown>): Backend {
     'sgemm',
     'binary', 'unary', 'unaryBackward', 'sumToShape',
     'reduce', 'permute',
+    'softmaxForward', 'softmaxBackward', 'crossEntropyForward', 'crossEntropyBackward', 'nllLossForward',
+    'mseLossForward', 'mseLossBackward', 'bceWithLogitsForward', 'bceWithLogitsBackward', 'dropoutMask',
   ];
   const missing = required.filter((k) => typeof addon[k] !== 'function');
   if (missing.length > 0) {
