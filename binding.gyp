@@ -9,7 +9,8 @@
         "native/gemm.cc",
         "native/elementwise.cc",
         "native/reduce.cc",
-        "native/optim.cc"
+        "native/optim.cc",
+        "native/loss.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

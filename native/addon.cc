@@ -9,6 +9,7 @@ void register_gemm(Napi::Env env, Napi::Object exports);
 void register_elementwise(Napi::Env env, Napi::Object exports);
 void register_reduce(Napi::Env env, Napi::Object exports);
 void register_optim(Napi::Env env, Napi::Object exports);
+void register_loss(Napi::Env env, Napi::Object exports);
 }  // namespace nl
 
 namespace {
@@ -60,6 +61,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nl::register_elementwise(env, exports);
   nl::register_reduce(env, exports);
   nl::register_optim(env, exports);
+  nl::register_loss(env, exports);
   return exports;
 }
 

@@ -6,5 +6,6 @@ import type { GemmKernels } from './kernels/gemm.js';
 import type { ElementwiseKernels } from './kernels/elementwise.js';
 import type { ReduceKernels } from './kernels/reduce.js';
 import type { OptimKernels } from './kernels/optim.js';
+import type { LossKernels } from './kernels/loss.js';
 
-export type Backend = RuntimeKernels & GemmKernels & ElementwiseKernels & ReduceKernels & OptimKernels;
+export type Backend = RuntimeKernels & GemmKernels & ElementwiseKernels & ReduceKernels & OptimKernels & LossKernels;

@@ -9,6 +9,8 @@ function checked(addon: Record<string, unknown>): Backend {
     'binary', 'unary', 'unaryBackward', 'sumToShape',
     'reduce', 'permute',
     'sgdStep', 'adamStep', 'rmspropStep',
+    'softmaxForward', 'softmaxBackward', 'crossEntropyForward', 'crossEntropyBackward', 'nllLossForward',
+    'mseLossForward', 'mseLossBackward', 'bceWithLogitsForward', 'bceWithLogitsBackward', 'dropoutMask',
   ];
   const missing = required.filter((k) => typeof addon[k] !== 'function');
   if (missing.length > 0) {
