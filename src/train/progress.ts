@@ -1,0 +1,37 @@
+// Progress output: a redrawn bar on a TTY (epoch, batch, loss, accuracy, samples/s, ETA), and
+// one plain line per epoch otherwise.
+export interface ProgressSink {
+  batch(info: { epoch: number; epochs: number; batch: number; batches: number; loss: number; acc: number; samplesPerSec: number; etaSec: number }): void;
+  epoch(line: string): void;
+}
+
+function fmtTime(s: number): string {
+  if (!Number.isFinite(s)) return '--:--';
+  const m = Math.floor(s / 60);
+  const sec = Math.floor(s % 60);
+  return `${m}:${String(sec).padStart(2, '0')}`;
+}
+
+export function makeProgress(mode: 'auto' | 'bar' | 'lines' | 'none', stream: NodeJS.WriteStream = process.stderr): ProgressSink {
+  const bar = mode === 'bar' || (mode === 'auto' && stream.isTTY === true);
+  if (mode === 'none') return { batch: () => undefined, epoch: () => undefined };
+  let last = 0;
+  return {
+    batch(i) {
+      if (!bar) return;
+      const now = Date.now();
+      if (now - last < 100 && i.batch < i.batches) return;
+      last = now;
+      const width = 24;
+      const filled = Math.round((width * i.batch) / Math.max(1, i.batches));
+      const text =
+        `epoch ${i.epoch}/${i.epochs} [${'='.repeat(filled)}${' '.repeat(width - filled)}] ${i.batch}/${i.batches} ` +
+        `loss ${i.loss.toFixed(4)} acc ${(100 * i.acc).toFixed(2)}% ${i.samplesPerSec.toFixed(0)} samples/s ETA ${fmtTime(i.etaSec)}`;
+      stream.write(`\r${text.padEnd(110)}`);
+    },
+    epoch(line) {
+      if (bar) stream.write(`\r${' '.repeat(110)}\r`);
+      stream.write(line + '\n');
+    },
+  };
+}

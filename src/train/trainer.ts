@@ -1,0 +1,266 @@
+// The training loop: epochs of train steps, evaluation on validation and test sets, per-epoch
+// metrics, best-model selection by validation accuracy, checkpoints and exact resume.
+//
+// Outputs in outDir (all written atomically): config.json, metrics.jsonl (one line per epoch),
+// results.json, best.safetensors, last.safetensors and trainer-state.json (optimizer, scheduler,
+// data order and RNG state: what --resume needs to reproduce an uninterrupted run exactly).
+import { existsSync, readFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Module } from '../nn/module.js';
+import type { Optimizer, OptimizerState } from '../optim/optimizer.js';
+import type { Scheduler } from '../optim/scheduler.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { noGrad } from '../autograd/graph.js';
+import { crossEntropy } from '../ops/loss.js';
+import { defaultGenerator } from '../tensor/random.js';
+import { saveSafetensors, loadSafetensors } from './safetensors.js';
+import { writeFileAtomic, writeJsonAtomic } from './atomic.js';
+import { makeProgress, type ProgressSink } from './progress.js';
+
+export interface Batch {
+  x: Tensor;
+  y: Int32Array;
+}
+
+/** A source of batches, one pass per epoch; order and randomness come from its own state. */
+export interface BatchSource {
+  /** Number of batches in one epoch. */
+  readonly numBatches: number;
+  /** Number of samples in one epoch. */
+  readonly numSamples: number;
+  /** The batches of the next epoch. */
+  epoch(): Iterable<Batch>;
+  /** Serialisable position/RNG state (for resume). */
+  getState?(): unknown;
+  setState?(state: unknown): void;
+}
+
+export interface EpochMetrics {
+  epoch: number;
+  lr: number;
+  train_loss: number;
+  train_acc: number;
+  val_loss?: number;
+  val_acc?: number;
+  test_loss?: number;
+  test_acc?: number;
+  seconds: number;
+  samples_per_sec: number;
+}
+
+export interface TrainResult {
+  epochs: number;
+  best_epoch: number;
+  /** Selection metric: validation accuracy, else test accuracy, else training accuracy. */
+  best_metric: number;
+  best_metric_name: 'val_acc' | 'test_acc' | 'train_acc';
+  test_acc_at_best?: number;
+  final: EpochMetrics;
+  history: EpochMetrics[];
+  total_seconds: number;
+}
+
+export interface TrainerOptions {
+  model: Module;
+  optimizer: Optimizer<{ lr: number }>;
+  scheduler?: Scheduler;
+  train: BatchSource;
+  val?: BatchSource;
+  test?: BatchSource;
+  epochs: number;
+  outDir?: string;
+  /** Saved as config.json. */
+  config?: Record<string, unknown>;
+  /** Extra loss term added to every batch loss (e.g. seed 002's L1 penalty). */
+  penalty?: (model: Module) => Tensor | null;
+  lossFn?: (logits: Tensor, y: Int32Array) => Tensor;
+  progress?: 'auto' | 'bar' | 'lines' | 'none';
+  /** Continue from outDir/last.safetensors + trainer-state.json when present. */
+  resume?: boolean;
+  /** Write best/last checkpoints (default true when outDir is set). */
+  checkpoints?: boolean;
+  /** Called after every epoch with its metrics. */
+  onEpoch?: (m: EpochMetrics) => void;
+}
+
+interface TrainerState {
+  epoch: number;
+  optimizer: OptimizerState;
+  schedulerEpoch: number | null;
+  train: unknown;
+  generator: number[];
+  history: EpochMetrics[];
+  best: { epoch: number; metric: number };
+}
+
+export class Trainer {
+  private readonly o: TrainerOptions;
+  private readonly progress: ProgressSink;
+
+  constructor(options: TrainerOptions) {
+    if (!Number.isInteger(options.epochs) || options.epochs < 1) {
+      throw new RangeError(`Trainer: epochs must be an integer >= 1, got ${options.epochs}`);
+    }
+    this.o = options;
+    this.progress = makeProgress(options.progress ?? 'auto');
+  }
+
+  /** Mean loss and accuracy over a source, in eval mode without gradients. */
+  evaluate(source: BatchSource): { loss: number; acc: number } {
+    const { model } = this.o;
+    const wasTraining = model.training;
+    model.eval();
+    let lossSum = 0;
+    let correct = 0;
+    let n = 0;
+    noGrad(() => {
+      for (const b of source.epoch()) {
+        const logits = model.call(b.x);
+        lossSum += this.loss(logits, b.y).item() * b.y.length;
+        correct += countCorrect(logits, b.y);
+        n += b.y.length;
+      }
+    });
+    model.train(wasTraining);
+    return { loss: lossSum / Math.max(1, n), acc: correct / Math.max(1, n) };
+  }
+
+  private loss(logits: Tensor, y: Int32Array): Tensor {
+    return this.o.lossFn ? this.o.lossFn(logits, y) : crossEntropy(logits, y);
+  }
+
+  fit(): TrainResult {
+    const o = this.o;
+    const out = o.outDir;
+    const ckpt = out !== undefined && (o.checkpoints ?? true);
+    let history: EpochMetrics[] = [];
+    let best = { epoch: 0, metric: -Infinity };
+    let start = 1;
+    if (out !== undefined) {
+      mkdirSync(out, { recursive: true });
+      if (o.resume && existsSync(join(out, 'trainer-state.json')) && existsSync(join(out, 'last.safetensors'))) {
+        const st = JSON.parse(readFileSync(join(out, 'trainer-state.json'), 'utf8')) as TrainerState;
+        o.model.loadStateDict(loadSafetensors(join(out, 'last.safetensors')).tensors);
+        o.optimizer.loadStateDict(st.optimizer);
+        if (o.scheduler && st.schedulerEpoch !== null) o.scheduler.setEpoch(st.schedulerEpoch);
+        if (o.train.setState) o.train.setState(st.train);
+        defaultGenerator().setState(st.generator);
+        history = st.history;
+        best = st.best;
+        start = st.epoch + 1;
+      } else {
+        writeJsonAtomic(join(out, 'config.json'), o.config ?? {});
+        writeFileAtomic(join(out, 'metrics.jsonl'), '');
+      }
+    }
+    for (let epoch = start; epoch <= o.epochs; epoch++) {
+      const m = this.trainEpoch(epoch);
+      history.push(m);
+      const metric = m.val_acc ?? m.test_acc ?? m.train_acc;
+      const improved = metric > best.metric;
+      if (improved) best = { epoch, metric };
+      o.onEpoch?.(m);
+      this.progress.epoch(formatEpoch(m, o.epochs));
+      if (out !== undefined) {
+        writeFileAtomic(join(out, 'metrics.jsonl'), history.map((h) => JSON.stringify(h)).join('\n') + '\n');
+        if (ckpt) {
+          const sd = o.model.stateDict();
+          if (improved) saveSafetensors(join(out, 'best.safetensors'), sd, { epoch: String(epoch) });
+          saveSafetensors(join(out, 'last.safetensors'), sd, { epoch: String(epoch) });
+          const state: TrainerState = {
+            epoch,
+            optimizer: o.optimizer.stateDict(),
+            schedulerEpoch: o.scheduler ? o.scheduler.epoch : null,
+            train: o.train.getState ? o.train.getState() : null,
+            generator: defaultGenerator().getState(),
+            history,
+            best,
+          };
+          writeJsonAtomic(join(out, 'trainer-state.json'), state);
+        }
+      }
+    }
+    const final = history[history.length - 1];
+    const bestM = history[best.epoch - 1];
+    const result: TrainResult = {
+      epochs: o.epochs,
+      best_epoch: best.epoch,
+      best_metric: best.metric,
+      best_metric_name: final.val_acc !== undefined ? 'val_acc' : final.test_acc !== undefined ? 'test_acc' : 'train_acc',
+      test_acc_at_best: bestM?.test_acc,
+      final,
+      history,
+      total_seconds: history.reduce((a, h) => a + h.seconds, 0),
+    };
+    if (out !== undefined) writeJsonAtomic(join(out, 'results.json'), result);
+    return result;
+  }
+
+  private trainEpoch(epoch: number): EpochMetrics {
+    const o = this.o;
+    const lr = o.optimizer.groups[0].hp.lr;
+    o.model.train();
+    const t0 = process.hrtime.bigint();
+    let lossSum = 0;
+    let correct = 0;
+    let n = 0;
+    let b = 0;
+    for (const batch of o.train.epoch()) {
+      b++;
+      o.optimizer.zeroGrad();
+      const logits = o.model.call(batch.x);
+      let loss = this.loss(logits, batch.y);
+      const value = loss.item();
+      if (!Number.isFinite(value)) {
+        throw new Error(`train: the loss is ${value} at epoch ${epoch}, batch ${b}; stopping (lower the learning rate or check the data)`);
+      }
+      const extra = o.penalty ? o.penalty(o.model) : null;
+      if (extra !== null) loss = loss.add(extra);
+      loss.backward();
+      o.optimizer.step();
+      lossSum += value * batch.y.length;
+      correct += countCorrect(logits, batch.y);
+      n += batch.y.length;
+      const sec = Number(process.hrtime.bigint() - t0) / 1e9;
+      this.progress.batch({
+        epoch, epochs: o.epochs, batch: b, batches: o.train.numBatches, loss: lossSum / n, acc: correct / n,
+        samplesPerSec: n / sec, etaSec: (sec / b) * (o.train.numBatches - b),
+      });
+    }
+    o.scheduler?.step();
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const m: EpochMetrics = { epoch, lr, train_loss: lossSum / Math.max(1, n), train_acc: correct / Math.max(1, n), seconds, samples_per_sec: n / seconds };
+    if (o.val) {
+      const v = this.evaluate(o.val);
+      m.val_loss = v.loss;
+      m.val_acc = v.acc;
+    }
+    if (o.test) {
+      const t = this.evaluate(o.test);
+      m.test_loss = t.loss;
+      m.test_acc = t.acc;
+    }
+    return m;
+  }
+}
+
+/** Number of rows of [N, C] logits whose arg-max equals the label. */
+export function countCorrect(logits: Tensor, y: Int32Array): number {
+  const [n, c] = logits.shape;
+  const d = logits.buffer;
+  let correct = 0;
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let j = 1; j < c; j++) if (d[i * c + j] > d[i * c + best]) best = j;
+    if (best === y[i]) correct++;
+  }
+  return correct;
+}
+
+function formatEpoch(m: EpochMetrics, epochs: number): string {
+  const pct = (v: number | undefined): string => (v === undefined ? '' : `${(100 * v).toFixed(2)}%`);
+  let s = `epoch ${m.epoch}/${epochs}  lr ${m.lr.toPrecision(3)}  train loss ${m.train_loss.toFixed(4)} acc ${pct(m.train_acc)}`;
+  if (m.val_acc !== undefined) s += `  val loss ${m.val_loss!.toFixed(4)} acc ${pct(m.val_acc)}`;
+  if (m.test_acc !== undefined) s += `  test loss ${m.test_loss!.toFixed(4)} acc ${pct(m.test_acc)}`;
+  return s + `  ${m.seconds.toFixed(1)}s  ${m.samples_per_sec.toFixed(0)} samples/s`;
+}
