@@ -1,32 +1,393 @@
-// SGEMM (interim straightforward version; the packed BLIS-style kernel replaces it).
+// SGEMM after Goto / BLIS: op(B) is packed into KC x NC panels of NR-column slivers, op(A)
+// into MC x KC blocks of MR-row slivers, and a register-blocked micro-kernel computes one
+// MR x NR tile of C from one A sliver and one B sliver.
+//
+//   for jc in N step NC            B panel (KC x NC) lives in L3, shared by the threads
+//     for pc in K step KC          beta is applied at pc == 0, later blocks accumulate
+//       pack B[pc, jc]
+//       for ic in M step MC        A block (MC x KC) lives in L2, one per thread
+//         pack A[ic, pc]
+//         for jr in NC step NR     B sliver (KC x NR) stays in L1 across the ir loop
+//           for ir in MC step MR   micro-kernel, MR x NR accumulators in registers
+//
+// Determinism: every element of C is computed by the same sequence of operations whatever
+// the thread count (threads split the M and N directions only, never K; the K blocking does
+// not depend on the thread count; edge tiles run the same micro-kernel on a local tile), so
+// results are bitwise identical for 1, 2 or any number of threads.
 #include "gemm.h"
 
-#include <vector>
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 
 #include "common.h"
 #include "napi_args.h"
+#if NL_HAS_X86
+#include <immintrin.h>
+#endif
 
 namespace nl {
+namespace {
+
+using UKernel = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha, float beta);
+
+// ---------------------------------------------------------------------------------------------
+// Micro-kernels: the one body in gemm_ukernel.inc, instantiated per instruction set.
+
+namespace scalar {
+// 4 x 4 scalar tile: 16 accumulators fit the 16 SSE registers of baseline x86-64.
+using vec = float;
+constexpr int W = 1;
+constexpr int MR = 4, NV = 4;
+NL_INLINE vec vload(const float* p) { return *p; }
+NL_INLINE void vstore(float* p, vec v) { *p = v; }
+NL_INLINE vec vbcast(const float* p) { return *p; }
+NL_INLINE vec vfma(vec a, vec b, vec c) { return a * b + c; }
+NL_INLINE vec vmul(vec a, vec b) { return a * b; }
+NL_INLINE vec vset1(float x) { return x; }
+NL_INLINE vec vzero() { return 0.f; }
+#define NL_UK_TARGET
+#include "gemm_ukernel.inc"
+#undef NL_UK_TARGET
+}  // namespace scalar
+
+#if NL_HAS_X86
+namespace avx2 {
+// 6 x 16 tile: 12 ymm accumulators + 2 for the B row + 1 broadcast of A = 15 of 16 registers.
+// Per k step: 12 FMAs against 2 loads + 6 broadcasts, enough to keep both FMA pipes busy.
+using vec = __m256;
+constexpr int W = 8;
+constexpr int MR = 6, NV = 2;
+NL_TARGET_AVX2 NL_INLINE vec vload(const float* p) { return _mm256_loadu_ps(p); }
+NL_TARGET_AVX2 NL_INLINE void vstore(float* p, vec v) { _mm256_storeu_ps(p, v); }
+NL_TARGET_AVX2 NL_INLINE vec vbcast(const float* p) { return _mm256_broadcast_ss(p); }
+NL_TARGET_AVX2 NL_INLINE vec vfma(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
+NL_TARGET_AVX2 NL_INLINE vec vmul(vec a, vec b) { return _mm256_mul_ps(a, b); }
+NL_TARGET_AVX2 NL_INLINE vec vset1(float x) { return _mm256_set1_ps(x); }
+NL_TARGET_AVX2 NL_INLINE vec vzero() { return _mm256_setzero_ps(); }
+#define NL_UK_TARGET NL_TARGET_AVX2
+#include "gemm_ukernel.inc"
+#undef NL_UK_TARGET
+}  // namespace avx2
+
+namespace avx512 {
+// 12 x 32 tile: 24 zmm accumulators + 2 for the B row + 1 broadcast = 27 of 32 registers.
+using vec = __m512;
+constexpr int W = 16;
+constexpr int MR = 12, NV = 2;
+NL_TARGET_AVX512 NL_INLINE vec vload(const float* p) { return _mm512_loadu_ps(p); }
+NL_TARGET_AVX512 NL_INLINE void vstore(float* p, vec v) { _mm512_storeu_ps(p, v); }
+NL_TARGET_AVX512 NL_INLINE vec vbcast(const float* p) { return _mm512_set1_ps(*p); }
+NL_TARGET_AVX512 NL_INLINE vec vfma(vec a, vec b, vec c) { return _mm512_fmadd_ps(a, b, c); }
+NL_TARGET_AVX512 NL_INLINE vec vmul(vec a, vec b) { return _mm512_mul_ps(a, b); }
+NL_TARGET_AVX512 NL_INLINE vec vset1(float x) { return _mm512_set1_ps(x); }
+NL_TARGET_AVX512 NL_INLINE vec vzero() { return _mm512_setzero_ps(); }
+#define NL_UK_TARGET NL_TARGET_AVX512
+#include "gemm_ukernel.inc"
+#undef NL_UK_TARGET
+}  // namespace avx512
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// Packing. Slivers are zero-padded to full MR rows / NR columns so the micro-kernel never
+// needs a partial variant.
+
+struct Operands {
+  bool ta, tb;
+  int64_t M, N, K;
+  float alpha;
+  const float* A;
+  int64_t lda;
+  const float* B;
+  int64_t ldb;
+  float beta;
+  float* C;
+  int64_t ldc;
+};
+
+// Rows [i0, i0 + mc) x columns [p0, p0 + kc) of op(A) into ceil(mc / MR) slivers at dst;
+// sliver s holds kc groups of MR floats.
+template <int MR>
+NL_INLINE void pack_a_body(const Operands& o, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) {
+  for (int64_t ir = 0; ir < mc; ir += MR, dst += MR * kc) {
+    const int64_t mr = std::min<int64_t>(MR, mc - ir);
+    if (!o.ta) {
+      const float* src = o.A + (i0 + ir) * o.lda + p0;
+      if (mr == MR) {
+        for (int64_t p = 0; p < kc; ++p)
+          for (int i = 0; i < MR; ++i) dst[p * MR + i] = src[i * o.lda + p];
+      } else {
+        for (int64_t p = 0; p < kc; ++p)
+          for (int i = 0; i < MR; ++i) dst[p * MR + i] = i < mr ? src[i * o.lda + p] : 0.f;
+      }
+    } else {
+      const float* src = o.A + p0 * o.lda + i0 + ir;
+      if (mr == MR) {
+        for (int64_t p = 0; p < kc; ++p)
+          for (int i = 0; i < MR; ++i) dst[p * MR + i] = src[p * o.lda + i];
+      } else {
+        for (int64_t p = 0; p < kc; ++p)
+          for (int i = 0; i < MR; ++i) dst[p * MR + i] = i < mr ? src[p * o.lda + i] : 0.f;
+      }
+    }
+  }
+}
+
+// Rows [p0, p0 + kc) x columns [j0, j0 + nc) of op(B) into ceil(nc / NR) slivers at dst;
+// sliver s holds kc groups of NR floats.
+template <int NR>
+NL_INLINE void pack_b_body(const Operands& o, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* dst) {
+  for (int64_t jr = 0; jr < nc; jr += NR, dst += NR * kc) {
+    const int64_t nr = std::min<int64_t>(NR, nc - jr);
+    if (!o.tb) {
+      const float* src = o.B + p0 * o.ldb + j0 + jr;
+      if (nr == NR) {
+        for (int64_t p = 0; p < kc; ++p)
+          for (int j = 0; j < NR; ++j) dst[p * NR + j] = src[p * o.ldb + j];
+      } else {
+        for (int64_t p = 0; p < kc; ++p)
+          for (int j = 0; j < NR; ++j) dst[p * NR + j] = j < nr ? src[p * o.ldb + j] : 0.f;
+      }
+    } else {
+      const float* src = o.B + (j0 + jr) * o.ldb + p0;
+      if (nr == NR) {
+        for (int j = 0; j < NR; ++j)
+          for (int64_t p = 0; p < kc; ++p) dst[p * NR + j] = src[j * o.ldb + p];
+      } else {
+        for (int j = 0; j < NR; ++j)
+          for (int64_t p = 0; p < kc; ++p) dst[p * NR + j] = j < nr ? src[j * o.ldb + p] : 0.f;
+      }
+    }
+  }
+}
+
+using PackA = void (*)(const Operands&, int64_t, int64_t, int64_t, int64_t, float*);
+using PackB = void (*)(const Operands&, int64_t, int64_t, int64_t, int64_t, float*);
+
+void pack_a_scalar(const Operands& o, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* d) {
+  pack_a_body<scalar::MR>(o, i0, mc, p0, kc, d);
+}
+void pack_b_scalar(const Operands& o, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* d) {
+  pack_b_body<scalar::NV * scalar::W>(o, p0, kc, j0, nc, d);
+}
+#if NL_HAS_X86
+NL_TARGET_AVX2 void pack_a_avx2(const Operands& o, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* d) {
+  pack_a_body<avx2::MR>(o, i0, mc, p0, kc, d);
+}
+NL_TARGET_AVX2 void pack_b_avx2(const Operands& o, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* d) {
+  pack_b_body<avx2::NV * avx2::W>(o, p0, kc, j0, nc, d);
+}
+NL_TARGET_AVX512 void pack_a_avx512(const Operands& o, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* d) {
+  pack_a_body<avx512::MR>(o, i0, mc, p0, kc, d);
+}
+NL_TARGET_AVX512 void pack_b_avx512(const Operands& o, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* d) {
+  pack_b_body<avx512::NV * avx512::W>(o, p0, kc, j0, nc, d);
+}
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// Blocking per instruction set. MC is a multiple of MR and NC of NR.
+
+struct Kernel {
+  int mr, nr;
+  int64_t mc, kc, nc;
+  UKernel uk;
+  PackA pack_a;
+  PackB pack_b;
+};
+
+const Kernel& kernel_for(Isa isa) {
+  // Scalar: small blocks, the path exists for correctness, not speed.
+  static const Kernel k_scalar{scalar::MR, scalar::NV * scalar::W, 64, 256, 1024,
+                               scalar::ukernel, pack_a_scalar, pack_b_scalar};
+#if NL_HAS_X86
+  // AVX2 (tuned on Zen 3: 32 KiB L1d, 512 KiB L2 per core, 32 MiB shared L3):
+  //   KC = 256: B sliver 256 x 16 x 4 B = 16 KiB and A sliver 6 KiB together fit L1d.
+  //   MC = 144: A block 144 x 256 x 4 B = 144 KiB, well inside L2 next to streaming B slivers.
+  //   NC = 4080: B panel 256 x 4080 x 4 B = 4 MiB, shared by the threads in L3.
+  static const Kernel k_avx2{avx2::MR, avx2::NV * avx2::W, 144, 256, 4080, avx2::ukernel, pack_a_avx2, pack_b_avx2};
+  // AVX-512: same scheme, 12 x 32 tiles; not tunable here (no AVX-512 on the tuning host),
+  // so BLIS-like sizes: A block 144 x 256 (144 KiB), B panel 256 x 3072 (3 MiB).
+  static const Kernel k_avx512{avx512::MR, avx512::NV * avx512::W, 144, 256, 3072,
+                               avx512::ukernel, pack_a_avx512, pack_b_avx512};
+  if (isa == Isa::Avx512) return k_avx512;
+  if (isa == Isa::Avx2) return k_avx2;
+#endif
+  (void)isa;
+  return k_scalar;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-thread packing buffers, 64-byte aligned, grown on demand and reused across calls so
+// small GEMMs (convolution layers) do not allocate.
+
+class AlignedBuffer {
+ public:
+  ~AlignedBuffer() { std::free(data_); }
+  float* get(size_t n) {
+    if (n > cap_) {
+      std::free(data_);
+      size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+      data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
+      if (data_ == nullptr) throw std::bad_alloc();
+      cap_ = n;
+    }
+    return data_;
+  }
+
+ private:
+  float* data_ = nullptr;
+  size_t cap_ = 0;
+};
+
+thread_local AlignedBuffer t_pack_a;
+thread_local AlignedBuffer t_pack_b;
+
+inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+// C[ic:ic+mc, jc:jc+nc] (+)= alpha * Apacked * Bpacked, walking nr-column slivers [s0, s1)
+// of the packed B panel.
+void macro_kernel(const Kernel& k, const Operands& o, const float* ap, int64_t ic, int64_t mc, const float* bp,
+                  int64_t jc, int64_t nc, int64_t s0, int64_t s1, int64_t kc, float beta) {
+  alignas(64) float tile[12 * 32];  // room for the largest MR x NR tile (AVX-512)
+  for (int64_t s = s0; s < s1; ++s) {
+    const int64_t jr = s * k.nr;
+    const int64_t nr = std::min<int64_t>(k.nr, nc - jr);
+    const float* b = bp + jr * kc;
+    for (int64_t ir = 0; ir < mc; ir += k.mr) {
+      const int64_t mr = std::min<int64_t>(k.mr, mc - ir);
+      const float* a = ap + ir * kc;
+      float* c = o.C + (ic + ir) * o.ldc + jc + jr;
+      if (mr == k.mr && nr == k.nr) {
+        k.uk(kc, a, b, c, o.ldc, o.alpha, beta);
+      } else {
+        // Edge tile: the same kernel on a local full tile, then copy the valid part out.
+        if (beta != 0.f)
+          for (int64_t i = 0; i < mr; ++i) std::memcpy(tile + i * k.nr, c + i * o.ldc, nr * sizeof(float));
+        k.uk(kc, a, b, tile, k.nr, o.alpha, beta);
+        for (int64_t i = 0; i < mr; ++i) std::memcpy(c + i * o.ldc, tile + i * k.nr, nr * sizeof(float));
+      }
+    }
+  }
+}
+
+// Rows [m0, m1) of C (m0 a multiple of MR) against a packed B panel: the ic loop.
+void ic_loop(const Kernel& k, const Operands& o, int64_t m0, int64_t m1, int64_t pc, int64_t kc, const float* bp,
+             int64_t jc, int64_t nc, int64_t s0, int64_t s1, float beta) {
+  if (m0 >= m1 || s0 >= s1) return;
+  float* ap = t_pack_a.get(static_cast<size_t>(round_up(std::min(k.mc, m1 - m0), k.mr) * kc));
+  for (int64_t ic = m0; ic < m1; ic += k.mc) {
+    const int64_t mc = std::min(k.mc, m1 - ic);
+    k.pack_a(o, ic, mc, pc, kc, ap);
+    macro_kernel(k, o, ap, ic, mc, bp, jc, nc, s0, s1, kc, beta);
+  }
+}
+
+// The whole GEMM restricted to rows [m0, m1) x columns [n0, n1) of C, on the calling thread
+// with its own buffers.
+void gemm_block(const Kernel& k, const Operands& o, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  if (m0 >= m1 || n0 >= n1) return;
+  for (int64_t jc = n0; jc < n1; jc += k.nc) {
+    const int64_t nc = std::min(k.nc, n1 - jc);
+    const int64_t slivers = (nc + k.nr - 1) / k.nr;
+    for (int64_t pc = 0; pc < o.K; pc += k.kc) {
+      const int64_t kc = std::min(k.kc, o.K - pc);
+      float* bp = t_pack_b.get(static_cast<size_t>(slivers * k.nr * kc));
+      k.pack_b(o, pc, kc, jc, nc, bp);
+      ic_loop(k, o, m0, m1, pc, kc, bp, jc, nc, 0, slivers, pc == 0 ? o.beta : 1.f);
+    }
+  }
+}
+
+// Splits `n` items into `parts` contiguous chunks; chunk t is [n*t/parts, n*(t+1)/parts).
+inline int64_t chunk_begin(int64_t n, int t, int parts) { return n * t / parts; }
+
+// C = beta * C, for alpha == 0 or K == 0.
+void scale_c(const Operands& o) {
+  for (int64_t i = 0; i < o.M; ++i) {
+    float* c = o.C + i * o.ldc;
+    if (o.beta == 0.f) {
+      std::fill(c, c + o.N, 0.f);
+    } else if (o.beta != 1.f) {
+      for (int64_t j = 0; j < o.N; ++j) c[j] *= o.beta;
+    }
+  }
+}
+
+// Below this many multiply-adds one thread is faster than waking the pool.
+constexpr double kSerialMacs = 64.0 * 64.0 * 64.0;
+
+}  // namespace
 
 void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
            const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  parallel_for(M, 4, [&](int64_t m0, int64_t m1) {
-    std::vector<float> row(N);
-    for (int64_t i = m0; i < m1; ++i) {
-      for (int64_t j = 0; j < N; ++j) row[j] = 0.f;
-      for (int64_t k = 0; k < K; ++k) {
-        float a = transA ? A[k * lda + i] : A[i * lda + k];
-        if (!transB) {
-          const float* b = B + k * ldb;
-          for (int64_t j = 0; j < N; ++j) row[j] += a * b[j];
-        } else {
-          for (int64_t j = 0; j < N; ++j) row[j] += a * B[j * ldb + k];
-        }
-      }
-      float* c = C + i * ldc;
-      for (int64_t j = 0; j < N; ++j) c[j] = alpha * row[j] + (beta == 0.f ? 0.f : beta * c[j]);
+  if (M <= 0 || N <= 0) return;
+  const Operands o{transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
+  if (K <= 0 || alpha == 0.f) {
+    scale_c(o);
+    return;
+  }
+  const Kernel& k = kernel_for(active_isa());
+
+  const double macs = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  const int nt = macs < kSerialMacs ? 1 : num_threads();
+  if (nt <= 1) {
+    gemm_block(k, o, 0, M, 0, N);
+    return;
+  }
+
+  // Thread grid tm x tn over MR-row and NR-column slivers of C. Cost model per thread: its
+  // tile's multiply-adds plus the packing it does (A rows it needs, B columns it needs; with
+  // tm > 1 the B panel is packed once and shared). Ties prefer splitting rows.
+  const int64_t sm = (M + k.mr - 1) / k.mr, sn = (N + k.nr - 1) / k.nr;
+  int tm = 1, tn = nt;
+  double best = -1;
+  for (int cm = nt; cm >= 1; --cm) {
+    if (nt % cm != 0) continue;
+    const int cn = nt / cm;
+    const double rows = static_cast<double>((sm + cm - 1) / cm * k.mr);
+    const double cols = static_cast<double>((sn + cn - 1) / cn * k.nr);
+    const double pack = cm > 1 ? rows * K + static_cast<double>(N) * K / nt : static_cast<double>(M) * K + cols * K;
+    const double cost = rows * cols * K + 12.0 * pack;
+    if (best < 0 || cost < best) {
+      best = cost;
+      tm = cm;
+      tn = cn;
     }
-  });
+  }
+
+  if (tm == 1) {
+    // Column split: each thread runs an independent GEMM on its columns (A is small here,
+    // so packing it once per thread is cheap) - one pool dispatch for the whole call.
+    parallel_run(nt, [&](int t, int n) {
+      gemm_block(k, o, 0, M, chunk_begin(sn, t, n) * k.nr, std::min(N, chunk_begin(sn, t + 1, n) * k.nr));
+    });
+    return;
+  }
+
+  // Row split (tm > 1): for every (jc, pc) the threads first pack the B panel together into
+  // the caller's buffer, then each runs the ic loop over its rows (and its column slivers
+  // when tn > 1) against the shared panel. Two dispatches per panel; the pool's return is
+  // the barrier between them.
+  for (int64_t jc = 0; jc < N; jc += k.nc) {
+    const int64_t nc = std::min(k.nc, N - jc);
+    const int64_t slivers = (nc + k.nr - 1) / k.nr;
+    for (int64_t pc = 0; pc < K; pc += k.kc) {
+      const int64_t kc = std::min(k.kc, K - pc);
+      float* bp = t_pack_b.get(static_cast<size_t>(slivers * k.nr * kc));
+      parallel_run(nt, [&](int t, int n) {
+        const int64_t s0 = chunk_begin(slivers, t, n), s1 = chunk_begin(slivers, t + 1, n);
+        if (s0 < s1) k.pack_b(o, pc, kc, jc + s0 * k.nr, std::min(nc - s0 * k.nr, (s1 - s0) * k.nr), bp + s0 * k.nr * kc);
+      });
+      const float beta = pc == 0 ? o.beta : 1.f;
+      parallel_run(nt, [&](int t, int) {
+        const int ti = t / tn, tj = t % tn;
+        const int64_t m0 = chunk_begin(sm, ti, tm) * k.mr, m1 = std::min(M, chunk_begin(sm, ti + 1, tm) * k.mr);
+        ic_loop(k, o, m0, m1, pc, kc, bp, jc, nc, chunk_begin(slivers, tj, tn), chunk_begin(slivers, tj + 1, tn), beta);
+      });
+    }
+  }
 }
 
 namespace {
