@@ -6,3 +6,4 @@ export { noGrad, enableGrad, isGradEnabled } from './autograd/graph.js';
 export { setNumThreads, getNumThreads, setIsa, getIsa, supportedIsas, type Isa } from './backend/index.js';
 export * as functional from './ops/index.js';
 export * as nn from './nn/index.js';
+export * as data from './data/index.js';
