@@ -246,15 +246,25 @@ thread_local AlignedBuffer t_pack_b;
 
 inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
-// C[ic:ic+mc, jc:jc+nc] (+)= alpha * Apacked * Bpacked, walking nr-column slivers [s0, s1)
-// of the packed B panel.
-void macro_kernel(const Kernel& k, const Operands& o, const float* ap, int64_t ic, int64_t mc, const float* bp,
-                  int64_t jc, int64_t nc, int64_t s0, int64_t s1, int64_t kc, float beta) {
+// How the B slivers a macro-kernel reads come to be packed.
+enum class BPack {
+  Ready,   // the panel at bp is already packed
+  Panel,   // pack each sliver into its place in the panel just before its first use
+  Sliver,  // the panel is used once: pack each sliver into one reused (L1-resident) sliver at bp
+};
+
+// C[ic:ic+mc, jc:jc+nc] (+)= alpha * Apacked * Bpacked over the NR-column slivers [s0, s1)
+// of the B panel. Packing a sliver right before the ir loop consumes it (BPack::Panel /
+// Sliver) saves a separate pass over the panel; that is what matters when M is small and
+// each B element meets only a few rows of A.
+void macro_kernel(const Kernel& k, const Operands& o, const float* ap, int64_t ic, int64_t mc, float* bp,
+                  BPack bpack, int64_t pc, int64_t kc, int64_t jc, int64_t nc, int64_t s0, int64_t s1, float beta) {
   alignas(64) float tile[12 * 32];  // room for the largest MR x NR tile (AVX-512)
   for (int64_t s = s0; s < s1; ++s) {
     const int64_t jr = s * k.nr;
     const int64_t nr = std::min<int64_t>(k.nr, nc - jr);
-    const float* b = bp + jr * kc;
+    float* b = bpack == BPack::Sliver ? bp : bp + jr * kc;
+    if (bpack != BPack::Ready) k.pack_b(o, pc, kc, jc + jr, nr, b);
     for (int64_t ir = 0; ir < mc; ir += k.mr) {
       const int64_t mr = std::min<int64_t>(k.mr, mc - ir);
       const float* a = ap + ir * kc;
@@ -272,15 +282,17 @@ void macro_kernel(const Kernel& k, const Operands& o, const float* ap, int64_t i
   }
 }
 
-// Rows [m0, m1) of C (m0 a multiple of MR) against a packed B panel: the ic loop.
-void ic_loop(const Kernel& k, const Operands& o, int64_t m0, int64_t m1, int64_t pc, int64_t kc, const float* bp,
-             int64_t jc, int64_t nc, int64_t s0, int64_t s1, float beta) {
+// Rows [m0, m1) of C (m0 a multiple of MR) against B panel slivers [s0, s1): the ic loop.
+// With bpack != Ready the first ic block packs the slivers as it goes (see macro_kernel).
+void ic_loop(const Kernel& k, const Operands& o, int64_t m0, int64_t m1, int64_t pc, int64_t kc, float* bp,
+             BPack bpack, int64_t jc, int64_t nc, int64_t s0, int64_t s1, float beta) {
   if (m0 >= m1 || s0 >= s1) return;
   float* ap = t_pack_a.get(static_cast<size_t>(round_up(std::min(k.mc, m1 - m0), k.mr) * kc));
   for (int64_t ic = m0; ic < m1; ic += k.mc) {
     const int64_t mc = std::min(k.mc, m1 - ic);
     k.pack_a(o, ic, mc, pc, kc, ap);
-    macro_kernel(k, o, ap, ic, mc, bp, jc, nc, s0, s1, kc, beta);
+    macro_kernel(k, o, ap, ic, mc, bp, bpack, pc, kc, jc, nc, s0, s1, beta);
+    bpack = BPack::Ready;
   }
 }
 
@@ -288,14 +300,15 @@ void ic_loop(const Kernel& k, const Operands& o, int64_t m0, int64_t m1, int64_t
 // with its own buffers.
 void gemm_block(const Kernel& k, const Operands& o, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   if (m0 >= m1 || n0 >= n1) return;
+  const bool one_ic_block = m1 - m0 <= k.mc;
   for (int64_t jc = n0; jc < n1; jc += k.nc) {
     const int64_t nc = std::min(k.nc, n1 - jc);
     const int64_t slivers = (nc + k.nr - 1) / k.nr;
     for (int64_t pc = 0; pc < o.K; pc += k.kc) {
       const int64_t kc = std::min(k.kc, o.K - pc);
-      float* bp = t_pack_b.get(static_cast<size_t>(slivers * k.nr * kc));
-      k.pack_b(o, pc, kc, jc, nc, bp);
-      ic_loop(k, o, m0, m1, pc, kc, bp, jc, nc, 0, slivers, pc == 0 ? o.beta : 1.f);
+      float* bp = t_pack_b.get(static_cast<size_t>((one_ic_block ? 1 : slivers) * k.nr * kc));
+      ic_loop(k, o, m0, m1, pc, kc, bp, one_ic_block ? BPack::Sliver : BPack::Panel, jc, nc, 0, slivers,
+              pc == 0 ? o.beta : 1.f);
     }
   }
 }
@@ -384,7 +397,8 @@ void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alph
       parallel_run(nt, [&](int t, int) {
         const int ti = t / tn, tj = t % tn;
         const int64_t m0 = chunk_begin(sm, ti, tm) * k.mr, m1 = std::min(M, chunk_begin(sm, ti + 1, tm) * k.mr);
-        ic_loop(k, o, m0, m1, pc, kc, bp, jc, nc, chunk_begin(slivers, tj, tn), chunk_begin(slivers, tj + 1, tn), beta);
+        ic_loop(k, o, m0, m1, pc, kc, bp, BPack::Ready, jc, nc, chunk_begin(slivers, tj, tn),
+                chunk_begin(slivers, tj + 1, tn), beta);
       });
     }
   }
