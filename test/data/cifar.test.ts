@@ -1,12 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { data } from '../../src/index.js';
 import { makeTar, tempDir, writeCifar, writeFile } from './files.js';
 
-const { loadDatasetSync, DataFormatError, CIFAR_IMAGE_BYTES } = data;
+const { loadDatasetSync, DataFormatError, CIFAR_IMAGE_BYTES, extractTarGzFolder } = data;
 const noCache = (): string => join(tempDir(), 'empty-cache');
 
 describe('CIFAR binary readers', () => {
@@ -88,5 +88,27 @@ describe('CIFAR binary readers', () => {
     const dir = tempDir();
     const file = writeFile(join(dir, 'cifar-10-binary.tar.gz'), gzipSync(makeTar([{ name: 'cifar-10-batches-bin/readme.html', data: Buffer.from('x') }])));
     assert.throws(() => loadDatasetSync('cifar10', { dataDir: dir, split: 'test', cacheDir: noCache() }), (e: Error) => e.message.includes(file) && /no cifar-10-batches-bin\/test_batch.bin/.test(e.message));
+  });
+
+  it('extracts a downloaded archive into the cache layout the loader reads, leaving no temporary folder', async () => {
+    const src = tempDir();
+    const cache = tempDir();
+    writeCifar(join(src, 'test_batch.bin'), 'cifar10', [3, 1]);
+    const archive = writeFile(join(cache, 'cifar10', 'cifar-10-binary.tar.gz'), gzipSync(makeTar([
+      { name: 'cifar-10-batches-bin/test_batch.bin', data: readFileSync(join(src, 'test_batch.bin')) },
+      { name: 'cifar-10-batches-bin/batches.meta.txt', data: Buffer.from('airplane\n') },
+      { name: 'elsewhere/evil.bin', data: Buffer.from('x') },
+    ])));
+    await extractTarGzFolder(archive, 'cifar-10-batches-bin', join(cache, 'cifar10'));
+    assert.deepEqual(readdirSync(join(cache, 'cifar10')).sort(), ['cifar-10-batches-bin', 'cifar-10-binary.tar.gz']);
+    assert.deepEqual(readdirSync(join(cache, 'cifar10', 'cifar-10-batches-bin')).sort(), ['batches.meta.txt', 'test_batch.bin']);
+    assert.deepEqual([...loadDatasetSync('cifar10', { cacheDir: cache, split: 'test' }).labels], [3, 1]);
+  });
+
+  it('extracts nothing from a corrupt archive and names it', async () => {
+    const dir = tempDir();
+    const archive = writeFile(join(dir, 'cifar-10-binary.tar.gz'), gzipSync(makeTar([])).subarray(0, 10));
+    await assert.rejects(() => extractTarGzFolder(archive, 'cifar-10-batches-bin', dir), (e: Error) => e.message.includes(archive) && /not a valid gzip/.test(e.message));
+    assert.deepEqual(readdirSync(dir), ['cifar-10-binary.tar.gz']);
   });
 });
