@@ -122,11 +122,11 @@ function readCifarArchive(file: string, spec: CifarSpec, split: Split): CifarRec
 }
 
 function buildDataset(name: DatasetName, spec: IdxSpec | CifarSpec, found: Found, split: Split, options: LoadOptions): ImageDataset {
-  if (spec.kind === 'idx' && found.kind === 'idx') return readIdxDataset(found.files, name, spec.classNames);
-  const cspec = spec as CifarSpec;
-  const rec = found.kind === 'archive' ? readCifarArchive(found.file, cspec, split) : readCifarFiles((found as { files: string[] }).files, cspec.variant);
+  if (found.kind === 'idx') return readIdxDataset(found.files, name, (spec as IdxSpec).classNames);
+  const cifar = spec as CifarSpec;
+  const rec = found.kind === 'archive' ? readCifarArchive(found.file, cifar, split) : readCifarFiles(found.files, cifar.variant);
   const base = { name, channels: 3, height: 32, width: 32, pixels: rec.pixels };
-  if (cspec.variant === 'cifar10') return new ImageDataset({ ...base, labels: rec.labels, numClasses: 10, classNames: src.CIFAR10_CLASSES });
+  if (cifar.variant === 'cifar10') return new ImageDataset({ ...base, labels: rec.labels, numClasses: 10, classNames: src.CIFAR10_CLASSES });
   if (options.cifar100Labels === 'coarse') {
     return new ImageDataset({ ...base, labels: rec.coarseLabels!, numClasses: 20, classNames: src.CIFAR100_COARSE_CLASSES });
   }
