@@ -7,7 +7,7 @@ export { type CifarVariant, type CifarRecords, parseCifar, readCifarFiles, encod
 export { type Split, type IdxSplitFiles, findIdxFiles, readIdxDataset } from './mnist.js';
 export { loadBundledMnist, loadBundledMnistAll, BUNDLED_MNIST_SIZE, BUNDLED_MNIST_TEST_SIZE, BUNDLED_MNIST_SPLIT_SEED } from './bundled.js';
 export { defaultCacheDir, downloadFile, hashFile } from './download.js';
-export { type TarEntry, readTar } from './tar.js';
+export { type TarEntry, readTar, extractTarGzFolder } from './tar.js';
 export * as sources from './sources.js';
 export { type Checksum, type RemoteFile } from './sources.js';
 export { type DatasetName, type LoadOptions, DATASET_NAMES, loadDataset, loadDatasetSync } from './load.js';

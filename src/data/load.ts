@@ -10,10 +10,8 @@
 //   cifar10: F/cifar-10-batches-bin/, F/ itself, F/cifar10/cifar-10-batches-bin/ with
 //     data_batch_1..5.bin and test_batch.bin, or the archive F/cifar-10-binary.tar.gz;
 //   cifar100: the same with cifar-100-binary/ (train.bin, test.bin) and cifar-100-binary.tar.gz.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzip } from 'node:zlib';
-import { promisify } from 'node:util';
 import { loadBundledMnist } from './bundled.js';
 import { concatRecords, parseCifar, readCifarFiles, type CifarRecords, type CifarVariant } from './cifar.js';
 import { ImageDataset } from './dataset.js';
@@ -22,7 +20,7 @@ import { DataFormatError, MissingDataError } from './errors.js';
 import { gunzipFile } from './gzip.js';
 import { findIdxFiles, idxCandidates, idxRoles, readIdxDataset, type IdxSplitFiles, type Split } from './mnist.js';
 import * as src from './sources.js';
-import { readTar } from './tar.js';
+import { extractTarGzFolder, readTar } from './tar.js';
 
 export const DATASET_NAMES = ['mnist', 'mnist-bundled', 'fashion-mnist', 'cifar10', 'cifar100'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
@@ -124,11 +122,11 @@ function readCifarArchive(file: string, spec: CifarSpec, split: Split): CifarRec
 }
 
 function buildDataset(name: DatasetName, spec: IdxSpec | CifarSpec, found: Found, split: Split, options: LoadOptions): ImageDataset {
-  if (spec.kind === 'idx' && found.kind === 'idx') return readIdxDataset(found.files, name, spec.classNames);
-  const cspec = spec as CifarSpec;
-  const rec = found.kind === 'archive' ? readCifarArchive(found.file, cspec, split) : readCifarFiles((found as { files: string[] }).files, cspec.variant);
+  if (found.kind === 'idx') return readIdxDataset(found.files, name, (spec as IdxSpec).classNames);
+  const cifar = spec as CifarSpec;
+  const rec = found.kind === 'archive' ? readCifarArchive(found.file, cifar, split) : readCifarFiles(found.files, cifar.variant);
   const base = { name, channels: 3, height: 32, width: 32, pixels: rec.pixels };
-  if (cspec.variant === 'cifar10') return new ImageDataset({ ...base, labels: rec.labels, numClasses: 10, classNames: src.CIFAR10_CLASSES });
+  if (cifar.variant === 'cifar10') return new ImageDataset({ ...base, labels: rec.labels, numClasses: 10, classNames: src.CIFAR10_CLASSES });
   if (options.cifar100Labels === 'coarse') {
     return new ImageDataset({ ...base, labels: rec.coarseLabels!, numClasses: 20, classNames: src.CIFAR100_COARSE_CLASSES });
   }
@@ -170,8 +168,6 @@ export function loadDatasetSync(name: DatasetName, options: LoadOptions = {}): I
   return buildDataset(name, spec, found, split, options);
 }
 
-const gunzipAsync = promisify(gunzip);
-
 /** Downloads a dataset's files into `cacheFolder` (CIFAR: the archive, then its .bin files). */
 async function downloadInto(cacheFolder: string, spec: IdxSpec | CifarSpec): Promise<void> {
   if (spec.kind === 'idx') {
@@ -179,21 +175,7 @@ async function downloadInto(cacheFolder: string, spec: IdxSpec | CifarSpec): Pro
     return;
   }
   const archive = await downloadFile(spec.remote, join(cacheFolder, spec.remote.name));
-  const entries = readTar(await gunzipAsync(readFileSync(archive)), archive);
-  const tmp = join(cacheFolder, `${spec.folder}.tmp-${process.pid}`);
-  const dest = join(cacheFolder, spec.folder);
-  rmSync(tmp, { recursive: true, force: true });
-  try {
-    mkdirSync(tmp, { recursive: true });
-    for (const e of entries) {
-      const base = e.name.split('/').pop()!;
-      if (e.name.startsWith(`${spec.folder}/`) && /^[\w.-]+$/.test(base)) writeFileSync(join(tmp, base), e.data);
-    }
-    rmSync(dest, { recursive: true, force: true });
-    renameSync(tmp, dest);
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
+  await extractTarGzFolder(archive, spec.folder, cacheFolder);
   rmSync(archive, { force: true });
 }
 

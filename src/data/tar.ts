@@ -1,6 +1,11 @@
 // A minimal reader for (ustar / GNU) tar archives held in memory, enough to take the CIFAR
 // binary archives apart without a tar program. Regular files only; names are the ustar
 // prefix + name, or a GNU long name ('L' entry).
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
 import { DataFormatError } from './errors.js';
 
 export interface TarEntry {
@@ -44,4 +49,38 @@ export function readTar(bytes: Uint8Array, file: string): TarEntry[] {
     pos = start + Math.ceil(size / 512) * 512;
   }
   return entries;
+}
+
+const gunzipAsync = promisify(gunzip);
+
+/**
+ * Extracts the regular files directly under `folder/` of a .tar.gz archive into
+ * `destParent/folder/`, replacing what is there. Files are written to a temporary folder that is
+ * renamed into place only when all are written, so a failure leaves no partial folder.
+ * Member names other than plain file names (subfolders, '..') are skipped. Returns the folder.
+ */
+export async function extractTarGzFolder(archive: string, folder: string, destParent: string): Promise<string> {
+  let tarBytes: Buffer;
+  try {
+    tarBytes = await gunzipAsync(await readFile(archive));
+  } catch (e) {
+    throw new DataFormatError(archive, `not a valid gzip file (corrupt or truncated: ${(e as Error).message})`);
+  }
+  const members = readTar(tarBytes, archive).filter((e) => {
+    const rest = e.name.startsWith(`${folder}/`) ? e.name.slice(folder.length + 1) : '';
+    return /^[\w][\w.-]*$/.test(rest);
+  });
+  if (members.length === 0) throw new DataFormatError(archive, `archive has no files under ${folder}/`);
+  const dest = join(destParent, folder);
+  const tmp = `${dest}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  try {
+    mkdirSync(tmp, { recursive: true });
+    for (const m of members) writeFileSync(join(tmp, m.name.slice(folder.length + 1)), m.data);
+    rmSync(dest, { recursive: true, force: true });
+    renameSync(tmp, dest);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return dest;
 }
