@@ -81,13 +81,15 @@ class Pool {
   void ensure_workers(int n) {
     while (static_cast<int>(workers_.size()) < n) {
       int id = static_cast<int>(workers_.size()) + 1;
-      workers_.emplace_back([this, id] { loop(id); });
+      // The worker must start from the generation current now: if it read gen_ itself it
+      // could start after run() has already published the job and then wait for the next one.
+      uint64_t seen = gen_.load();
+      workers_.emplace_back([this, id, seen] { loop(id, seen); });
     }
   }
 
-  void loop(int id) {
+  void loop(int id, uint64_t seen) {
     t_in_parallel = true;
-    uint64_t seen = gen_.load();
     for (;;) {
       uint64_t g;
       int spins = 0;
