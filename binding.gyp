@@ -8,7 +8,9 @@
         "native/thread_pool.cc",
         "native/gemm.cc",
         "native/elementwise.cc",
-        "native/reduce.cc"
+        "native/reduce.cc",
+        "native/conv.cc",
+        "native/pool.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -8,6 +8,8 @@ namespace nl {
 void register_gemm(Napi::Env env, Napi::Object exports);
 void register_elementwise(Napi::Env env, Napi::Object exports);
 void register_reduce(Napi::Env env, Napi::Object exports);
+void register_conv(Napi::Env env, Napi::Object exports);
+void register_pool(Napi::Env env, Napi::Object exports);
 }  // namespace nl
 
 namespace {
@@ -58,6 +60,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nl::register_gemm(env, exports);
   nl::register_elementwise(env, exports);
   nl::register_reduce(env, exports);
+  nl::register_conv(env, exports);
+  nl::register_pool(env, exports);
   return exports;
 }
 

@@ -5,5 +5,7 @@ import type { RuntimeKernels } from './kernels/runtime.js';
 import type { GemmKernels } from './kernels/gemm.js';
 import type { ElementwiseKernels } from './kernels/elementwise.js';
 import type { ReduceKernels } from './kernels/reduce.js';
+import type { ConvKernels } from './kernels/conv.js';
+import type { PoolKernels } from './kernels/pool.js';
 
-export type Backend = RuntimeKernels & GemmKernels & ElementwiseKernels & ReduceKernels;
+export type Backend = RuntimeKernels & GemmKernels & ElementwiseKernels & ReduceKernels & ConvKernels & PoolKernels;

@@ -8,6 +8,9 @@ function checked(addon: Record<string, unknown>): Backend {
     'sgemm',
     'binary', 'unary', 'unaryBackward', 'sumToShape',
     'reduce', 'permute',
+    'conv2dForward', 'conv2dBackwardInput', 'conv2dBackwardWeight',
+    'maxPool2dForward', 'maxPool2dBackward', 'avgPool2dForward', 'avgPool2dBackward',
+    'adaptiveAvgPool2dForward', 'adaptiveAvgPool2dBackward',
   ];
   const missing = required.filter((k) => typeof addon[k] !== 'function');
   if (missing.length > 0) {
