@@ -1,3 +1,5 @@
 // The `nn` namespace: modules, parameters and layers.
 export { Module, Parameter, type ForwardHook } from './module.js';
 export { Sequential, ModuleList } from './containers.js';
+export { Conv2d, type Conv2dLayerOptions } from './conv.js';
+export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from './pool.js';

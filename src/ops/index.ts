@@ -2,3 +2,5 @@
 export { add, sub, mul, div, pow, neg, exp, log, sqrt, rsqrt, abs, square, sign, relu, leakyRelu, sigmoid, tanh, gelu, clamp, maximum, minimum } from './elementwise.js';
 export { sum, mean, max, min, variance } from './reduce.js';
 export { reshape, flatten, permute, transpose, concat, slice, pad, matmul } from './shape.js';
+export { conv2d, type Conv2dOptions } from './conv.js';
+export { maxPool2d, avgPool2d, adaptiveAvgPool2d, type Pool2dOptions } from './pool.js';
