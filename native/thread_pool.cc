@@ -35,6 +35,11 @@ int default_threads() {
 
 thread_local bool t_in_parallel = false;
 
+// Busy-wait budget before sleeping (workers) or yielding (caller): about 20-50 microseconds,
+// long enough to catch back-to-back kernel calls of one training step, short enough not to
+// steal a core from other processes when the machine is oversubscribed.
+constexpr int kSpinIterations = 4000;
+
 class Pool {
  public:
   ~Pool() {
@@ -65,7 +70,12 @@ class Pool {
     t_in_parallel = true;
     fn(0, nt);
     t_in_parallel = false;
-    while (pending_.load(std::memory_order_acquire) != 0) cpu_relax();
+    // Wait for the other threads: spin briefly, then yield the core so a descheduled worker
+    // (more runnable threads than cores) can finish its share.
+    for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+      if (spins < kSpinIterations) cpu_relax();
+      else std::this_thread::yield();
+    }
     job_ = nullptr;
   }
 
@@ -93,7 +103,7 @@ class Pool {
     for (;;) {
       uint64_t g;
       int spins = 0;
-      while ((g = gen_.load(std::memory_order_acquire)) == seen && spins < 200000) {
+      while ((g = gen_.load(std::memory_order_acquire)) == seen && spins < kSpinIterations) {
         cpu_relax();
         ++spins;
       }
