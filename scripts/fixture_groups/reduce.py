@@ -36,4 +36,15 @@ def make():
         x = leaf(x4, g, 3.0)
         fn = lambda t, d=tuple(dims): t.var(d, unbiased=False)
         cases.append(op_case(f"var biased dims={dims}", "var", fn, [x], g, {"dims": dims, "keepDim": False, "unbiased": False}))
+    # Ties: torch.max(x, dim) sends the gradient to one index; amax and max() split it evenly.
+    for op in ("max", "min"):
+        ties = torch.randint(0, 3, x4, generator=g).float().requires_grad_(True)
+        pick = torch.max if op == "max" else torch.min
+        cases.append(op_case(f"{op} dim=1 with ties (index)", op, lambda t, pick=pick: pick(t, 1)[0], [ties], g, {"dim": 1}))
+        amax = (lambda t, d: t.amax(d)) if op == "max" else (lambda t, d: t.amin(d))
+        for dims in ([0, 2], [3], None):
+            d = tuple(dims) if dims is not None else tuple(range(4))
+            t = torch.randint(0, 3, x4, generator=g).float().requires_grad_(True)
+            cases.append(op_case(f"{op} dims={dims} with ties (split evenly)", op, lambda t, d=d, amax=amax: amax(t, d), [t], g,
+                                 {"dims": dims, "keepDim": False}))
     return cases

@@ -6,7 +6,8 @@ import { checkOpCase, forEachIsaAndThreads } from '../helpers/opcases.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 
 function run(p: Record<string, unknown>, x: Tensor): Tensor {
-  const dims = (p.dims as number[] | null) ?? undefined;
+  // `dim` (a number) selects torch.max(x, dim) semantics; `dims` (a list or null) amax semantics.
+  const dims = p.dim !== undefined ? (p.dim as number) : ((p.dims as number[] | null) ?? undefined);
   const keep = p.keepDim as boolean;
   switch (p.op) {
     case 'sum': return F.sum(x, dims, keep);
