@@ -59,11 +59,13 @@ class Pool {
       return;
     }
     ensure_workers(nt - 1);
-    job_ = &fn;
-    job_nt_ = nt;
     pending_.store(nt - 1);
     {
+      // The job, its thread count and its generation are published together, so a worker
+      // that wakes late reads a consistent (generation, job) pair.
       std::lock_guard<std::mutex> lk(mu_);
+      job_ = &fn;
+      job_nt_ = nt;
       gen_.fetch_add(1);
     }
     cv_.notify_all();
@@ -76,6 +78,7 @@ class Pool {
       if (spins < kSpinIterations) cpu_relax();
       else std::this_thread::yield();
     }
+    std::lock_guard<std::mutex> lk(mu_);
     job_ = nullptr;
   }
 
@@ -88,11 +91,12 @@ class Pool {
     t_in_parallel = was;
   }
 
+  // A new worker starts from the generation current at its creation (before run() publishes
+  // the next job). Reading gen_ inside the new thread instead could already see the job's
+  // generation, and the worker would then sleep through the job that is waiting for it.
   void ensure_workers(int n) {
     while (static_cast<int>(workers_.size()) < n) {
       int id = static_cast<int>(workers_.size()) + 1;
-      // The worker must start from the generation current now: if it read gen_ itself it
-      // could start after run() has already published the job and then wait for the next one.
       uint64_t seen = gen_.load();
       workers_.emplace_back([this, id, seen] { loop(id, seen); });
     }
@@ -112,10 +116,15 @@ class Pool {
         cv_.wait(lk, [&] { return gen_.load() != seen; });
         g = gen_.load();
       }
-      seen = g;
-      if (stop_) return;
-      const std::function<void(int, int)>* job = job_;
-      int nt = job_nt_;
+      const std::function<void(int, int)>* job;
+      int nt;
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        seen = gen_.load();
+        job = job_;
+        nt = job_nt_;
+        if (stop_) return;
+      }
       if (id < nt && job != nullptr) {
         (*job)(id, nt);
         pending_.fetch_sub(1, std::memory_order_release);
