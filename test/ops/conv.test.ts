@@ -128,7 +128,7 @@ forEachIsa((isa) => {
       const o: ConvOpts = { stride: 1, padding: 1, dilation: 1, groups: 1 };
       const xs = [2, 64, 6, 6];
       const ws = [64, 64, 3, 3];
-      const x = F.mul(new Tensor(sineData(2 * 64 * 36, 1), xs), 1).detach().requiresGrad_();
+      const x = new Tensor(sineData(2 * 64 * 36, 1), xs, { requiresGrad: true });
       const w = new Tensor(sineData(64 * 64 * 9, 2).map((v) => v * 0.05), ws, { requiresGrad: true });
       const b = new Tensor(sineData(64, 3), [64], { requiresGrad: true });
       const y = F.conv2d(x, w, b, o);
