@@ -1,6 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Tensor, functional as F, setNumThreads, getNumThreads } from '../../src/index.js';
+import { backend } from '../../src/backend/index.js';
 import { loadFixtures, type FixtureCase } from '../helpers/fixtures.js';
 import { assertClose } from '../helpers/assert.js';
 import { gradcheck } from '../helpers/gradcheck.js';
@@ -128,7 +129,7 @@ forEachIsa((isa) => {
       const o: ConvOpts = { stride: 1, padding: 1, dilation: 1, groups: 1 };
       const xs = [2, 64, 6, 6];
       const ws = [64, 64, 3, 3];
-      const x = F.mul(new Tensor(sineData(2 * 64 * 36, 1), xs), 1).detach().requiresGrad_();
+      const x = new Tensor(sineData(2 * 64 * 36, 1), xs, { requiresGrad: true });
       const w = new Tensor(sineData(64 * 64 * 9, 2).map((v) => v * 0.05), ws, { requiresGrad: true });
       const b = new Tensor(sineData(64, 3), [64], { requiresGrad: true });
       const y = F.conv2d(x, w, b, o);
@@ -218,5 +219,24 @@ describe('conv2d argument errors', () => {
   it('rejects a bias of the wrong shape', () => {
     assert.throws(() => F.conv2d(x, w, new Tensor(new Float32Array(5), [5])), /conv2d: bias must have shape \[6\] .*got \[5\]/);
     assert.throws(() => F.conv2d(x, w, new Tensor(new Float32Array(6), [1, 6])), /conv2d: bias must have shape \[6\] .*got \[1, 6\]/);
+  });
+});
+
+describe('conv2d native kernels', () => {
+  it('refuse buffers shorter than their shapes need, naming the kernel and argument', () => {
+    const x = new Float32Array(1 * 2 * 5 * 5);
+    const w = new Float32Array(3 * 2 * 3 * 3);
+    assert.throws(
+      () => backend.conv2dForward(x, [1, 2, 5, 5], w, [3, 2, 3, 3], null, new Float32Array(26), [1, 1], [0, 0], [1, 1], 1),
+      /conv2dForward: argument 5 must hold at least 27 floats, got 26/,
+    );
+    assert.throws(
+      () => backend.conv2dBackwardWeight(x, [1, 2, 5, 5], new Float32Array(27), new Float32Array(17), [3, 2, 3, 3], null, [1, 1], [0, 0], [1, 1], 1),
+      /conv2dBackwardWeight: argument 3 must hold at least 54 floats, got 17/,
+    );
+    assert.throws(
+      () => backend.conv2dBackwardInput(new Float32Array(27), w, [3, 2, 3, 3], x, [1, 2, 5, 5], [1, 1], [0, 0], [1, 1], 2),
+      /conv2dBackwardInput: argument 8 must be >= 1 and divide the input and output channels/,
+    );
   });
 });
