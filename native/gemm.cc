@@ -17,6 +17,7 @@
 #include "gemm.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -313,9 +314,6 @@ void gemm_block(const Kernel& k, const Operands& o, int64_t m0, int64_t m1, int6
   }
 }
 
-// Splits `n` items into `parts` contiguous chunks; chunk t is [n*t/parts, n*(t+1)/parts).
-inline int64_t chunk_begin(int64_t n, int t, int parts) { return n * t / parts; }
-
 // C = beta * C, for alpha == 0 or K == 0.
 void scale_c(const Operands& o) {
   for (int64_t i = 0; i < o.M; ++i) {
@@ -330,6 +328,15 @@ void scale_c(const Operands& o) {
 
 // Below this many multiply-adds one thread is faster than waking the pool.
 constexpr double kSerialMacs = 64.0 * 64.0 * 64.0;
+// Up to this many rows the threads split the columns (each re-packs all of A); above it
+// they share one packed B panel and split the rows.
+constexpr int64_t kColumnSplitMaxM = 96;
+
+inline void cpu_relax() {
+#if NL_HAS_X86
+  _mm_pause();
+#endif
+}
 
 }  // namespace
 
@@ -350,55 +357,48 @@ void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alph
     return;
   }
 
-  // Thread grid tm x tn over MR-row and NR-column slivers of C. Cost model per thread: its
-  // tile's multiply-adds plus the packing it does (A rows it needs, B columns it needs; with
-  // tm > 1 the B panel is packed once and shared). Ties prefer splitting rows.
-  const int64_t sm = (M + k.mr - 1) / k.mr, sn = (N + k.nr - 1) / k.nr;
-  int tm = 1, tn = nt;
-  double best = -1;
-  for (int cm = nt; cm >= 1; --cm) {
-    if (nt % cm != 0) continue;
-    const int cn = nt / cm;
-    const double rows = static_cast<double>((sm + cm - 1) / cm * k.mr);
-    const double cols = static_cast<double>((sn + cn - 1) / cn * k.nr);
-    const double pack = cm > 1 ? rows * K + static_cast<double>(N) * K / nt : static_cast<double>(M) * K + cols * K;
-    const double cost = rows * cols * K + 12.0 * pack;
-    if (best < 0 || cost < best) {
-      best = cost;
-      tm = cm;
-      tn = cn;
-    }
-  }
-
-  if (tm == 1) {
-    // Column split: each thread runs an independent GEMM on its columns (A is small here,
-    // so packing it once per thread is cheap) - one pool dispatch for the whole call.
-    parallel_run(nt, [&](int t, int n) {
-      gemm_block(k, o, 0, M, chunk_begin(sn, t, n) * k.nr, std::min(N, chunk_begin(sn, t + 1, n) * k.nr));
+  // Threads take work units from atomic counters rather than a fixed share: on a loaded
+  // machine a thread that is scheduled late leaves its units to the others instead of
+  // stalling the call. Which thread computes a tile does not change its value.
+  if (M <= kColumnSplitMaxM) {
+    // Column split: 2 units per thread, each an independent GEMM on a range of columns
+    // (re-packing the small A per unit is cheap); one pool dispatch for the whole call.
+    const int64_t units = 2 * static_cast<int64_t>(nt);
+    const int64_t width = round_up((N + units - 1) / units, k.nr);
+    std::atomic<int64_t> next{0};
+    parallel_run(nt, [&](int, int) {
+      for (int64_t u; (u = next.fetch_add(1)) * width < N;) gemm_block(k, o, 0, M, u * width, std::min(N, (u + 1) * width));
     });
     return;
   }
 
-  // Row split (tm > 1): for every (jc, pc) the threads first pack the B panel together into
-  // the caller's buffer, then each runs the ic loop over its rows (and its column slivers
-  // when tn > 1) against the shared panel. Two dispatches per panel; the pool's return is
-  // the barrier between them.
+  // Row split: per (jc, pc) one dispatch in which the threads first pack the shared B panel
+  // (groups of slivers), wait until it is complete, then take blocks of rows, each packing
+  // its own A block. A waiting thread only waits for groups another thread is packing.
+  const int64_t rows_per_unit =
+      std::min(k.mc, round_up((M + 4 * nt - 1) / (4 * static_cast<int64_t>(nt)), static_cast<int64_t>(k.mr)));
+  const int64_t row_units = (M + rows_per_unit - 1) / rows_per_unit;
+  constexpr int64_t kSliversPerGroup = 8;
   for (int64_t jc = 0; jc < N; jc += k.nc) {
     const int64_t nc = std::min(k.nc, N - jc);
     const int64_t slivers = (nc + k.nr - 1) / k.nr;
+    const int64_t groups = (slivers + kSliversPerGroup - 1) / kSliversPerGroup;
     for (int64_t pc = 0; pc < K; pc += k.kc) {
       const int64_t kc = std::min(k.kc, K - pc);
-      float* bp = t_pack_b.get(static_cast<size_t>(slivers * k.nr * kc));
-      parallel_run(nt, [&](int t, int n) {
-        const int64_t s0 = chunk_begin(slivers, t, n), s1 = chunk_begin(slivers, t + 1, n);
-        if (s0 < s1) k.pack_b(o, pc, kc, jc + s0 * k.nr, std::min(nc - s0 * k.nr, (s1 - s0) * k.nr), bp + s0 * k.nr * kc);
-      });
       const float beta = pc == 0 ? o.beta : 1.f;
-      parallel_run(nt, [&](int t, int) {
-        const int ti = t / tn, tj = t % tn;
-        const int64_t m0 = chunk_begin(sm, ti, tm) * k.mr, m1 = std::min(M, chunk_begin(sm, ti + 1, tm) * k.mr);
-        ic_loop(k, o, m0, m1, pc, kc, bp, BPack::Ready, jc, nc, chunk_begin(slivers, tj, tn),
-                chunk_begin(slivers, tj + 1, tn), beta);
+      float* bp = t_pack_b.get(static_cast<size_t>(slivers * k.nr * kc));
+      std::atomic<int64_t> next_group{0}, packed{0}, next_rows{0};
+      parallel_run(nt, [&](int, int) {
+        for (int64_t g; (g = next_group.fetch_add(1)) < groups;) {
+          const int64_t j0 = g * kSliversPerGroup * k.nr;
+          k.pack_b(o, pc, kc, jc + j0, std::min(nc - j0, kSliversPerGroup * k.nr), bp + j0 * kc);
+          packed.fetch_add(1, std::memory_order_release);
+        }
+        while (packed.load(std::memory_order_acquire) < groups) cpu_relax();
+        for (int64_t u; (u = next_rows.fetch_add(1)) < row_units;) {
+          const int64_t m0 = u * rows_per_unit;
+          ic_loop(k, o, m0, std::min(M, m0 + rows_per_unit), pc, kc, bp, BPack::Ready, jc, nc, 0, slivers, beta);
+        }
       });
     }
   }
