@@ -326,8 +326,10 @@ void scale_c(const Operands& o) {
   }
 }
 
-// Below this many multiply-adds one thread is faster than waking the pool.
-constexpr double kSerialMacs = 64.0 * 64.0 * 64.0;
+// Below this many multiply-adds (~100^3, e.g. the 16x784x25 convolution GEMM: ~15 us on one
+// core) one thread is faster than handing half to the pool, whose wake-up and join cost
+// tens of microseconds and far more when the host is loaded.
+constexpr double kSerialMacs = 1 << 20;
 // Up to this many rows the threads split the columns (each re-packs all of A); above it
 // they share one packed B panel and split the rows.
 constexpr int64_t kColumnSplitMaxM = 96;
