@@ -247,6 +247,15 @@ thread_local AlignedBuffer t_pack_b;
 
 inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
+// Step of a blocked loop over n items with blocks of at most `block`: the fewest blocks, of
+// equal size rounded up to `align`, so that K = 576 runs as 3 x 192 rather than 256 + 256 + 64
+// (a thin last block pays the C update and packing set-up for little work). The K step
+// depends on K only, never on the thread count.
+inline int64_t even_step(int64_t n, int64_t block, int64_t align) {
+  const int64_t blocks = (n + block - 1) / block;
+  return std::min(block, round_up((n + blocks - 1) / blocks, align));
+}
+
 // How the B slivers a macro-kernel reads come to be packed.
 enum class BPack {
   Ready,   // the panel at bp is already packed
@@ -288,9 +297,10 @@ void macro_kernel(const Kernel& k, const Operands& o, const float* ap, int64_t i
 void ic_loop(const Kernel& k, const Operands& o, int64_t m0, int64_t m1, int64_t pc, int64_t kc, float* bp,
              BPack bpack, int64_t jc, int64_t nc, int64_t s0, int64_t s1, float beta) {
   if (m0 >= m1 || s0 >= s1) return;
-  float* ap = t_pack_a.get(static_cast<size_t>(round_up(std::min(k.mc, m1 - m0), k.mr) * kc));
-  for (int64_t ic = m0; ic < m1; ic += k.mc) {
-    const int64_t mc = std::min(k.mc, m1 - ic);
+  const int64_t mstep = even_step(m1 - m0, k.mc, k.mr);
+  float* ap = t_pack_a.get(static_cast<size_t>(round_up(mstep, k.mr) * kc));
+  for (int64_t ic = m0; ic < m1; ic += mstep) {
+    const int64_t mc = std::min(mstep, m1 - ic);
     k.pack_a(o, ic, mc, pc, kc, ap);
     macro_kernel(k, o, ap, ic, mc, bp, bpack, pc, kc, jc, nc, s0, s1, beta);
     bpack = BPack::Ready;
@@ -302,11 +312,12 @@ void ic_loop(const Kernel& k, const Operands& o, int64_t m0, int64_t m1, int64_t
 void gemm_block(const Kernel& k, const Operands& o, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   if (m0 >= m1 || n0 >= n1) return;
   const bool one_ic_block = m1 - m0 <= k.mc;
+  const int64_t kstep = even_step(o.K, k.kc, 8);
   for (int64_t jc = n0; jc < n1; jc += k.nc) {
     const int64_t nc = std::min(k.nc, n1 - jc);
     const int64_t slivers = (nc + k.nr - 1) / k.nr;
-    for (int64_t pc = 0; pc < o.K; pc += k.kc) {
-      const int64_t kc = std::min(k.kc, o.K - pc);
+    for (int64_t pc = 0; pc < o.K; pc += kstep) {
+      const int64_t kc = std::min(kstep, o.K - pc);
       float* bp = t_pack_b.get(static_cast<size_t>((one_ic_block ? 1 : slivers) * k.nr * kc));
       ic_loop(k, o, m0, m1, pc, kc, bp, one_ic_block ? BPack::Sliver : BPack::Panel, jc, nc, 0, slivers,
               pc == 0 ? o.beta : 1.f);
@@ -381,12 +392,13 @@ void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alph
       std::min(k.mc, round_up((M + 4 * nt - 1) / (4 * static_cast<int64_t>(nt)), static_cast<int64_t>(k.mr)));
   const int64_t row_units = (M + rows_per_unit - 1) / rows_per_unit;
   constexpr int64_t kSliversPerGroup = 8;
+  const int64_t kstep = even_step(K, k.kc, 8);
   for (int64_t jc = 0; jc < N; jc += k.nc) {
     const int64_t nc = std::min(k.nc, N - jc);
     const int64_t slivers = (nc + k.nr - 1) / k.nr;
     const int64_t groups = (slivers + kSliversPerGroup - 1) / kSliversPerGroup;
-    for (int64_t pc = 0; pc < K; pc += k.kc) {
-      const int64_t kc = std::min(k.kc, K - pc);
+    for (int64_t pc = 0; pc < K; pc += kstep) {
+      const int64_t kc = std::min(kstep, K - pc);
       const float beta = pc == 0 ? o.beta : 1.f;
       float* bp = t_pack_b.get(static_cast<size_t>(slivers * k.nr * kc));
       std::atomic<int64_t> next_group{0}, packed{0}, next_rows{0};
