@@ -4,11 +4,14 @@
 //
 //   for jc in N step NC            B panel (KC x NC) lives in L3, shared by the threads
 //     for pc in K step KC          beta is applied at pc == 0, later blocks accumulate
-//       pack B[pc, jc]
+//       pack B[pc, jc]             (on one thread: sliver by sliver at first use)
 //       for ic in M step MC        A block (MC x KC) lives in L2, one per thread
 //         pack A[ic, pc]
 //         for jr in NC step NR     B sliver (KC x NR) stays in L1 across the ir loop
 //           for ir in MC step MR   micro-kernel, MR x NR accumulators in registers
+//
+// KC and MC are upper bounds: K and M are cut into equal blocks (even_step). Blocking values
+// and their cache reasoning are in kernel_for.
 //
 // Determinism: every element of C is computed by the same sequence of operations whatever
 // the thread count (threads split the M and N directions only, never K; the K blocking does
@@ -421,7 +424,8 @@ void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alph
     const int64_t width = round_up((N + units - 1) / units, k.nr);
     std::atomic<int64_t> next{0};
     parallel_run(nt, [&](int, int) {
-      for (int64_t u; (u = next.fetch_add(1)) * width < N;) gemm_block(k, o, 0, M, u * width, std::min(N, (u + 1) * width));
+      for (int64_t u; (u = next.fetch_add(1)) * width < N;)
+        gemm_block(k, o, 0, M, u * width, std::min(N, (u + 1) * width));
     });
     return;
   }
