@@ -4,11 +4,14 @@
 //
 //   for jc in N step NC            B panel (KC x NC) lives in L3, shared by the threads
 //     for pc in K step KC          beta is applied at pc == 0, later blocks accumulate
-//       pack B[pc, jc]
+//       pack B[pc, jc]             (on one thread: sliver by sliver at first use)
 //       for ic in M step MC        A block (MC x KC) lives in L2, one per thread
 //         pack A[ic, pc]
 //         for jr in NC step NR     B sliver (KC x NR) stays in L1 across the ir loop
 //           for ir in MC step MR   micro-kernel, MR x NR accumulators in registers
+//
+// KC and MC are upper bounds: K and M are cut into equal blocks (even_step). Blocking values
+// and their cache reasoning are in kernel_for.
 //
 // Determinism: every element of C is computed by the same sequence of operations whatever
 // the thread count (threads split the M and N directions only, never K; the K blocking does
@@ -17,6 +20,7 @@
 #include "gemm.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -175,14 +179,55 @@ void pack_b_scalar(const Operands& o, int64_t p0, int64_t kc, int64_t j0, int64_
 NL_TARGET_AVX2 void pack_a_avx2(const Operands& o, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* d) {
   pack_a_body<avx2::MR>(o, i0, mc, p0, kc, d);
 }
+// 8 x 8 transpose: dst[q * ldd + i] = src[i * lds + q].
+NL_TARGET_AVX2 NL_INLINE void transpose8x8(const float* src, int64_t lds, float* dst, int64_t ldd) {
+  __m256 r[8], t[8], u[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * lds);
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; ++i) {
+    _mm256_storeu_ps(dst + i * ldd, _mm256_permute2f128_ps(u[i], u[i + 4], 0x20));
+    _mm256_storeu_ps(dst + (i + 4) * ldd, _mm256_permute2f128_ps(u[i], u[i + 4], 0x31));
+  }
+}
+
+// pack_b_body with the transposed-B case (a gather of NR strided rows per k) done as 8 x 8
+// register transposes; it made NT/TT with small M ~30% slower than NN.
+template <int NR>
+NL_TARGET_AVX2 NL_INLINE void pack_b_x86(const Operands& o, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
+                                         float* dst) {
+  if (!o.tb) {
+    pack_b_body<NR>(o, p0, kc, j0, nc, dst);
+    return;
+  }
+  const int64_t full = nc / NR * NR;
+  const int64_t kc8 = kc / 8 * 8;
+  for (int64_t jr = 0; jr < full; jr += NR, dst += NR * kc) {
+    const float* src = o.B + (j0 + jr) * o.ldb + p0;
+    for (int64_t p = 0; p < kc8; p += 8)
+      for (int j = 0; j < NR; j += 8) transpose8x8(src + j * o.ldb + p, o.ldb, dst + p * NR + j, NR);
+    for (int j = 0; j < NR; ++j)
+      for (int64_t p = kc8; p < kc; ++p) dst[p * NR + j] = src[j * o.ldb + p];
+  }
+  if (full < nc) pack_b_body<NR>(o, p0, kc, j0 + full, nc - full, dst);
+}
+
 NL_TARGET_AVX2 void pack_b_avx2(const Operands& o, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* d) {
-  pack_b_body<avx2::NV * avx2::W>(o, p0, kc, j0, nc, d);
+  pack_b_x86<avx2::NV * avx2::W>(o, p0, kc, j0, nc, d);
 }
 NL_TARGET_AVX512 void pack_a_avx512(const Operands& o, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* d) {
   pack_a_body<avx512::MR>(o, i0, mc, p0, kc, d);
 }
 NL_TARGET_AVX512 void pack_b_avx512(const Operands& o, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* d) {
-  pack_b_body<avx512::NV * avx512::W>(o, p0, kc, j0, nc, d);
+  pack_b_x86<avx512::NV * avx512::W>(o, p0, kc, j0, nc, d);
 }
 #endif
 
@@ -246,6 +291,15 @@ thread_local AlignedBuffer t_pack_b;
 
 inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
+// Step of a blocked loop over n items with blocks of at most `block`: the fewest blocks, of
+// equal size rounded up to `align`, so that K = 576 runs as 3 x 192 rather than 256 + 256 + 64
+// (a thin last block pays the C update and packing set-up for little work). The K step
+// depends on K only, never on the thread count.
+inline int64_t even_step(int64_t n, int64_t block, int64_t align) {
+  const int64_t blocks = (n + block - 1) / block;
+  return std::min(block, round_up((n + blocks - 1) / blocks, align));
+}
+
 // How the B slivers a macro-kernel reads come to be packed.
 enum class BPack {
   Ready,   // the panel at bp is already packed
@@ -287,9 +341,10 @@ void macro_kernel(const Kernel& k, const Operands& o, const float* ap, int64_t i
 void ic_loop(const Kernel& k, const Operands& o, int64_t m0, int64_t m1, int64_t pc, int64_t kc, float* bp,
              BPack bpack, int64_t jc, int64_t nc, int64_t s0, int64_t s1, float beta) {
   if (m0 >= m1 || s0 >= s1) return;
-  float* ap = t_pack_a.get(static_cast<size_t>(round_up(std::min(k.mc, m1 - m0), k.mr) * kc));
-  for (int64_t ic = m0; ic < m1; ic += k.mc) {
-    const int64_t mc = std::min(k.mc, m1 - ic);
+  const int64_t mstep = even_step(m1 - m0, k.mc, k.mr);
+  float* ap = t_pack_a.get(static_cast<size_t>(round_up(mstep, k.mr) * kc));
+  for (int64_t ic = m0; ic < m1; ic += mstep) {
+    const int64_t mc = std::min(mstep, m1 - ic);
     k.pack_a(o, ic, mc, pc, kc, ap);
     macro_kernel(k, o, ap, ic, mc, bp, bpack, pc, kc, jc, nc, s0, s1, beta);
     bpack = BPack::Ready;
@@ -301,20 +356,18 @@ void ic_loop(const Kernel& k, const Operands& o, int64_t m0, int64_t m1, int64_t
 void gemm_block(const Kernel& k, const Operands& o, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   if (m0 >= m1 || n0 >= n1) return;
   const bool one_ic_block = m1 - m0 <= k.mc;
+  const int64_t kstep = even_step(o.K, k.kc, 8);
   for (int64_t jc = n0; jc < n1; jc += k.nc) {
     const int64_t nc = std::min(k.nc, n1 - jc);
     const int64_t slivers = (nc + k.nr - 1) / k.nr;
-    for (int64_t pc = 0; pc < o.K; pc += k.kc) {
-      const int64_t kc = std::min(k.kc, o.K - pc);
+    for (int64_t pc = 0; pc < o.K; pc += kstep) {
+      const int64_t kc = std::min(kstep, o.K - pc);
       float* bp = t_pack_b.get(static_cast<size_t>((one_ic_block ? 1 : slivers) * k.nr * kc));
       ic_loop(k, o, m0, m1, pc, kc, bp, one_ic_block ? BPack::Sliver : BPack::Panel, jc, nc, 0, slivers,
               pc == 0 ? o.beta : 1.f);
     }
   }
 }
-
-// Splits `n` items into `parts` contiguous chunks; chunk t is [n*t/parts, n*(t+1)/parts).
-inline int64_t chunk_begin(int64_t n, int t, int parts) { return n * t / parts; }
 
 // C = beta * C, for alpha == 0 or K == 0.
 void scale_c(const Operands& o) {
@@ -328,8 +381,19 @@ void scale_c(const Operands& o) {
   }
 }
 
-// Below this many multiply-adds one thread is faster than waking the pool.
-constexpr double kSerialMacs = 64.0 * 64.0 * 64.0;
+// Below this many multiply-adds (~100^3, e.g. the 16x784x25 convolution GEMM: ~15 us on one
+// core) one thread is faster than handing half to the pool, whose wake-up and join cost
+// tens of microseconds and far more when the host is loaded.
+constexpr double kSerialMacs = 1 << 20;
+// Up to this many rows the threads split the columns (each re-packs all of A); above it
+// they share one packed B panel and split the rows.
+constexpr int64_t kColumnSplitMaxM = 96;
+
+inline void cpu_relax() {
+#if NL_HAS_X86
+  _mm_pause();
+#endif
+}
 
 }  // namespace
 
@@ -350,55 +414,50 @@ void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alph
     return;
   }
 
-  // Thread grid tm x tn over MR-row and NR-column slivers of C. Cost model per thread: its
-  // tile's multiply-adds plus the packing it does (A rows it needs, B columns it needs; with
-  // tm > 1 the B panel is packed once and shared). Ties prefer splitting rows.
-  const int64_t sm = (M + k.mr - 1) / k.mr, sn = (N + k.nr - 1) / k.nr;
-  int tm = 1, tn = nt;
-  double best = -1;
-  for (int cm = nt; cm >= 1; --cm) {
-    if (nt % cm != 0) continue;
-    const int cn = nt / cm;
-    const double rows = static_cast<double>((sm + cm - 1) / cm * k.mr);
-    const double cols = static_cast<double>((sn + cn - 1) / cn * k.nr);
-    const double pack = cm > 1 ? rows * K + static_cast<double>(N) * K / nt : static_cast<double>(M) * K + cols * K;
-    const double cost = rows * cols * K + 12.0 * pack;
-    if (best < 0 || cost < best) {
-      best = cost;
-      tm = cm;
-      tn = cn;
-    }
-  }
-
-  if (tm == 1) {
-    // Column split: each thread runs an independent GEMM on its columns (A is small here,
-    // so packing it once per thread is cheap) - one pool dispatch for the whole call.
-    parallel_run(nt, [&](int t, int n) {
-      gemm_block(k, o, 0, M, chunk_begin(sn, t, n) * k.nr, std::min(N, chunk_begin(sn, t + 1, n) * k.nr));
+  // Threads take work units from atomic counters rather than a fixed share: on a loaded
+  // machine a thread that is scheduled late leaves its units to the others instead of
+  // stalling the call. Which thread computes a tile does not change its value.
+  if (M <= kColumnSplitMaxM) {
+    // Column split: 2 units per thread, each an independent GEMM on a range of columns
+    // (re-packing the small A per unit is cheap); one pool dispatch for the whole call.
+    const int64_t units = 2 * static_cast<int64_t>(nt);
+    const int64_t width = round_up((N + units - 1) / units, k.nr);
+    std::atomic<int64_t> next{0};
+    parallel_run(nt, [&](int, int) {
+      for (int64_t u; (u = next.fetch_add(1)) * width < N;)
+        gemm_block(k, o, 0, M, u * width, std::min(N, (u + 1) * width));
     });
     return;
   }
 
-  // Row split (tm > 1): for every (jc, pc) the threads first pack the B panel together into
-  // the caller's buffer, then each runs the ic loop over its rows (and its column slivers
-  // when tn > 1) against the shared panel. Two dispatches per panel; the pool's return is
-  // the barrier between them.
+  // Row split: per (jc, pc) one dispatch in which the threads first pack the shared B panel
+  // (groups of slivers), wait until it is complete, then take blocks of rows, each packing
+  // its own A block. A waiting thread only waits for groups another thread is packing.
+  const int64_t rows_per_unit =
+      std::min(k.mc, round_up((M + 4 * nt - 1) / (4 * static_cast<int64_t>(nt)), static_cast<int64_t>(k.mr)));
+  const int64_t row_units = (M + rows_per_unit - 1) / rows_per_unit;
+  constexpr int64_t kSliversPerGroup = 8;
+  const int64_t kstep = even_step(K, k.kc, 8);
   for (int64_t jc = 0; jc < N; jc += k.nc) {
     const int64_t nc = std::min(k.nc, N - jc);
     const int64_t slivers = (nc + k.nr - 1) / k.nr;
-    for (int64_t pc = 0; pc < K; pc += k.kc) {
-      const int64_t kc = std::min(k.kc, K - pc);
-      float* bp = t_pack_b.get(static_cast<size_t>(slivers * k.nr * kc));
-      parallel_run(nt, [&](int t, int n) {
-        const int64_t s0 = chunk_begin(slivers, t, n), s1 = chunk_begin(slivers, t + 1, n);
-        if (s0 < s1) k.pack_b(o, pc, kc, jc + s0 * k.nr, std::min(nc - s0 * k.nr, (s1 - s0) * k.nr), bp + s0 * k.nr * kc);
-      });
+    const int64_t groups = (slivers + kSliversPerGroup - 1) / kSliversPerGroup;
+    for (int64_t pc = 0; pc < K; pc += kstep) {
+      const int64_t kc = std::min(kstep, K - pc);
       const float beta = pc == 0 ? o.beta : 1.f;
-      parallel_run(nt, [&](int t, int) {
-        const int ti = t / tn, tj = t % tn;
-        const int64_t m0 = chunk_begin(sm, ti, tm) * k.mr, m1 = std::min(M, chunk_begin(sm, ti + 1, tm) * k.mr);
-        ic_loop(k, o, m0, m1, pc, kc, bp, BPack::Ready, jc, nc, chunk_begin(slivers, tj, tn),
-                chunk_begin(slivers, tj + 1, tn), beta);
+      float* bp = t_pack_b.get(static_cast<size_t>(slivers * k.nr * kc));
+      std::atomic<int64_t> next_group{0}, packed{0}, next_rows{0};
+      parallel_run(nt, [&](int, int) {
+        for (int64_t g; (g = next_group.fetch_add(1)) < groups;) {
+          const int64_t j0 = g * kSliversPerGroup * k.nr;
+          k.pack_b(o, pc, kc, jc + j0, std::min(nc - j0, kSliversPerGroup * k.nr), bp + j0 * kc);
+          packed.fetch_add(1, std::memory_order_release);
+        }
+        while (packed.load(std::memory_order_acquire) < groups) cpu_relax();
+        for (int64_t u; (u = next_rows.fetch_add(1)) < row_units;) {
+          const int64_t m0 = u * rows_per_unit;
+          ic_loop(k, o, m0, std::min(M, m0 + rows_per_unit), pc, kc, bp, BPack::Ready, jc, nc, 0, slivers, beta);
+        }
       });
     }
   }

@@ -35,10 +35,13 @@ int default_threads() {
 
 thread_local bool t_in_parallel = false;
 
-// Busy-wait budget before sleeping (workers) or yielding (caller): about 20-50 microseconds,
-// long enough to catch back-to-back kernel calls of one training step, short enough not to
-// steal a core from other processes when the machine is oversubscribed.
-constexpr int kSpinIterations = 4000;
+// Pause iterations a worker spins for the next job before sleeping, and the caller spins on
+// the join before yielding. A pause takes ~65-85 ns on Zen 3, so 2000 is ~150 us. Kept short:
+// a worker that spins for milliseconds (the former 200000, ~15 ms) gets preempted on a loaded
+// host and then starts the next job a whole scheduler period late, while a sleeping worker
+// is woken promptly. Back-to-back kernel calls from JS still find the worker spinning.
+constexpr int kWorkerSpins = 2000;
+constexpr int kJoinSpins = 2000;
 
 class Pool {
  public:
@@ -72,10 +75,10 @@ class Pool {
     t_in_parallel = true;
     fn(0, nt);
     t_in_parallel = false;
-    // Wait for the other threads: spin briefly, then yield the core so a descheduled worker
-    // (more runnable threads than cores) can finish its share.
+    // Spin briefly, then yield: when the machine is oversubscribed the worker may be waiting
+    // for a CPU, and spinning here would only keep it off.
     for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
-      if (spins < kSpinIterations) cpu_relax();
+      if (spins < kJoinSpins) cpu_relax();
       else std::this_thread::yield();
     }
     std::lock_guard<std::mutex> lk(mu_);
@@ -107,7 +110,7 @@ class Pool {
     for (;;) {
       uint64_t g;
       int spins = 0;
-      while ((g = gen_.load(std::memory_order_acquire)) == seen && spins < kSpinIterations) {
+      while ((g = gen_.load(std::memory_order_acquire)) == seen && spins < kWorkerSpins) {
         cpu_relax();
         ++spins;
       }

@@ -178,12 +178,14 @@ describe('native sgemm', () => {
       });
 
       it('gives bitwise identical results with 1 and 2 threads', () => {
-        // Sizes above the single-thread cut-off, so that 2 threads really split the work, and
-        // shapes that make the split go over rows (tall) and over columns (wide).
+        // Sizes above the single-thread cut-off (2^20 multiply-adds), so that 2 threads really
+        // split the work, and shapes that make the split go over rows (M > 96) and over
+        // columns (M <= 96).
         const big: Case[] = [
           { transA: false, transB: false, M: 200, N: 96, K: 300, alpha: 1, beta: 0, pad: 1 },
-          { transA: true, transB: true, M: 150, N: 170, K: 40, alpha: 0.5, beta: 1, pad: 0 },
-          { transA: false, transB: true, M: 16, N: 784, K: 25, alpha: 1, beta: 0.5, pad: 2 },
+          { transA: true, transB: true, M: 150, N: 170, K: 60, alpha: 0.5, beta: 1, pad: 0 },
+          { transA: false, transB: true, M: 16, N: 784, K: 100, alpha: 1, beta: 0.5, pad: 2 },
+          { transA: true, transB: false, M: 64, N: 300, K: 200, alpha: 2, beta: 0, pad: 1 },
           { transA: true, transB: false, M: 310, N: 33, K: 520, alpha: -1, beta: 0, pad: 0 },
         ];
         let seed = 1000;
