@@ -8,7 +8,8 @@
         "native/thread_pool.cc",
         "native/gemm.cc",
         "native/elementwise.cc",
-        "native/reduce.cc"
+        "native/reduce.cc",
+        "native/norm.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

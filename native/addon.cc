@@ -8,6 +8,7 @@ namespace nl {
 void register_gemm(Napi::Env env, Napi::Object exports);
 void register_elementwise(Napi::Env env, Napi::Object exports);
 void register_reduce(Napi::Env env, Napi::Object exports);
+void register_norm(Napi::Env env, Napi::Object exports);
 }  // namespace nl
 
 namespace {
@@ -58,6 +59,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nl::register_gemm(env, exports);
   nl::register_elementwise(env, exports);
   nl::register_reduce(env, exports);
+  nl::register_norm(env, exports);
   return exports;
 }
 

@@ -5,5 +5,6 @@ import type { RuntimeKernels } from './kernels/runtime.js';
 import type { GemmKernels } from './kernels/gemm.js';
 import type { ElementwiseKernels } from './kernels/elementwise.js';
 import type { ReduceKernels } from './kernels/reduce.js';
+import type { NormKernels } from './kernels/norm.js';
 
-export type Backend = RuntimeKernels & GemmKernels & ElementwiseKernels & ReduceKernels;
+export type Backend = RuntimeKernels & GemmKernels & ElementwiseKernels & ReduceKernels & NormKernels;

@@ -8,6 +8,7 @@ function checked(addon: Record<string, unknown>): Backend {
     'sgemm',
     'binary', 'unary', 'unaryBackward', 'sumToShape',
     'reduce', 'permute',
+    'batchNormForward', 'batchNormBackward', 'normChannelAffine', 'groupNormForward', 'groupNormBackward', 'copyFloats',
   ];
   const missing = required.filter((k) => typeof addon[k] !== 'function');
   if (missing.length > 0) {
