@@ -81,13 +81,15 @@ class Pool {
   void ensure_workers(int n) {
     while (static_cast<int>(workers_.size()) < n) {
       int id = static_cast<int>(workers_.size()) + 1;
-      workers_.emplace_back([this, id] { loop(id); });
+      // The generation is read here, before run() publishes the job: a worker that read it on
+      // start-up could see the new generation already, skip the job and leave run() waiting.
+      uint64_t start_gen = gen_.load();
+      workers_.emplace_back([this, id, start_gen] { loop(id, start_gen); });
     }
   }
 
-  void loop(int id) {
+  void loop(int id, uint64_t seen) {
     t_in_parallel = true;
-    uint64_t seen = gen_.load();
     for (;;) {
       uint64_t g;
       int spins = 0;
