@@ -12,6 +12,7 @@ void register_optim(Napi::Env env, Napi::Object exports);
 void register_loss(Napi::Env env, Napi::Object exports);
 void register_conv(Napi::Env env, Napi::Object exports);
 void register_pool(Napi::Env env, Napi::Object exports);
+void register_norm(Napi::Env env, Napi::Object exports);
 }  // namespace nl
 
 namespace {
@@ -66,6 +67,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nl::register_loss(env, exports);
   nl::register_conv(env, exports);
   nl::register_pool(env, exports);
+  nl::register_norm(env, exports);
   return exports;
 }
 

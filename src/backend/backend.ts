@@ -9,5 +9,6 @@ import type { OptimKernels } from './kernels/optim.js';
 import type { LossKernels } from './kernels/loss.js';
 import type { ConvKernels } from './kernels/conv.js';
 import type { PoolKernels } from './kernels/pool.js';
+import type { NormKernels } from './kernels/norm.js';
 
-export type Backend = RuntimeKernels & GemmKernels & ElementwiseKernels & ReduceKernels & OptimKernels & LossKernels & ConvKernels & PoolKernels;
+export type Backend = RuntimeKernels & GemmKernels & ElementwiseKernels & ReduceKernels & OptimKernels & LossKernels & ConvKernels & PoolKernels & NormKernels;

@@ -8,3 +8,4 @@ export { dropout, dropout2d, type DropoutOptions } from './dropout.js';
 export { linear } from './linear.js';
 export { conv2d, type Conv2dOptions } from './conv.js';
 export { maxPool2d, avgPool2d, adaptiveAvgPool2d, type Pool2dOptions } from './pool.js';
+export { batchNorm, filteredBatchNorm, batchRenorm, groupNorm, layerNorm, instanceNorm, normExceptDim } from './norm.js';
