@@ -1,0 +1,54 @@
+// The `normlab` command. Each subcommand parses its flags with commander; unknown flags and
+// bad values exit with code 2 and a message naming the flag.
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { trainCommand } from './train.js';
+import { demoCommand } from './demo.js';
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('normlab')
+    .description('normalization layers for deep networks: train, compare and report')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .showHelpAfterError(false);
+  let code = 0;
+  trainCommand(program, (c) => (code = c));
+  demoCommand(program, (c) => (code = c));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return 2;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`normlab: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  return code;
+}
+
+/** A bad flag value found after parsing (exit code 2). */
+export class UsageError extends Error {}
+
+export function intArg(name: string, min = 0): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got '${v}'`);
+    return n;
+  };
+}
+
+export function numArg(name: string, min = -Infinity): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n < min) throw new InvalidArgumentError(`${name} must be a number >= ${min}, got '${v}'`);
+    return n;
+  };
+}
+
+export function choice(flags: string, description: string, choices: readonly string[], def?: string): Option {
+  const o = new Option(flags, description).choices(choices as string[]);
+  return def === undefined ? o : o.default(def);
+}

@@ -1,0 +1,70 @@
+// `normlab train`: one training run with every option of seed 001's train.py and more.
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { DEFAULT_CONFIG, runTraining, type TrainConfig } from '../train/run.js';
+import { DATASET_NAMES } from '../data/load.js';
+import { MODEL_NAMES, type NormKind } from '../models/index.js';
+import { choice, intArg, numArg, UsageError } from './main.js';
+
+const NORMS: readonly NormKind[] = ['bn', 'fbn', 'brn', 'gn', 'ln', 'in', 'none'];
+
+export function trainCommand(program: Command, setCode: (c: number) => void): void {
+  const d = DEFAULT_CONFIG;
+  program
+    .command('train')
+    .description('train a network and write a run directory (config, metrics, results, checkpoints)')
+    .addOption(choice('--dataset <name>', 'dataset', DATASET_NAMES, d.dataset))
+    .addOption(choice('--network <name>', 'network', MODEL_NAMES, d.network))
+    .addOption(choice('--norm <kind>', 'normalization layer', NORMS, 'bn'))
+    .option('--threshold <T>', 'Filtered BN threshold T (fbn)', numArg('--threshold', Number.MIN_VALUE), 4)
+    .option('--groups <g>', 'GroupNorm groups (gn)', intArg('--groups', 1), 2)
+    .option('--batch-size <n>', 'batch size', intArg('--batch-size', 1), d.batchSize)
+    .option('--epochs <n>', 'epochs', intArg('--epochs', 1), d.epochs)
+    .addOption(choice('--optimizer <name>', 'optimizer', ['sgd', 'adam', 'adamw', 'rmsprop'], d.optimizer))
+    .option('--lr <x>', 'learning rate', numArg('--lr', 0), d.lr)
+    .addOption(choice('--scheduler <name>', 'learning-rate schedule per epoch', ['cos', 'step', 'none'], d.scheduler))
+    .option('--momentum <x>', 'SGD/RMSprop momentum', numArg('--momentum', 0), d.momentum)
+    .option('--weight-decay <x>', 'weight decay', numArg('--weight-decay', 0), d.weightDecay)
+    .option('--bn-weight <x>', 'initial BN gamma (seed 001; <= 0 means 1)', numArg('--bn-weight'), d.bnWeight)
+    .option('--c <x>', 'divide the BN-gamma learning rate by c; c > 0 also turns off decay on 1-D parameters (seed 001)', numArg('--c', 0), d.c)
+    .addOption(choice('--input-norm <kind>', "input normalization: 'bn' layer (seed 001) or dataset mean/std", ['bn', 'dataset'], d.inputNorm))
+    .option('--l1 <lambda>', 'L1 penalty on weights (seed 002 uses 1e-3)', numArg('--l1', 0), d.l1)
+    .addOption(choice('--augment <kind>', 'augmentation', ['none', 'crop-flip', 'keras'], d.augment))
+    .addOption(choice('--activation <name>', 'activation of cifar-cnn', ['relu', 'sigmoid'], d.activation))
+    .option('--image-size <n>', 'resize images to n x n (0: keep)', intArg('--image-size', 0), d.imageSize)
+    .option('--val-split <x>', 'validation part of the training set: fraction or count (0: none)', numArg('--val-split', 0), d.valSplit)
+    .option('--train-limit <n>', 'use a stratified subset of n training samples (0: all)', intArg('--train-limit', 0), d.trainLimit)
+    .option('--test-limit <n>', 'use a stratified subset of n test samples (0: all)', intArg('--test-limit', 0), d.testLimit)
+    .option('--seed <n>', 'seed (MD5-derived as seed 001)', intArg('--seed', 0), d.seed)
+    .option('--threads <n>', 'native threads (0: all cores)', intArg('--threads', 0), d.threads)
+    .option('--data-dir <dir>', 'folder with dataset files you already have')
+    .option('--download', 'download missing datasets into the cache ($NORMLAB_DATA or ~/.cache/normlab)', false)
+    .option('--out <dir>', 'run directory', 'runs/latest')
+    .option('--resume', 'continue from <out>/last.safetensors', false)
+    .addOption(choice('--progress <mode>', 'progress output', ['auto', 'bar', 'lines', 'none'], 'auto'))
+    .action(async (o: Record<string, unknown>) => {
+      const kind = o.norm as NormKind;
+      const norm = kind === 'fbn' ? { kind, threshold: o.threshold as number } : kind === 'gn' ? { kind, groups: o.groups as number } : kind;
+      const cfg: Partial<TrainConfig> = {
+        dataset: o.dataset as TrainConfig['dataset'], network: o.network as string, norm,
+        batchSize: o.batchSize as number, epochs: o.epochs as number, optimizer: o.optimizer as TrainConfig['optimizer'],
+        lr: o.lr as number, scheduler: o.scheduler as TrainConfig['scheduler'], momentum: o.momentum as number,
+        weightDecay: o.weightDecay as number, bnWeight: o.bnWeight as number, c: o.c as number,
+        inputNorm: o.inputNorm as TrainConfig['inputNorm'], l1: o.l1 as number, augment: o.augment as TrainConfig['augment'],
+        activation: o.activation as TrainConfig['activation'], imageSize: o.imageSize as number, valSplit: o.valSplit as number,
+        trainLimit: o.trainLimit as number, testLimit: o.testLimit as number, seed: o.seed as number, threads: o.threads as number,
+        dataDir: o.dataDir as string | undefined, download: o.download as boolean,
+      };
+      if (cfg.network === 'alexnet' && (cfg.imageSize ?? 0) > 0 && (cfg.imageSize ?? 0) < 63) {
+        throw new UsageError(`--image-size must be >= 63 for alexnet, got ${cfg.imageSize}`);
+      }
+      const out = resolve(o.out as string);
+      const { result } = await runTraining(cfg, { outDir: out, resume: o.resume as boolean, progress: o.progress as 'auto' });
+      const f = result.final;
+      process.stdout.write(
+        `done: ${result.epochs} epochs, final test accuracy ${f.test_acc === undefined ? 'n/a' : (100 * f.test_acc).toFixed(2) + '%'}, ` +
+          `best epoch ${result.best_epoch} (${result.best_metric_name} ${(100 * result.best_metric).toFixed(2)}%), run directory ${out}\n`,
+      );
+      setCode(0);
+    });
+}

@@ -1,0 +1,48 @@
+// AlexNet (torchvision layout) with a normalization layer after every conv, as seed 000's
+// alexnet_batchnorm_double.py uses on CIFAR-10 resized to 224×224. Unlike the seed, γ and β
+// of the norm layers are trained (the seed's code never passed them to the optimizer).
+// Works for inputs >= 63×63 (the three 3×3/2 max-pools need it); the adaptive pool makes 6×6.
+import * as nn from '../nn/index.js';
+import { Module } from '../nn/module.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { makeNorm, normKind, type NormSpec } from './norm.js';
+
+export interface AlexNetOptions {
+  norm?: NormSpec;
+  numClasses?: number;
+  dropout?: number;
+}
+
+export class AlexNet extends Module {
+  readonly features: nn.Sequential;
+  readonly classifier: nn.Sequential;
+  private readonly pool = new nn.AdaptiveAvgPool2d(6);
+
+  constructor(opts: AlexNetOptions = {}) {
+    super();
+    const withNorm = normKind(opts.norm) !== 'none';
+    const block = (i: number, o: number, k: number, stride: number, padding: number): Module[] => [
+      new nn.Conv2d(i, o, k, { stride, padding }),
+      ...(withNorm ? [makeNorm(opts.norm, o, 2)] : []),
+      new nn.ReLU(),
+    ];
+    this.features = this.registerModule(
+      'features',
+      new nn.Sequential(
+        ...block(3, 64, 11, 4, 2), new nn.MaxPool2d(3, { stride: 2 }),
+        ...block(64, 192, 5, 1, 2), new nn.MaxPool2d(3, { stride: 2 }),
+        ...block(192, 384, 3, 1, 1), ...block(384, 256, 3, 1, 1), ...block(256, 256, 3, 1, 1),
+        new nn.MaxPool2d(3, { stride: 2 }),
+      ),
+    );
+    const p = opts.dropout ?? 0.5;
+    this.classifier = this.registerModule(
+      'classifier',
+      new nn.Sequential(new nn.Dropout(p), new nn.Linear(256 * 6 * 6, 4096), new nn.ReLU(), new nn.Dropout(p), new nn.Linear(4096, 4096), new nn.ReLU(), new nn.Linear(4096, opts.numClasses ?? 10)),
+    );
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.classifier.call(this.pool.call(this.features.call(x)).flatten(1));
+  }
+}

@@ -1,0 +1,48 @@
+// Seed 003's 5-block CIFAR-100 CNN (Keras): blocks of two 3×3 'same' convs (60 filters; 100 in
+// the last block), each followed by [norm] and the activation; max-pool 2 and Dropout(0.15)
+// after every block but the last; flatten; Dense(classes) (softmax is in the loss).
+// With 5 blocks the input 32×32 shrinks to 2×2, so the dense layer sees 100·2·2 = 400 values.
+// Keras' BatchNormalization defaults are momentum 0.99 and eps 1e-3, i.e. PyTorch momentum 0.01.
+import * as nn from '../nn/index.js';
+import { Module } from '../nn/module.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { makeNorm, normKind, type NormSpec } from './norm.js';
+
+export interface CifarCnnOptions {
+  norm?: NormSpec;
+  activation?: 'sigmoid' | 'relu';
+  blocks?: number;
+  numClasses?: number;
+  inChannels?: number;
+  imageSize?: number;
+}
+
+export class CifarCnn extends Module {
+  readonly body: nn.Sequential;
+  readonly fc: Module;
+
+  constructor(opts: CifarCnnOptions = {}) {
+    super();
+    const blocks = opts.blocks ?? 5;
+    if (!Number.isInteger(blocks) || blocks < 2) throw new RangeError(`CifarCnn: blocks must be an integer >= 2, got ${blocks}`);
+    const act = (): Module => ((opts.activation ?? 'relu') === 'sigmoid' ? new nn.Sigmoid() : new nn.ReLU());
+    const spec: NormSpec = opts.norm === undefined ? { kind: 'bn', momentum: 0.01, eps: 1e-3 } : opts.norm;
+    const withNorm = normKind(spec) !== 'none';
+    const conv = (i: number, o: number): Module[] => [new nn.Conv2d(i, o, 3, { padding: 1 }), ...(withNorm ? [makeNorm(spec, o, 2)] : []), act()];
+    const layers: Module[] = [];
+    let c = opts.inChannels ?? 3;
+    let size = opts.imageSize ?? 32;
+    for (let b = 0; b < blocks - 1; b++) {
+      layers.push(...conv(c, 60), ...conv(60, 60), new nn.MaxPool2d(2), new nn.Dropout(0.15));
+      c = 60;
+      size = Math.floor(size / 2);
+    }
+    layers.push(...conv(c, 100), ...conv(100, 100));
+    this.body = this.registerModule('body', new nn.Sequential(...layers));
+    this.fc = this.registerModule('fc', new nn.Linear(100 * size * size, opts.numClasses ?? 100));
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.fc.call(this.body.call(x).flatten(1));
+  }
+}

@@ -1,0 +1,118 @@
+// The seeds' MNIST networks.
+import * as nn from '../nn/index.js';
+import { Module } from '../nn/module.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { makeNorm, type NormSpec } from './norm.js';
+
+export interface ModelOptions {
+  norm?: NormSpec;
+  numClasses?: number;
+}
+
+/**
+ * Seed 000's small MNIST CNN (mnist_train.py): conv 1→10 5×5, max-pool 2, ReLU, conv 10→20 5×5,
+ * Dropout2d, max-pool 2, ReLU, fc 320→50, norm, ReLU, dropout, fc 50→10. Input 1×28×28.
+ */
+export class FbnMnistNet extends Module {
+  readonly conv1: Module;
+  readonly conv2: Module;
+  readonly conv2Drop: Module;
+  readonly fc1: Module;
+  readonly bn: Module;
+  readonly drop: Module;
+  readonly fc2: Module;
+  private readonly pool = new nn.MaxPool2d(2);
+  private readonly act = new nn.ReLU();
+
+  constructor(opts: ModelOptions = {}) {
+    super();
+    this.conv1 = this.registerModule('conv1', new nn.Conv2d(1, 10, 5));
+    this.conv2 = this.registerModule('conv2', new nn.Conv2d(10, 20, 5));
+    this.conv2Drop = this.registerModule('conv2_drop', new nn.Dropout2d(0.5));
+    this.fc1 = this.registerModule('fc1', new nn.Linear(320, 50));
+    this.bn = this.registerModule('bn', makeNorm(opts.norm, 50, 1));
+    this.drop = this.registerModule('dropout', new nn.Dropout(0.5));
+    this.fc2 = this.registerModule('fc2', new nn.Linear(50, opts.numClasses ?? 10));
+  }
+
+  forward(x: Tensor): Tensor {
+    let y = this.act.call(this.pool.call(this.conv1.call(x)));
+    y = this.act.call(this.pool.call(this.conv2Drop.call(this.conv2.call(y))));
+    y = y.flatten(1);
+    y = this.drop.call(this.act.call(this.bn.call(this.fc1.call(y))));
+    return this.fc2.call(y);
+  }
+}
+
+/**
+ * LeNet-5 as in seed 000's mnist_lenet5_test.py, with a normalization layer after every conv
+ * and hidden fc: conv 1→6 5×5 (padding 2), norm, ReLU, max-pool 2; conv 6→16 5×5, norm, ReLU,
+ * max-pool 2; fc 400→120, norm, ReLU; fc 120→84, norm, ReLU; fc 84→10.
+ */
+export class LeNet5 extends Module {
+  readonly features: nn.Sequential;
+  readonly classifier: nn.Sequential;
+
+  constructor(opts: ModelOptions = {}) {
+    super();
+    this.features = this.registerModule(
+      'features',
+      new nn.Sequential(
+        new nn.Conv2d(1, 6, 5, { padding: 2 }), makeNorm(opts.norm, 6, 2), new nn.ReLU(), new nn.MaxPool2d(2),
+        new nn.Conv2d(6, 16, 5), makeNorm(opts.norm, 16, 2), new nn.ReLU(), new nn.MaxPool2d(2),
+      ),
+    );
+    this.classifier = this.registerModule(
+      'classifier',
+      new nn.Sequential(
+        new nn.Linear(400, 120), makeNorm(opts.norm, 120, 1), new nn.ReLU(),
+        new nn.Linear(120, 84), makeNorm(opts.norm, 84, 1), new nn.ReLU(),
+        new nn.Linear(84, opts.numClasses ?? 10),
+      ),
+    );
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.classifier.call(this.features.call(x).flatten(1));
+  }
+}
+
+export interface Seed002Options extends ModelOptions {
+  dropout?: number;
+}
+
+/**
+ * Seed 002's MNIST network (7 conv blocks, no fc): conv 1→10 3×3, ReLU, norm, dropout; conv 10→20,
+ * ReLU, norm; conv 20→10 1×1; max-pool 2; conv 10→20, ReLU, norm, dropout; conv 20→12, ReLU,
+ * norm; conv 12→12, ReLU, norm, dropout; avg-pool 6; conv 12→10 1×1. Convs have no bias.
+ * The seed's unused convblock7 (16→16, never called) is left out. Returns logits; the seed
+ * applies log_softmax + nll_loss, which equals cross-entropy on logits.
+ */
+export class Seed002Net extends Module {
+  readonly body: nn.Sequential;
+
+  constructor(opts: Seed002Options = {}) {
+    super();
+    const p = opts.dropout ?? 0.05;
+    const n = (c: number): Module => makeNorm(opts.norm, c, 2);
+    const conv = (i: number, o: number, k: number): Module => new nn.Conv2d(i, o, k, { bias: false });
+    this.body = this.registerModule(
+      'body',
+      new nn.Sequential(
+        new nn.Sequential(conv(1, 10, 3), new nn.ReLU(), n(10), new nn.Dropout(p)),
+        new nn.Sequential(conv(10, 20, 3), new nn.ReLU(), n(20)),
+        new nn.Sequential(conv(20, 10, 1)),
+        new nn.MaxPool2d(2),
+        new nn.Sequential(conv(10, 20, 3), new nn.ReLU(), n(20), new nn.Dropout(p)),
+        new nn.Sequential(conv(20, 12, 3), new nn.ReLU(), n(12)),
+        new nn.Sequential(conv(12, 12, 3), new nn.ReLU(), n(12), new nn.Dropout(p)),
+        new nn.AvgPool2d(6),
+        new nn.Sequential(conv(12, opts.numClasses ?? 10, 1)),
+      ),
+    );
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.body.call(x).flatten(1);
+  }
+}

@@ -1,0 +1,175 @@
+// One training run from a typed configuration: the single code path behind `normlab train`,
+// the experiments and the sweep workers. A run = (config, seed) → run directory.
+import type { Module } from '../nn/module.js';
+import { createModel, type NormSpec } from '../models/index.js';
+import { loadDataset, type DatasetName } from '../data/load.js';
+import { splitDataset } from '../data/split.js';
+import type { ImageDataset } from '../data/dataset.js';
+import { channelStats } from '../data/dataset.js';
+import { DataLoader } from '../data/loader.js';
+import { compose, normalize, randomCrop, randomHorizontalFlip, randomAffine, resize, type Transform } from '../data/transforms.js';
+import { SGD } from '../optim/sgd.js';
+import { Adam, AdamW } from '../optim/adam.js';
+import { RMSprop } from '../optim/rmsprop.js';
+import { CosineAnnealingLR, StepLR, ConstantLR, type Scheduler } from '../optim/scheduler.js';
+import { paramGroups } from '../optim/paramGroups.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { l1Penalty } from '../optim/penalty.js';
+import { manualSeed } from '../tensor/random.js';
+import { setNumThreads } from '../backend/index.js';
+import { md5Seed } from './seeds.js';
+import { Trainer, type BatchSource, type TrainResult, type EpochMetrics } from './trainer.js';
+import { stratifiedSplit } from '../data/split.js';
+
+export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop';
+export type SchedulerName = 'cos' | 'step' | 'none';
+
+export interface TrainConfig {
+  dataset: DatasetName;
+  network: string;
+  norm: NormSpec;
+  batchSize: number;
+  epochs: number;
+  optimizer: OptimizerName;
+  lr: number;
+  scheduler: SchedulerName;
+  momentum: number;
+  weightDecay: number;
+  /** Seed 001: initial BN γ (<= 0 → 1). */
+  bnWeight: number;
+  /** Seed 001: BN γ learning rate ÷ c (c > 1); 1-D parameters get no weight decay when c > 0. */
+  c: number;
+  /** Seed 001: 'bn' prepends an input-normalization BN; 'dataset' normalizes by dataset mean/std. */
+  inputNorm: 'bn' | 'dataset';
+  /** Seed 002: L1 penalty λ on weights (0: off). */
+  l1: number;
+  /** 'none' | 'crop-flip' (CIFAR: 4-pixel padded crop + flip) | 'keras' (shear 0.2, zoom 0.2, flip). */
+  augment: 'none' | 'crop-flip' | 'keras';
+  /** Raw seed; the run uses md5Seed(seed) as in seed 001. */
+  seed: number;
+  threads: number;
+  /** Validation part of the training set (fraction or count; 0: none). */
+  valSplit: number;
+  /** Use only the first N (stratified) training / test samples (0: all). */
+  trainLimit: number;
+  testLimit: number;
+  /** Resize images to this size (0: keep), e.g. 224 for AlexNet. */
+  imageSize: number;
+  activation: 'relu' | 'sigmoid';
+  dataDir?: string;
+  download: boolean;
+  /** Label used by reports to group runs. */
+  label?: string;
+}
+
+export const DEFAULT_CONFIG: TrainConfig = {
+  dataset: 'mnist-bundled', network: 'fbn-mnist', norm: 'bn', batchSize: 64, epochs: 1, optimizer: 'sgd', lr: 0.01,
+  scheduler: 'none', momentum: 0.9, weightDecay: 0, bnWeight: 0, c: 0, inputNorm: 'dataset', l1: 0, augment: 'none', seed: 1,
+  threads: 0, valSplit: 0, trainLimit: 0, testLimit: 0, imageSize: 0, activation: 'relu', download: false,
+};
+
+export interface RunOptions {
+  outDir?: string;
+  resume?: boolean;
+  progress?: 'auto' | 'bar' | 'lines' | 'none';
+  checkpoints?: boolean;
+  onEpoch?: (m: EpochMetrics) => void;
+}
+
+export interface RunOutput {
+  result: TrainResult;
+  model: Module;
+  config: TrainConfig;
+  data: { train: ImageDataset; val: ImageDataset | null; test: ImageDataset };
+}
+
+/** A DataLoader as the trainer's BatchSource. */
+export function loaderSource(loader: DataLoader): BatchSource {
+  return {
+    numBatches: loader.length,
+    numSamples: loader.dropLast ? loader.length * loader.batchSize : loader.dataset.n,
+    epoch: () => loader.batches(),
+    getState: () => loader.state(),
+    setState: (s) => loader.setState(s as ReturnType<DataLoader['state']>),
+  };
+}
+
+function limit(ds: ImageDataset, n: number, seed: number): ImageDataset {
+  if (n <= 0 || n >= ds.n) return ds;
+  const { val } = stratifiedSplit(ds.labels, { valSize: n, seed });
+  return ds.subset(val, ds.name);
+}
+
+function makeOptimizer(cfg: TrainConfig, model: Module): Optimizer<{ lr: number }> {
+  // Seed 001's parameter groups whenever c > 0: no decay on 1-D parameters, BN γ at lr / c.
+  const params = cfg.c > 0
+    ? paramGroups(model, { lr: cfg.lr, weightDecay: cfg.weightDecay, noDecayOn1d: true, bnWeightLrDivisor: cfg.c })
+    : model.parameters();
+  switch (cfg.optimizer) {
+    case 'sgd': return new SGD(params, { lr: cfg.lr, momentum: cfg.momentum, weightDecay: cfg.weightDecay });
+    case 'adam': return new Adam(params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
+    case 'adamw': return new AdamW(params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
+    case 'rmsprop': return new RMSprop(params, { ...RMSprop.kerasDefaults, lr: cfg.lr, momentum: cfg.momentum, weightDecay: cfg.weightDecay });
+    default: throw new RangeError(`train: optimizer must be sgd, adam, adamw or rmsprop, got '${String(cfg.optimizer)}'`);
+  }
+}
+
+function makeScheduler(cfg: TrainConfig, opt: Optimizer<{ lr: number }>): Scheduler {
+  switch (cfg.scheduler) {
+    case 'cos': return new CosineAnnealingLR(opt, cfg.epochs);
+    case 'step': return new StepLR(opt, Math.max(1, Math.floor(cfg.epochs / 3)), 0.1);
+    case 'none': return new ConstantLR(opt);
+    default: throw new RangeError(`train: scheduler must be cos, step or none, got '${String(cfg.scheduler)}'`);
+  }
+}
+
+/** Loads the data, builds the model and optimizer from cfg, and trains. */
+export async function runTraining(config: Partial<TrainConfig>, opts: RunOptions = {}): Promise<RunOutput> {
+  const cfg: TrainConfig = { ...DEFAULT_CONFIG, ...config };
+  if (cfg.threads > 0) setNumThreads(cfg.threads);
+  const seed = md5Seed(cfg.seed);
+  manualSeed(seed);
+  const load = (split: 'train' | 'test'): Promise<ImageDataset> => loadDataset(cfg.dataset, { dataDir: cfg.dataDir, split, download: cfg.download });
+  let train = limit(await load('train'), cfg.trainLimit, seed);
+  const test = limit(await load('test'), cfg.testLimit, seed);
+  let val: ImageDataset | null = null;
+  if (cfg.valSplit > 0) {
+    // The validation split is fixed by md5Seed(0), as seed 001 creates it with seed 0.
+    const parts = splitDataset(train, { valSize: cfg.valSplit, seed: md5Seed(0) });
+    train = parts.train;
+    val = parts.val;
+  }
+  const geometry = { channels: train.channels, size: cfg.imageSize > 0 ? cfg.imageSize : train.height };
+  const evalT: Transform[] = [];
+  const trainT: Transform[] = [];
+  if (cfg.imageSize > 0 && cfg.imageSize !== train.height) {
+    evalT.push(resize(cfg.imageSize));
+    trainT.push(resize(cfg.imageSize));
+  }
+  if (cfg.augment === 'crop-flip') trainT.push(randomCrop(geometry.size, { padding: 4 }), randomHorizontalFlip());
+  if (cfg.augment === 'keras') trainT.push(randomAffine({ shearRange: 0.2, zoomRange: 0.2 }), randomHorizontalFlip());
+  if (cfg.inputNorm === 'dataset') {
+    const { mean, std } = channelStats(train);
+    evalT.push(normalize(mean, std));
+    trainT.push(normalize(mean, std));
+  }
+  const model = createModel(cfg.network, {
+    norm: cfg.norm, numClasses: train.numClasses, inChannels: train.channels, imageSize: geometry.size,
+    bnWeight: cfg.bnWeight, inputNorm: cfg.inputNorm, activation: cfg.activation,
+  });
+  const optimizer = makeOptimizer(cfg, model);
+  const scheduler = makeScheduler(cfg, optimizer);
+  const mk = (ds: ImageDataset, t: Transform[], shuffle: boolean): DataLoader =>
+    new DataLoader(ds, { batchSize: cfg.batchSize, shuffle, seed, transform: t.length > 0 ? compose(...t) : undefined });
+  const trainer = new Trainer({
+    model, optimizer, scheduler, epochs: cfg.epochs,
+    train: loaderSource(mk(train, trainT, true)),
+    val: val === null ? undefined : loaderSource(mk(val, evalT, false)),
+    test: loaderSource(mk(test, evalT, false)),
+    outDir: opts.outDir, resume: opts.resume, progress: opts.progress, checkpoints: opts.checkpoints, onEpoch: opts.onEpoch,
+    config: { ...cfg, derivedSeed: seed },
+    penalty: cfg.l1 > 0 ? (m) => l1Penalty(m, cfg.l1) : undefined,
+  });
+  const result = trainer.fit();
+  return { result, model, config: cfg, data: { train, val, test } };
+}

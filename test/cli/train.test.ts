@@ -1,0 +1,49 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { repoRoot } from '../helpers/fixtures.js';
+
+const bin = join(repoRoot, 'bin', 'normlab.js');
+const run = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, NORMLAB_NUM_THREADS: '1' } });
+
+describe('normlab train', () => {
+  it('reaches more than 80% test accuracy on a slice of the bundled digits', () => {
+    const out = mkdtempSync(join(tmpdir(), 'normlab-cli-'));
+    const r = run(['train', '--dataset', 'mnist-bundled', '--network', 'fbn-mnist', '--norm', 'fbn', '--epochs', '2', '--lr', '0.05',
+      '--momentum', '0.9', '--train-limit', '2000', '--test-limit', '500', '--progress', 'none', '--out', out]);
+    assert.equal(r.status, 0, r.stderr);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { final: { test_acc: number } };
+    assert.ok(results.final.test_acc > 0.8, `test accuracy ${results.final.test_acc}`);
+  });
+
+  it('exits with code 2 and names the flag for unknown flags and bad values', () => {
+    const unknown = run(['train', '--bogus']);
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /unknown option '--bogus'/);
+    const bad = run(['train', '--lr', 'fast']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--lr must be a number >= 0, got 'fast'/);
+    const choice = run(['train', '--norm', 'xx']);
+    assert.equal(choice.status, 2);
+    assert.match(choice.stderr, /Allowed choices are bn, fbn/);
+  });
+
+  it('lists every flag with its default in --help', () => {
+    const r = run(['train', '--help']);
+    assert.equal(r.status, 0);
+    for (const flag of ['--dataset', '--network', '--norm', '--threshold', '--batch-size', '--epochs', '--optimizer', '--lr', '--scheduler', '--momentum',
+      '--weight-decay', '--bn-weight', '--c ', '--input-norm', '--l1', '--augment', '--seed', '--threads', '--data-dir', '--out', '--resume']) {
+      assert.ok(r.stdout.includes(flag), `missing ${flag}`);
+    }
+    assert.match(r.stdout, /default:\s+"mnist-bundled"/);
+  });
+
+  it('says where to put the files when a dataset is missing', () => {
+    const r = run(['train', '--dataset', 'cifar10', '--data-dir', mkdtempSync(join(tmpdir(), 'normlab-empty-')), '--progress', 'none']);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /--data-dir/);
+  });
+});

@@ -1,0 +1,65 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { runTraining, type TrainConfig } from '../../src/train/run.js';
+import { loadSafetensors } from '../../src/train/safetensors.js';
+import { Trainer } from '../../src/train/trainer.js';
+import { nn, optim, tensor } from '../../src/index.js';
+
+const small: Partial<TrainConfig> = {
+  dataset: 'mnist-bundled', network: 'fbn-mnist', norm: 'bn', batchSize: 64, optimizer: 'sgd', lr: 0.05, momentum: 0.9,
+  trainLimit: 1500, testLimit: 500, seed: 3,
+};
+
+const strip = (h: Record<string, unknown>[]): Record<string, unknown>[] => h.map(({ seconds: _s, samples_per_sec: _p, ...rest }) => rest);
+
+describe('training runs', () => {
+  it('ends a resumed run with exactly the metrics of an uninterrupted run', async () => {
+    const a = mkdtempSync(join(tmpdir(), 'normlab-run-'));
+    const b = mkdtempSync(join(tmpdir(), 'normlab-run-'));
+    const full = await runTraining({ ...small, epochs: 3 }, { outDir: a, progress: 'none' });
+    await runTraining({ ...small, epochs: 2 }, { outDir: b, progress: 'none' });
+    const resumed = await runTraining({ ...small, epochs: 3 }, { outDir: b, resume: true, progress: 'none' });
+    assert.deepEqual(strip(resumed.result.history as unknown as Record<string, unknown>[]), strip(full.result.history as unknown as Record<string, unknown>[]));
+    const wa = loadSafetensors(join(a, 'last.safetensors')).tensors;
+    const wb = loadSafetensors(join(b, 'last.safetensors')).tensors;
+    for (const k of Object.keys(wa)) assert.deepEqual([...wb[k].buffer], [...wa[k].buffer], k);
+  });
+
+  it('writes config, metrics, results and both checkpoints with PyTorch state-dict names', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'normlab-run-'));
+    await runTraining({ ...small, epochs: 1 }, { outDir: dir, progress: 'none' });
+    for (const f of ['config.json', 'metrics.jsonl', 'results.json', 'best.safetensors', 'last.safetensors']) assert.ok(existsSync(join(dir, f)), f);
+    const lines = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n');
+    assert.equal(lines.length, 1);
+    const keys = Object.keys(loadSafetensors(join(dir, 'best.safetensors')).tensors);
+    assert.ok(keys.includes('bn.running_mean') && keys.includes('bn.num_batches_tracked') && keys.includes('conv1.weight'), keys.join(','));
+  });
+
+  it('gives the same numbers for the same seed', async () => {
+    const one = await runTraining({ ...small, epochs: 1, trainLimit: 600, testLimit: 200 }, { progress: 'none' });
+    const two = await runTraining({ ...small, epochs: 1, trainLimit: 600, testLimit: 200 }, { progress: 'none' });
+    assert.deepEqual(strip([one.result.final as unknown as Record<string, unknown>]), strip([two.result.final as unknown as Record<string, unknown>]));
+  });
+
+  it('stops with a message naming the epoch and batch when the loss is not finite', () => {
+    const model = new nn.Linear(4, 3);
+    const opt = new optim.SGD(model.parameters(), { lr: 0.1 });
+    const x = tensor(new Float32Array(8).fill(1), [2, 4]);
+    let calls = 0;
+    const source = {
+      numBatches: 3, numSamples: 6,
+      *epoch() {
+        for (let b = 0; b < 3; b++) {
+          // The third batch carries a NaN, as a corrupt input would.
+          if (++calls === 3) x.buffer[0] = NaN;
+          yield { x, y: Int32Array.from([0, 1]) };
+        }
+      },
+    };
+    const trainer = new Trainer({ model, optimizer: opt, train: source, epochs: 1, progress: 'none' });
+    assert.throws(() => trainer.fit(), /loss is NaN at epoch 1, batch 3/);
+  });
+});
