@@ -9,6 +9,7 @@ import { makeNorm, normKind, type NormSpec } from './norm.js';
 
 export interface AlexNetOptions {
   norm?: NormSpec;
+  inChannels?: number;
   numClasses?: number;
   dropout?: number;
 }
@@ -29,7 +30,7 @@ export class AlexNet extends Module {
     this.features = this.registerModule(
       'features',
       new nn.Sequential(
-        ...block(3, 64, 11, 4, 2), new nn.MaxPool2d(3, { stride: 2 }),
+        ...block(opts.inChannels ?? 3, 64, 11, 4, 2), new nn.MaxPool2d(3, { stride: 2 }),
         ...block(64, 192, 5, 1, 2), new nn.MaxPool2d(3, { stride: 2 }),
         ...block(192, 384, 3, 1, 1), ...block(384, 256, 3, 1, 1), ...block(256, 256, 3, 1, 1),
         new nn.MaxPool2d(3, { stride: 2 }),
