@@ -10,7 +10,10 @@
         "native/elementwise.cc",
         "native/reduce.cc",
         "native/optim.cc",
-        "native/loss.cc"
+        "native/loss.cc",
+        "native/conv.cc",
+        "native/pool.cc",
+        "native/norm.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

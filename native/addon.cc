@@ -10,6 +10,9 @@ void register_elementwise(Napi::Env env, Napi::Object exports);
 void register_reduce(Napi::Env env, Napi::Object exports);
 void register_optim(Napi::Env env, Napi::Object exports);
 void register_loss(Napi::Env env, Napi::Object exports);
+void register_conv(Napi::Env env, Napi::Object exports);
+void register_pool(Napi::Env env, Napi::Object exports);
+void register_norm(Napi::Env env, Napi::Object exports);
 }  // namespace nl
 
 namespace {
@@ -62,6 +65,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nl::register_reduce(env, exports);
   nl::register_optim(env, exports);
   nl::register_loss(env, exports);
+  nl::register_conv(env, exports);
+  nl::register_pool(env, exports);
+  nl::register_norm(env, exports);
   return exports;
 }
 

@@ -1,32 +1,466 @@
-// SGEMM (interim straightforward version; the packed BLIS-style kernel replaces it).
+// SGEMM after Goto / BLIS: op(B) is packed into KC x NC panels of NR-column slivers, op(A)
+// into MC x KC blocks of MR-row slivers, and a register-blocked micro-kernel computes one
+// MR x NR tile of C from one A sliver and one B sliver.
+//
+//   for jc in N step NC            B panel (KC x NC) lives in L3, shared by the threads
+//     for pc in K step KC          beta is applied at pc == 0, later blocks accumulate
+//       pack B[pc, jc]             (on one thread: sliver by sliver at first use)
+//       for ic in M step MC        A block (MC x KC) lives in L2, one per thread
+//         pack A[ic, pc]
+//         for jr in NC step NR     B sliver (KC x NR) stays in L1 across the ir loop
+//           for ir in MC step MR   micro-kernel, MR x NR accumulators in registers
+//
+// KC and MC are upper bounds: K and M are cut into equal blocks (even_step). Blocking values
+// and their cache reasoning are in kernel_for.
+//
+// Determinism: every element of C is computed by the same sequence of operations whatever
+// the thread count (threads split the M and N directions only, never K; the K blocking does
+// not depend on the thread count; edge tiles run the same micro-kernel on a local tile), so
+// results are bitwise identical for 1, 2 or any number of threads.
 #include "gemm.h"
 
-#include <vector>
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 
 #include "common.h"
 #include "napi_args.h"
+#if NL_HAS_X86
+#include <immintrin.h>
+#endif
 
 namespace nl {
+namespace {
+
+using UKernel = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha, float beta);
+
+// ---------------------------------------------------------------------------------------------
+// Micro-kernels: the one body in gemm_ukernel.inc, instantiated per instruction set.
+
+namespace scalar {
+// 4 x 4 scalar tile: 16 accumulators fit the 16 SSE registers of baseline x86-64.
+using vec = float;
+constexpr int W = 1;
+constexpr int MR = 4, NV = 4;
+NL_INLINE vec vload(const float* p) { return *p; }
+NL_INLINE void vstore(float* p, vec v) { *p = v; }
+NL_INLINE vec vbcast(const float* p) { return *p; }
+NL_INLINE vec vfma(vec a, vec b, vec c) { return a * b + c; }
+NL_INLINE vec vmul(vec a, vec b) { return a * b; }
+NL_INLINE vec vset1(float x) { return x; }
+NL_INLINE vec vzero() { return 0.f; }
+#define NL_UK_TARGET
+#include "gemm_ukernel.inc"
+#undef NL_UK_TARGET
+}  // namespace scalar
+
+#if NL_HAS_X86
+namespace avx2 {
+// 6 x 16 tile: 12 ymm accumulators + 2 for the B row + 1 broadcast of A = 15 of 16 registers.
+// Per k step: 12 FMAs against 2 loads + 6 broadcasts, enough to keep both FMA pipes busy.
+using vec = __m256;
+constexpr int W = 8;
+constexpr int MR = 6, NV = 2;
+NL_TARGET_AVX2 NL_INLINE vec vload(const float* p) { return _mm256_loadu_ps(p); }
+NL_TARGET_AVX2 NL_INLINE void vstore(float* p, vec v) { _mm256_storeu_ps(p, v); }
+NL_TARGET_AVX2 NL_INLINE vec vbcast(const float* p) { return _mm256_broadcast_ss(p); }
+NL_TARGET_AVX2 NL_INLINE vec vfma(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
+NL_TARGET_AVX2 NL_INLINE vec vmul(vec a, vec b) { return _mm256_mul_ps(a, b); }
+NL_TARGET_AVX2 NL_INLINE vec vset1(float x) { return _mm256_set1_ps(x); }
+NL_TARGET_AVX2 NL_INLINE vec vzero() { return _mm256_setzero_ps(); }
+#define NL_UK_TARGET NL_TARGET_AVX2
+#include "gemm_ukernel.inc"
+#undef NL_UK_TARGET
+}  // namespace avx2
+
+namespace avx512 {
+// 12 x 32 tile: 24 zmm accumulators + 2 for the B row + 1 broadcast = 27 of 32 registers.
+using vec = __m512;
+constexpr int W = 16;
+constexpr int MR = 12, NV = 2;
+NL_TARGET_AVX512 NL_INLINE vec vload(const float* p) { return _mm512_loadu_ps(p); }
+NL_TARGET_AVX512 NL_INLINE void vstore(float* p, vec v) { _mm512_storeu_ps(p, v); }
+NL_TARGET_AVX512 NL_INLINE vec vbcast(const float* p) { return _mm512_set1_ps(*p); }
+NL_TARGET_AVX512 NL_INLINE vec vfma(vec a, vec b, vec c) { return _mm512_fmadd_ps(a, b, c); }
+NL_TARGET_AVX512 NL_INLINE vec vmul(vec a, vec b) { return _mm512_mul_ps(a, b); }
+NL_TARGET_AVX512 NL_INLINE vec vset1(float x) { return _mm512_set1_ps(x); }
+NL_TARGET_AVX512 NL_INLINE vec vzero() { return _mm512_setzero_ps(); }
+#define NL_UK_TARGET NL_TARGET_AVX512
+#include "gemm_ukernel.inc"
+#undef NL_UK_TARGET
+}  // namespace avx512
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// Packing. Slivers are zero-padded to full MR rows / NR columns so the micro-kernel never
+// needs a partial variant.
+
+struct Operands {
+  bool ta, tb;
+  int64_t M, N, K;
+  float alpha;
+  const float* A;
+  int64_t lda;
+  const float* B;
+  int64_t ldb;
+  float beta;
+  float* C;
+  int64_t ldc;
+};
+
+// Rows [i0, i0 + mc) x columns [p0, p0 + kc) of op(A) into ceil(mc / MR) slivers at dst;
+// sliver s holds kc groups of MR floats.
+template <int MR>
+NL_INLINE void pack_a_body(const Operands& o, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) {
+  for (int64_t ir = 0; ir < mc; ir += MR, dst += MR * kc) {
+    const int64_t mr = std::min<int64_t>(MR, mc - ir);
+    if (!o.ta) {
+      const float* src = o.A + (i0 + ir) * o.lda + p0;
+      if (mr == MR) {
+        for (int64_t p = 0; p < kc; ++p)
+          for (int i = 0; i < MR; ++i) dst[p * MR + i] = src[i * o.lda + p];
+      } else {
+        for (int64_t p = 0; p < kc; ++p)
+          for (int i = 0; i < MR; ++i) dst[p * MR + i] = i < mr ? src[i * o.lda + p] : 0.f;
+      }
+    } else {
+      const float* src = o.A + p0 * o.lda + i0 + ir;
+      if (mr == MR) {
+        for (int64_t p = 0; p < kc; ++p)
+          for (int i = 0; i < MR; ++i) dst[p * MR + i] = src[p * o.lda + i];
+      } else {
+        for (int64_t p = 0; p < kc; ++p)
+          for (int i = 0; i < MR; ++i) dst[p * MR + i] = i < mr ? src[p * o.lda + i] : 0.f;
+      }
+    }
+  }
+}
+
+// Rows [p0, p0 + kc) x columns [j0, j0 + nc) of op(B) into ceil(nc / NR) slivers at dst;
+// sliver s holds kc groups of NR floats.
+template <int NR>
+NL_INLINE void pack_b_body(const Operands& o, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* dst) {
+  for (int64_t jr = 0; jr < nc; jr += NR, dst += NR * kc) {
+    const int64_t nr = std::min<int64_t>(NR, nc - jr);
+    if (!o.tb) {
+      const float* src = o.B + p0 * o.ldb + j0 + jr;
+      if (nr == NR) {
+        for (int64_t p = 0; p < kc; ++p)
+          for (int j = 0; j < NR; ++j) dst[p * NR + j] = src[p * o.ldb + j];
+      } else {
+        for (int64_t p = 0; p < kc; ++p)
+          for (int j = 0; j < NR; ++j) dst[p * NR + j] = j < nr ? src[p * o.ldb + j] : 0.f;
+      }
+    } else {
+      const float* src = o.B + (j0 + jr) * o.ldb + p0;
+      if (nr == NR) {
+        for (int j = 0; j < NR; ++j)
+          for (int64_t p = 0; p < kc; ++p) dst[p * NR + j] = src[j * o.ldb + p];
+      } else {
+        for (int j = 0; j < NR; ++j)
+          for (int64_t p = 0; p < kc; ++p) dst[p * NR + j] = j < nr ? src[j * o.ldb + p] : 0.f;
+      }
+    }
+  }
+}
+
+using PackA = void (*)(const Operands&, int64_t, int64_t, int64_t, int64_t, float*);
+using PackB = void (*)(const Operands&, int64_t, int64_t, int64_t, int64_t, float*);
+
+void pack_a_scalar(const Operands& o, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* d) {
+  pack_a_body<scalar::MR>(o, i0, mc, p0, kc, d);
+}
+void pack_b_scalar(const Operands& o, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* d) {
+  pack_b_body<scalar::NV * scalar::W>(o, p0, kc, j0, nc, d);
+}
+#if NL_HAS_X86
+NL_TARGET_AVX2 void pack_a_avx2(const Operands& o, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* d) {
+  pack_a_body<avx2::MR>(o, i0, mc, p0, kc, d);
+}
+// 8 x 8 transpose: dst[q * ldd + i] = src[i * lds + q].
+NL_TARGET_AVX2 NL_INLINE void transpose8x8(const float* src, int64_t lds, float* dst, int64_t ldd) {
+  __m256 r[8], t[8], u[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * lds);
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; ++i) {
+    _mm256_storeu_ps(dst + i * ldd, _mm256_permute2f128_ps(u[i], u[i + 4], 0x20));
+    _mm256_storeu_ps(dst + (i + 4) * ldd, _mm256_permute2f128_ps(u[i], u[i + 4], 0x31));
+  }
+}
+
+// pack_b_body with the transposed-B case (a gather of NR strided rows per k) done as 8 x 8
+// register transposes; it made NT/TT with small M ~30% slower than NN.
+template <int NR>
+NL_TARGET_AVX2 NL_INLINE void pack_b_x86(const Operands& o, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
+                                         float* dst) {
+  if (!o.tb) {
+    pack_b_body<NR>(o, p0, kc, j0, nc, dst);
+    return;
+  }
+  const int64_t full = nc / NR * NR;
+  const int64_t kc8 = kc / 8 * 8;
+  for (int64_t jr = 0; jr < full; jr += NR, dst += NR * kc) {
+    const float* src = o.B + (j0 + jr) * o.ldb + p0;
+    for (int64_t p = 0; p < kc8; p += 8)
+      for (int j = 0; j < NR; j += 8) transpose8x8(src + j * o.ldb + p, o.ldb, dst + p * NR + j, NR);
+    for (int j = 0; j < NR; ++j)
+      for (int64_t p = kc8; p < kc; ++p) dst[p * NR + j] = src[j * o.ldb + p];
+  }
+  if (full < nc) pack_b_body<NR>(o, p0, kc, j0 + full, nc - full, dst);
+}
+
+NL_TARGET_AVX2 void pack_b_avx2(const Operands& o, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* d) {
+  pack_b_x86<avx2::NV * avx2::W>(o, p0, kc, j0, nc, d);
+}
+NL_TARGET_AVX512 void pack_a_avx512(const Operands& o, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* d) {
+  pack_a_body<avx512::MR>(o, i0, mc, p0, kc, d);
+}
+NL_TARGET_AVX512 void pack_b_avx512(const Operands& o, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* d) {
+  pack_b_x86<avx512::NV * avx512::W>(o, p0, kc, j0, nc, d);
+}
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// Blocking per instruction set. MC is a multiple of MR and NC of NR.
+
+struct Kernel {
+  int mr, nr;
+  int64_t mc, kc, nc;
+  UKernel uk;
+  PackA pack_a;
+  PackB pack_b;
+};
+
+const Kernel& kernel_for(Isa isa) {
+  // Scalar: small blocks, the path exists for correctness, not speed.
+  static const Kernel k_scalar{scalar::MR, scalar::NV * scalar::W, 64, 256, 1024,
+                               scalar::ukernel, pack_a_scalar, pack_b_scalar};
+#if NL_HAS_X86
+  // AVX2 (tuned on Zen 3: 32 KiB L1d, 512 KiB L2 per core, 32 MiB shared L3):
+  //   KC = 256: B sliver 256 x 16 x 4 B = 16 KiB and A sliver 6 KiB together fit L1d.
+  //   MC = 144: A block 144 x 256 x 4 B = 144 KiB, well inside L2 next to streaming B slivers.
+  //   NC = 4080: B panel 256 x 4080 x 4 B = 4 MiB, shared by the threads in L3.
+  static const Kernel k_avx2{avx2::MR, avx2::NV * avx2::W, 144, 256, 4080, avx2::ukernel, pack_a_avx2, pack_b_avx2};
+  // AVX-512: same scheme, 12 x 32 tiles; not tunable here (no AVX-512 on the tuning host),
+  // so BLIS-like sizes: A block 144 x 256 (144 KiB), B panel 256 x 3072 (3 MiB).
+  static const Kernel k_avx512{avx512::MR, avx512::NV * avx512::W, 144, 256, 3072,
+                               avx512::ukernel, pack_a_avx512, pack_b_avx512};
+  if (isa == Isa::Avx512) return k_avx512;
+  if (isa == Isa::Avx2) return k_avx2;
+#endif
+  (void)isa;
+  return k_scalar;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-thread packing buffers, 64-byte aligned, grown on demand and reused across calls so
+// small GEMMs (convolution layers) do not allocate.
+
+class AlignedBuffer {
+ public:
+  ~AlignedBuffer() { std::free(data_); }
+  float* get(size_t n) {
+    if (n > cap_) {
+      std::free(data_);
+      size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+      data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
+      if (data_ == nullptr) throw std::bad_alloc();
+      cap_ = n;
+    }
+    return data_;
+  }
+
+ private:
+  float* data_ = nullptr;
+  size_t cap_ = 0;
+};
+
+thread_local AlignedBuffer t_pack_a;
+thread_local AlignedBuffer t_pack_b;
+
+inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+// Step of a blocked loop over n items with blocks of at most `block`: the fewest blocks, of
+// equal size rounded up to `align`, so that K = 576 runs as 3 x 192 rather than 256 + 256 + 64
+// (a thin last block pays the C update and packing set-up for little work). The K step
+// depends on K only, never on the thread count.
+inline int64_t even_step(int64_t n, int64_t block, int64_t align) {
+  const int64_t blocks = (n + block - 1) / block;
+  return std::min(block, round_up((n + blocks - 1) / blocks, align));
+}
+
+// How the B slivers a macro-kernel reads come to be packed.
+enum class BPack {
+  Ready,   // the panel at bp is already packed
+  Panel,   // pack each sliver into its place in the panel just before its first use
+  Sliver,  // the panel is used once: pack each sliver into one reused (L1-resident) sliver at bp
+};
+
+// C[ic:ic+mc, jc:jc+nc] (+)= alpha * Apacked * Bpacked over the NR-column slivers [s0, s1)
+// of the B panel. Packing a sliver right before the ir loop consumes it (BPack::Panel /
+// Sliver) saves a separate pass over the panel; that is what matters when M is small and
+// each B element meets only a few rows of A.
+void macro_kernel(const Kernel& k, const Operands& o, const float* ap, int64_t ic, int64_t mc, float* bp,
+                  BPack bpack, int64_t pc, int64_t kc, int64_t jc, int64_t nc, int64_t s0, int64_t s1, float beta) {
+  alignas(64) float tile[12 * 32];  // room for the largest MR x NR tile (AVX-512)
+  for (int64_t s = s0; s < s1; ++s) {
+    const int64_t jr = s * k.nr;
+    const int64_t nr = std::min<int64_t>(k.nr, nc - jr);
+    float* b = bpack == BPack::Sliver ? bp : bp + jr * kc;
+    if (bpack != BPack::Ready) k.pack_b(o, pc, kc, jc + jr, nr, b);
+    for (int64_t ir = 0; ir < mc; ir += k.mr) {
+      const int64_t mr = std::min<int64_t>(k.mr, mc - ir);
+      const float* a = ap + ir * kc;
+      float* c = o.C + (ic + ir) * o.ldc + jc + jr;
+      if (mr == k.mr && nr == k.nr) {
+        k.uk(kc, a, b, c, o.ldc, o.alpha, beta);
+      } else {
+        // Edge tile: the same kernel on a local full tile, then copy the valid part out.
+        if (beta != 0.f)
+          for (int64_t i = 0; i < mr; ++i) std::memcpy(tile + i * k.nr, c + i * o.ldc, nr * sizeof(float));
+        k.uk(kc, a, b, tile, k.nr, o.alpha, beta);
+        for (int64_t i = 0; i < mr; ++i) std::memcpy(c + i * o.ldc, tile + i * k.nr, nr * sizeof(float));
+      }
+    }
+  }
+}
+
+// Rows [m0, m1) of C (m0 a multiple of MR) against B panel slivers [s0, s1): the ic loop.
+// With bpack != Ready the first ic block packs the slivers as it goes (see macro_kernel).
+void ic_loop(const Kernel& k, const Operands& o, int64_t m0, int64_t m1, int64_t pc, int64_t kc, float* bp,
+             BPack bpack, int64_t jc, int64_t nc, int64_t s0, int64_t s1, float beta) {
+  if (m0 >= m1 || s0 >= s1) return;
+  const int64_t mstep = even_step(m1 - m0, k.mc, k.mr);
+  float* ap = t_pack_a.get(static_cast<size_t>(round_up(mstep, k.mr) * kc));
+  for (int64_t ic = m0; ic < m1; ic += mstep) {
+    const int64_t mc = std::min(mstep, m1 - ic);
+    k.pack_a(o, ic, mc, pc, kc, ap);
+    macro_kernel(k, o, ap, ic, mc, bp, bpack, pc, kc, jc, nc, s0, s1, beta);
+    bpack = BPack::Ready;
+  }
+}
+
+// The whole GEMM restricted to rows [m0, m1) x columns [n0, n1) of C, on the calling thread
+// with its own buffers.
+void gemm_block(const Kernel& k, const Operands& o, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  if (m0 >= m1 || n0 >= n1) return;
+  const bool one_ic_block = m1 - m0 <= k.mc;
+  const int64_t kstep = even_step(o.K, k.kc, 8);
+  for (int64_t jc = n0; jc < n1; jc += k.nc) {
+    const int64_t nc = std::min(k.nc, n1 - jc);
+    const int64_t slivers = (nc + k.nr - 1) / k.nr;
+    for (int64_t pc = 0; pc < o.K; pc += kstep) {
+      const int64_t kc = std::min(kstep, o.K - pc);
+      float* bp = t_pack_b.get(static_cast<size_t>((one_ic_block ? 1 : slivers) * k.nr * kc));
+      ic_loop(k, o, m0, m1, pc, kc, bp, one_ic_block ? BPack::Sliver : BPack::Panel, jc, nc, 0, slivers,
+              pc == 0 ? o.beta : 1.f);
+    }
+  }
+}
+
+// C = beta * C, for alpha == 0 or K == 0.
+void scale_c(const Operands& o) {
+  for (int64_t i = 0; i < o.M; ++i) {
+    float* c = o.C + i * o.ldc;
+    if (o.beta == 0.f) {
+      std::fill(c, c + o.N, 0.f);
+    } else if (o.beta != 1.f) {
+      for (int64_t j = 0; j < o.N; ++j) c[j] *= o.beta;
+    }
+  }
+}
+
+// Below this many multiply-adds (~100^3, e.g. the 16x784x25 convolution GEMM: ~15 us on one
+// core) one thread is faster than handing half to the pool, whose wake-up and join cost
+// tens of microseconds and far more when the host is loaded.
+constexpr double kSerialMacs = 1 << 20;
+// Up to this many rows the threads split the columns (each re-packs all of A); above it
+// they share one packed B panel and split the rows.
+constexpr int64_t kColumnSplitMaxM = 96;
+
+inline void cpu_relax() {
+#if NL_HAS_X86
+  _mm_pause();
+#endif
+}
+
+}  // namespace
 
 void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
            const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  parallel_for(M, 4, [&](int64_t m0, int64_t m1) {
-    std::vector<float> row(N);
-    for (int64_t i = m0; i < m1; ++i) {
-      for (int64_t j = 0; j < N; ++j) row[j] = 0.f;
-      for (int64_t k = 0; k < K; ++k) {
-        float a = transA ? A[k * lda + i] : A[i * lda + k];
-        if (!transB) {
-          const float* b = B + k * ldb;
-          for (int64_t j = 0; j < N; ++j) row[j] += a * b[j];
-        } else {
-          for (int64_t j = 0; j < N; ++j) row[j] += a * B[j * ldb + k];
+  if (M <= 0 || N <= 0) return;
+  const Operands o{transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
+  if (K <= 0 || alpha == 0.f) {
+    scale_c(o);
+    return;
+  }
+  const Kernel& k = kernel_for(active_isa());
+
+  const double macs = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  const int nt = macs < kSerialMacs ? 1 : num_threads();
+  if (nt <= 1) {
+    gemm_block(k, o, 0, M, 0, N);
+    return;
+  }
+
+  // Threads take work units from atomic counters rather than a fixed share: on a loaded
+  // machine a thread that is scheduled late leaves its units to the others instead of
+  // stalling the call. Which thread computes a tile does not change its value.
+  if (M <= kColumnSplitMaxM) {
+    // Column split: 2 units per thread, each an independent GEMM on a range of columns
+    // (re-packing the small A per unit is cheap); one pool dispatch for the whole call.
+    const int64_t units = 2 * static_cast<int64_t>(nt);
+    const int64_t width = round_up((N + units - 1) / units, k.nr);
+    std::atomic<int64_t> next{0};
+    parallel_run(nt, [&](int, int) {
+      for (int64_t u; (u = next.fetch_add(1)) * width < N;)
+        gemm_block(k, o, 0, M, u * width, std::min(N, (u + 1) * width));
+    });
+    return;
+  }
+
+  // Row split: per (jc, pc) one dispatch in which the threads first pack the shared B panel
+  // (groups of slivers), wait until it is complete, then take blocks of rows, each packing
+  // its own A block. A waiting thread only waits for groups another thread is packing.
+  const int64_t rows_per_unit =
+      std::min(k.mc, round_up((M + 4 * nt - 1) / (4 * static_cast<int64_t>(nt)), static_cast<int64_t>(k.mr)));
+  const int64_t row_units = (M + rows_per_unit - 1) / rows_per_unit;
+  constexpr int64_t kSliversPerGroup = 8;
+  const int64_t kstep = even_step(K, k.kc, 8);
+  for (int64_t jc = 0; jc < N; jc += k.nc) {
+    const int64_t nc = std::min(k.nc, N - jc);
+    const int64_t slivers = (nc + k.nr - 1) / k.nr;
+    const int64_t groups = (slivers + kSliversPerGroup - 1) / kSliversPerGroup;
+    for (int64_t pc = 0; pc < K; pc += kstep) {
+      const int64_t kc = std::min(kstep, K - pc);
+      const float beta = pc == 0 ? o.beta : 1.f;
+      float* bp = t_pack_b.get(static_cast<size_t>(slivers * k.nr * kc));
+      std::atomic<int64_t> next_group{0}, packed{0}, next_rows{0};
+      parallel_run(nt, [&](int, int) {
+        for (int64_t g; (g = next_group.fetch_add(1)) < groups;) {
+          const int64_t j0 = g * kSliversPerGroup * k.nr;
+          k.pack_b(o, pc, kc, jc + j0, std::min(nc - j0, kSliversPerGroup * k.nr), bp + j0 * kc);
+          packed.fetch_add(1, std::memory_order_release);
         }
-      }
-      float* c = C + i * ldc;
-      for (int64_t j = 0; j < N; ++j) c[j] = alpha * row[j] + (beta == 0.f ? 0.f : beta * c[j]);
+        while (packed.load(std::memory_order_acquire) < groups) cpu_relax();
+        for (int64_t u; (u = next_rows.fetch_add(1)) < row_units;) {
+          const int64_t m0 = u * rows_per_unit;
+          ic_loop(k, o, m0, std::min(M, m0 + rows_per_unit), pc, kc, bp, BPack::Ready, jc, nc, 0, slivers, beta);
+        }
+      });
     }
-  });
+  }
 }
 
 namespace {

@@ -7,3 +7,4 @@ export { setNumThreads, getNumThreads, setIsa, getIsa, supportedIsas, type Isa }
 export * as functional from './ops/index.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
+export * as data from './data/index.js';

@@ -7,5 +7,8 @@ import type { ElementwiseKernels } from './kernels/elementwise.js';
 import type { ReduceKernels } from './kernels/reduce.js';
 import type { OptimKernels } from './kernels/optim.js';
 import type { LossKernels } from './kernels/loss.js';
+import type { ConvKernels } from './kernels/conv.js';
+import type { PoolKernels } from './kernels/pool.js';
+import type { NormKernels } from './kernels/norm.js';
 
-export type Backend = RuntimeKernels & GemmKernels & ElementwiseKernels & ReduceKernels & OptimKernels & LossKernels;
+export type Backend = RuntimeKernels & GemmKernels & ElementwiseKernels & ReduceKernels & OptimKernels & LossKernels & ConvKernels & PoolKernels & NormKernels;

@@ -11,6 +11,10 @@ function checked(addon: Record<string, unknown>): Backend {
     'sgdStep', 'adamStep', 'rmspropStep',
     'softmaxForward', 'softmaxBackward', 'crossEntropyForward', 'crossEntropyBackward', 'nllLossForward',
     'mseLossForward', 'mseLossBackward', 'bceWithLogitsForward', 'bceWithLogitsBackward', 'dropoutMask',
+    'conv2dForward', 'conv2dBackwardInput', 'conv2dBackwardWeight',
+    'maxPool2dForward', 'maxPool2dBackward', 'avgPool2dForward', 'avgPool2dBackward',
+    'adaptiveAvgPool2dForward', 'adaptiveAvgPool2dBackward',
+    'batchNormForward', 'batchNormBackward', 'normChannelAffine', 'groupNormForward', 'groupNormBackward', 'copyFloats',
   ];
   const missing = required.filter((k) => typeof addon[k] !== 'function');
   if (missing.length > 0) {

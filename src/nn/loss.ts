@@ -1,6 +1,6 @@
 // Loss modules: forward(input, target) returns the loss tensor.
 import { Module } from './module.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { crossEntropy, mseLoss, type CrossEntropyOptions, type Target } from '../ops/loss.js';
 
 /** Cross-entropy of logits [N, C] against class indices (options as F.crossEntropy). */

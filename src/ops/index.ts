@@ -6,3 +6,6 @@ export { softmax, logSoftmax } from './softmax.js';
 export { crossEntropy, nllLoss, mseLoss, bceWithLogits, type CrossEntropyOptions, type NllLossOptions, type Reduction, type Target } from './loss.js';
 export { dropout, dropout2d, type DropoutOptions } from './dropout.js';
 export { linear } from './linear.js';
+export { conv2d, type Conv2dOptions } from './conv.js';
+export { maxPool2d, avgPool2d, adaptiveAvgPool2d, type Pool2dOptions } from './pool.js';
+export { batchNorm, filteredBatchNorm, batchRenorm, groupNorm, layerNorm, instanceNorm, normExceptDim } from './norm.js';

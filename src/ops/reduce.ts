@@ -67,13 +67,30 @@ function extreme(fn: 'max' | 'min', x: Tensor, dims: number | number[] | undefin
   const out = new Tensor(new Float32Array(p.outer * p.inner), p.outShape);
   const idx = new Int32Array(p.outer * p.inner);
   backend.reduce(fn === 'max' ? ReduceOp.max : ReduceOp.min, p.x, p.outer, p.R, p.inner, out.buffer, idx);
+  // Gradient convention, as PyTorch: a single dim given as a number is torch.max(x, dim), whose
+  // gradient goes to the (first) arg-extreme element of each group; a list of dims or no dims is
+  // torch.amax / torch.max(x), whose gradient is split evenly among all elements equal to the
+  // extreme (NaN counts as equal to NaN).
+  const evenly = typeof dims !== 'number';
+  const values = out.buffer;
   return record(out, fn, [x], (g) => {
-    // The gradient goes to the (first) arg-extreme element of each reduced group.
     const gPlan = new Float32Array(p.outer * p.R * p.inner);
     for (let o = 0; o < p.outer; o++) {
       for (let i = 0; i < p.inner; i++) {
         const k = o * p.inner + i;
-        gPlan[(o * p.R + idx[k]) * p.inner + i] = g[k];
+        if (!evenly) {
+          gPlan[(o * p.R + idx[k]) * p.inner + i] = g[k];
+          continue;
+        }
+        const best = values[k];
+        const isTie = (v: number): boolean => (Number.isNaN(best) ? Number.isNaN(v) : v === best);
+        let ties = 0;
+        for (let r = 0; r < p.R; r++) if (isTie(p.x[(o * p.R + r) * p.inner + i])) ties++;
+        const share = g[k] / ties;
+        for (let r = 0; r < p.R; r++) {
+          const at = (o * p.R + r) * p.inner + i;
+          if (isTie(p.x[at])) gPlan[at] = share;
+        }
       }
     }
     if (p.x === x.buffer) return [gPlan];

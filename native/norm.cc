@@ -1,0 +1,645 @@
+// Normalization kernels: batch statistics per channel (BatchNorm, Filtered BN, Batch Renorm)
+// and statistics per contiguous group (GroupNorm, LayerNorm, InstanceNorm), forward and
+// backward, plus the per-channel scale + shift used in eval mode.
+//
+// Layout: x is [N, C, S] (S = H*W, L, or 1); a "row" is the S contiguous values of one (n, c).
+//
+// Conventions (see DESIGN.md, "Semantics"):
+//   mean = sum(x) / m, var = sum((x - mean)^2) / m (biased: what training normalizes with),
+//   invstd = 1 / sqrt(var + eps), y = (x - mean) * invstd * gamma + beta, applied as
+//   y = x * a + b with a = gamma * invstd, b = beta - mean * a.
+// The kernels write mean, invstd and the biased variance per channel; the running-statistics
+// update (unbiased variance, momentum) is done by the caller in TS.
+//
+// Numerics: sums are shifted by a value of the channel (its first element), accumulated in
+// float over chunks of kChunk values in kLanes independent lanes, and each chunk total is
+// added in double. Determinism: the work is cut into (channel, block of kBlockRows(N, S) rows)
+// pieces that depend only on the shape, and pieces are merged in a fixed order, so results are
+// bitwise equal for any thread count.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "common.h"
+#include "dispatch.h"
+#include "napi_args.h"
+
+namespace nl {
+namespace {
+
+constexpr int kLanes = 16;
+constexpr int64_t kChunk = 1024;
+// Elements per (channel, row-block) piece of work; also the grain below which work stays serial.
+constexpr int64_t kBlockElems = 16384;
+
+// ---------------------------------------------------------------------------------------------
+// Row bodies (always inline; instantiated per ISA by NL_ISA_VARIANTS).
+
+// out[0] = sum(x - K), out[1] = sum((x - K)^2) over n values.
+NL_INLINE void stats_row_body(const float* x, int64_t n, float K, double* out) {
+  double s1 = 0.0, s2 = 0.0;
+  for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
+    const int64_t c1 = std::min(n, c0 + kChunk);
+    float a1[kLanes] = {}, a2[kLanes] = {};
+    int64_t i = c0;
+    for (; i + kLanes <= c1; i += kLanes) {
+      for (int k = 0; k < kLanes; ++k) {
+        const float d = x[i + k] - K;
+        a1[k] += d;
+        a2[k] += d * d;
+      }
+    }
+    double t1 = 0.0, t2 = 0.0;
+    for (; i < c1; ++i) {
+      const float d = x[i] - K;
+      t1 += d;
+      t2 += static_cast<double>(d) * d;
+    }
+    for (int k = 0; k < kLanes; ++k) {
+      t1 += a1[k];
+      t2 += a2[k];
+    }
+    s1 += t1;
+    s2 += t2;
+  }
+  out[0] = s1;
+  out[1] = s2;
+}
+NL_ISA_VARIANTS(stats_row, (const float* x, int64_t n, float K, double* out), (x, n, K, out), stats_row_body)
+
+// The FBN filter: keep x when -T < (x - mu0) * r0 < T, computed in float. The same expression
+// is used in forward and backward so both see the same mask.
+NL_INLINE bool fbn_keep(float x, float mu0, float r0, float T) {
+  const float z = (x - mu0) * r0;
+  return z > -T && z < T;
+}
+
+// Over the kept values: out[0] = count, out[1] = sum(x - K), out[2] = sum((x - K)^2).
+NL_INLINE void filtered_row_body(const float* x, int64_t n, float K, float mu0, float r0, float T, double* out) {
+  double s0 = 0.0, s1 = 0.0, s2 = 0.0;
+  for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
+    const int64_t c1 = std::min(n, c0 + kChunk);
+    float a0[kLanes] = {}, a1[kLanes] = {}, a2[kLanes] = {};
+    int64_t i = c0;
+    for (; i + kLanes <= c1; i += kLanes) {
+      for (int k = 0; k < kLanes; ++k) {
+        const float v = x[i + k];
+        const bool keep = fbn_keep(v, mu0, r0, T);
+        const float d = keep ? v - K : 0.f;
+        a0[k] += keep ? 1.f : 0.f;
+        a1[k] += d;
+        a2[k] += d * d;
+      }
+    }
+    double t0 = 0.0, t1 = 0.0, t2 = 0.0;
+    for (; i < c1; ++i) {
+      if (!fbn_keep(x[i], mu0, r0, T)) continue;
+      const float d = x[i] - K;
+      t0 += 1.0;
+      t1 += d;
+      t2 += static_cast<double>(d) * d;
+    }
+    for (int k = 0; k < kLanes; ++k) {
+      t0 += a0[k];
+      t1 += a1[k];
+      t2 += a2[k];
+    }
+    s0 += t0;
+    s1 += t1;
+    s2 += t2;
+  }
+  out[0] = s0;
+  out[1] = s1;
+  out[2] = s2;
+}
+NL_ISA_VARIANTS(filtered_row, (const float* x, int64_t n, float K, float mu0, float r0, float T, double* out),
+                (x, n, K, mu0, r0, T, out), filtered_row_body)
+
+// y = x * a + b.
+NL_INLINE void affine_row_body(const float* x, float* y, int64_t n, float a, float b) {
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * a + b;
+}
+NL_ISA_VARIANTS(affine_row, (const float* x, float* y, int64_t n, float a, float b), (x, y, n, a, b), affine_row_body)
+
+// out[0] = sum(dy), out[1] = sum(dy * (x - mu)).
+NL_INLINE void bwd_reduce_row_body(const float* x, const float* dy, int64_t n, float mu, double* out) {
+  double s1 = 0.0, s2 = 0.0;
+  for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
+    const int64_t c1 = std::min(n, c0 + kChunk);
+    float a1[kLanes] = {}, a2[kLanes] = {};
+    int64_t i = c0;
+    for (; i + kLanes <= c1; i += kLanes) {
+      for (int k = 0; k < kLanes; ++k) {
+        const float g = dy[i + k];
+        a1[k] += g;
+        a2[k] += g * (x[i + k] - mu);
+      }
+    }
+    double t1 = 0.0, t2 = 0.0;
+    for (; i < c1; ++i) {
+      t1 += dy[i];
+      t2 += static_cast<double>(dy[i]) * (x[i] - mu);
+    }
+    for (int k = 0; k < kLanes; ++k) {
+      t1 += a1[k];
+      t2 += a2[k];
+    }
+    s1 += t1;
+    s2 += t2;
+  }
+  out[0] = s1;
+  out[1] = s2;
+}
+NL_ISA_VARIANTS(bwd_reduce_row, (const float* x, const float* dy, int64_t n, float mu, double* out),
+                (x, dy, n, mu, out), bwd_reduce_row_body)
+
+// dx = a * dy + b * x + c.
+NL_INLINE void dx_row_body(const float* x, const float* dy, float* dx, int64_t n, float a, float b, float c) {
+  for (int64_t i = 0; i < n; ++i) dx[i] = a * dy[i] + (b * x[i] + c);
+}
+NL_ISA_VARIANTS(dx_row, (const float* x, const float* dy, float* dx, int64_t n, float a, float b, float c),
+                (x, dy, dx, n, a, b, c), dx_row_body)
+
+// FBN: the statistics terms (b * x + c) apply to kept values only.
+NL_INLINE void dx_row_masked_body(const float* x, const float* dy, float* dx, int64_t n, float a, float b, float c,
+                                  float mu0, float r0, float T) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    const float stat = fbn_keep(v, mu0, r0, T) ? b * v + c : 0.f;
+    dx[i] = a * dy[i] + stat;
+  }
+}
+NL_ISA_VARIANTS(dx_row_masked,
+                (const float* x, const float* dy, float* dx, int64_t n, float a, float b, float c, float mu0, float r0,
+                 float T),
+                (x, dy, dx, n, a, b, c, mu0, r0, T), dx_row_masked_body)
+
+// Per-element affine over a row of channels (groups with S == 1, as LayerNorm over the last dim):
+// y[c] = (x[c] - mu) * r * gamma[c] + beta[c].
+NL_INLINE void affine_vec_row_body(const float* x, float* y, int64_t n, float mu, float r, const float* gamma,
+                                   const float* beta) {
+  for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - mu) * r * gamma[i] + beta[i];
+}
+NL_ISA_VARIANTS(affine_vec_row,
+                (const float* x, float* y, int64_t n, float mu, float r, const float* gamma, const float* beta),
+                (x, y, n, mu, r, gamma, beta), affine_vec_row_body)
+
+// Groups with S == 1, backward reductions: out[0] = sum(dy * gamma), out[1] = sum(dy * gamma * (x - mu));
+// per element, dgamma[c] += dy[c] * (x[c] - mu) * r and dbeta[c] += dy[c] (double accumulators).
+NL_INLINE void bwd_reduce_vec_row_body(const float* x, const float* dy, int64_t n, float mu, float r,
+                                       const float* gamma, double* out, double* dgamma, double* dbeta) {
+  double s1 = 0.0, s2 = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = dy[i];
+    const float xc = x[i] - mu;
+    s1 += g * gamma[i];
+    s2 += g * gamma[i] * xc;
+    dgamma[i] += static_cast<double>(g) * (xc * r);
+    dbeta[i] += g;
+  }
+  out[0] = s1;
+  out[1] = s2;
+}
+NL_ISA_VARIANTS(bwd_reduce_vec_row,
+                (const float* x, const float* dy, int64_t n, float mu, float r, const float* gamma, double* out,
+                 double* dgamma, double* dbeta),
+                (x, dy, n, mu, r, gamma, out, dgamma, dbeta), bwd_reduce_vec_row_body)
+
+// dx[c] = r * gamma[c] * dy[c] + b * x[c] + c0.
+NL_INLINE void dx_vec_row_body(const float* x, const float* dy, float* dx, int64_t n, float r, const float* gamma,
+                               float b, float c0) {
+  for (int64_t i = 0; i < n; ++i) dx[i] = r * gamma[i] * dy[i] + (b * x[i] + c0);
+}
+NL_ISA_VARIANTS(dx_vec_row,
+                (const float* x, const float* dy, float* dx, int64_t n, float r, const float* gamma, float b, float c0),
+                (x, dy, dx, n, r, gamma, b, c0), dx_vec_row_body)
+
+// ---------------------------------------------------------------------------------------------
+// Work partition for per-channel statistics.
+
+struct Geo {
+  int64_t N, C, S;
+  int64_t rows;    // rows (values of n) per block
+  int64_t blocks;  // blocks per channel
+  const float* row(const float* base, int64_t n, int64_t c) const { return base + (n * C + c) * S; }
+  float* row(float* base, int64_t n, int64_t c) const { return base + (n * C + c) * S; }
+};
+
+Geo make_geo(int64_t N, int64_t C, int64_t S) {
+  Geo g{N, C, S, 1, 1};
+  g.rows = std::max<int64_t>(1, std::min<int64_t>(N, (kBlockElems + S - 1) / std::max<int64_t>(S, 1)));
+  g.blocks = (N + g.rows - 1) / g.rows;
+  return g;
+}
+
+// Runs a per-channel pipeline: `passes` reduction passes, each producing W doubles per
+// (channel, block) piece that are summed over blocks in order and handed to finish(pass, c,
+// totals); then apply(c, n0, n1) over the rows of each channel. Channels are split over
+// threads when there are enough of them (each thread then runs the whole pipeline per channel,
+// while its data is in cache); otherwise each pass is split over (channel, block) pieces.
+// The arithmetic is the same either way.
+template <int W, class Reduce, class Finish, class Apply>
+void channel_pipeline(const Geo& g, int passes, Reduce reduce, Finish finish, Apply apply) {
+  const int64_t per_channel = g.N * g.S;
+  const int nt = num_threads();
+  const int64_t grain = std::max<int64_t>(1, kBlockElems * 2 / std::max<int64_t>(per_channel, 1));
+  if (nt == 1 || g.C >= 4 * nt) {
+    parallel_for(g.C, grain, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        for (int p = 0; p < passes; ++p) {
+          double tot[W] = {}, part[W];
+          for (int64_t b = 0; b < g.blocks; ++b) {
+            reduce(p, c, b, part);
+            for (int k = 0; k < W; ++k) tot[k] += part[k];
+          }
+          finish(p, c, tot);
+        }
+        apply(c, 0, g.N);
+      }
+    });
+    return;
+  }
+  const int64_t pieces = g.C * g.blocks;
+  const int64_t piece_grain = std::max<int64_t>(1, kBlockElems / std::max<int64_t>(g.rows * g.S, 1));
+  std::vector<double> parts(static_cast<size_t>(pieces * W));
+  for (int p = 0; p < passes; ++p) {
+    parallel_for(pieces, piece_grain, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) reduce(p, i / g.blocks, i % g.blocks, &parts[i * W]);
+    });
+    for (int64_t c = 0; c < g.C; ++c) {
+      double tot[W] = {};
+      for (int64_t b = 0; b < g.blocks; ++b)
+        for (int k = 0; k < W; ++k) tot[k] += parts[(c * g.blocks + b) * W + k];
+      finish(p, c, tot);
+    }
+  }
+  parallel_for(pieces, piece_grain, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t c = i / g.blocks, b = i % g.blocks;
+      apply(c, b * g.rows, std::min(g.N, (b + 1) * g.rows));
+    }
+  });
+}
+
+// Sums a row-wise reduction over the rows of block b of channel c.
+template <int W, class RowFn>
+void block_sum(const Geo& g, int64_t c, int64_t b, double* out, RowFn row) {
+  for (int k = 0; k < W; ++k) out[k] = 0.0;
+  const int64_t n1 = std::min(g.N, (b + 1) * g.rows);
+  double r[W];
+  for (int64_t n = b * g.rows; n < n1; ++n) {
+    row(n, r);
+    for (int k = 0; k < W; ++k) out[k] += r[k];
+  }
+}
+
+// An optional Float32Array argument: null/undefined gives nullptr.
+float* opt_f32(const Args& a, const Napi::CallbackInfo& info, size_t i, size_t need) {
+  if (i < info.Length() && (info[i].IsNull() || info[i].IsUndefined())) return nullptr;
+  return a.f32(i, need);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batch statistics: BatchNorm / Filtered BN forward (training).
+//
+// batchNormForward(x, N, C, S, gamma|null, beta|null, eps, y|null, mean, invstd, var,
+//                  threshold, mu0|null, rstd0|null, kept|null)
+// y null computes the statistics only (Batch Renorm applies its own scale and shift).
+// threshold <= 0: plain BN. threshold > 0: Filtered BN (seed 000): mu0 and the unbiased var0
+// over all values; keep -T < (x - mu0) / sqrt(var0 + 1e-10) < T; mean/var (biased) over the
+// kept values; all values normalized with them. mu0, rstd0 (= 1/sqrt(var0 + 1e-10)) and kept
+// (count per channel) are written for the backward pass and for analysis.
+Napi::Value BatchNormForward(const Napi::CallbackInfo& info) {
+  Args a(info, "batchNormForward");
+  const int64_t N = a.int64(1), C = a.int64(2), S = a.int64(3);
+  const size_t total = static_cast<size_t>(N * C * S), nc = static_cast<size_t>(C);
+  const float* x = a.f32(0, total);
+  const float* gamma = opt_f32(a, info, 4, nc);
+  const float* beta = opt_f32(a, info, 5, nc);
+  const double eps = a.num(6);
+  float* y = opt_f32(a, info, 7, total);
+  float* mean = a.f32(8, nc);
+  float* invstd = a.f32(9, nc);
+  float* var = a.f32(10, nc);
+  const float T = static_cast<float>(a.num(11));
+  const bool filtered = T > 0.f;
+  float* mu0 = filtered ? a.f32(12, nc) : nullptr;
+  float* rstd0 = filtered ? a.f32(13, nc) : nullptr;
+  float* kept = filtered ? a.f32(14, nc) : nullptr;
+  if (N * S < 2) a.fail(1, "(N * S) must be >= 2: batch statistics need more than 1 value per channel");
+  const Geo g = make_geo(N, C, S);
+  const double m = static_cast<double>(N * S);
+  std::vector<float> shift(nc);
+  for (int64_t c = 0; c < C; ++c) shift[c] = x[c * S];
+  std::vector<float> ca(nc), cb(nc);
+  auto set_stats = [&](int64_t c, double mu, double v) {
+    v = std::max(v, 0.0);
+    const double r = 1.0 / std::sqrt(v + eps);
+    mean[c] = static_cast<float>(mu);
+    var[c] = static_cast<float>(v);
+    invstd[c] = static_cast<float>(r);
+    const double gm = gamma ? gamma[c] : 1.0, bt = beta ? beta[c] : 0.0;
+    ca[c] = static_cast<float>(gm * r);
+    cb[c] = static_cast<float>(bt - mu * gm * r);
+  };
+  auto apply = [&](int64_t c, int64_t n0, int64_t n1) {
+    if (y == nullptr) return;
+    for (int64_t n = n0; n < n1; ++n) affine_row(g.row(x, n, c), g.row(y, n, c), S, ca[c], cb[c]);
+  };
+  if (!filtered) {
+    channel_pipeline<2>(
+        g, 1,
+        [&](int, int64_t c, int64_t b, double* out) {
+          block_sum<2>(g, c, b, out, [&](int64_t n, double* r) { stats_row(g.row(x, n, c), S, shift[c], r); });
+        },
+        [&](int, int64_t c, const double* t) {
+          const double d = t[0] / m;
+          set_stats(c, shift[c] + d, t[1] / m - d * d);
+        },
+        apply);
+    return info.Env().Undefined();
+  }
+  channel_pipeline<3>(
+      g, 2,
+      [&](int p, int64_t c, int64_t b, double* out) {
+        if (p == 0) {
+          block_sum<2>(g, c, b, out, [&](int64_t n, double* r) { stats_row(g.row(x, n, c), S, shift[c], r); });
+          out[2] = 0.0;
+        } else {
+          block_sum<3>(g, c, b, out, [&](int64_t n, double* r) {
+            filtered_row(g.row(x, n, c), S, shift[c], mu0[c], rstd0[c], T, r);
+          });
+        }
+      },
+      [&](int p, int64_t c, const double* t) {
+        if (p == 0) {
+          // Unfiltered mean and unbiased variance (the seed's torch.std).
+          const double d = t[0] / m;
+          const double v0 = std::max(0.0, (t[1] - t[0] * d) / (m - 1.0));
+          mu0[c] = static_cast<float>(shift[c] + d);
+          rstd0[c] = static_cast<float>(1.0 / std::sqrt(v0 + 1e-10));
+          return;
+        }
+        const double k = t[0];
+        kept[c] = static_cast<float>(k);
+        if (k < 1.0) {
+          set_stats(c, NAN, NAN);
+          return;
+        }
+        const double d = t[1] / k;
+        set_stats(c, shift[c] + d, t[2] / k - d * d);
+      },
+      apply);
+  return info.Env().Undefined();
+}
+
+// batchNormBackward(x, dy, N, C, S, mean, invstd, gamma|null, batchStats, dx|null, dgamma|null,
+//                   dbeta|null, count|null, threshold, mu0|null, rstd0|null)
+// With batch statistics (training):
+//   xhat = (x - mean) * invstd, dgamma = sum(dy * xhat), dbeta = sum(dy),
+//   dx = gamma * invstd * (dy - [kept] (dbeta + xhat * dgamma) / m)
+// where m = count[c] (kept values, FBN) or N * S, and [kept] is 1 for BN. batchStats false (eval
+// with running statistics, mean/invstd being the running ones): dx = gamma * invstd * dy.
+Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "batchNormBackward");
+  const int64_t N = a.int64(2), C = a.int64(3), S = a.int64(4);
+  const size_t total = static_cast<size_t>(N * C * S), nc = static_cast<size_t>(C);
+  const float* x = a.f32(0, total);
+  const float* dy = a.f32(1, total);
+  const float* mean = a.f32(5, nc);
+  const float* invstd = a.f32(6, nc);
+  const float* gamma = opt_f32(a, info, 7, nc);
+  const bool batch_stats = a.flag(8);
+  float* dx = opt_f32(a, info, 9, total);
+  float* dgamma = opt_f32(a, info, 10, nc);
+  float* dbeta = opt_f32(a, info, 11, nc);
+  const float* count = opt_f32(a, info, 12, nc);
+  const float T = static_cast<float>(a.num(13));
+  const bool filtered = T > 0.f;
+  const float* mu0 = filtered ? a.f32(14, nc) : nullptr;
+  const float* rstd0 = filtered ? a.f32(15, nc) : nullptr;
+  const Geo g = make_geo(N, C, S);
+  const bool need_sums = dgamma != nullptr || dbeta != nullptr || (dx != nullptr && batch_stats);
+  std::vector<float> ca(nc), cb(nc), cc(nc);
+  auto finish = [&](int, int64_t c, const double* t) {
+    const double r = invstd[c], mu = mean[c];
+    const double sdy = t[0], sdyxhat = t[1] * r;
+    if (dgamma) dgamma[c] = static_cast<float>(sdyxhat);
+    if (dbeta) dbeta[c] = static_cast<float>(sdy);
+    const double av = (gamma ? gamma[c] : 1.0) * r;
+    ca[c] = static_cast<float>(av);
+    if (!batch_stats) {
+      cb[c] = 0.f;
+      cc[c] = 0.f;
+      return;
+    }
+    const double m = count ? static_cast<double>(count[c]) : static_cast<double>(N * S);
+    // dx = av * dy - av/m * (sdy + (x - mu) * r * sdyxhat) = av * dy + b * x + c.
+    const double bv = -av / m * r * sdyxhat;
+    cb[c] = static_cast<float>(bv);
+    cc[c] = static_cast<float>(-av / m * sdy - bv * mu);
+  };
+  auto apply = [&](int64_t c, int64_t n0, int64_t n1) {
+    if (dx == nullptr) return;
+    for (int64_t n = n0; n < n1; ++n) {
+      if (filtered && batch_stats)
+        dx_row_masked(g.row(x, n, c), g.row(dy, n, c), g.row(dx, n, c), S, ca[c], cb[c], cc[c], mu0[c], rstd0[c], T);
+      else
+        dx_row(g.row(x, n, c), g.row(dy, n, c), g.row(dx, n, c), S, ca[c], cb[c], cc[c]);
+    }
+  };
+  if (!need_sums) {
+    const double zero[2] = {0.0, 0.0};
+    for (int64_t c = 0; c < C; ++c) finish(0, c, zero);
+  }
+  channel_pipeline<2>(
+      g, need_sums ? 1 : 0,
+      [&](int, int64_t c, int64_t b, double* out) {
+        block_sum<2>(g, c, b, out, [&](int64_t n, double* r) {
+          bwd_reduce_row(g.row(x, n, c), g.row(dy, n, c), S, mean[c], r);
+        });
+      },
+      finish, apply);
+  return info.Env().Undefined();
+}
+
+// normChannelAffine(x, N, C, S, scale, shift, y): y = x * scale[c] + shift[c] (eval-mode BN: one
+// read, one write).
+Napi::Value NormChannelAffine(const Napi::CallbackInfo& info) {
+  Args a(info, "normChannelAffine");
+  const int64_t N = a.int64(1), C = a.int64(2), S = a.int64(3);
+  const size_t total = static_cast<size_t>(N * C * S);
+  const float* x = a.f32(0, total);
+  const float* scale = a.f32(4, static_cast<size_t>(C));
+  const float* shift = a.f32(5, static_cast<size_t>(C));
+  float* y = a.f32(6, total);
+  const int64_t planes = N * C;
+  parallel_for(planes, std::max<int64_t>(1, kBlockElems * 2 / std::max<int64_t>(S, 1)), [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) affine_row(x + p * S, y + p * S, S, scale[p % C], shift[p % C]);
+  });
+  return info.Env().Undefined();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statistics per contiguous group: x is [N, G, Cg, S]; each (n, g) block of Cg * S values is
+// normalized with its own mean and biased variance; gamma/beta are per channel (G * Cg of them).
+// GroupNorm: (N, G, C/G, H*W); InstanceNorm: (N, C, 1, H*W); LayerNorm over the last D values:
+// (rows, 1, D, 1) with gamma/beta of length D.
+
+// groupNormForward(x, N, G, Cg, S, gamma|null, beta|null, eps, y, mean, invstd, var|null)
+// var (optional) receives the biased variance per (n, g), for InstanceNorm's running statistics.
+Napi::Value GroupNormForward(const Napi::CallbackInfo& info) {
+  Args a(info, "groupNormForward");
+  const int64_t N = a.int64(1), G = a.int64(2), Cg = a.int64(3), S = a.int64(4);
+  const int64_t C = G * Cg, L = Cg * S;
+  const size_t total = static_cast<size_t>(N * C * S), nc = static_cast<size_t>(C);
+  const float* x = a.f32(0, total);
+  const float* gamma_in = opt_f32(a, info, 5, nc);
+  const float* beta_in = opt_f32(a, info, 6, nc);
+  const double eps = a.num(7);
+  float* y = a.f32(8, total);
+  float* mean = a.f32(9, static_cast<size_t>(N * G));
+  float* invstd = a.f32(10, static_cast<size_t>(N * G));
+  float* var = opt_f32(a, info, 11, static_cast<size_t>(N * G));
+  std::vector<float> ones, zeros;
+  const float* gamma = gamma_in;
+  const float* beta = beta_in;
+  if (!gamma) { ones.assign(nc, 1.f); gamma = ones.data(); }
+  if (!beta) { zeros.assign(nc, 0.f); beta = zeros.data(); }
+  if (L == 0) return info.Env().Undefined();
+  parallel_for(N * G, std::max<int64_t>(1, kBlockElems / L), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const float* xb = x + i * L;
+      float* yb = y + i * L;
+      const int64_t g0 = (i % G) * Cg;
+      double t[2];
+      stats_row(xb, L, xb[0], t);
+      const double d = t[0] / L;
+      const double mu = xb[0] + d;
+      const double v = std::max(0.0, t[1] / L - d * d);
+      const double r = 1.0 / std::sqrt(v + eps);
+      if (var) var[i] = static_cast<float>(v);
+      mean[i] = static_cast<float>(mu);
+      invstd[i] = static_cast<float>(r);
+      if (S == 1) {
+        affine_vec_row(xb, yb, Cg, static_cast<float>(mu), static_cast<float>(r), gamma + g0, beta + g0);
+        continue;
+      }
+      for (int64_t k = 0; k < Cg; ++k) {
+        const double av = gamma[g0 + k] * r;
+        affine_row(xb + k * S, yb + k * S, S, static_cast<float>(av), static_cast<float>(beta[g0 + k] - mu * av));
+      }
+    }
+  });
+  return info.Env().Undefined();
+}
+
+// groupNormBackward(x, dy, N, G, Cg, S, mean, invstd, gamma|null, dx|null, dgamma|null, dbeta|null)
+// Per group (m = Cg * S values, xhat = (x - mean) * invstd, gdy = gamma[c] * dy):
+//   dx = invstd * (gdy - sum(gdy)/m - xhat * sum(gdy * xhat)/m)
+// dgamma[c] = sum over n, s of dy * xhat; dbeta[c] = sum of dy. Rows (n) are cut into fixed
+// blocks with their own per-channel accumulators, merged in block order.
+Napi::Value GroupNormBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "groupNormBackward");
+  const int64_t N = a.int64(2), G = a.int64(3), Cg = a.int64(4), S = a.int64(5);
+  const int64_t C = G * Cg, L = Cg * S;
+  const size_t total = static_cast<size_t>(N * C * S), nc = static_cast<size_t>(C);
+  const float* x = a.f32(0, total);
+  const float* dy = a.f32(1, total);
+  const float* mean = a.f32(6, static_cast<size_t>(N * G));
+  const float* invstd = a.f32(7, static_cast<size_t>(N * G));
+  const float* gamma_in = opt_f32(a, info, 8, nc);
+  float* dx = opt_f32(a, info, 9, total);
+  float* dgamma = opt_f32(a, info, 10, nc);
+  float* dbeta = opt_f32(a, info, 11, nc);
+  std::vector<float> ones;
+  const float* gamma = gamma_in;
+  if (!gamma) { ones.assign(nc, 1.f); gamma = ones.data(); }
+  if (N == 0 || L == 0) {
+    if (dgamma) std::fill(dgamma, dgamma + C, 0.f);
+    if (dbeta) std::fill(dbeta, dbeta + C, 0.f);
+    return info.Env().Undefined();
+  }
+  const int64_t rows = std::max<int64_t>(1, std::min<int64_t>(N, (kBlockElems + C * S - 1) / (C * S)));
+  const int64_t blocks = (N + rows - 1) / rows;
+  std::vector<double> acc(static_cast<size_t>(blocks * C * 2), 0.0);
+  const double m = static_cast<double>(L);
+  parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
+    std::vector<double> red(static_cast<size_t>(Cg * 2));
+    for (int64_t b = b0; b < b1; ++b) {
+      double* dg = &acc[b * C * 2];
+      double* db = dg + C;
+      for (int64_t n = b * rows; n < std::min(N, (b + 1) * rows); ++n) {
+        for (int64_t gi = 0; gi < G; ++gi) {
+          const int64_t i = n * G + gi, c0 = gi * Cg;
+          const float* xb = x + i * L;
+          const float* gb = dy + i * L;
+          const float mu = mean[i], r = invstd[i];
+          double s1 = 0.0, s2 = 0.0;  // sum(gdy), sum(gdy * (x - mean))
+          if (S == 1) {
+            double t[2];
+            bwd_reduce_vec_row(xb, gb, Cg, mu, r, gamma + c0, t, dg + c0, db + c0);
+            s1 = t[0];
+            s2 = t[1];
+          } else {
+            for (int64_t k = 0; k < Cg; ++k) {
+              double t[2];
+              bwd_reduce_row(xb + k * S, gb + k * S, S, mu, t);
+              dg[c0 + k] += t[1] * r;
+              db[c0 + k] += t[0];
+              s1 += gamma[c0 + k] * t[0];
+              s2 += gamma[c0 + k] * t[1];
+            }
+          }
+          if (dx == nullptr) continue;
+          // dx = r * gdy - r/m * s1 - (x - mu) * r^3 / m * s2 = r * gdy + bv * x + cv.
+          const double bv = -static_cast<double>(r) * r * r / m * s2;
+          const double cv = -r / m * s1 - bv * mu;
+          float* dxb = dx + i * L;
+          if (S == 1) {
+            dx_vec_row(xb, gb, dxb, Cg, r, gamma + c0, static_cast<float>(bv), static_cast<float>(cv));
+          } else {
+            for (int64_t k = 0; k < Cg; ++k)
+              dx_row(xb + k * S, gb + k * S, dxb + k * S, S, r * gamma[c0 + k], static_cast<float>(bv),
+                     static_cast<float>(cv));
+          }
+        }
+      }
+    }
+  });
+  for (int64_t c = 0; c < C; ++c) {
+    double sg = 0.0, sb = 0.0;
+    for (int64_t b = 0; b < blocks; ++b) {
+      sg += acc[b * C * 2 + c];
+      sb += acc[b * C * 2 + C + c];
+    }
+    if (dgamma) dgamma[c] = static_cast<float>(sg);
+    if (dbeta) dbeta[c] = static_cast<float>(sb);
+  }
+  return info.Env().Undefined();
+}
+
+// copyFloats(src, dst): dst = src, a plain memcpy-speed copy; benchmarks use it to measure the
+// memory bandwidth the norm kernels are compared with.
+Napi::Value CopyFloats(const Napi::CallbackInfo& info) {
+  Args a(info, "copyFloats");
+  Span<float> src = a.f32(0);
+  float* dst = a.f32(1, src.size);
+  parallel_for(static_cast<int64_t>(src.size), 1 << 16, [&](int64_t b, int64_t e) {
+    std::copy(src.data + b, src.data + e, dst + b);
+  });
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void register_norm(Napi::Env env, Napi::Object exports) {
+  def(env, exports, "batchNormForward", BatchNormForward);
+  def(env, exports, "batchNormBackward", BatchNormBackward);
+  def(env, exports, "normChannelAffine", NormChannelAffine);
+  def(env, exports, "groupNormForward", GroupNormForward);
+  def(env, exports, "groupNormBackward", GroupNormBackward);
+  def(env, exports, "copyFloats", CopyFloats);
+}
+
+}  // namespace nl

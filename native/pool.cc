@@ -1,0 +1,272 @@
+// 2-D pooling over NCHW float32 planes, with PyTorch's semantics (ceil_mode false):
+//   max pool:  OH = (H + 2*PH - KH) / SH + 1; padding counts as -inf; the saved index of each
+//              output is the flat position ih*W + iw of its maximum inside the input plane (the
+//              first maximum in row-major window order; a NaN propagates, and the index is then
+//              the last NaN's, as in PyTorch's CPU kernel).
+//   avg pool:  same windows; padding counts as zeros and is included in the divisor
+//              (count_include_pad true), so every window divides by KH*KW.
+//   adaptive:  output bin i along an axis of length L with OL bins covers
+//              [floor(i*L/OL), ceil((i+1)*L/OL)) and divides by its own size.
+// Planes are independent: every kernel splits the N*C planes over threads, so results do not
+// depend on the thread count. Callers guarantee padding <= kernel/2 (checked here too), which
+// keeps at least one input element in every max-pool window.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "common.h"
+#include "dispatch.h"
+#include "napi_args.h"
+
+namespace nl {
+namespace {
+
+struct PoolGeom {
+  int64_t planes, H, W;     // N*C planes of H x W
+  int64_t KH, KW, SH, SW, PH, PW;
+  int64_t OH, OW;
+};
+
+// Parses (xShape, kernel, stride, padding) starting at argument index i.
+PoolGeom parse_pool(const Args& a, size_t ishape, size_t ikernel) {
+  auto xs = a.ints(ishape), k = a.ints(ikernel), s = a.ints(ikernel + 1), p = a.ints(ikernel + 2);
+  if (xs.size() != 4) a.fail(ishape, "must be an input shape [N, C, H, W]");
+  for (int64_t d : xs) if (d < 0) a.fail(ishape, "must hold sizes >= 0");
+  if (k.size() != 2 || k[0] < 1 || k[1] < 1) a.fail(ikernel, "must be a kernel size [kh, kw] >= 1");
+  if (s.size() != 2 || s[0] < 1 || s[1] < 1) a.fail(ikernel + 1, "must be a stride [sh, sw] >= 1");
+  if (p.size() != 2 || p[0] < 0 || p[1] < 0 || 2 * p[0] > k[0] || 2 * p[1] > k[1])
+    a.fail(ikernel + 2, "must be a padding [ph, pw] >= 0 and at most half the kernel size");
+  PoolGeom g{xs[0] * xs[1], xs[2], xs[3], k[0], k[1], s[0], s[1], p[0], p[1], 0, 0};
+  if (g.H + 2 * g.PH < g.KH || g.W + 2 * g.PW < g.KW) a.fail(ikernel, "is larger than the padded input");
+  g.OH = (g.H + 2 * g.PH - g.KH) / g.SH + 1;
+  g.OW = (g.W + 2 * g.PW - g.KW) / g.SW + 1;
+  return g;
+}
+
+constexpr int64_t kPlaneGrain = 4;
+
+NL_INLINE void max_fwd_body(const PoolGeom* gp, const float* x, float* y, int32_t* idx, int64_t p0, int64_t p1) {
+  const PoolGeom& g = *gp;
+  for (int64_t pl = p0; pl < p1; ++pl) {
+    const float* in = x + pl * g.H * g.W;
+    float* out = y + pl * g.OH * g.OW;
+    int32_t* ind = idx + pl * g.OH * g.OW;
+    for (int64_t oh = 0; oh < g.OH; ++oh) {
+      const int64_t h0 = std::max<int64_t>(oh * g.SH - g.PH, 0), h1 = std::min(oh * g.SH - g.PH + g.KH, g.H);
+      for (int64_t ow = 0; ow < g.OW; ++ow) {
+        const int64_t w0 = std::max<int64_t>(ow * g.SW - g.PW, 0), w1 = std::min(ow * g.SW - g.PW + g.KW, g.W);
+        float best = -std::numeric_limits<float>::infinity();
+        int64_t bi = h0 * g.W + w0;
+        for (int64_t h = h0; h < h1; ++h) {
+          for (int64_t w = w0; w < w1; ++w) {
+            const float v = in[h * g.W + w];
+            if (v > best || std::isnan(v)) {
+              best = v;
+              bi = h * g.W + w;
+            }
+          }
+        }
+        out[oh * g.OW + ow] = best;
+        ind[oh * g.OW + ow] = static_cast<int32_t>(bi);
+      }
+    }
+  }
+}
+NL_ISA_VARIANTS(max_fwd, (const PoolGeom* g, const float* x, float* y, int32_t* idx, int64_t p0, int64_t p1),
+                (g, x, y, idx, p0, p1), max_fwd_body)
+
+NL_INLINE void avg_fwd_body(const PoolGeom* gp, const float* x, float* y, int64_t p0, int64_t p1) {
+  const PoolGeom& g = *gp;
+  const float inv = 1.f / static_cast<float>(g.KH * g.KW);
+  for (int64_t pl = p0; pl < p1; ++pl) {
+    const float* in = x + pl * g.H * g.W;
+    float* out = y + pl * g.OH * g.OW;
+    for (int64_t oh = 0; oh < g.OH; ++oh) {
+      const int64_t h0 = std::max<int64_t>(oh * g.SH - g.PH, 0), h1 = std::min(oh * g.SH - g.PH + g.KH, g.H);
+      for (int64_t ow = 0; ow < g.OW; ++ow) {
+        const int64_t w0 = std::max<int64_t>(ow * g.SW - g.PW, 0), w1 = std::min(ow * g.SW - g.PW + g.KW, g.W);
+        float s = 0.f;
+        for (int64_t h = h0; h < h1; ++h)
+          for (int64_t w = w0; w < w1; ++w) s += in[h * g.W + w];
+        out[oh * g.OW + ow] = s * inv;
+      }
+    }
+  }
+}
+NL_ISA_VARIANTS(avg_fwd, (const PoolGeom* g, const float* x, float* y, int64_t p0, int64_t p1), (g, x, y, p0, p1),
+                avg_fwd_body)
+
+NL_INLINE void avg_bwd_body(const PoolGeom* gp, const float* dy, float* dx, int64_t p0, int64_t p1) {
+  const PoolGeom& g = *gp;
+  const float inv = 1.f / static_cast<float>(g.KH * g.KW);
+  for (int64_t pl = p0; pl < p1; ++pl) {
+    float* gin = dx + pl * g.H * g.W;
+    const float* gout = dy + pl * g.OH * g.OW;
+    std::fill(gin, gin + g.H * g.W, 0.f);
+    for (int64_t oh = 0; oh < g.OH; ++oh) {
+      const int64_t h0 = std::max<int64_t>(oh * g.SH - g.PH, 0), h1 = std::min(oh * g.SH - g.PH + g.KH, g.H);
+      for (int64_t ow = 0; ow < g.OW; ++ow) {
+        const int64_t w0 = std::max<int64_t>(ow * g.SW - g.PW, 0), w1 = std::min(ow * g.SW - g.PW + g.KW, g.W);
+        const float v = gout[oh * g.OW + ow] * inv;
+        for (int64_t h = h0; h < h1; ++h)
+          for (int64_t w = w0; w < w1; ++w) gin[h * g.W + w] += v;
+      }
+    }
+  }
+}
+NL_ISA_VARIANTS(avg_bwd, (const PoolGeom* g, const float* dy, float* dx, int64_t p0, int64_t p1), (g, dy, dx, p0, p1),
+                avg_bwd_body)
+
+// Adaptive bin bounds along one axis: [floor(i*L/OL), ceil((i+1)*L/OL)).
+NL_INLINE int64_t bin_start(int64_t i, int64_t L, int64_t OL) { return (i * L) / OL; }
+NL_INLINE int64_t bin_end(int64_t i, int64_t L, int64_t OL) { return ((i + 1) * L + OL - 1) / OL; }
+
+NL_INLINE void adaptive_fwd_body(const PoolGeom* gp, const float* x, float* y, int64_t p0, int64_t p1) {
+  const PoolGeom& g = *gp;
+  for (int64_t pl = p0; pl < p1; ++pl) {
+    const float* in = x + pl * g.H * g.W;
+    float* out = y + pl * g.OH * g.OW;
+    for (int64_t oh = 0; oh < g.OH; ++oh) {
+      const int64_t h0 = bin_start(oh, g.H, g.OH), h1 = bin_end(oh, g.H, g.OH);
+      for (int64_t ow = 0; ow < g.OW; ++ow) {
+        const int64_t w0 = bin_start(ow, g.W, g.OW), w1 = bin_end(ow, g.W, g.OW);
+        float s = 0.f;
+        for (int64_t h = h0; h < h1; ++h)
+          for (int64_t w = w0; w < w1; ++w) s += in[h * g.W + w];
+        out[oh * g.OW + ow] = s / static_cast<float>((h1 - h0) * (w1 - w0));
+      }
+    }
+  }
+}
+NL_ISA_VARIANTS(adaptive_fwd, (const PoolGeom* g, const float* x, float* y, int64_t p0, int64_t p1),
+                (g, x, y, p0, p1), adaptive_fwd_body)
+
+NL_INLINE void adaptive_bwd_body(const PoolGeom* gp, const float* dy, float* dx, int64_t p0, int64_t p1) {
+  const PoolGeom& g = *gp;
+  for (int64_t pl = p0; pl < p1; ++pl) {
+    float* gin = dx + pl * g.H * g.W;
+    const float* gout = dy + pl * g.OH * g.OW;
+    std::fill(gin, gin + g.H * g.W, 0.f);
+    for (int64_t oh = 0; oh < g.OH; ++oh) {
+      const int64_t h0 = bin_start(oh, g.H, g.OH), h1 = bin_end(oh, g.H, g.OH);
+      for (int64_t ow = 0; ow < g.OW; ++ow) {
+        const int64_t w0 = bin_start(ow, g.W, g.OW), w1 = bin_end(ow, g.W, g.OW);
+        const float v = gout[oh * g.OW + ow] / static_cast<float>((h1 - h0) * (w1 - w0));
+        for (int64_t h = h0; h < h1; ++h)
+          for (int64_t w = w0; w < w1; ++w) gin[h * g.W + w] += v;
+      }
+    }
+  }
+}
+NL_ISA_VARIANTS(adaptive_bwd, (const PoolGeom* g, const float* dy, float* dx, int64_t p0, int64_t p1),
+                (g, dy, dx, p0, p1), adaptive_bwd_body)
+
+// maxPool2dForward(x, xShape, y, indices: Int32Array, kernel, stride, padding)
+Napi::Value MaxPool2dForward(const Napi::CallbackInfo& info) {
+  Args a(info, "maxPool2dForward");
+  PoolGeom g = parse_pool(a, 1, 4);
+  if (g.H * g.W > std::numeric_limits<int32_t>::max()) a.fail(1, "has planes too large for int32 indices");
+  const float* x = a.f32(0, g.planes * g.H * g.W);
+  float* y = a.f32(2, g.planes * g.OH * g.OW);
+  Span<int32_t> idx = a.i32(3);
+  if (static_cast<int64_t>(idx.size) < g.planes * g.OH * g.OW) a.fail(3, "is shorter than the output");
+  parallel_for(g.planes, kPlaneGrain, [&](int64_t p0, int64_t p1) { max_fwd(&g, x, y, idx.data, p0, p1); });
+  return info.Env().Undefined();
+}
+
+// maxPool2dBackward(dy, indices, outShape, dx, xShape): dx[plane][indices[o]] += dy[o].
+Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "maxPool2dBackward");
+  auto os = a.ints(2), xs = a.ints(4);
+  if (os.size() != 4 || xs.size() != 4 || os[0] != xs[0] || os[1] != xs[1])
+    a.fail(2, "must be an output shape [N, C, OH, OW] matching the input's N and C");
+  const int64_t planes = xs[0] * xs[1], plane_in = xs[2] * xs[3], plane_out = os[2] * os[3];
+  const float* dy = a.f32(0, planes * plane_out);
+  Span<int32_t> idx = a.i32(1);
+  if (static_cast<int64_t>(idx.size) < planes * plane_out) a.fail(1, "is shorter than the output");
+  float* dx = a.f32(3, planes * plane_in);
+  std::atomic<bool> bad{false};
+  parallel_for(planes, kPlaneGrain, [&](int64_t p0, int64_t p1) {
+    for (int64_t pl = p0; pl < p1; ++pl) {
+      float* gin = dx + pl * plane_in;
+      const float* gout = dy + pl * plane_out;
+      const int32_t* ind = idx.data + pl * plane_out;
+      std::fill(gin, gin + plane_in, 0.f);
+      for (int64_t o = 0; o < plane_out; ++o) {
+        if (ind[o] < 0 || ind[o] >= plane_in) {
+          bad.store(true);
+          continue;
+        }
+        gin[ind[o]] += gout[o];
+      }
+    }
+  });
+  if (bad.load()) a.fail(1, "holds an index outside the input plane");
+  return info.Env().Undefined();
+}
+
+// avgPool2dForward(x, xShape, y, kernel, stride, padding)
+Napi::Value AvgPool2dForward(const Napi::CallbackInfo& info) {
+  Args a(info, "avgPool2dForward");
+  PoolGeom g = parse_pool(a, 1, 3);
+  const float* x = a.f32(0, g.planes * g.H * g.W);
+  float* y = a.f32(2, g.planes * g.OH * g.OW);
+  parallel_for(g.planes, kPlaneGrain, [&](int64_t p0, int64_t p1) { avg_fwd(&g, x, y, p0, p1); });
+  return info.Env().Undefined();
+}
+
+// avgPool2dBackward(dy, dx, xShape, kernel, stride, padding)
+Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "avgPool2dBackward");
+  PoolGeom g = parse_pool(a, 2, 3);
+  const float* dy = a.f32(0, g.planes * g.OH * g.OW);
+  float* dx = a.f32(1, g.planes * g.H * g.W);
+  parallel_for(g.planes, kPlaneGrain, [&](int64_t p0, int64_t p1) { avg_bwd(&g, dy, dx, p0, p1); });
+  return info.Env().Undefined();
+}
+
+// Geometry of an adaptive pool: xShape at argument ishape, [OH, OW] at isize.
+PoolGeom parse_adaptive(const Args& a, size_t ishape, size_t isize) {
+  auto xs = a.ints(ishape), os = a.ints(isize);
+  if (xs.size() != 4) a.fail(ishape, "must be an input shape [N, C, H, W]");
+  for (int64_t d : xs) if (d < 0) a.fail(ishape, "must hold sizes >= 0");
+  if (os.size() != 2 || os[0] < 1 || os[1] < 1) a.fail(isize, "must be an output size [oh, ow] >= 1");
+  if (xs[2] < 1 || xs[3] < 1) a.fail(ishape, "must have H, W >= 1");
+  return PoolGeom{xs[0] * xs[1], xs[2], xs[3], 0, 0, 0, 0, 0, 0, os[0], os[1]};
+}
+
+// adaptiveAvgPool2dForward(x, xShape, y, outSize)
+Napi::Value AdaptiveAvgPool2dForward(const Napi::CallbackInfo& info) {
+  Args a(info, "adaptiveAvgPool2dForward");
+  PoolGeom g = parse_adaptive(a, 1, 3);
+  const float* x = a.f32(0, g.planes * g.H * g.W);
+  float* y = a.f32(2, g.planes * g.OH * g.OW);
+  parallel_for(g.planes, kPlaneGrain, [&](int64_t p0, int64_t p1) { adaptive_fwd(&g, x, y, p0, p1); });
+  return info.Env().Undefined();
+}
+
+// adaptiveAvgPool2dBackward(dy, dx, xShape, outSize)
+Napi::Value AdaptiveAvgPool2dBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "adaptiveAvgPool2dBackward");
+  PoolGeom g = parse_adaptive(a, 2, 3);
+  const float* dy = a.f32(0, g.planes * g.OH * g.OW);
+  float* dx = a.f32(1, g.planes * g.H * g.W);
+  parallel_for(g.planes, kPlaneGrain, [&](int64_t p0, int64_t p1) { adaptive_bwd(&g, dy, dx, p0, p1); });
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void register_pool(Napi::Env env, Napi::Object exports) {
+  def(env, exports, "maxPool2dForward", MaxPool2dForward);
+  def(env, exports, "maxPool2dBackward", MaxPool2dBackward);
+  def(env, exports, "avgPool2dForward", AvgPool2dForward);
+  def(env, exports, "avgPool2dBackward", AvgPool2dBackward);
+  def(env, exports, "adaptiveAvgPool2dForward", AdaptiveAvgPool2dForward);
+  def(env, exports, "adaptiveAvgPool2dBackward", AdaptiveAvgPool2dBackward);
+}
+
+}  // namespace nl

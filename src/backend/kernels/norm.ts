@@ -1,0 +1,35 @@
+// Normalization kernels (native/norm.cc). x is viewed as [N, C, S] (S = product of the dims
+// after the channel dim). Optional buffers are passed as null. See native/norm.cc for formulas.
+export interface NormKernels {
+  /**
+   * Training-mode batch statistics per channel and y = (x - mean) * invstd * gamma + beta.
+   * Writes mean, invstd = 1/sqrt(var + eps) and the biased var. threshold > 0 selects Filtered
+   * BN (then mu0, rstd0 and kept counts are written); y null computes statistics only.
+   */
+  batchNormForward(
+    x: Float32Array, N: number, C: number, S: number, gamma: Float32Array | null, beta: Float32Array | null,
+    eps: number, y: Float32Array | null, mean: Float32Array, invstd: Float32Array, variance: Float32Array,
+    threshold: number, mu0: Float32Array | null, rstd0: Float32Array | null, kept: Float32Array | null,
+  ): void;
+  /** Gradients of batchNormForward (batchStats true) or of the eval-mode affine (batchStats false). */
+  batchNormBackward(
+    x: Float32Array, dy: Float32Array, N: number, C: number, S: number, mean: Float32Array, invstd: Float32Array,
+    gamma: Float32Array | null, batchStats: boolean, dx: Float32Array | null, dgamma: Float32Array | null,
+    dbeta: Float32Array | null, count: Float32Array | null, threshold: number, mu0: Float32Array | null,
+    rstd0: Float32Array | null,
+  ): void;
+  /** y = x * scale[c] + shift[c]. */
+  normChannelAffine(x: Float32Array, N: number, C: number, S: number, scale: Float32Array, shift: Float32Array, y: Float32Array): void;
+  /** Statistics per (n, group) of x viewed as [N, G, Cg, S]; per-channel affine. */
+  groupNormForward(
+    x: Float32Array, N: number, G: number, Cg: number, S: number, gamma: Float32Array | null, beta: Float32Array | null,
+    eps: number, y: Float32Array, mean: Float32Array, invstd: Float32Array, variance: Float32Array | null,
+  ): void;
+  groupNormBackward(
+    x: Float32Array, dy: Float32Array, N: number, G: number, Cg: number, S: number, mean: Float32Array,
+    invstd: Float32Array, gamma: Float32Array | null, dx: Float32Array | null, dgamma: Float32Array | null,
+    dbeta: Float32Array | null,
+  ): void;
+  /** dst = src at memory-copy speed (the bandwidth yardstick of the benchmarks). */
+  copyFloats(src: Float32Array, dst: Float32Array): void;
+}

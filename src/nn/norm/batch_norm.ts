@@ -1,0 +1,67 @@
+// BatchNorm1d / BatchNorm2d (PyTorch semantics, with seed 001's bnWeight) and InputNorm.
+import { Tensor } from '../../tensor/tensor.js';
+import { batchNorm } from '../../ops/norm.js';
+import { RunningStats, type RunningStatsOptions } from './running_stats.js';
+
+export type BatchNormOptions = RunningStatsOptions;
+
+/**
+ * y = (x - mean) / sqrt(var + eps) * weight + bias with batch statistics (biased variance) in
+ * training and running statistics in eval (batch statistics when trackRunningStats is false).
+ */
+abstract class BatchNormBase extends RunningStats {
+  protected abstract readonly ranks: readonly number[];
+
+  constructor(numFeatures: number, options: BatchNormOptions = {}) {
+    super(numFeatures, options, { affine: true, trackRunningStats: true });
+  }
+
+  forward(x: Tensor): Tensor {
+    this.check(x, this.ranks);
+    // Running buffers are null without trackRunningStats; they are updated only in training.
+    const momentum = this.updatesRunningStats() ? this.nextFactor() : 0;
+    return batchNorm(x, this.runningMean, this.runningVar, this.weight, this.bias, {
+      training: this.useBatchStats(),
+      momentum,
+      eps: this.eps,
+    });
+  }
+}
+
+/** Batch normalization over (N, C) or (N, C, L) inputs. */
+export class BatchNorm1d extends BatchNormBase {
+  protected readonly ranks = [2, 3];
+}
+
+/** Batch normalization over (N, C, H, W) inputs. */
+export class BatchNorm2d extends BatchNormBase {
+  protected readonly ranks = [4];
+}
+
+export interface InputNormOptions extends Omit<BatchNormOptions, 'affine'> {
+  /** Ranks accepted (default [4]: images). */
+  dims?: 1 | 2;
+}
+
+/**
+ * BN as input normalization (seed 001): an affine BN placed first instead of dataset mean/std,
+ * with gamma = bnWeight * 0.58 (bnWeight <= 0 means 1) and beta frozen at 0. The frozen beta is
+ * not a trainable parameter (parameters() omits it) but stays in the state dict as `bias`.
+ */
+export class InputNorm extends BatchNormBase {
+  protected readonly ranks: readonly number[];
+
+  constructor(numFeatures: number, options: InputNormOptions = {}) {
+    super(numFeatures, { ...options, affine: true });
+    this.ranks = (options.dims ?? 2) === 1 ? [2, 3] : [4];
+    this.weight!.buffer.fill(this.bnWeight * 0.58);
+    const frozen = new Tensor(new Float32Array(numFeatures), [numFeatures]);
+    this.removeParameter('bias');
+    this.bias = this.registerBuffer('bias', frozen);
+  }
+
+  override resetParameters(): void {
+    super.resetParameters();
+    this.weight?.buffer.fill(this.bnWeight * 0.58);
+  }
+}

@@ -1,0 +1,242 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Tensor, functional as F, setNumThreads, getNumThreads } from '../../src/index.js';
+import { backend } from '../../src/backend/index.js';
+import { loadFixtures, type FixtureCase } from '../helpers/fixtures.js';
+import { assertClose } from '../helpers/assert.js';
+import { gradcheck } from '../helpers/gradcheck.js';
+import { forEachIsa, useIsa } from '../helpers/isa.js';
+
+type Pair = number | [number, number];
+interface ConvOpts {
+  stride: Pair;
+  padding: Pair;
+  dilation: Pair;
+  groups: number;
+}
+
+const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : v);
+
+/** Geometry shared by the float64 reference forward and backward. */
+function geometry(xs: number[], ws: number[], o: ConvOpts) {
+  const [N, C, H, W] = xs;
+  const [O, Cg, KH, KW] = ws;
+  const [SH, SW] = pair(o.stride);
+  const [PH, PW] = pair(o.padding);
+  const [DH, DW] = pair(o.dilation);
+  const OH = Math.floor((H + 2 * PH - DH * (KH - 1) - 1) / SH) + 1;
+  const OW = Math.floor((W + 2 * PW - DW * (KW - 1) - 1) / SW) + 1;
+  const Og = O / o.groups;
+  return { N, C, H, W, O, Cg, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, Og };
+}
+
+/**
+ * Visits every (output element, input element, weight element) triple of a direct convolution:
+ * y[n, o, oh, ow] += x[n, c, ih, iw] * w[o, c - g*Cg, i, j] with ih = oh*SH - PH + i*DH.
+ */
+function forEachTap(xs: number[], ws: number[], o: ConvOpts, visit: (yi: number, xi: number, wi: number, oc: number) => void): void {
+  const g = geometry(xs, ws, o);
+  for (let n = 0; n < g.N; n++)
+    for (let oc = 0; oc < g.O; oc++) {
+      const grp = Math.floor(oc / g.Og);
+      for (let oh = 0; oh < g.OH; oh++)
+        for (let ow = 0; ow < g.OW; ow++) {
+          const yi = ((n * g.O + oc) * g.OH + oh) * g.OW + ow;
+          for (let c = 0; c < g.Cg; c++)
+            for (let i = 0; i < g.KH; i++) {
+              const ih = oh * g.SH - g.PH + i * g.DH;
+              if (ih < 0 || ih >= g.H) continue;
+              for (let j = 0; j < g.KW; j++) {
+                const iw = ow * g.SW - g.PW + j * g.DW;
+                if (iw < 0 || iw >= g.W) continue;
+                const xi = ((n * g.C + grp * g.Cg + c) * g.H + ih) * g.W + iw;
+                const wi = ((oc * g.Cg + c) * g.KH + i) * g.KW + j;
+                visit(yi, xi, wi, oc);
+              }
+            }
+        }
+    }
+}
+
+function refConv(x: ArrayLike<number>, xs: number[], w: ArrayLike<number>, ws: number[], b: ArrayLike<number> | null, o: ConvOpts): Float64Array {
+  const g = geometry(xs, ws, o);
+  const y = new Float64Array(g.N * g.O * g.OH * g.OW);
+  if (b !== null) for (let k = 0; k < y.length; k++) y[k] = b[Math.floor(k / (g.OH * g.OW)) % g.O];
+  forEachTap(xs, ws, o, (yi, xi, wi) => (y[yi] += x[xi] * w[wi]));
+  return y;
+}
+
+function refConvBackward(x: ArrayLike<number>, xs: number[], w: ArrayLike<number>, ws: number[], gy: ArrayLike<number>, o: ConvOpts) {
+  const gx = new Float64Array(x.length);
+  const gw = new Float64Array(w.length);
+  const gb = new Float64Array(ws[0]);
+  const g = geometry(xs, ws, o);
+  for (let k = 0; k < gy.length; k++) gb[Math.floor(k / (g.OH * g.OW)) % g.O] += gy[k];
+  forEachTap(xs, ws, o, (yi, xi, wi) => {
+    gx[xi] += gy[yi] * w[wi];
+    gw[wi] += gy[yi] * x[xi];
+  });
+  return { gx, gw, gb };
+}
+
+function optsOf(c: FixtureCase): ConvOpts {
+  const p = c.params as { stride: Pair; padding: Pair; dilation: Pair; groups: number };
+  return { stride: p.stride, padding: p.padding, dilation: p.dilation, groups: p.groups };
+}
+
+function runCase(c: FixtureCase) {
+  const t = c.tensors;
+  const x = new Tensor(t.x.data.slice(), t.x.shape, { requiresGrad: true });
+  const w = new Tensor(t.w.data.slice(), t.w.shape, { requiresGrad: true });
+  const b = t.b === undefined ? null : new Tensor(t.b.data.slice(), t.b.shape, { requiresGrad: true });
+  const y = F.conv2d(x, w, b, optsOf(c));
+  y.backward(new Tensor(t.gy.data.slice(), t.gy.shape));
+  return { y: y.data(), gx: x.grad!.data(), gw: w.grad!.data(), gb: b === null ? null : b.grad!.data(), shape: y.shape };
+}
+
+const cases = loadFixtures('conv');
+const originalThreads = getNumThreads();
+after(() => setNumThreads(originalThreads));
+
+forEachIsa((isa) => {
+  describe(`conv2d on the ${isa} path`, () => {
+    before(() => useIsa(isa));
+
+    for (const c of cases) {
+      it(`matches PyTorch for "${c.name}" with 1 and 2 threads, bitwise equal across thread counts`, () => {
+        useIsa(isa);
+        setNumThreads(1);
+        const one = runCase(c);
+        setNumThreads(2);
+        const two = runCase(c);
+        setNumThreads(originalThreads);
+        assert.deepEqual(one.shape, c.tensors.y.shape);
+        assertClose(one.y, c.tensors.y.data, `${c.name}: output`);
+        assertClose(one.gx, c.tensors.gx.data, `${c.name}: input gradient`);
+        assertClose(one.gw, c.tensors.gw.data, `${c.name}: weight gradient`, { scaleToMax: true });
+        if (c.tensors.gb !== undefined) assertClose(one.gb!, c.tensors.gb.data, `${c.name}: bias gradient`);
+        else assert.equal(one.gb, null);
+        // The kernels partition work independently of the thread count (see native/conv.cc).
+        assert.deepEqual(two.y, one.y);
+        assert.deepEqual(two.gx, one.gx);
+        assert.deepEqual(two.gw, one.gw);
+        assert.deepEqual(two.gb, one.gb);
+      });
+    }
+
+    it('matches a float64 reference for the ResNet layer 64->64 3x3 padding 1', () => {
+      useIsa(isa);
+      const o: ConvOpts = { stride: 1, padding: 1, dilation: 1, groups: 1 };
+      const xs = [2, 64, 6, 6];
+      const ws = [64, 64, 3, 3];
+      const x = new Tensor(sineData(2 * 64 * 36, 1), xs, { requiresGrad: true });
+      const w = new Tensor(sineData(64 * 64 * 9, 2).map((v) => v * 0.05), ws, { requiresGrad: true });
+      const b = new Tensor(sineData(64, 3), [64], { requiresGrad: true });
+      const y = F.conv2d(x, w, b, o);
+      const gy = sineData(y.size, 4);
+      y.backward(new Tensor(gy, y.shape));
+      assertClose(y.buffer, refConv(x.buffer, xs, w.buffer, ws, b.buffer, o), 'forward');
+      const ref = refConvBackward(x.buffer, xs, w.buffer, ws, gy, o);
+      assertClose(x.grad!.buffer, ref.gx, 'input gradient');
+      assertClose(w.grad!.buffer, ref.gw, 'weight gradient');
+      assertClose(b.grad!.buffer, ref.gb, 'bias gradient');
+    });
+  });
+});
+
+/** Deterministic values in [-1, 1] without a generator. */
+function sineData(n: number, seed: number): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.7318 + seed * 1.913) * Math.cos(i * 0.1171 + seed));
+}
+
+describe('conv2d gradients', () => {
+  const shapes: { name: string; xs: number[]; ws: number[]; o: ConvOpts; bias: boolean }[] = [
+    { name: 'stride 2, padding 1, groups 2', xs: [2, 4, 5, 6], ws: [4, 2, 3, 3], o: { stride: 2, padding: 1, dilation: 1, groups: 2 }, bias: true },
+    { name: 'dilation 2, rectangular kernel', xs: [1, 2, 6, 7], ws: [3, 2, 2, 3], o: { stride: 1, padding: [1, 2], dilation: 2, groups: 1 }, bias: true },
+    { name: '1x1 without bias', xs: [2, 3, 3, 4], ws: [2, 3, 1, 1], o: { stride: 1, padding: 0, dilation: 1, groups: 1 }, bias: false },
+  ];
+  for (const s of shapes) {
+    it(`agree with finite differences of a float64 reference (${s.name})`, () => {
+      const inputs = [
+        { data: sineData(s.xs.reduce((a, d) => a * d, 1), 5), shape: s.xs },
+        { data: sineData(s.ws.reduce((a, d) => a * d, 1), 6), shape: s.ws },
+      ];
+      if (s.bias) inputs.push({ data: sineData(s.ws[0], 7), shape: [s.ws[0]] });
+      gradcheck(
+        `conv2d ${s.name}`,
+        (t) => F.conv2d(t[0], t[1], t[2] ?? null, s.o),
+        (v) => refConv(v[0], s.xs, v[1], s.ws, v[2] ?? null, s.o),
+        inputs,
+      );
+    });
+  }
+
+  it('flow only to the inputs that require them', () => {
+    const x = new Tensor(sineData(2 * 3 * 4 * 4, 1), [2, 3, 4, 4]);
+    const w = new Tensor(sineData(2 * 3 * 9, 2), [2, 3, 3, 3]);
+    const b = new Tensor(sineData(2, 3), [2], { requiresGrad: true });
+    F.conv2d(x, w, b, { padding: 1 }).sum().backward();
+    assert.equal(x.grad, null);
+    assert.equal(w.grad, null);
+    assertClose(b.grad!.buffer, [32, 32], 'bias gradient is the number of output positions');
+  });
+});
+
+describe('conv2d argument errors', () => {
+  const x = new Tensor(new Float32Array(2 * 4 * 5 * 5), [2, 4, 5, 5]);
+  const w = new Tensor(new Float32Array(6 * 4 * 3 * 3), [6, 4, 3, 3]);
+
+  it('rejects an input that is not 4-D', () => {
+    assert.throws(() => F.conv2d(new Tensor(new Float32Array(100), [4, 5, 5]), w), /conv2d: input must have rank 4, got rank 3 \(shape \[4, 5, 5\]\)/);
+  });
+  it('rejects a weight that is not 4-D', () => {
+    assert.throws(() => F.conv2d(x, new Tensor(new Float32Array(24), [6, 4])), /conv2d: weight must have rank 4, got rank 2/);
+  });
+  it('rejects a channel mismatch between input and weight', () => {
+    const w3 = new Tensor(new Float32Array(6 * 3 * 9), [6, 3, 3, 3]);
+    assert.throws(() => F.conv2d(x, w3), /conv2d: input has 4 channels but weight \[6, 3, 3, 3\] with groups=1 expects 3/);
+  });
+  it('rejects groups that do not divide the channels', () => {
+    assert.throws(() => F.conv2d(x, w, null, { groups: 3 }), /conv2d: groups \(3\) must divide the input channels, got 4/);
+    const w2 = new Tensor(new Float32Array(5 * 2 * 9), [5, 2, 3, 3]);
+    assert.throws(() => F.conv2d(x, w2, null, { groups: 2 }), /conv2d: groups \(2\) must divide the output channels, got 5/);
+    assert.throws(() => F.conv2d(x, w, null, { groups: 0 }), /conv2d: groups must be an integer >= 1, got 0/);
+  });
+  it('rejects a kernel larger than the padded input', () => {
+    const big = new Tensor(new Float32Array(6 * 4 * 49), [6, 4, 7, 7]);
+    assert.throws(() => F.conv2d(x, big, null, { padding: 0 }), /conv2d: kernel \(extent 7 with dilation\) is larger than the padded input \(5\)/);
+    assert.throws(() => F.conv2d(x, w, null, { dilation: 3 }), /conv2d: kernel \(extent 7 with dilation\) is larger than the padded input \(5\)/);
+  });
+  it('rejects negative padding', () => {
+    assert.throws(() => F.conv2d(x, w, null, { padding: -1 }), /conv2d: padding must be an integer >= 0 or a pair \[h, w\] of them, got -1/);
+    assert.throws(() => F.conv2d(x, w, null, { padding: [0, -2] }), /conv2d: padding must be an integer >= 0 .*got \[0, -2\]/);
+  });
+  it('rejects a non-positive stride or dilation', () => {
+    assert.throws(() => F.conv2d(x, w, null, { stride: 0 }), /conv2d: stride must be an integer >= 1 .*got 0/);
+    assert.throws(() => F.conv2d(x, w, null, { stride: [1, -1] }), /conv2d: stride must be an integer >= 1 .*got \[1, -1\]/);
+    assert.throws(() => F.conv2d(x, w, null, { dilation: 0 }), /conv2d: dilation must be an integer >= 1 .*got 0/);
+  });
+  it('rejects a bias of the wrong shape', () => {
+    assert.throws(() => F.conv2d(x, w, new Tensor(new Float32Array(5), [5])), /conv2d: bias must have shape \[6\] .*got \[5\]/);
+    assert.throws(() => F.conv2d(x, w, new Tensor(new Float32Array(6), [1, 6])), /conv2d: bias must have shape \[6\] .*got \[1, 6\]/);
+  });
+});
+
+describe('conv2d native kernels', () => {
+  it('refuse buffers shorter than their shapes need, naming the kernel and argument', () => {
+    const x = new Float32Array(1 * 2 * 5 * 5);
+    const w = new Float32Array(3 * 2 * 3 * 3);
+    assert.throws(
+      () => backend.conv2dForward(x, [1, 2, 5, 5], w, [3, 2, 3, 3], null, new Float32Array(26), [1, 1], [0, 0], [1, 1], 1),
+      /conv2dForward: argument 5 must hold at least 27 floats, got 26/,
+    );
+    assert.throws(
+      () => backend.conv2dBackwardWeight(x, [1, 2, 5, 5], new Float32Array(27), new Float32Array(17), [3, 2, 3, 3], null, [1, 1], [0, 0], [1, 1], 1),
+      /conv2dBackwardWeight: argument 3 must hold at least 54 floats, got 17/,
+    );
+    assert.throws(
+      () => backend.conv2dBackwardInput(new Float32Array(27), w, [3, 2, 3, 3], x, [1, 2, 5, 5], [1, 1], [0, 0], [1, 1], 2),
+      /conv2dBackwardInput: argument 8 must be >= 1 and divide the input and output channels/,
+    );
+  });
+});

@@ -1,0 +1,165 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Tensor, functional as F, setNumThreads, getNumThreads } from '../../src/index.js';
+import { backend } from '../../src/backend/index.js';
+import { loadFixtures, type FixtureCase } from '../helpers/fixtures.js';
+import { assertClose } from '../helpers/assert.js';
+import { gradcheck } from '../helpers/gradcheck.js';
+import { forEachIsa, useIsa } from '../helpers/isa.js';
+
+type Pair = number | [number, number];
+const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : v);
+
+/**
+ * Float64 reference of windowed pooling: max (padding is -inf) or average (padding counts as
+ * zeros in a KH*KW divisor), out = floor((in + 2p - k) / s) + 1.
+ */
+function refPool(op: 'max' | 'avg', x: ArrayLike<number>, xs: number[], k: Pair, s: Pair, p: Pair): Float64Array {
+  const [N, C, H, W] = xs;
+  const [KH, KW] = pair(k);
+  const [SH, SW] = pair(s);
+  const [PH, PW] = pair(p);
+  const OH = Math.floor((H + 2 * PH - KH) / SH) + 1;
+  const OW = Math.floor((W + 2 * PW - KW) / SW) + 1;
+  const y = new Float64Array(N * C * OH * OW);
+  for (let pl = 0; pl < N * C; pl++)
+    for (let oh = 0; oh < OH; oh++)
+      for (let ow = 0; ow < OW; ow++) {
+        let acc = op === 'max' ? -Infinity : 0;
+        for (let i = 0; i < KH; i++)
+          for (let j = 0; j < KW; j++) {
+            const ih = oh * SH - PH + i;
+            const iw = ow * SW - PW + j;
+            if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+            const v = x[(pl * H + ih) * W + iw];
+            acc = op === 'max' ? Math.max(acc, v) : acc + v;
+          }
+        y[(pl * OH + oh) * OW + ow] = op === 'max' ? acc : acc / (KH * KW);
+      }
+  return y;
+}
+
+/** Float64 reference of adaptive average pooling: bin i covers [floor(i*L/OL), ceil((i+1)*L/OL)). */
+function refAdaptive(x: ArrayLike<number>, xs: number[], size: Pair): Float64Array {
+  const [N, C, H, W] = xs;
+  const [OH, OW] = pair(size);
+  const y = new Float64Array(N * C * OH * OW);
+  for (let pl = 0; pl < N * C; pl++)
+    for (let oh = 0; oh < OH; oh++)
+      for (let ow = 0; ow < OW; ow++) {
+        const h0 = Math.floor((oh * H) / OH);
+        const h1 = Math.ceil(((oh + 1) * H) / OH);
+        const w0 = Math.floor((ow * W) / OW);
+        const w1 = Math.ceil(((ow + 1) * W) / OW);
+        let s = 0;
+        for (let h = h0; h < h1; h++) for (let w = w0; w < w1; w++) s += x[(pl * H + h) * W + w];
+        y[(pl * OH + oh) * OW + ow] = s / ((h1 - h0) * (w1 - w0));
+      }
+  return y;
+}
+
+function runCase(c: FixtureCase) {
+  const t = c.tensors;
+  const p = c.params as { op: string; kernel: Pair; stride: Pair | null; padding: Pair; outputSize: Pair };
+  const x = new Tensor(t.x.data.slice(), t.x.shape, { requiresGrad: true });
+  const opts = { stride: p.stride ?? undefined, padding: p.padding };
+  let y: Tensor;
+  if (p.op === 'max') y = F.maxPool2d(x, p.kernel, opts);
+  else if (p.op === 'avg') y = F.avgPool2d(x, p.kernel, opts);
+  else y = F.adaptiveAvgPool2d(x, p.outputSize);
+  y.backward(new Tensor(t.gy.data.slice(), t.gy.shape));
+  return { y: y.data(), gx: x.grad!.data(), shape: y.shape };
+}
+
+const cases = loadFixtures('pool');
+const originalThreads = getNumThreads();
+after(() => setNumThreads(originalThreads));
+
+function sineData(n: number, seed: number): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.7318 + seed * 1.913) * Math.cos(i * 0.1171 + seed));
+}
+
+forEachIsa((isa) => {
+  describe(`pooling on the ${isa} path`, () => {
+    before(() => useIsa(isa));
+
+    for (const c of cases) {
+      it(`matches PyTorch for "${c.name}" with 1 and 2 threads`, () => {
+        useIsa(isa);
+        setNumThreads(1);
+        const one = runCase(c);
+        setNumThreads(2);
+        const two = runCase(c);
+        setNumThreads(originalThreads);
+        assert.deepEqual(one.shape, c.tensors.y.shape);
+        assertClose(one.y, c.tensors.y.data, `${c.name}: output`);
+        assertClose(one.gx, c.tensors.gx.data, `${c.name}: input gradient`);
+        assert.deepEqual(two.y, one.y);
+        assert.deepEqual(two.gx, one.gx);
+      });
+    }
+
+    it('saves the same max-pool indices as PyTorch', () => {
+      useIsa(isa);
+      for (const c of cases.filter((k) => k.tensors.indices !== undefined)) {
+        const p = c.params as { kernel: Pair; stride: Pair | null; padding: Pair };
+        const k = pair(p.kernel);
+        const xs = c.tensors.x.shape;
+        const outShape = c.tensors.y.shape;
+        const n = outShape.reduce((a, d) => a * d, 1);
+        const y = new Float32Array(n);
+        const idx = new Int32Array(n);
+        backend.maxPool2dForward(c.tensors.x.data, xs, y, idx, k, pair(p.stride ?? p.kernel), pair(p.padding));
+        assert.deepEqual([...idx], [...c.tensors.indices.data], `${c.name}: indices`);
+      }
+    });
+  });
+});
+
+describe('pooling gradients', () => {
+  const xs = [2, 2, 5, 6];
+  const x = () => [{ data: sineData(2 * 2 * 5 * 6, 3), shape: xs }];
+  it('of maxPool2d agree with finite differences of a float64 reference', () => {
+    gradcheck('maxPool2d', (t) => F.maxPool2d(t[0], 3, { stride: 2, padding: 1 }), (v) => refPool('max', v[0], xs, 3, 2, 1), x());
+  });
+  it('of avgPool2d agree with finite differences of a float64 reference', () => {
+    gradcheck('avgPool2d', (t) => F.avgPool2d(t[0], [3, 2], { stride: [1, 2], padding: 1 }), (v) => refPool('avg', v[0], xs, [3, 2], [1, 2], 1), x());
+  });
+  it('of adaptiveAvgPool2d agree with finite differences of a float64 reference', () => {
+    gradcheck('adaptiveAvgPool2d', (t) => F.adaptiveAvgPool2d(t[0], [3, 4]), (v) => refAdaptive(v[0], xs, [3, 4]), x());
+  });
+});
+
+describe('pooling semantics', () => {
+  it('defaults the stride to the kernel size', () => {
+    const x = new Tensor(sineData(1 * 1 * 6 * 6, 1), [1, 1, 6, 6]);
+    assert.deepEqual(F.maxPool2d(x, 2).shape, [1, 1, 3, 3]);
+    assert.deepEqual(F.avgPool2d(x, 3).shape, [1, 1, 2, 2]);
+  });
+  it('propagates NaN through max pooling', () => {
+    const x = new Tensor(new Float32Array([1, NaN, 3, 4]), [1, 1, 2, 2]);
+    assert.ok(Number.isNaN(F.maxPool2d(x, 2).item()));
+  });
+});
+
+describe('pooling argument errors', () => {
+  const x = new Tensor(new Float32Array(2 * 3 * 5 * 5), [2, 3, 5, 5]);
+  it('rejects an input that is not 4-D', () => {
+    const x3 = new Tensor(new Float32Array(75), [3, 5, 5]);
+    assert.throws(() => F.maxPool2d(x3, 2), /maxPool2d: input must have rank 4, got rank 3 \(shape \[3, 5, 5\]\)/);
+    assert.throws(() => F.avgPool2d(x3, 2), /avgPool2d: input must have rank 4, got rank 3/);
+    assert.throws(() => F.adaptiveAvgPool2d(x3, 2), /adaptiveAvgPool2d: input must have rank 4, got rank 3/);
+  });
+  it('rejects padding larger than half the kernel, and negative padding', () => {
+    assert.throws(() => F.maxPool2d(x, 3, { padding: 2 }), /maxPool2d: padding must be at most half of kernelSize, got padding \[2, 2\] for kernelSize \[3, 3\]/);
+    assert.throws(() => F.avgPool2d(x, 2, { padding: -1 }), /avgPool2d: padding must be an integer >= 0 .*got -1/);
+  });
+  it('rejects a non-positive kernel size or stride', () => {
+    assert.throws(() => F.maxPool2d(x, 0), /maxPool2d: kernelSize must be an integer >= 1 .*got 0/);
+    assert.throws(() => F.avgPool2d(x, 2, { stride: [1, 0] }), /avgPool2d: stride must be an integer >= 1 .*got \[1, 0\]/);
+    assert.throws(() => F.adaptiveAvgPool2d(x, [2, 0]), /adaptiveAvgPool2d: outputSize must be an integer >= 1 .*got \[2, 0\]/);
+  });
+  it('rejects a kernel larger than the padded input', () => {
+    assert.throws(() => F.maxPool2d(x, 6), /maxPool2d: kernel \(extent 6 with dilation\) is larger than the padded input \(5\)/);
+  });
+});

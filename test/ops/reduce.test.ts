@@ -1,0 +1,82 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { functional as F, tensor, type Tensor } from '../../src/index.js';
+import { loadFixtures } from '../helpers/fixtures.js';
+import { checkOpCase, forEachIsaAndThreads } from '../helpers/opcases.js';
+import { gradcheck } from '../helpers/gradcheck.js';
+
+function run(p: Record<string, unknown>, x: Tensor): Tensor {
+  // `dim` (a number) selects torch.max(x, dim) semantics; `dims` (a list or null) amax semantics.
+  const dims = p.dim !== undefined ? (p.dim as number) : ((p.dims as number[] | null) ?? undefined);
+  const keep = p.keepDim as boolean;
+  switch (p.op) {
+    case 'sum': return F.sum(x, dims, keep);
+    case 'mean': return F.mean(x, dims, keep);
+    case 'max': return F.max(x, dims, keep);
+    case 'min': return F.min(x, dims, keep);
+    case 'var': return F.variance(x, dims, { keepDim: keep, unbiased: (p.unbiased as boolean | undefined) ?? true });
+    default: throw new Error(`unknown op ${String(p.op)}`);
+  }
+}
+
+const cases = loadFixtures('reduce');
+
+describe('reductions against PyTorch fixtures', () => {
+  forEachIsaAndThreads(() => {
+    for (const c of cases) it(`matches ${c.name}`, () => checkOpCase(c, ([x]) => run(c.params, x)));
+  });
+});
+
+function rnd(n: number, seed: number): Float32Array {
+  let s = seed;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return (s >>> 8) / 8388608 - 1;
+  });
+}
+
+/**
+ * Float64 reference of a reduction of a [2, 3, 2, 2] tensor over `dims`, output in PyTorch's
+ * order (kept dims in order). `f` maps the group's values to the result.
+ */
+function reduceRef(shape: number[], dims: number[], f: (v: number[]) => number) {
+  return ([x]: Float64Array[]): Float64Array => {
+    const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+    const kept = shape.map((_, i) => i).filter((i) => !dims.includes(i));
+    const groups = new Map<number, number[]>();
+    for (let flat = 0; flat < x.length; flat++) {
+      let key = 0;
+      for (const d of kept) key = key * shape[d] + (Math.floor(flat / strides[d]) % shape[d]);
+      if (!groups.has(key)) groups.set(key, []);
+      groups.get(key)!.push(x[flat]);
+    }
+    return Float64Array.from([...groups.keys()].sort((a, b) => a - b).map((k) => f(groups.get(k)!)));
+  };
+}
+
+const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
+const shape = [2, 3, 2, 2];
+
+describe('reduction gradients against float64 finite differences', () => {
+  const specs: [string, (x: Tensor, d: number[]) => Tensor, (v: number[]) => number][] = [
+    ['sum', (x, d) => F.sum(x, d), (v) => v.reduce((a, b) => a + b, 0)],
+    ['mean', (x, d) => F.mean(x, d), mean],
+    ['max', (x, d) => F.max(x, d), (v) => Math.max(...v)],
+    ['min', (x, d) => F.min(x, d), (v) => Math.min(...v)],
+    ['var', (x, d) => F.variance(x, d), (v) => v.reduce((a, b) => a + (b - mean(v)) ** 2, 0) / (v.length - 1)],
+    ['biased var', (x, d) => F.variance(x, d, { unbiased: false }), (v) => v.reduce((a, b) => a + (b - mean(v)) ** 2, 0) / v.length],
+  ];
+  for (const [name, op, f] of specs) {
+    for (const dims of [[0, 2, 3], [1], [0, 2]]) {
+      it(`checks ${name} over dims [${dims.join(', ')}]`, () => {
+        gradcheck(`${name} ${dims}`, ([x]) => op(x, dims), reduceRef(shape, dims, f), [{ data: rnd(24, 11 + dims.length), shape }]);
+      });
+    }
+  }
+});
+
+describe('reduction errors', () => {
+  it('rejects a dim outside the tensor', () => {
+    assert.throws(() => F.sum(tensor(new Float32Array(6), [2, 3]), 2), /sum: dim must be an integer in \[-2, 1\], got 2/);
+  });
+});
