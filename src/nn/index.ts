@@ -8,3 +8,4 @@ export { CrossEntropyLoss, MSELoss } from './loss.js';
 export { Conv2d, type Conv2dLayerOptions } from './conv.js';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from './pool.js';
 export * from './norm/index.js';
+export { fuseConvBn, type FuseResult } from './fuse.js';

@@ -56,6 +56,8 @@ export interface TrainConfig {
   /** Resize images to this size (0: keep), e.g. 224 for AlexNet. */
   imageSize: number;
   activation: 'relu' | 'sigmoid';
+  /** Dropout probability of models that take one (seed 002's network); unset: the model's own. */
+  dropout?: number;
   dataDir?: string;
   download: boolean;
   /** Label used by reports to group runs. */
@@ -81,6 +83,8 @@ export interface RunOutput {
   model: Module;
   config: TrainConfig;
   data: { train: ImageDataset; val: ImageDataset | null; test: ImageDataset };
+  /** A loader over a dataset with the run's evaluation transforms (resize, normalization): what the model expects. */
+  evalLoader(ds: ImageDataset, batchSize?: number): DataLoader;
 }
 
 /** A DataLoader as the trainer's BatchSource. */
@@ -155,12 +159,12 @@ export async function runTraining(config: Partial<TrainConfig>, opts: RunOptions
   }
   const model = createModel(cfg.network, {
     norm: cfg.norm, numClasses: train.numClasses, inChannels: train.channels, imageSize: geometry.size,
-    bnWeight: cfg.bnWeight, inputNorm: cfg.inputNorm, activation: cfg.activation,
+    bnWeight: cfg.bnWeight, inputNorm: cfg.inputNorm, activation: cfg.activation, dropout: cfg.dropout,
   });
   const optimizer = makeOptimizer(cfg, model);
   const scheduler = makeScheduler(cfg, optimizer);
-  const mk = (ds: ImageDataset, t: Transform[], shuffle: boolean): DataLoader =>
-    new DataLoader(ds, { batchSize: cfg.batchSize, shuffle, seed, transform: t.length > 0 ? compose(...t) : undefined });
+  const mk = (ds: ImageDataset, t: Transform[], shuffle: boolean, batchSize = cfg.batchSize): DataLoader =>
+    new DataLoader(ds, { batchSize, shuffle, seed, transform: t.length > 0 ? compose(...t) : undefined });
   const trainer = new Trainer({
     model, optimizer, scheduler, epochs: cfg.epochs,
     train: loaderSource(mk(train, trainT, true)),
@@ -171,5 +175,5 @@ export async function runTraining(config: Partial<TrainConfig>, opts: RunOptions
     penalty: cfg.l1 > 0 ? (m) => l1Penalty(m, cfg.l1) : undefined,
   });
   const result = trainer.fit();
-  return { result, model, config: cfg, data: { train, val, test } };
+  return { result, model, config: cfg, data: { train, val, test }, evalLoader: (ds, batchSize = cfg.batchSize) => mk(ds, evalT, false, batchSize) };
 }
