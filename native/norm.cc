@@ -242,24 +242,46 @@ NL_ISA_VARIANTS(affine_vec_row,
                 (x, y, n, mu, r, gamma, beta), affine_vec_row_body)
 
 // Groups with S == 1, backward reductions: out[0] = sum(dy * gamma), out[1] = sum(dy * gamma * (x - mu));
-// per element, dgamma[c] += dy[c] * (x[c] - mu) * r and dbeta[c] += dy[c] (double accumulators).
+// per element, dgamma[c] += dy[c] * (x[c] - mu) * r and dbeta[c] += dy[c] (float accumulators
+// of one block of rows, merged in double by the caller).
 NL_INLINE void bwd_reduce_vec_row_body(const float* x, const float* dy, int64_t n, float mu, float r,
-                                       const float* gamma, double* out, double* dgamma, double* dbeta) {
+                                       const float* gamma, double* out, float* dgamma, float* dbeta) {
   double s1 = 0.0, s2 = 0.0;
-  for (int64_t i = 0; i < n; ++i) {
-    const float g = dy[i];
-    const float xc = x[i] - mu;
-    s1 += g * gamma[i];
-    s2 += g * gamma[i] * xc;
-    dgamma[i] += static_cast<double>(g) * (xc * r);
-    dbeta[i] += g;
+  const v8f m8 = splat8(mu), r8 = splat8(r);
+  for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
+    const int64_t c1 = std::min(n, c0 + kChunk);
+    v8f a1 = {}, b1 = {}, a2 = {}, b2 = {};
+    int64_t i = c0;
+    for (; i + kLanes <= c1; i += kLanes) {
+      const v8f g0 = load8(dy + i), g1 = load8(dy + i + 8);
+      const v8f xc0 = load8(x + i) - m8, xc1 = load8(x + i + 8) - m8;
+      const v8f gg0 = g0 * load8(gamma + i), gg1 = g1 * load8(gamma + i + 8);
+      a1 += gg0;
+      b1 += gg1;
+      a2 += gg0 * xc0;
+      b2 += gg1 * xc1;
+      store8(dgamma + i, load8(dgamma + i) + g0 * (xc0 * r8));
+      store8(dgamma + i + 8, load8(dgamma + i + 8) + g1 * (xc1 * r8));
+      store8(dbeta + i, load8(dbeta + i) + g0);
+      store8(dbeta + i + 8, load8(dbeta + i + 8) + g1);
+    }
+    double t1 = hsum(a1, b1), t2 = hsum(a2, b2);
+    for (; i < c1; ++i) {
+      const float g = dy[i], xc = x[i] - mu, gg = g * gamma[i];
+      t1 += gg;
+      t2 += static_cast<double>(gg) * xc;
+      dgamma[i] += g * (xc * r);
+      dbeta[i] += g;
+    }
+    s1 += t1;
+    s2 += t2;
   }
   out[0] = s1;
   out[1] = s2;
 }
 NL_ISA_VARIANTS(bwd_reduce_vec_row,
                 (const float* x, const float* dy, int64_t n, float mu, float r, const float* gamma, double* out,
-                 double* dgamma, double* dbeta),
+                 float* dgamma, float* dbeta),
                 (x, dy, n, mu, r, gamma, out, dgamma, dbeta), bwd_reduce_vec_row_body)
 
 // dx[c] = r * gamma[c] * dy[c] + b * x[c] + c0.
@@ -689,11 +711,18 @@ Napi::Value GroupNormBackward(const Napi::CallbackInfo& info) {
   std::vector<double> acc(static_cast<size_t>(blocks * C * 2), 0.0);
   const double m = static_cast<double>(L);
   parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
-    std::vector<double> red(static_cast<size_t>(Cg * 2));
+    std::vector<float> fdg, fdb;  // S == 1: float accumulators of <= 32 rows, see bwd_reduce_vec_row
+    if (S == 1) {
+      fdg.assign(static_cast<size_t>(C), 0.f);
+      fdb.assign(static_cast<size_t>(C), 0.f);
+    }
     for (int64_t b = b0; b < b1; ++b) {
       double* dg = &acc[b * C * 2];
       double* db = dg + C;
-      for (int64_t n = b * rows; n < std::min(N, (b + 1) * rows); ++n) {
+      const int64_t n_end = std::min(N, (b + 1) * rows);
+      for (int64_t n = b * rows; n < n_end; ++n) {
+        // The float accumulators of the S == 1 path go into double every 32 rows.
+        const bool flush = S == 1 && ((n - b * rows) % 32 == 31 || n + 1 == n_end);
         for (int64_t gi = 0; gi < G; ++gi) {
           const int64_t i = n * G + gi, c0 = gi * Cg;
           const float* xb = x + i * L;
@@ -702,7 +731,7 @@ Napi::Value GroupNormBackward(const Napi::CallbackInfo& info) {
           double s1 = 0.0, s2 = 0.0;  // sum(gdy), sum(gdy * (x - mean))
           if (S == 1) {
             double t[2];
-            bwd_reduce_vec_row(xb, gb, Cg, mu, r, gamma + c0, t, dg + c0, db + c0);
+            bwd_reduce_vec_row(xb, gb, Cg, mu, r, gamma + c0, t, fdg.data() + c0, fdb.data() + c0);
             s1 = t[0];
             s2 = t[1];
           } else {
@@ -727,6 +756,14 @@ Napi::Value GroupNormBackward(const Napi::CallbackInfo& info) {
               dx_row(xb + k * S, gb + k * S, dxb + k * S, S, r * gamma[c0 + k], static_cast<float>(bv),
                      static_cast<float>(cv), 0);
           }
+        }
+        if (flush) {
+          for (int64_t c = 0; c < C; ++c) {
+            dg[c] += fdg[c];
+            db[c] += fdb[c];
+          }
+          std::fill(fdg.begin(), fdg.end(), 0.f);
+          std::fill(fdb.begin(), fdb.end(), 0.f);
         }
       }
     }
