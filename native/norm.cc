@@ -24,6 +24,9 @@
 #include "common.h"
 #include "dispatch.h"
 #include "napi_args.h"
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 #if NL_HAS_X86
 #include <immintrin.h>
 #endif
@@ -424,6 +427,23 @@ void block_sum(const Geo& g, int64_t c, int64_t b, double* out, RowFn row) {
   }
 }
 
+// Large outputs are usually fresh memory from the JS allocator (mmap'ed, not yet touched):
+// first-touch page faults then cost more than the kernel itself (one per 4 KB). Asking for
+// transparent huge pages on the 2 MB-aligned interior makes that one fault per 2 MB. A hint
+// only: memory already touched, or a kernel without THP, is left as it is.
+void hint_huge_pages(float* p, size_t n) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
+  if (p == nullptr || n * sizeof(float) < 2 * kHuge) return;
+  const uintptr_t b = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
+  const uintptr_t e = (reinterpret_cast<uintptr_t>(p + n)) & ~(kHuge - 1);
+  if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)n;
+#endif
+}
+
 // An optional Float32Array argument: null/undefined gives nullptr.
 float* opt_f32(const Args& a, const Napi::CallbackInfo& info, size_t i, size_t need) {
   if (i < info.Length() && (info[i].IsNull() || info[i].IsUndefined())) return nullptr;
@@ -458,6 +478,7 @@ Napi::Value BatchNormForward(const Napi::CallbackInfo& info) {
   float* rstd0 = filtered ? a.f32(13, nc) : nullptr;
   float* kept = filtered ? a.f32(14, nc) : nullptr;
   if (N * S < 2) a.fail(1, "(N * S) must be >= 2: batch statistics need more than 1 value per channel");
+  hint_huge_pages(y, total);
   const Geo g = make_geo(N, C, S);
   const double m = static_cast<double>(N * S);
   std::vector<float> shift(nc);
@@ -558,6 +579,7 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
   const bool filtered = T > 0.f;
   const float* mu0 = filtered ? a.f32(14, nc) : nullptr;
   const float* rstd0 = filtered ? a.f32(15, nc) : nullptr;
+  hint_huge_pages(dx, total);
   const Geo g = make_geo(N, C, S);
   const bool need_sums = dgamma != nullptr || dbeta != nullptr || (dx != nullptr && batch_stats);
   std::vector<float> ca(nc), cb(nc), cc(nc);
@@ -619,6 +641,7 @@ Napi::Value NormChannelAffine(const Napi::CallbackInfo& info) {
   const float* scale = a.f32(4, static_cast<size_t>(C));
   const float* shift = a.f32(5, static_cast<size_t>(C));
   float* y = a.f32(6, total);
+  hint_huge_pages(y, total);
   const int64_t planes = N * C;
   parallel_for(planes, std::max<int64_t>(1, kBlockElems * 2 / std::max<int64_t>(S, 1)), [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) affine_row(x + p * S, y + p * S, S, scale[p % C], shift[p % C], 0);
@@ -647,6 +670,7 @@ Napi::Value GroupNormForward(const Napi::CallbackInfo& info) {
   float* mean = a.f32(9, static_cast<size_t>(N * G));
   float* invstd = a.f32(10, static_cast<size_t>(N * G));
   float* var = opt_f32(a, info, 11, static_cast<size_t>(N * G));
+  hint_huge_pages(y, total);
   std::vector<float> ones, zeros;
   const float* gamma = gamma_in;
   const float* beta = beta_in;
@@ -698,6 +722,7 @@ Napi::Value GroupNormBackward(const Napi::CallbackInfo& info) {
   float* dx = opt_f32(a, info, 9, total);
   float* dgamma = opt_f32(a, info, 10, nc);
   float* dbeta = opt_f32(a, info, 11, nc);
+  hint_huge_pages(dx, total);
   std::vector<float> ones;
   const float* gamma = gamma_in;
   if (!gamma) { ones.assign(nc, 1.f); gamma = ones.data(); }
