@@ -643,8 +643,17 @@ Napi::Value NormChannelAffine(const Napi::CallbackInfo& info) {
   float* y = a.f32(6, total);
   hint_huge_pages(y, total);
   const int64_t planes = N * C;
+  const bool stream = use_stream(y, S, static_cast<int64_t>(total));
   parallel_for(planes, std::max<int64_t>(1, kBlockElems * 2 / std::max<int64_t>(S, 1)), [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) affine_row(x + p * S, y + p * S, S, scale[p % C], shift[p % C], 0);
+    for (int64_t p = p0; p < p1; ++p) {
+#if NL_HAS_X86
+      if (stream) {
+        affine_row_stream(x + p * S, y + p * S, S, scale[p % C], shift[p % C], 0);
+        continue;
+      }
+#endif
+      affine_row(x + p * S, y + p * S, S, scale[p % C], shift[p % C], 0);
+    }
   });
   return info.Env().Undefined();
 }
