@@ -18,11 +18,22 @@
 // bitwise equal for any thread count.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "common.h"
 #include "dispatch.h"
 #include "napi_args.h"
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+#if NL_HAS_X86
+#include <immintrin.h>
+#endif
+
+// The v8f helpers are always inlined, so the ABI note GCC gives for 32-byte vector arguments on
+// the scalar path does not apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
 
 namespace nl {
 namespace {
@@ -35,37 +46,25 @@ constexpr int64_t kBlockElems = 16384;
 // ---------------------------------------------------------------------------------------------
 // Row bodies (always inline; instantiated per ISA by NL_ISA_VARIANTS).
 
-// out[0] = sum(x - K), out[1] = sum((x - K)^2) over n values.
-NL_INLINE void stats_row_body(const float* x, int64_t n, float K, double* out) {
-  double s1 = 0.0, s2 = 0.0;
-  for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
-    const int64_t c1 = std::min(n, c0 + kChunk);
-    float a1[kLanes] = {}, a2[kLanes] = {};
-    int64_t i = c0;
-    for (; i + kLanes <= c1; i += kLanes) {
-      for (int k = 0; k < kLanes; ++k) {
-        const float d = x[i + k] - K;
-        a1[k] += d;
-        a2[k] += d * d;
-      }
-    }
-    double t1 = 0.0, t2 = 0.0;
-    for (; i < c1; ++i) {
-      const float d = x[i] - K;
-      t1 += d;
-      t2 += static_cast<double>(d) * d;
-    }
-    for (int k = 0; k < kLanes; ++k) {
-      t1 += a1[k];
-      t2 += a2[k];
-    }
-    s1 += t1;
-    s2 += t2;
-  }
-  out[0] = s1;
-  out[1] = s2;
+// Float lanes as GCC/Clang vector extensions: each ISA variant lowers them to its own registers
+// (two SSE halves on the scalar path, one AVX register otherwise) with the same per-lane
+// arithmetic. Accumulators are two such vectors: kLanes = 16 independent float sums.
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+
+NL_INLINE v8f load8(const float* p) {
+  v8f v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
 }
-NL_ISA_VARIANTS(stats_row, (const float* x, int64_t n, float K, double* out), (x, n, K, out), stats_row_body)
+NL_INLINE void store8(float* p, v8f v) { __builtin_memcpy(p, &v, sizeof v); }
+NL_INLINE v8f splat8(float v) { return v8f{v, v, v, v, v, v, v, v}; }
+NL_INLINE double hsum(v8f a, v8f b) {
+  double t = 0.0;
+  for (int k = 0; k < 8; ++k) t += a[k];
+  for (int k = 0; k < 8; ++k) t += b[k];
+  return t;
+}
 
 // The FBN filter: keep x when -T < (x - mu0) * r0 < T, computed in float. The same expression
 // is used in forward and backward so both see the same mask.
@@ -73,36 +72,71 @@ NL_INLINE bool fbn_keep(float x, float mu0, float r0, float T) {
   const float z = (x - mu0) * r0;
   return z > -T && z < T;
 }
+NL_INLINE v8i fbn_keep8(v8f x, v8f mu0, v8f r0, v8f T) {
+  const v8f z = (x - mu0) * r0;
+  return (z > -T) & (z < T);
+}
+NL_INLINE v8f select8(v8i mask, v8f v) { return reinterpret_cast<v8f>(mask & reinterpret_cast<v8i>(v)); }
 
-// Over the kept values: out[0] = count, out[1] = sum(x - K), out[2] = sum((x - K)^2).
-NL_INLINE void filtered_row_body(const float* x, int64_t n, float K, float mu0, float r0, float T, double* out) {
-  double s0 = 0.0, s1 = 0.0, s2 = 0.0;
+// out[0] = sum(x - K), out[1] = sum((x - K)^2) over n values.
+NL_INLINE void stats_row_body(const float* x, int64_t n, float K, int64_t pf, double* out) {
+  double s1 = 0.0, s2 = 0.0;
+  const v8f k8 = splat8(K);
   for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
     const int64_t c1 = std::min(n, c0 + kChunk);
-    float a0[kLanes] = {}, a1[kLanes] = {}, a2[kLanes] = {};
+    v8f a1 = {}, b1 = {}, a2 = {}, b2 = {};
     int64_t i = c0;
     for (; i + kLanes <= c1; i += kLanes) {
-      for (int k = 0; k < kLanes; ++k) {
-        const float v = x[i + k];
-        const bool keep = fbn_keep(v, mu0, r0, T);
-        const float d = keep ? v - K : 0.f;
-        a0[k] += keep ? 1.f : 0.f;
-        a1[k] += d;
-        a2[k] += d * d;
-      }
+      __builtin_prefetch(x + pf + i);
+      const v8f d0 = load8(x + i) - k8, d1 = load8(x + i + 8) - k8;
+      a1 += d0;
+      b1 += d1;
+      a2 += d0 * d0;
+      b2 += d1 * d1;
     }
-    double t0 = 0.0, t1 = 0.0, t2 = 0.0;
+    double t1 = hsum(a1, b1), t2 = hsum(a2, b2);
+    for (; i < c1; ++i) {
+      const float d = x[i] - K;
+      t1 += d;
+      t2 += static_cast<double>(d) * d;
+    }
+    s1 += t1;
+    s2 += t2;
+  }
+  out[0] = s1;
+  out[1] = s2;
+}
+NL_ISA_VARIANTS(stats_row, (const float* x, int64_t n, float K, int64_t pf, double* out), (x, n, K, pf, out),
+                stats_row_body)
+
+// Over the kept values: out[0] = count, out[1] = sum(x - K), out[2] = sum((x - K)^2).
+NL_INLINE void filtered_row_body(const float* x, int64_t n, float K, float mu0, float r0, float T, int64_t pf,
+                                 double* out) {
+  double s0 = 0.0, s1 = 0.0, s2 = 0.0;
+  const v8f k8 = splat8(K), m8 = splat8(mu0), r8 = splat8(r0), t8 = splat8(T), one = splat8(1.f);
+  for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
+    const int64_t c1 = std::min(n, c0 + kChunk);
+    v8f a0 = {}, b0 = {}, a1 = {}, b1 = {}, a2 = {}, b2 = {};
+    int64_t i = c0;
+    for (; i + kLanes <= c1; i += kLanes) {
+      __builtin_prefetch(x + pf + i);
+      const v8f v0 = load8(x + i), v1 = load8(x + i + 8);
+      const v8i k0 = fbn_keep8(v0, m8, r8, t8), k1 = fbn_keep8(v1, m8, r8, t8);
+      const v8f d0 = select8(k0, v0 - k8), d1 = select8(k1, v1 - k8);
+      a0 += select8(k0, one);
+      b0 += select8(k1, one);
+      a1 += d0;
+      b1 += d1;
+      a2 += d0 * d0;
+      b2 += d1 * d1;
+    }
+    double t0 = hsum(a0, b0), t1 = hsum(a1, b1), t2 = hsum(a2, b2);
     for (; i < c1; ++i) {
       if (!fbn_keep(x[i], mu0, r0, T)) continue;
       const float d = x[i] - K;
       t0 += 1.0;
       t1 += d;
       t2 += static_cast<double>(d) * d;
-    }
-    for (int k = 0; k < kLanes; ++k) {
-      t0 += a0[k];
-      t1 += a1[k];
-      t2 += a2[k];
     }
     s0 += t0;
     s1 += t1;
@@ -112,37 +146,45 @@ NL_INLINE void filtered_row_body(const float* x, int64_t n, float K, float mu0, 
   out[1] = s1;
   out[2] = s2;
 }
-NL_ISA_VARIANTS(filtered_row, (const float* x, int64_t n, float K, float mu0, float r0, float T, double* out),
-                (x, n, K, mu0, r0, T, out), filtered_row_body)
+NL_ISA_VARIANTS(filtered_row,
+                (const float* x, int64_t n, float K, float mu0, float r0, float T, int64_t pf, double* out),
+                (x, n, K, mu0, r0, T, pf, out), filtered_row_body)
 
 // y = x * a + b.
-NL_INLINE void affine_row_body(const float* x, float* y, int64_t n, float a, float b) {
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * a + b;
+NL_INLINE void affine_row_body(const float* x, float* y, int64_t n, float a, float b, int64_t pf) {
+  const v8f a8 = splat8(a), b8 = splat8(b);
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    __builtin_prefetch(x + pf + i);
+    store8(y + i, load8(x + i) * a8 + b8);
+    store8(y + i + 8, load8(x + i + 8) * a8 + b8);
+  }
+  for (; i < n; ++i) y[i] = x[i] * a + b;
 }
-NL_ISA_VARIANTS(affine_row, (const float* x, float* y, int64_t n, float a, float b), (x, y, n, a, b), affine_row_body)
+NL_ISA_VARIANTS(affine_row, (const float* x, float* y, int64_t n, float a, float b, int64_t pf), (x, y, n, a, b, pf),
+                affine_row_body)
 
 // out[0] = sum(dy), out[1] = sum(dy * (x - mu)).
-NL_INLINE void bwd_reduce_row_body(const float* x, const float* dy, int64_t n, float mu, double* out) {
+NL_INLINE void bwd_reduce_row_body(const float* x, const float* dy, int64_t n, float mu, int64_t pf, double* out) {
   double s1 = 0.0, s2 = 0.0;
+  const v8f m8 = splat8(mu);
   for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
     const int64_t c1 = std::min(n, c0 + kChunk);
-    float a1[kLanes] = {}, a2[kLanes] = {};
+    v8f a1 = {}, b1 = {}, a2 = {}, b2 = {};
     int64_t i = c0;
     for (; i + kLanes <= c1; i += kLanes) {
-      for (int k = 0; k < kLanes; ++k) {
-        const float g = dy[i + k];
-        a1[k] += g;
-        a2[k] += g * (x[i + k] - mu);
-      }
+      __builtin_prefetch(x + pf + i);
+      __builtin_prefetch(dy + pf + i);
+      const v8f g0 = load8(dy + i), g1 = load8(dy + i + 8);
+      a1 += g0;
+      b1 += g1;
+      a2 += g0 * (load8(x + i) - m8);
+      b2 += g1 * (load8(x + i + 8) - m8);
     }
-    double t1 = 0.0, t2 = 0.0;
+    double t1 = hsum(a1, b1), t2 = hsum(a2, b2);
     for (; i < c1; ++i) {
       t1 += dy[i];
       t2 += static_cast<double>(dy[i]) * (x[i] - mu);
-    }
-    for (int k = 0; k < kLanes; ++k) {
-      t1 += a1[k];
-      t2 += a2[k];
     }
     s1 += t1;
     s2 += t2;
@@ -150,20 +192,38 @@ NL_INLINE void bwd_reduce_row_body(const float* x, const float* dy, int64_t n, f
   out[0] = s1;
   out[1] = s2;
 }
-NL_ISA_VARIANTS(bwd_reduce_row, (const float* x, const float* dy, int64_t n, float mu, double* out),
-                (x, dy, n, mu, out), bwd_reduce_row_body)
+NL_ISA_VARIANTS(bwd_reduce_row, (const float* x, const float* dy, int64_t n, float mu, int64_t pf, double* out),
+                (x, dy, n, mu, pf, out), bwd_reduce_row_body)
 
 // dx = a * dy + b * x + c.
-NL_INLINE void dx_row_body(const float* x, const float* dy, float* dx, int64_t n, float a, float b, float c) {
-  for (int64_t i = 0; i < n; ++i) dx[i] = a * dy[i] + (b * x[i] + c);
+NL_INLINE void dx_row_body(const float* x, const float* dy, float* dx, int64_t n, float a, float b, float c,
+                           int64_t pf) {
+  const v8f a8 = splat8(a), b8 = splat8(b), c8 = splat8(c);
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    __builtin_prefetch(x + pf + i);
+    __builtin_prefetch(dy + pf + i);
+    store8(dx + i, a8 * load8(dy + i) + (b8 * load8(x + i) + c8));
+    store8(dx + i + 8, a8 * load8(dy + i + 8) + (b8 * load8(x + i + 8) + c8));
+  }
+  for (; i < n; ++i) dx[i] = a * dy[i] + (b * x[i] + c);
 }
-NL_ISA_VARIANTS(dx_row, (const float* x, const float* dy, float* dx, int64_t n, float a, float b, float c),
-                (x, dy, dx, n, a, b, c), dx_row_body)
+NL_ISA_VARIANTS(dx_row, (const float* x, const float* dy, float* dx, int64_t n, float a, float b, float c, int64_t pf),
+                (x, dy, dx, n, a, b, c, pf), dx_row_body)
 
 // FBN: the statistics terms (b * x + c) apply to kept values only.
 NL_INLINE void dx_row_masked_body(const float* x, const float* dy, float* dx, int64_t n, float a, float b, float c,
-                                  float mu0, float r0, float T) {
-  for (int64_t i = 0; i < n; ++i) {
+                                  float mu0, float r0, float T, int64_t pf) {
+  const v8f a8 = splat8(a), b8 = splat8(b), c8 = splat8(c), m8 = splat8(mu0), r8 = splat8(r0), t8 = splat8(T);
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    __builtin_prefetch(x + pf + i);
+    __builtin_prefetch(dy + pf + i);
+    const v8f v0 = load8(x + i), v1 = load8(x + i + 8);
+    store8(dx + i, a8 * load8(dy + i) + select8(fbn_keep8(v0, m8, r8, t8), b8 * v0 + c8));
+    store8(dx + i + 8, a8 * load8(dy + i + 8) + select8(fbn_keep8(v1, m8, r8, t8), b8 * v1 + c8));
+  }
+  for (; i < n; ++i) {
     const float v = x[i];
     const float stat = fbn_keep(v, mu0, r0, T) ? b * v + c : 0.f;
     dx[i] = a * dy[i] + stat;
@@ -171,8 +231,8 @@ NL_INLINE void dx_row_masked_body(const float* x, const float* dy, float* dx, in
 }
 NL_ISA_VARIANTS(dx_row_masked,
                 (const float* x, const float* dy, float* dx, int64_t n, float a, float b, float c, float mu0, float r0,
-                 float T),
-                (x, dy, dx, n, a, b, c, mu0, r0, T), dx_row_masked_body)
+                 float T, int64_t pf),
+                (x, dy, dx, n, a, b, c, mu0, r0, T, pf), dx_row_masked_body)
 
 // Per-element affine over a row of channels (groups with S == 1, as LayerNorm over the last dim):
 // y[c] = (x[c] - mu) * r * gamma[c] + beta[c].
@@ -185,24 +245,46 @@ NL_ISA_VARIANTS(affine_vec_row,
                 (x, y, n, mu, r, gamma, beta), affine_vec_row_body)
 
 // Groups with S == 1, backward reductions: out[0] = sum(dy * gamma), out[1] = sum(dy * gamma * (x - mu));
-// per element, dgamma[c] += dy[c] * (x[c] - mu) * r and dbeta[c] += dy[c] (double accumulators).
+// per element, dgamma[c] += dy[c] * (x[c] - mu) * r and dbeta[c] += dy[c] (float accumulators
+// of one block of rows, merged in double by the caller).
 NL_INLINE void bwd_reduce_vec_row_body(const float* x, const float* dy, int64_t n, float mu, float r,
-                                       const float* gamma, double* out, double* dgamma, double* dbeta) {
+                                       const float* gamma, double* out, float* dgamma, float* dbeta) {
   double s1 = 0.0, s2 = 0.0;
-  for (int64_t i = 0; i < n; ++i) {
-    const float g = dy[i];
-    const float xc = x[i] - mu;
-    s1 += g * gamma[i];
-    s2 += g * gamma[i] * xc;
-    dgamma[i] += static_cast<double>(g) * (xc * r);
-    dbeta[i] += g;
+  const v8f m8 = splat8(mu), r8 = splat8(r);
+  for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
+    const int64_t c1 = std::min(n, c0 + kChunk);
+    v8f a1 = {}, b1 = {}, a2 = {}, b2 = {};
+    int64_t i = c0;
+    for (; i + kLanes <= c1; i += kLanes) {
+      const v8f g0 = load8(dy + i), g1 = load8(dy + i + 8);
+      const v8f xc0 = load8(x + i) - m8, xc1 = load8(x + i + 8) - m8;
+      const v8f gg0 = g0 * load8(gamma + i), gg1 = g1 * load8(gamma + i + 8);
+      a1 += gg0;
+      b1 += gg1;
+      a2 += gg0 * xc0;
+      b2 += gg1 * xc1;
+      store8(dgamma + i, load8(dgamma + i) + g0 * (xc0 * r8));
+      store8(dgamma + i + 8, load8(dgamma + i + 8) + g1 * (xc1 * r8));
+      store8(dbeta + i, load8(dbeta + i) + g0);
+      store8(dbeta + i + 8, load8(dbeta + i + 8) + g1);
+    }
+    double t1 = hsum(a1, b1), t2 = hsum(a2, b2);
+    for (; i < c1; ++i) {
+      const float g = dy[i], xc = x[i] - mu, gg = g * gamma[i];
+      t1 += gg;
+      t2 += static_cast<double>(gg) * xc;
+      dgamma[i] += g * (xc * r);
+      dbeta[i] += g;
+    }
+    s1 += t1;
+    s2 += t2;
   }
   out[0] = s1;
   out[1] = s2;
 }
 NL_ISA_VARIANTS(bwd_reduce_vec_row,
                 (const float* x, const float* dy, int64_t n, float mu, float r, const float* gamma, double* out,
-                 double* dgamma, double* dbeta),
+                 float* dgamma, float* dbeta),
                 (x, dy, n, mu, r, gamma, out, dgamma, dbeta), bwd_reduce_vec_row_body)
 
 // dx[c] = r * gamma[c] * dy[c] + b * x[c] + c0.
@@ -214,6 +296,54 @@ NL_ISA_VARIANTS(dx_vec_row,
                 (const float* x, const float* dy, float* dx, int64_t n, float r, const float* gamma, float b, float c0),
                 (x, dy, dx, n, r, gamma, b, c0), dx_vec_row_body)
 
+// Streaming-store versions of the output rows, for tensors larger than the caches: the output
+// is not read here, so writing around the caches saves the read-for-ownership traffic and
+// keeps the input rows cached between the statistics and normalize passes. The first values
+// up to a 32-byte boundary are written plainly. Same arithmetic as affine_row / dx_row.
+#if NL_HAS_X86
+NL_TARGET_AVX2 void affine_row_stream(const float* x, float* y, int64_t n, float a, float b, int64_t pf) {
+  const __m256 a8 = _mm256_set1_ps(a), b8 = _mm256_set1_ps(b);
+  int64_t i = 0;
+  for (; i < n && reinterpret_cast<uintptr_t>(y + i) % 32 != 0; ++i) y[i] = x[i] * a + b;
+  for (; i + kLanes <= n; i += kLanes) {
+    __builtin_prefetch(x + pf + i);
+    _mm256_stream_ps(y + i, _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), a8), b8));
+    _mm256_stream_ps(y + i + 8, _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i + 8), a8), b8));
+  }
+  for (; i < n; ++i) y[i] = x[i] * a + b;
+  _mm_sfence();
+}
+
+NL_TARGET_AVX2 void dx_row_stream(const float* x, const float* dy, float* dx, int64_t n, float a, float b, float c,
+                                  int64_t pf) {
+  const __m256 a8 = _mm256_set1_ps(a), b8 = _mm256_set1_ps(b), c8 = _mm256_set1_ps(c);
+  int64_t i = 0;
+  for (; i < n && reinterpret_cast<uintptr_t>(dx + i) % 32 != 0; ++i) dx[i] = a * dy[i] + (b * x[i] + c);
+  for (; i + 8 <= n; i += 8) {
+    if ((i & 15) == 0) {
+      __builtin_prefetch(x + pf + i);
+      __builtin_prefetch(dy + pf + i);
+    }
+    const __m256 stat = _mm256_add_ps(_mm256_mul_ps(b8, _mm256_loadu_ps(x + i)), c8);
+    _mm256_stream_ps(dx + i, _mm256_add_ps(_mm256_mul_ps(a8, _mm256_loadu_ps(dy + i)), stat));
+  }
+  for (; i < n; ++i) dx[i] = a * dy[i] + (b * x[i] + c);
+  _mm_sfence();
+}
+#endif
+
+// Streaming stores pay off for outputs well beyond the L2/L3 sizes, on the SIMD paths, with
+// rows long enough to amortise the aligned start.
+bool use_stream(const float* out, int64_t S, int64_t total) {
+#if NL_HAS_X86
+  return out != nullptr && active_isa() != Isa::Scalar && S >= 64 &&
+         total * static_cast<int64_t>(sizeof(float)) >= (int64_t{16} << 20);
+#else
+  (void)out; (void)S; (void)total;
+  return false;
+#endif
+}
+
 // ---------------------------------------------------------------------------------------------
 // Work partition for per-channel statistics.
 
@@ -223,6 +353,10 @@ struct Geo {
   int64_t blocks;  // blocks per channel
   const float* row(const float* base, int64_t n, int64_t c) const { return base + (n * C + c) * S; }
   float* row(float* base, int64_t n, int64_t c) const { return base + (n * C + c) * S; }
+  // Distance (in floats) from row (n, c) to the row read next, (n + 1, c), for software
+  // prefetch: rows of one channel are C * S apart, often one page each, where the hardware
+  // prefetcher stops. 0 (the row itself) for the last row.
+  int64_t next(int64_t n) const { return n + 1 < N ? C * S : 0; }
 };
 
 Geo make_geo(int64_t N, int64_t C, int64_t S) {
@@ -293,6 +427,23 @@ void block_sum(const Geo& g, int64_t c, int64_t b, double* out, RowFn row) {
   }
 }
 
+// Large outputs are usually fresh memory from the JS allocator (mmap'ed, not yet touched):
+// first-touch page faults then cost more than the kernel itself (one per 4 KB). Asking for
+// transparent huge pages on the 2 MB-aligned interior makes that one fault per 2 MB. A hint
+// only: memory already touched, or a kernel without THP, is left as it is.
+void hint_huge_pages(float* p, size_t n) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
+  if (p == nullptr || n * sizeof(float) < 2 * kHuge) return;
+  const uintptr_t b = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
+  const uintptr_t e = (reinterpret_cast<uintptr_t>(p + n)) & ~(kHuge - 1);
+  if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)n;
+#endif
+}
+
 // An optional Float32Array argument: null/undefined gives nullptr.
 float* opt_f32(const Args& a, const Napi::CallbackInfo& info, size_t i, size_t need) {
   if (i < info.Length() && (info[i].IsNull() || info[i].IsUndefined())) return nullptr;
@@ -327,6 +478,7 @@ Napi::Value BatchNormForward(const Napi::CallbackInfo& info) {
   float* rstd0 = filtered ? a.f32(13, nc) : nullptr;
   float* kept = filtered ? a.f32(14, nc) : nullptr;
   if (N * S < 2) a.fail(1, "(N * S) must be >= 2: batch statistics need more than 1 value per channel");
+  hint_huge_pages(y, total);
   const Geo g = make_geo(N, C, S);
   const double m = static_cast<double>(N * S);
   std::vector<float> shift(nc);
@@ -342,15 +494,24 @@ Napi::Value BatchNormForward(const Napi::CallbackInfo& info) {
     ca[c] = static_cast<float>(gm * r);
     cb[c] = static_cast<float>(bt - mu * gm * r);
   };
+  const bool stream = use_stream(y, S, N * C * S);
   auto apply = [&](int64_t c, int64_t n0, int64_t n1) {
     if (y == nullptr) return;
-    for (int64_t n = n0; n < n1; ++n) affine_row(g.row(x, n, c), g.row(y, n, c), S, ca[c], cb[c]);
+    for (int64_t n = n0; n < n1; ++n) {
+#if NL_HAS_X86
+      if (stream) {
+        affine_row_stream(g.row(x, n, c), g.row(y, n, c), S, ca[c], cb[c], g.next(n));
+        continue;
+      }
+#endif
+      affine_row(g.row(x, n, c), g.row(y, n, c), S, ca[c], cb[c], g.next(n));
+    }
   };
   if (!filtered) {
     channel_pipeline<2>(
         g, 1,
         [&](int, int64_t c, int64_t b, double* out) {
-          block_sum<2>(g, c, b, out, [&](int64_t n, double* r) { stats_row(g.row(x, n, c), S, shift[c], r); });
+          block_sum<2>(g, c, b, out, [&](int64_t n, double* r) { stats_row(g.row(x, n, c), S, shift[c], g.next(n), r); });
         },
         [&](int, int64_t c, const double* t) {
           const double d = t[0] / m;
@@ -363,11 +524,11 @@ Napi::Value BatchNormForward(const Napi::CallbackInfo& info) {
       g, 2,
       [&](int p, int64_t c, int64_t b, double* out) {
         if (p == 0) {
-          block_sum<2>(g, c, b, out, [&](int64_t n, double* r) { stats_row(g.row(x, n, c), S, shift[c], r); });
+          block_sum<2>(g, c, b, out, [&](int64_t n, double* r) { stats_row(g.row(x, n, c), S, shift[c], g.next(n), r); });
           out[2] = 0.0;
         } else {
           block_sum<3>(g, c, b, out, [&](int64_t n, double* r) {
-            filtered_row(g.row(x, n, c), S, shift[c], mu0[c], rstd0[c], T, r);
+            filtered_row(g.row(x, n, c), S, shift[c], mu0[c], rstd0[c], T, g.next(n), r);
           });
         }
       },
@@ -418,6 +579,7 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
   const bool filtered = T > 0.f;
   const float* mu0 = filtered ? a.f32(14, nc) : nullptr;
   const float* rstd0 = filtered ? a.f32(15, nc) : nullptr;
+  hint_huge_pages(dx, total);
   const Geo g = make_geo(N, C, S);
   const bool need_sums = dgamma != nullptr || dbeta != nullptr || (dx != nullptr && batch_stats);
   std::vector<float> ca(nc), cb(nc), cc(nc);
@@ -439,13 +601,19 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
     cb[c] = static_cast<float>(bv);
     cc[c] = static_cast<float>(-av / m * sdy - bv * mu);
   };
+  const bool stream = use_stream(dx, S, N * C * S);
   auto apply = [&](int64_t c, int64_t n0, int64_t n1) {
     if (dx == nullptr) return;
     for (int64_t n = n0; n < n1; ++n) {
       if (filtered && batch_stats)
-        dx_row_masked(g.row(x, n, c), g.row(dy, n, c), g.row(dx, n, c), S, ca[c], cb[c], cc[c], mu0[c], rstd0[c], T);
+        dx_row_masked(g.row(x, n, c), g.row(dy, n, c), g.row(dx, n, c), S, ca[c], cb[c], cc[c], mu0[c], rstd0[c], T,
+                      g.next(n));
+#if NL_HAS_X86
+      else if (stream)
+        dx_row_stream(g.row(x, n, c), g.row(dy, n, c), g.row(dx, n, c), S, ca[c], cb[c], cc[c], g.next(n));
+#endif
       else
-        dx_row(g.row(x, n, c), g.row(dy, n, c), g.row(dx, n, c), S, ca[c], cb[c], cc[c]);
+        dx_row(g.row(x, n, c), g.row(dy, n, c), g.row(dx, n, c), S, ca[c], cb[c], cc[c], g.next(n));
     }
   };
   if (!need_sums) {
@@ -456,7 +624,7 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
       g, need_sums ? 1 : 0,
       [&](int, int64_t c, int64_t b, double* out) {
         block_sum<2>(g, c, b, out, [&](int64_t n, double* r) {
-          bwd_reduce_row(g.row(x, n, c), g.row(dy, n, c), S, mean[c], r);
+          bwd_reduce_row(g.row(x, n, c), g.row(dy, n, c), S, mean[c], g.next(n), r);
         });
       },
       finish, apply);
@@ -473,9 +641,19 @@ Napi::Value NormChannelAffine(const Napi::CallbackInfo& info) {
   const float* scale = a.f32(4, static_cast<size_t>(C));
   const float* shift = a.f32(5, static_cast<size_t>(C));
   float* y = a.f32(6, total);
+  hint_huge_pages(y, total);
   const int64_t planes = N * C;
+  const bool stream = use_stream(y, S, static_cast<int64_t>(total));
   parallel_for(planes, std::max<int64_t>(1, kBlockElems * 2 / std::max<int64_t>(S, 1)), [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) affine_row(x + p * S, y + p * S, S, scale[p % C], shift[p % C]);
+    for (int64_t p = p0; p < p1; ++p) {
+#if NL_HAS_X86
+      if (stream) {
+        affine_row_stream(x + p * S, y + p * S, S, scale[p % C], shift[p % C], 0);
+        continue;
+      }
+#endif
+      affine_row(x + p * S, y + p * S, S, scale[p % C], shift[p % C], 0);
+    }
   });
   return info.Env().Undefined();
 }
@@ -501,6 +679,7 @@ Napi::Value GroupNormForward(const Napi::CallbackInfo& info) {
   float* mean = a.f32(9, static_cast<size_t>(N * G));
   float* invstd = a.f32(10, static_cast<size_t>(N * G));
   float* var = opt_f32(a, info, 11, static_cast<size_t>(N * G));
+  hint_huge_pages(y, total);
   std::vector<float> ones, zeros;
   const float* gamma = gamma_in;
   const float* beta = beta_in;
@@ -513,7 +692,7 @@ Napi::Value GroupNormForward(const Napi::CallbackInfo& info) {
       float* yb = y + i * L;
       const int64_t g0 = (i % G) * Cg;
       double t[2];
-      stats_row(xb, L, xb[0], t);
+      stats_row(xb, L, xb[0], 0, t);
       const double d = t[0] / L;
       const double mu = xb[0] + d;
       const double v = std::max(0.0, t[1] / L - d * d);
@@ -527,7 +706,7 @@ Napi::Value GroupNormForward(const Napi::CallbackInfo& info) {
       }
       for (int64_t k = 0; k < Cg; ++k) {
         const double av = gamma[g0 + k] * r;
-        affine_row(xb + k * S, yb + k * S, S, static_cast<float>(av), static_cast<float>(beta[g0 + k] - mu * av));
+        affine_row(xb + k * S, yb + k * S, S, static_cast<float>(av), static_cast<float>(beta[g0 + k] - mu * av), 0);
       }
     }
   });
@@ -552,6 +731,7 @@ Napi::Value GroupNormBackward(const Napi::CallbackInfo& info) {
   float* dx = opt_f32(a, info, 9, total);
   float* dgamma = opt_f32(a, info, 10, nc);
   float* dbeta = opt_f32(a, info, 11, nc);
+  hint_huge_pages(dx, total);
   std::vector<float> ones;
   const float* gamma = gamma_in;
   if (!gamma) { ones.assign(nc, 1.f); gamma = ones.data(); }
@@ -565,11 +745,18 @@ Napi::Value GroupNormBackward(const Napi::CallbackInfo& info) {
   std::vector<double> acc(static_cast<size_t>(blocks * C * 2), 0.0);
   const double m = static_cast<double>(L);
   parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
-    std::vector<double> red(static_cast<size_t>(Cg * 2));
+    std::vector<float> fdg, fdb;  // S == 1: float accumulators of <= 32 rows, see bwd_reduce_vec_row
+    if (S == 1) {
+      fdg.assign(static_cast<size_t>(C), 0.f);
+      fdb.assign(static_cast<size_t>(C), 0.f);
+    }
     for (int64_t b = b0; b < b1; ++b) {
       double* dg = &acc[b * C * 2];
       double* db = dg + C;
-      for (int64_t n = b * rows; n < std::min(N, (b + 1) * rows); ++n) {
+      const int64_t n_end = std::min(N, (b + 1) * rows);
+      for (int64_t n = b * rows; n < n_end; ++n) {
+        // The float accumulators of the S == 1 path go into double every 32 rows.
+        const bool flush = S == 1 && ((n - b * rows) % 32 == 31 || n + 1 == n_end);
         for (int64_t gi = 0; gi < G; ++gi) {
           const int64_t i = n * G + gi, c0 = gi * Cg;
           const float* xb = x + i * L;
@@ -578,13 +765,13 @@ Napi::Value GroupNormBackward(const Napi::CallbackInfo& info) {
           double s1 = 0.0, s2 = 0.0;  // sum(gdy), sum(gdy * (x - mean))
           if (S == 1) {
             double t[2];
-            bwd_reduce_vec_row(xb, gb, Cg, mu, r, gamma + c0, t, dg + c0, db + c0);
+            bwd_reduce_vec_row(xb, gb, Cg, mu, r, gamma + c0, t, fdg.data() + c0, fdb.data() + c0);
             s1 = t[0];
             s2 = t[1];
           } else {
             for (int64_t k = 0; k < Cg; ++k) {
               double t[2];
-              bwd_reduce_row(xb + k * S, gb + k * S, S, mu, t);
+              bwd_reduce_row(xb + k * S, gb + k * S, S, mu, 0, t);
               dg[c0 + k] += t[1] * r;
               db[c0 + k] += t[0];
               s1 += gamma[c0 + k] * t[0];
@@ -601,8 +788,16 @@ Napi::Value GroupNormBackward(const Napi::CallbackInfo& info) {
           } else {
             for (int64_t k = 0; k < Cg; ++k)
               dx_row(xb + k * S, gb + k * S, dxb + k * S, S, r * gamma[c0 + k], static_cast<float>(bv),
-                     static_cast<float>(cv));
+                     static_cast<float>(cv), 0);
           }
+        }
+        if (flush) {
+          for (int64_t c = 0; c < C; ++c) {
+            dg[c] += fdg[c];
+            db[c] += fdb[c];
+          }
+          std::fill(fdg.begin(), fdg.end(), 0.f);
+          std::fill(fdb.begin(), fdb.end(), 0.f);
         }
       }
     }

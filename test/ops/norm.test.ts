@@ -18,6 +18,8 @@ function runAll(): Run {
     ['bn many channels', [8, 64, 9, 9], () => new nn.BatchNorm2d(64)],
     ['bn few channels', [64, 2, 33, 17], () => new nn.BatchNorm2d(2)],
     ['bn 1-d', [300, 7], () => new nn.BatchNorm1d(7)],
+    // Over 16 MB: the streaming-store output path.
+    ['bn large', [64, 16, 64, 64], () => new nn.BatchNorm2d(16)],
     ['fbn few channels', [64, 3, 20, 20], () => new nn.FilteredBatchNorm2d(3, { threshold: 2 })],
     ['fbn many channels', [16, 32, 8, 8], () => new nn.FilteredBatchNorm2d(32, { threshold: 1 })],
     ['gn', [16, 32, 9, 9], () => new nn.GroupNorm(4, 32)],

@@ -1,0 +1,89 @@
+// Norm-layer benchmarks against PyTorch 1.13 (bench/torch/norm.py, bench/torch/fbn.py) and
+// against the memory-bandwidth time of the same bytes, for 1 and 2 threads.
+//
+// Bandwidth: a 256 MB native copy (copyFloats) measured here; copy bandwidth counts the bytes
+// read plus the bytes written. The bandwidth time of a norm pass counts the compulsory traffic
+// of one float32 tensor each: BN forward+backward reads x and writes y, then reads x and dy and
+// writes dx (5 tensors); eval reads x and writes y (2 tensors).
+//
+//   node dist/bench/norm.js [reps]
+import { Tensor, nn, randn, setNumThreads } from '../src/index.js';
+import { backend } from '../src/backend/index.js';
+import { report, runTorch, timeMs } from './common.js';
+
+const reps = Number(process.argv[2] ?? 10);
+const threadsList = [1, 2];
+const torchNorm = runTorch('norm.py', [threadsList.join(','), String(reps)]);
+const torchFbn = runTorch('fbn.py', [threadsList.join(','), String(reps)]);
+
+const shape = [128, 64, 32, 32];
+const x = randn(shape, { seed: 1, requiresGrad: true });
+const gy = randn(shape, { seed: 2 });
+const x2 = randn([8192, 512], { seed: 3, requiresGrad: true });
+const gy2 = randn([8192, 512], { seed: 4 });
+const tensorBytes = x.size * 4;
+
+function fwdBwd(m: nn.Module, input: Tensor, g: Tensor): () => void {
+  return () => {
+    input.zeroGrad();
+    m.zeroGrad();
+    m.forward(input).backward(g);
+  };
+}
+
+const big = new Float32Array(64 << 20);
+const bigOut = new Float32Array(64 << 20);
+big.fill(1);
+bigOut.fill(0);
+
+for (const threads of threadsList) {
+  setNumThreads(threads);
+  const copyMs = timeMs(() => backend.copyFloats(big, bigOut), 5, 1);
+  const setMs = timeMs(() => bigOut.set(big), 5, 1);
+  const copyGBs = (2 * big.length * 4) / (copyMs * 1e6);
+  report('copy_256MB', threads, copyMs, undefined, { copy_GBs: round(copyGBs), typedarray_set_GBs: round((2 * big.length * 4) / (setMs * 1e6)) });
+  const bwMs = (n: number): number => (n * tensorBytes) / (copyGBs * 1e6);
+
+  const bn = new nn.BatchNorm2d(64);
+  const bnMs = timeMs(fwdBwd(bn, x, gy), reps);
+  report('bn2d_fwd_bwd', threads, bnMs, torchNorm.get(`bn2d_fwd_bwd@${threads}`), { bandwidth_ms: round(bwMs(5)), x_bandwidth: round(bnMs / bwMs(5)) });
+
+  // The kernels alone (preallocated buffers, no autograd bookkeeping or gradient copies).
+  const C = 64;
+  const S = 32 * 32;
+  const y = new Float32Array(x.size);
+  const dx = new Float32Array(x.size);
+  const stats = Array.from({ length: 5 }, () => new Float32Array(C));
+  const ones = new Float32Array(C).fill(1);
+  const kernMs = timeMs(() => {
+    backend.batchNormForward(x.buffer, 128, C, S, ones, stats[4], 1e-5, y, stats[0], stats[1], stats[2], 0, null, null, null);
+    backend.batchNormBackward(x.buffer, gy.buffer, 128, C, S, stats[0], stats[1], ones, true, dx, stats[3], stats[4], null, 0, null, null);
+  }, reps);
+  report('bn2d_fwd_bwd_kernels_only', threads, kernMs, torchNorm.get(`bn2d_fwd_bwd@${threads}`), { bandwidth_ms: round(bwMs(5)), x_bandwidth: round(kernMs / bwMs(5)) });
+
+  const fstats = Array.from({ length: 3 }, () => new Float32Array(C));
+  const fbnKernMs = timeMs(() => {
+    backend.batchNormForward(x.buffer, 128, C, S, ones, stats[4], 1e-5, y, stats[0], stats[1], stats[2], 4, fstats[0], fstats[1], fstats[2]);
+    backend.batchNormBackward(x.buffer, gy.buffer, 128, C, S, stats[0], stats[1], ones, true, dx, stats[3], stats[4], fstats[2], 4, fstats[0], fstats[1]);
+  }, reps);
+  report('fbn2d_fwd_bwd_kernels_only', threads, fbnKernMs, torchFbn.get(`fbn2d_fwd_bwd@${threads}`), { x_normlab_bn: round(fbnKernMs / kernMs) });
+
+  const fbn = new nn.FilteredBatchNorm2d(64, { threshold: 4 });
+  const fbnMs = timeMs(fwdBwd(fbn, x, gy), reps);
+  report('fbn2d_fwd_bwd', threads, fbnMs, torchFbn.get(`fbn2d_fwd_bwd@${threads}`), { x_normlab_bn: round(fbnMs / bnMs) });
+
+  const gnMs = timeMs(fwdBwd(new nn.GroupNorm(32, 64), x, gy), reps);
+  report('gn32_fwd_bwd', threads, gnMs, torchNorm.get(`gn32_fwd_bwd@${threads}`));
+
+  const lnMs = timeMs(fwdBwd(new nn.LayerNorm([512]), x2, gy2), reps);
+  report('ln512_fwd_bwd', threads, lnMs, torchNorm.get(`ln512_fwd_bwd@${threads}`));
+
+  bn.eval();
+  const xd = x.detach();
+  const evalMs = timeMs(() => bn.forward(xd), reps);
+  report('bn2d_eval', threads, evalMs, torchNorm.get(`bn2d_eval@${threads}`), { bandwidth_ms: round(bwMs(2)), x_bandwidth: round(evalMs / bwMs(2)) });
+}
+
+function round(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}
