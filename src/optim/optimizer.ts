@@ -18,8 +18,8 @@ export interface OptimizerState {
   kind: string;
   step: number;
   groups: { lr: number; initialLr: number }[];
-  /** Per parameter (in group order), named state buffers. */
-  buffers: Record<string, number[] | null>[];
+  /** Per parameter (in group order), named state buffers (copies). */
+  buffers: Record<string, Float32Array | number[] | null>[];
   /** Per parameter (in group order), update count. */
   counts: number[];
 }
@@ -102,12 +102,12 @@ export abstract class Optimizer<H extends { lr: number }> {
 
   /** A JSON-serialisable copy of the optimizer state. */
   stateDict(): OptimizerState {
-    const buffers: Record<string, number[] | null>[] = [];
+    const buffers: Record<string, Float32Array | number[] | null>[] = [];
     for (const g of this.groups) {
       for (const p of g.params) {
         const s = this.state.get(p);
-        const entry: Record<string, number[] | null> = {};
-        if (s !== undefined) for (const [k, v] of Object.entries(s)) entry[k] = Array.from(v);
+        const entry: Record<string, Float32Array | number[] | null> = {};
+        if (s !== undefined) for (const [k, v] of Object.entries(s)) entry[k] = v.slice();
         buffers.push(entry);
       }
     }

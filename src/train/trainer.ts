@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Module } from '../nn/module.js';
 import type { Optimizer, OptimizerState } from '../optim/optimizer.js';
 import type { Scheduler } from '../optim/scheduler.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor as TensorClass, type Tensor } from '../tensor/tensor.js';
 import { noGrad } from '../autograd/graph.js';
 import { crossEntropy } from '../ops/loss.js';
 import { defaultGenerator } from '../tensor/random.js';
@@ -85,6 +85,7 @@ export interface TrainerOptions {
 
 interface TrainerState {
   epoch: number;
+  /** The optimizer state without its buffers, which live in optimizer.safetensors. */
   optimizer: OptimizerState;
   schedulerEpoch: number | null;
   train: unknown;
@@ -141,7 +142,7 @@ export class Trainer {
       if (o.resume && existsSync(join(out, 'trainer-state.json')) && existsSync(join(out, 'last.safetensors'))) {
         const st = JSON.parse(readFileSync(join(out, 'trainer-state.json'), 'utf8')) as TrainerState;
         o.model.loadStateDict(loadSafetensors(join(out, 'last.safetensors')).tensors);
-        o.optimizer.loadStateDict(st.optimizer);
+        o.optimizer.loadStateDict(withBuffers(st.optimizer, loadSafetensors(join(out, 'optimizer.safetensors')).tensors));
         if (o.scheduler && st.schedulerEpoch !== null) o.scheduler.setEpoch(st.schedulerEpoch);
         if (o.train.setState) o.train.setState(st.train);
         defaultGenerator().setState(st.generator);
@@ -167,9 +168,11 @@ export class Trainer {
           const sd = o.model.stateDict();
           if (improved) saveSafetensors(join(out, 'best.safetensors'), sd, { epoch: String(epoch) });
           saveSafetensors(join(out, 'last.safetensors'), sd, { epoch: String(epoch) });
+          const { meta, tensors } = splitBuffers(o.optimizer.stateDict());
+          saveSafetensors(join(out, 'optimizer.safetensors'), tensors);
           const state: TrainerState = {
             epoch,
-            optimizer: o.optimizer.stateDict(),
+            optimizer: meta,
             schedulerEpoch: o.scheduler ? o.scheduler.epoch : null,
             train: o.train.getState ? o.train.getState() : null,
             generator: defaultGenerator().getState(),
@@ -242,6 +245,40 @@ export class Trainer {
     }
     return m;
   }
+}
+
+/**
+ * Optimizer buffers (momentum, Adam moments: one per parameter, as large as the model) go to a
+ * safetensors file under keys '<param index>.<buffer>'; the rest of the state stays JSON.
+ */
+function splitBuffers(sd: OptimizerState): { meta: OptimizerState; tensors: Record<string, Tensor> } {
+  const tensors: Record<string, Tensor> = {};
+  const buffers = sd.buffers.map((entry, i) => {
+    const names: Record<string, null> = {};
+    for (const [k, v] of Object.entries(entry)) {
+      if (v === null) continue;
+      const data = v instanceof Float32Array ? v : Float32Array.from(v);
+      tensors[`${i}.${k}`] = new TensorClass(data, [data.length]);
+      names[k] = null;
+    }
+    return names;
+  });
+  return { meta: { ...sd, buffers }, tensors };
+}
+
+function withBuffers(meta: OptimizerState, tensors: Record<string, Tensor>): OptimizerState {
+  return {
+    ...meta,
+    buffers: meta.buffers.map((entry, i) => {
+      const out: Record<string, Float32Array> = {};
+      for (const k of Object.keys(entry)) {
+        const t = tensors[`${i}.${k}`];
+        if (t === undefined) throw new Error(`Trainer: optimizer.safetensors lacks buffer '${i}.${k}'; the checkpoint is incomplete`);
+        out[k] = t.buffer;
+      }
+      return out;
+    }),
+  };
 }
 
 /** Number of rows of [N, C] logits whose arg-max equals the label. */

@@ -72,7 +72,7 @@ describe('optimizers against torch.optim', () => {
     const grads = [[0.1, 0.2, -0.3], [0.5, -0.1, 0.2], [-0.2, 0.3, 0.1]];
     p1.grad = tensor(grads[0], [3]);
     o1.step();
-    const saved = JSON.parse(JSON.stringify(o1.stateDict()));
+    const saved = o1.stateDict();
     const [p2, o2] = mk();
     p2.buffer.set(p1.buffer);
     o2.loadStateDict(saved);

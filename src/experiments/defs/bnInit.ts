@@ -1,0 +1,85 @@
+// Seed 001 ("Revisiting Batch Norm Initialization", ECCV 2022): ResNet on CIFAR with the BN
+// scale γ initialised to 0.1 and its learning rate divided by c = 100 (no weight decay on 1-D
+// parameters), optionally with BN as input normalization, against the standard initialisation.
+// 45k/5k stratified train/validation split, cosine schedule, MD5-derived seeds, one-sided
+// paired t-test per setting; the table follows the form of the seed's README.
+import type { Experiment, ExperimentConfig, RunRecord } from '../experiment.js';
+import type { DatasetName } from '../../data/load.js';
+import { curves, finalTable, groupsOf, significanceTable } from '../compare.js';
+import { mean, pct, std } from '../reportSpec.js';
+import { renderReport } from '../render.js';
+
+export interface BnInitConfig extends ExperimentConfig {
+  dataset: string;
+  network: string;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  bnWeight: number;
+  c: number;
+  seeds: number;
+  valSplit: number;
+  trainLimit: number;
+  testLimit: number;
+  imageSize: number;
+  inputNormVariant: boolean;
+}
+
+const full: BnInitConfig = {
+  dataset: 'cifar10', network: 'resnet18', epochs: 180, batchSize: 128, lr: 0.1, momentum: 0.9, weightDecay: 1e-4, bnWeight: 0.1, c: 100, seeds: 5,
+  valSplit: 5000, trainLimit: 0, testLimit: 0, imageSize: 0, inputNormVariant: true,
+};
+
+export const BASELINE = 'baseline';
+
+export const bnInit: Experiment<BnInitConfig> = {
+  name: 'bn-init',
+  seedDoc: '001',
+  description: 'ResNet on CIFAR: baseline vs gamma init 0.1 with lr/c (c = 100), and BN input normalization; 5 MD5 seeds, paired t-tests',
+  full,
+  quick: { ...full, dataset: 'mnist-bundled', epochs: 1, batchSize: 32, lr: 0.05, seeds: 2, valSplit: 16, trainLimit: 64, testLimit: 32, imageSize: 16 },
+  runs(c) {
+    const base = {
+      dataset: c.dataset as DatasetName, network: c.network, epochs: c.epochs, batchSize: c.batchSize, optimizer: 'sgd' as const, lr: c.lr,
+      momentum: c.momentum, weightDecay: c.weightDecay, scheduler: 'cos' as const, valSplit: c.valSplit, trainLimit: c.trainLimit,
+      testLimit: c.testLimit, imageSize: c.imageSize, augment: c.dataset.startsWith('cifar') ? ('crop-flip' as const) : ('none' as const), norm: 'bn' as const,
+    };
+    const out = [];
+    for (let s = 1; s <= c.seeds; s++) {
+      // The baseline keeps PyTorch's defaults: γ = 1, one lr, weight decay on every parameter.
+      out.push({ group: BASELINE, seed: s, train: { ...base, bnWeight: 0, c: 0, inputNorm: 'dataset' as const }, extra: {} });
+      out.push({ group: `γ=${c.bnWeight}, c=${c.c}`, seed: s, train: { ...base, bnWeight: c.bnWeight, c: c.c, inputNorm: 'dataset' as const }, extra: {} });
+      if (c.inputNormVariant) {
+        out.push({ group: `γ=${c.bnWeight}, c=${c.c}, BN input norm`, seed: s, train: { ...base, bnWeight: c.bnWeight, c: c.c, inputNorm: 'bn' as const }, extra: {} });
+      }
+    }
+    return out;
+  },
+  report(c: BnInitConfig, records: RunRecord[], outDir: string) {
+    const groups = groupsOf(records);
+    const baseRuns = groups.get(BASELINE) ?? [];
+    const readme = {
+      title: "Results in the form of the seed's README (test accuracy %, per seed and mean ± std)",
+      columns: ['setting', ...Array.from({ length: c.seeds }, (_, i) => `seed ${i + 1}`), 'mean ± std'],
+      rows: [...groups].map(([g, rs]) => {
+        const accs = rs.map((r) => 100 * Number(r.results.final.test_acc));
+        return [g, ...rs.map((r) => pct(Number(r.results.final.test_acc), 1)), `${mean(accs).toFixed(2)} ± ${std(accs).toFixed(2)}`];
+      }),
+    };
+    return renderReport(outDir, {
+      title: 'bn-init: Revisiting Batch Norm Initialization',
+      subtitle: `${c.network} on ${c.dataset}, seed 001 (ECCV 2022)`,
+      notes: [
+        `Settings: baseline (γ = 1, weight decay on all parameters) vs γ initialised to ${c.bnWeight} with the BN-γ learning rate divided by c = ${c.c} and no weight decay on 1-D parameters${c.inputNormVariant ? ', and the same with an affine BN as input normalization (γ = 0.58·bnWeight, β frozen) instead of dataset mean/std' : ''}.`,
+        `${c.seeds} MD5-derived seeds; validation split of ${c.valSplit} training images fixed by md5(0); SGD lr ${c.lr} momentum ${c.momentum} weight decay ${c.weightDecay}, cosine schedule over ${c.epochs} epoch(s), batch ${c.batchSize}.`,
+        `Significance as in t_test.py: one-sided paired t-test of each setting against the baseline on test accuracy; the baseline has ${baseRuns.length} run(s).`,
+      ],
+      config: c,
+      tables: [readme, significanceTable(records, BASELINE), finalTable(records)],
+      charts: [curves(records, 'test_acc', 'Test accuracy per epoch', 'test accuracy'), curves(records, 'val_acc', 'Validation accuracy per epoch', 'validation accuracy')],
+      grids: [],
+    });
+  },
+};

@@ -1,0 +1,50 @@
+// executeRun: the one code path that runs a RunSpec into its run directory, used by the local
+// pool, the in-process runner and the sweep workers. A run directory holds the trainer's files
+// plus spec.json, analysis.json (when the experiment analyses the trained model) and
+// record.json, written last: its presence marks the run finished, so re-running an experiment
+// with --resume re-uses finished runs and continues interrupted ones from their checkpoint.
+import { existsSync, readFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { runTraining } from '../train/run.js';
+import { writeJsonAtomic } from '../train/atomic.js';
+import type { Experiment, RunRecord, RunSpec } from './experiment.js';
+import { getExperiment } from './registry.js';
+
+export interface ExecuteOptions {
+  threads?: number;
+  dataDir?: string;
+  /** Continue an interrupted run from its last checkpoint (default true). */
+  resume?: boolean;
+  progress?: 'auto' | 'bar' | 'lines' | 'none';
+}
+
+export function runDirName(spec: RunSpec): string {
+  const slug = spec.group.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-|-$/g, '');
+  return `${slug}-s${spec.seed}-${spec.id.slice(0, 8)}`;
+}
+
+export function readRecord(runDir: string): RunRecord | null {
+  const f = join(runDir, 'record.json');
+  if (!existsSync(f)) return null;
+  return JSON.parse(readFileSync(f, 'utf8')) as RunRecord;
+}
+
+export async function executeRun(spec: RunSpec, runDir: string, opts: ExecuteOptions = {}): Promise<RunRecord> {
+  const done = readRecord(runDir);
+  if (done !== null && done.spec.id === spec.id) return done;
+  const exp: Experiment = getExperiment(spec.experiment);
+  mkdirSync(runDir, { recursive: true });
+  writeJsonAtomic(join(runDir, 'spec.json'), spec);
+  const train = { ...spec.train, seed: spec.seed, label: spec.group, ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) };
+  // extra.checkpoints === false skips checkpoints (an interrupted run then starts over).
+  const checkpoints = spec.extra.checkpoints !== false;
+  const out = await runTraining(train, { outDir: runDir, resume: checkpoints && (opts.resume ?? true), progress: opts.progress ?? 'none', checkpoints });
+  let analysis: Record<string, unknown> | undefined;
+  if (exp.analyze) {
+    analysis = await exp.analyze(spec, { runDir, model: out.model, data: out.data, evalLoader: out.evalLoader });
+    writeJsonAtomic(join(runDir, 'analysis.json'), analysis);
+  }
+  const record: RunRecord = { spec, results: out.result as unknown as RunRecord['results'], ...(analysis ? { analysis } : {}) };
+  writeJsonAtomic(join(runDir, 'record.json'), record);
+  return record;
+}
