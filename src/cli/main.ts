@@ -52,3 +52,12 @@ export function choice(flags: string, description: string, choices: readonly str
   const o = new Option(flags, description).choices(choices as string[]);
   return def === undefined ? o : o.default(def);
 }
+
+/** A comma-separated list of finite numbers. */
+export function listArg(name: string): (v: string) => number[] {
+  return (v) => {
+    const xs = v.split(',').map((t) => Number(t.trim()));
+    if (v.trim() === '' || xs.some((x) => !Number.isFinite(x))) throw new InvalidArgumentError(`${name} must be comma-separated numbers, got '${v}'`);
+    return xs;
+  };
+}
