@@ -3,6 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { trainCommand } from './train.js';
 import { demoCommand } from './demo.js';
+import { interopCommands } from './interop.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('normlab')
@@ -13,6 +14,7 @@ export async function main(argv: string[]): Promise<number> {
   let code = 0;
   trainCommand(program, (c) => (code = c));
   demoCommand(program, (c) => (code = c));
+  interopCommands(program, (c) => (code = c));
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {

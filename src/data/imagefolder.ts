@@ -132,8 +132,8 @@ async function probe(file: string): Promise<Probe> {
   }
 }
 
-/** Decodes one file to C x S x S uint8 (CHW), or throws. */
-async function decode(file: string, size: number, channels: 1 | 3): Promise<Uint8Array> {
+/** Decodes one file to C x S x S uint8 (CHW) as the cache does (see the file comment), or throws. */
+export async function decodeImageFile(file: string, size: number, channels: 1 | 3): Promise<Uint8Array> {
   let img = sharp(file, { failOn: 'error' }).removeAlpha().resize(size, size, { fit: 'cover', position: 'centre', kernel: 'cubic' });
   img = channels === 1 ? img.toColourspace('b-w') : img.toColourspace('srgb');
   const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
@@ -200,7 +200,7 @@ async function buildCache(root: string, cacheDir: string, options: ImageFolderOp
     await mapLimit(flat, concurrency, async (f, i) => {
       if (skipped.has(i)) return;
       try {
-        const px = await decode(f.file, size, channels);
+        const px = await decodeImageFile(f.file, size, channels);
         writeSync(fd, px, 0, per, i * per);
       } catch (e) {
         skipped.set(i, (e as Error).message.split('\n')[0]);

@@ -19,4 +19,4 @@ export {
 } from './transforms.js';
 export { type SplitOptions, type SplitIndices, stratifiedSplit, splitDataset, shuffleInPlace } from './split.js';
 export { type Batch, type DataLoaderOptions, type LoaderState, DataLoader } from './loader.js';
-export { type ImageFolderOptions, FolderDataset, openImageFolder, scanImageFolder, folderSplits } from './imagefolder.js';
+export { type ImageFolderOptions, FolderDataset, openImageFolder, scanImageFolder, folderSplits, decodeImageFile } from './imagefolder.js';

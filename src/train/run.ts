@@ -76,6 +76,18 @@ export const DEFAULT_CONFIG: TrainConfig = {
   threads: 0, valSplit: 0, trainLimit: 0, testLimit: 0, imageSize: 0, activation: 'relu', download: false,
 };
 
+/** The model's input as trained, saved in config.json as `input`. */
+export interface RunInput {
+  numClasses: number;
+  channels: number;
+  /** Square input side. */
+  imageSize: number;
+  classNames?: string[];
+  /** Per-channel normalization applied before the model (inputNorm 'dataset'). */
+  mean?: number[];
+  std?: number[];
+}
+
 export interface RunOptions {
   outDir?: string;
   resume?: boolean;
@@ -159,11 +171,17 @@ export async function runTraining(config: Partial<TrainConfig>, opts: RunOptions
   if (cfg.augment === 'crop-flip') trainT.push(randomCrop(geometry.size, { padding: 4 }), randomHorizontalFlip());
   if (cfg.augment === 'keras') trainT.push(randomAffine({ shearRange: 0.2, zoomRange: 0.2 }), randomHorizontalFlip());
   if (cfg.augment === 'imagenet') trainT.push(randomResizedCrop(geometry.size), randomHorizontalFlip());
+  let stats: { mean: number[]; std: number[] } | null = null;
   if (cfg.inputNorm === 'dataset') {
-    const { mean, std } = cfg.mean !== undefined && cfg.std !== undefined ? { mean: cfg.mean, std: cfg.std } : channelStats(train);
-    evalT.push(normalize(mean, std));
-    trainT.push(normalize(mean, std));
+    stats = cfg.mean !== undefined && cfg.std !== undefined ? { mean: cfg.mean, std: cfg.std } : channelStats(train);
+    evalT.push(normalize(stats.mean, stats.std));
+    trainT.push(normalize(stats.mean, stats.std));
   }
+  // What `normlab eval/predict/export` need to rebuild the model and its input from the run.
+  const input: RunInput = {
+    numClasses: train.numClasses, channels: geometry.channels, imageSize: geometry.size,
+    ...(train.classNames !== undefined ? { classNames: [...train.classNames] } : {}), ...(stats ?? {}),
+  };
   const model = createModel(cfg.network, {
     norm: cfg.norm, numClasses: train.numClasses, inChannels: train.channels, imageSize: geometry.size,
     bnWeight: cfg.bnWeight, inputNorm: cfg.inputNorm, activation: cfg.activation,
@@ -178,7 +196,7 @@ export async function runTraining(config: Partial<TrainConfig>, opts: RunOptions
     val: val === null ? undefined : loaderSource(mk(val, evalT, false)),
     test: loaderSource(mk(test, evalT, false)),
     outDir: opts.outDir, resume: opts.resume, progress: opts.progress, checkpoints: opts.checkpoints, onEpoch: opts.onEpoch,
-    config: { ...cfg, derivedSeed: seed },
+    config: { ...cfg, derivedSeed: seed, input },
     penalty: cfg.l1 > 0 ? (m) => l1Penalty(m, cfg.l1) : undefined,
   });
   const result = trainer.fit();
