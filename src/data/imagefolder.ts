@@ -44,7 +44,7 @@ export interface ImageFolderOptions {
   strict?: boolean;
   /** Folder for the cache (default <root>/.normlab-cache). */
   cacheDir?: string;
-  /** Decodes in flight (default: available cores). */
+  /** Decodes in flight (default: twice the available cores, at least 4). */
   concurrency?: number;
   /** Receives each warning line (default: written to stderr). */
   warn?: (line: string) => void;
@@ -169,7 +169,10 @@ async function buildCache(root: string, cacheDir: string, options: ImageFolderOp
   const { classNames, files } = scanImageFolder(root);
   const fp = fingerprint(root, files);
   const flat = files.flatMap((list, c) => list.map((f) => ({ file: f, label: c })));
-  const concurrency = options.concurrency ?? availableParallelism();
+  // More decodes in flight than cores hide file-read latency; sharp's operation cache is off
+  // since every file is read once.
+  const concurrency = options.concurrency ?? Math.max(4, 2 * availableParallelism());
+  sharp.cache(false);
   // Channels are part of the cache key; with auto channels a probe pass decides them first.
   const forced = options.channels;
   const keyDir = (c: number): string => join(cacheDir, `${size}x${c}`);
@@ -184,7 +187,8 @@ async function buildCache(root: string, cacheDir: string, options: ImageFolderOp
       // an unreadable index is rebuilt below
     }
   }
-  const probes = await mapLimit(flat, concurrency, (f) => probe(f.file));
+  // The header-only probe pass runs only to choose the channels; decode errors are caught below.
+  const probes = forced === undefined ? await mapLimit(flat, concurrency, (f) => probe(f.file)) : [];
   const skipped = new Map<number, string>();
   probes.forEach((p, i) => {
     if (!p.ok) skipped.set(i, p.reason);
