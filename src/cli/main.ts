@@ -4,6 +4,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { trainCommand } from './train.js';
 import { demoCommand } from './demo.js';
 import { runCommand } from './run.js';
+import { interopCommands } from './interop.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('normlab')
@@ -15,6 +16,7 @@ export async function main(argv: string[]): Promise<number> {
   trainCommand(program, (c) => (code = c));
   demoCommand(program, (c) => (code = c));
   runCommand(program, (c) => (code = c));
+  interopCommands(program, (c) => (code = c));
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
@@ -53,4 +55,13 @@ export function numArg(name: string, min = -Infinity): (v: string) => number {
 export function choice(flags: string, description: string, choices: readonly string[], def?: string): Option {
   const o = new Option(flags, description).choices(choices as string[]);
   return def === undefined ? o : o.default(def);
+}
+
+/** A comma-separated list of finite numbers. */
+export function listArg(name: string): (v: string) => number[] {
+  return (v) => {
+    const xs = v.split(',').map((t) => Number(t.trim()));
+    if (v.trim() === '' || xs.some((x) => !Number.isFinite(x))) throw new InvalidArgumentError(`${name} must be comma-separated numbers, got '${v}'`);
+    return xs;
+  };
 }

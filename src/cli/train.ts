@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { DEFAULT_CONFIG, runTraining, type TrainConfig } from '../train/run.js';
 import { DATASET_NAMES } from '../data/load.js';
 import { MODEL_NAMES, type NormKind } from '../models/index.js';
-import { choice, intArg, numArg, UsageError } from './main.js';
+import { choice, intArg, listArg, numArg, UsageError } from './main.js';
 
 const NORMS: readonly NormKind[] = ['bn', 'fbn', 'brn', 'gn', 'ln', 'in', 'none'];
 
@@ -29,9 +29,12 @@ export function trainCommand(program: Command, setCode: (c: number) => void): vo
     .option('--c <x>', 'divide the BN-gamma learning rate by c; c > 0 also turns off decay on 1-D parameters (seed 001)', numArg('--c', 0), d.c)
     .addOption(choice('--input-norm <kind>', "input normalization: 'bn' layer (seed 001) or dataset mean/std", ['bn', 'dataset'], d.inputNorm))
     .option('--l1 <lambda>', 'L1 penalty on weights (seed 002 uses 1e-3)', numArg('--l1', 0), d.l1)
-    .addOption(choice('--augment <kind>', 'augmentation', ['none', 'crop-flip', 'keras'], d.augment))
+    .addOption(choice('--augment <kind>', 'augmentation (imagenet: random resized crop + flip)', ['none', 'crop-flip', 'keras', 'imagenet'], d.augment))
+    .option('--mean <list>', 'input normalization mean per channel, comma-separated (default: computed)', listArg('--mean'))
+    .option('--std <list>', 'input normalization std per channel, comma-separated (default: computed)', listArg('--std'))
+    .option('--strict', 'folder dataset: unreadable image files are an error (default: skipped with a warning)', false)
     .addOption(choice('--activation <name>', 'activation of cifar-cnn', ['relu', 'sigmoid'], d.activation))
-    .option('--image-size <n>', 'resize images to n x n (0: keep)', intArg('--image-size', 0), d.imageSize)
+    .option('--image-size <n>', 'resize images to n x n (0: keep; folder dataset: decode at n x n, default 64)', intArg('--image-size', 0), d.imageSize)
     .option('--val-split <x>', 'validation part of the training set: fraction or count (0: none)', numArg('--val-split', 0), d.valSplit)
     .option('--train-limit <n>', 'use a stratified subset of n training samples (0: all)', intArg('--train-limit', 0), d.trainLimit)
     .option('--test-limit <n>', 'use a stratified subset of n test samples (0: all)', intArg('--test-limit', 0), d.testLimit)
@@ -53,8 +56,10 @@ export function trainCommand(program: Command, setCode: (c: number) => void): vo
         inputNorm: o.inputNorm as TrainConfig['inputNorm'], l1: o.l1 as number, augment: o.augment as TrainConfig['augment'],
         activation: o.activation as TrainConfig['activation'], imageSize: o.imageSize as number, valSplit: o.valSplit as number,
         trainLimit: o.trainLimit as number, testLimit: o.testLimit as number, seed: o.seed as number, threads: o.threads as number,
-        dataDir: o.dataDir as string | undefined, download: o.download as boolean,
+        dataDir: o.dataDir as string | undefined, download: o.download as boolean, strict: o.strict as boolean,
+        mean: o.mean as number[] | undefined, std: o.std as number[] | undefined,
       };
+      if ((cfg.mean === undefined) !== (cfg.std === undefined)) throw new UsageError('--mean and --std go together');
       if (cfg.network === 'alexnet' && (cfg.imageSize ?? 0) > 0 && (cfg.imageSize ?? 0) < 63) {
         throw new UsageError(`--image-size must be >= 63 for alexnet, got ${cfg.imageSize}`);
       }

@@ -27,6 +27,12 @@ export interface Dataset {
   readImage(i: number, out: Float32Array, offset?: number): void;
 }
 
+/** A Dataset that can make a dataset of some of its samples (ImageDataset, FolderDataset). */
+export interface SubsetDataset extends Dataset {
+  /** The given samples, in the given order. */
+  subset(indices: ArrayLike<number>, name?: string): SubsetDataset;
+}
+
 export interface ImageDatasetInit {
   name: string;
   channels: number;

@@ -1,6 +1,6 @@
 // normlab data: datasets (MNIST, Fashion-MNIST, CIFAR-10/100, a bundled MNIST subset), download
 // and cache, transforms, stratified splits and the seeded DataLoader. Public as `data`.
-export { type Dataset, type ImageDatasetInit, ImageDataset, fromArrays, channelStats } from './dataset.js';
+export { type Dataset, type SubsetDataset, type ImageDatasetInit, ImageDataset, fromArrays, channelStats } from './dataset.js';
 export { DataFormatError, MissingDataError } from './errors.js';
 export { type IdxArray, parseIdx, readIdx, encodeIdx, idxMagic } from './idx.js';
 export { type CifarVariant, type CifarRecords, parseCifar, readCifarFiles, encodeCifar, CIFAR_IMAGE_BYTES } from './cifar.js';
@@ -15,6 +15,8 @@ export {
   type Image, type Transform, type AffineParams, type RandomAffineOptions,
   flipHorizontal, padImage, cropImage, resizeBilinear, normalizeImage, affineImage,
   randomHorizontalFlip, randomCrop, randomAffine, randomShear, randomZoom, resize, normalize, compose, applyToBatch,
+  centerCrop, resizeShorter, randomResizedCrop, type RandomResizedCropOptions,
 } from './transforms.js';
 export { type SplitOptions, type SplitIndices, stratifiedSplit, splitDataset, shuffleInPlace } from './split.js';
 export { type Batch, type DataLoaderOptions, type LoaderState, DataLoader } from './loader.js';
+export { type ImageFolderOptions, FolderDataset, openImageFolder, scanImageFolder, folderSplits, decodeImageFile } from './imagefolder.js';

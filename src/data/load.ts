@@ -10,11 +10,16 @@
 //   cifar10: F/cifar-10-batches-bin/, F/ itself, F/cifar10/cifar-10-batches-bin/ with
 //     data_batch_1..5.bin and test_batch.bin, or the archive F/cifar-10-binary.tar.gz;
 //   cifar100: the same with cifar-100-binary/ (train.bin, test.bin) and cifar-100-binary.tar.gz.
+//   folder: an ImageFolder tree (imagefolder.ts), dataDir only: dataDir/train/<class>/... with
+//     dataDir/val/ (or test/) as the test split, or one tree dataDir/<class>/... split into
+//     train and test by a stratified split (folderTestFraction, seed folderSplitSeed).
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadBundledMnist } from './bundled.js';
 import { concatRecords, parseCifar, readCifarFiles, type CifarRecords, type CifarVariant } from './cifar.js';
-import { ImageDataset } from './dataset.js';
+import { ImageDataset, type SubsetDataset } from './dataset.js';
+import { folderSplits, openImageFolder, scanImageFolder, type FolderDataset } from './imagefolder.js';
+import { stratifiedSplit } from './split.js';
 import { defaultCacheDir, downloadFile } from './download.js';
 import { DataFormatError, MissingDataError } from './errors.js';
 import { gunzipFile } from './gzip.js';
@@ -22,7 +27,7 @@ import { findIdxFiles, idxCandidates, idxRoles, readIdxDataset, type IdxSplitFil
 import * as src from './sources.js';
 import { extractTarGzFolder, readTar } from './tar.js';
 
-export const DATASET_NAMES = ['mnist', 'mnist-bundled', 'fashion-mnist', 'cifar10', 'cifar100'] as const;
+export const DATASET_NAMES = ['mnist', 'mnist-bundled', 'fashion-mnist', 'cifar10', 'cifar100', 'folder'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
 export interface LoadOptions {
@@ -36,6 +41,17 @@ export interface LoadOptions {
   cacheDir?: string;
   /** CIFAR-100 only: which labels are `labels` (default 'fine', 100 classes; 'coarse': 20). */
   cifar100Labels?: 'fine' | 'coarse';
+  /** folder only: cache resolution S (images become S x S; default 64). */
+  imageSize?: number;
+  /** folder only: channels (default: 1 when all images are grayscale, else 3). */
+  channels?: 1 | 3;
+  /** folder only: unreadable files are an error instead of a warning. */
+  strict?: boolean;
+  /** folder only, one tree: test part of the stratified split (default 0.2) and its seed (default 0). */
+  folderTestFraction?: number;
+  folderSplitSeed?: number;
+  /** folder only: receives warning lines (default stderr). */
+  warn?: (line: string) => void;
 }
 
 interface IdxSpec {
@@ -53,7 +69,7 @@ interface CifarSpec {
   remote: src.RemoteFile;
 }
 
-const SPECS: Record<Exclude<DatasetName, 'mnist-bundled'>, IdxSpec | CifarSpec> = {
+const SPECS: Record<Exclude<DatasetName, 'mnist-bundled' | 'folder'>, IdxSpec | CifarSpec> = {
   mnist: { kind: 'idx', classNames: src.MNIST_CLASSES, subfolders: ['mnist', join('MNIST', 'raw')], remote: src.MNIST_REMOTE },
   'fashion-mnist': {
     kind: 'idx', classNames: src.FASHION_MNIST_CLASSES, subfolders: ['fashion-mnist', join('FashionMNIST', 'raw')], remote: src.FASHION_MNIST_REMOTE,
@@ -160,6 +176,7 @@ export function loadDatasetSync(name: DatasetName, options: LoadOptions = {}): I
   const split = options.split ?? 'train';
   checkSplit(split);
   if (name === 'mnist-bundled') return loadBundledMnist(split);
+  if (name === 'folder') throw new RangeError('loadDatasetSync: the folder dataset decodes images asynchronously; use loadDataset');
   const spec = SPECS[name];
   const searched: string[] = [];
   const cacheFolder = join(options.cacheDir ?? defaultCacheDir(), name);
@@ -183,12 +200,15 @@ async function downloadInto(cacheFolder: string, spec: IdxSpec | CifarSpec): Pro
  * Loads a dataset split: from dataDir, else the cache, else (download: true) downloads it into
  * the cache with checksum checks. 'mnist-bundled' needs no files.
  */
-export async function loadDataset(name: DatasetName, options: LoadOptions = {}): Promise<ImageDataset> {
+export async function loadDataset(name: Exclude<DatasetName, 'folder'>, options?: LoadOptions): Promise<ImageDataset>;
+export async function loadDataset(name: DatasetName, options?: LoadOptions): Promise<SubsetDataset>;
+export async function loadDataset(name: DatasetName, options: LoadOptions = {}): Promise<SubsetDataset> {
+  if (name === 'folder') return loadFolder(options);
   try {
     return loadDatasetSync(name, options);
   } catch (e) {
     if (!(e instanceof MissingDataError) || !options.download) throw e;
-    const spec = SPECS[name as Exclude<DatasetName, 'mnist-bundled'>];
+    const spec = SPECS[name as Exclude<DatasetName, 'mnist-bundled' | 'folder'>];
     const split = options.split ?? 'train';
     const cacheFolder = join(options.cacheDir ?? defaultCacheDir(), name);
     try {
@@ -198,4 +218,25 @@ export async function loadDataset(name: DatasetName, options: LoadOptions = {}):
     }
     return loadDatasetSync(name, { ...options, dataDir: undefined });
   }
+}
+
+/** The folder dataset's split (see the file comment for the layouts). */
+async function loadFolder(options: LoadOptions): Promise<FolderDataset> {
+  const split = options.split ?? 'train';
+  checkSplit(split);
+  if (options.dataDir === undefined) throw new MissingDataError('the folder dataset needs --data-dir <root> (option dataDir): root/train/<class>/*.png|jpg and root/val/<class>/..., or root/<class>/...', []);
+  const open = (root: string, name: string): Promise<FolderDataset> =>
+    openImageFolder(root, { size: options.imageSize, channels: options.channels, strict: options.strict, warn: options.warn, name });
+  const splits = folderSplits(options.dataDir);
+  if (splits !== null) {
+    const ds = await open(splits[split], `folder-${split}`);
+    const trainClasses = scanImageFolder(splits.train).classNames;
+    if (trainClasses.join('\0') !== ds.classNames.join('\0')) {
+      throw new DataFormatError(splits.test, `class folders [${ds.classNames.join(', ')}] differ from train/'s [${trainClasses.join(', ')}]`);
+    }
+    return ds;
+  }
+  const all = await open(options.dataDir, 'folder');
+  const parts = stratifiedSplit(all.labels, { valSize: options.folderTestFraction ?? 0.2, seed: options.folderSplitSeed ?? 0 });
+  return all.subset(split === 'train' ? parts.train : parts.val, `folder-${split}`);
 }

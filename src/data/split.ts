@@ -7,7 +7,7 @@
 // is exact. Which samples go to validation is a seeded Fisher–Yates shuffle of each class's
 // indices (classes in index order, one Generator). Both index lists come back sorted ascending.
 import { Generator } from '../tensor/random.js';
-import type { ImageDataset } from './dataset.js';
+import type { SubsetDataset } from './dataset.js';
 
 export interface SplitOptions {
   /** Validation size: a count (integer >= 1) or a fraction in (0, 1). */
@@ -70,7 +70,7 @@ export function stratifiedSplit(labels: ArrayLike<number>, options: SplitOptions
 }
 
 /** A dataset split into train and validation parts by stratifiedSplit. */
-export function splitDataset(dataset: ImageDataset, options: SplitOptions): { train: ImageDataset; val: ImageDataset } {
+export function splitDataset<D extends SubsetDataset>(dataset: D, options: SplitOptions): { train: D; val: D } {
   const { train, val } = stratifiedSplit(dataset.labels, options);
-  return { train: dataset.subset(train, `${dataset.name}-train`), val: dataset.subset(val, `${dataset.name}-val`) };
+  return { train: dataset.subset(train, `${dataset.name}-train`) as D, val: dataset.subset(val, `${dataset.name}-val`) as D };
 }

@@ -293,3 +293,74 @@ export function applyToBatch(
   }
   return { data: out ?? new Float32Array(0), shape: outShape };
 }
+
+/** Python's round(): halves go to the even neighbour (torchvision's crop offsets use it). */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** The centre window of size x size (or [height, width]), as torchvision's CenterCrop. */
+export function centerCrop(size: number | [number, number]): Transform {
+  const [th, tw] = typeof size === 'number' ? [size, size] : size;
+  return (img) => {
+    if (th > img.height || tw > img.width) throw new RangeError(`centerCrop: crop ${th}x${tw} is larger than the image ${img.height}x${img.width}`);
+    return cropImage(img, roundHalfEven((img.height - th) / 2), roundHalfEven((img.width - tw) / 2), th, tw);
+  };
+}
+
+/**
+ * Resizes (bilinear) so that the shorter side is `size`, the longer one floor(size * long /
+ * short), as torchvision's Resize(int).
+ */
+export function resizeShorter(size: number): Transform {
+  return (img) => {
+    const short = Math.min(img.height, img.width);
+    const h = img.height === short ? size : Math.floor((size * img.height) / short);
+    const w = img.height === short ? Math.floor((size * img.width) / short) : size;
+    return h === img.height && w === img.width ? img : resizeBilinear(img, h, w);
+  };
+}
+
+export interface RandomResizedCropOptions {
+  /** Range of the crop's area as a fraction of the image (default [0.08, 1]). */
+  scale?: [number, number];
+  /** Range of the crop's aspect ratio width / height (default [3/4, 4/3]). */
+  ratio?: [number, number];
+}
+
+/**
+ * torchvision's RandomResizedCrop: up to 10 tries of an area uniform in scale * H * W and a
+ * log-uniform aspect ratio, w = round(sqrt(area * ratio)), h = round(sqrt(area / ratio)); the
+ * first window that fits is placed uniformly (top drawn first), otherwise the centre window with
+ * the ratio clamped to the range. The window is resized (bilinear) to size x size.
+ */
+export function randomResizedCrop(size: number | [number, number], options: RandomResizedCropOptions = {}): Transform {
+  const [th, tw] = typeof size === 'number' ? [size, size] : size;
+  const [smin, smax] = options.scale ?? [0.08, 1];
+  const [rmin, rmax] = options.ratio ?? [3 / 4, 4 / 3];
+  if (!(smin > 0 && smax >= smin && smax <= 1)) throw new RangeError(`randomResizedCrop: scale must satisfy 0 < low <= high <= 1, got [${smin}, ${smax}]`);
+  if (!(rmin > 0 && rmax >= rmin)) throw new RangeError(`randomResizedCrop: ratio must satisfy 0 < low <= high, got [${rmin}, ${rmax}]`);
+  const [lmin, lmax] = [Math.log(rmin), Math.log(rmax)];
+  return (img, gen) => {
+    const { height: H, width: W } = img;
+    const area = H * W;
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const target = area * (smin + gen.uniform() * (smax - smin));
+      const ratio = Math.exp(lmin + gen.uniform() * (lmax - lmin));
+      const w = Math.round(Math.sqrt(target * ratio));
+      const h = Math.round(Math.sqrt(target / ratio));
+      if (w > 0 && w <= W && h > 0 && h <= H) {
+        const top = gen.int(H - h + 1);
+        const left = gen.int(W - w + 1);
+        return resizeBilinear(cropImage(img, top, left, h, w), th, tw);
+      }
+    }
+    const inRatio = W / H;
+    let w = W;
+    let h = H;
+    if (inRatio < rmin) h = Math.round(w / rmin);
+    else if (inRatio > rmax) w = Math.round(h * rmax);
+    return resizeBilinear(cropImage(img, Math.floor((H - h) / 2), Math.floor((W - w) / 2), h, w), th, tw);
+  };
+}

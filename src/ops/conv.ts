@@ -3,6 +3,7 @@
 //   out = floor((in + 2*padding - dilation*(kernel - 1) - 1) / stride) + 1
 import { backend } from '../backend/index.js';
 import { record, needsGrad } from '../autograd/graph.js';
+import { traceOp } from '../autograd/trace.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank, formatShape } from '../tensor/shape.js';
 
@@ -77,6 +78,7 @@ export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, opti
   const xShape = input.shape;
   const wShape = weight.shape;
   backend.conv2dForward(xb, xShape, wb, wShape, bias?.buffer ?? null, out.buffer, stride, padding, dilation, groups);
+  traceOp(fn, [input, weight, bias ?? null], out, { stride, padding, dilation, groups });
   const inputs = bias != null ? [input, weight, bias] : [input, weight];
   if (!needsGrad(...inputs)) return out;
   return record(out, fn, inputs, (g) => {

@@ -2,6 +2,7 @@
 import { backend } from '../backend/index.js';
 import { BinaryOp, UnaryOp, type UnaryOpName } from '../backend/kernels/elementwise.js';
 import { record, needsGrad } from '../autograd/graph.js';
+import { traceOp } from '../autograd/trace.js';
 import { Tensor } from '../tensor/tensor.js';
 import { broadcastShapes, sameShape, numelOf } from '../tensor/shape.js';
 
@@ -33,6 +34,7 @@ function unaryRaw(op: UnaryOpName, x: Tensor, p0 = 0, p1 = 0): Tensor {
 /** A unary op whose gradient is computed by the native unaryBackward kernel. */
 function unaryOp(name: string, op: UnaryOpName, x: Tensor, p0 = 0, p1 = 0): Tensor {
   const out = unaryRaw(op, x, p0, p1);
+  traceOp(name, [x], out, { p0, p1 });
   if (!needsGrad(x)) return out;
   const xb = x.buffer;
   const yb = out.buffer;
@@ -46,9 +48,11 @@ function unaryOp(name: string, op: UnaryOpName, x: Tensor, p0 = 0, p1 = 0): Tens
 export function add(a: Tensor, b: Tensor | number): Tensor {
   if (typeof b === 'number') {
     const out = unaryRaw('addScalar', a, b);
+    traceOp('addScalar', [a], out, { value: b });
     return record(out, 'add', [a], (g) => [g]);
   }
   const { out, shape } = binaryRaw(BinaryOp.add, a, b, 'add');
+  traceOp('add', [a, b], out);
   return record(out, 'add', [a, b], (g) => [
     a.requiresGrad ? reduceGradTo(g, shape, a.shape) : null,
     b.requiresGrad ? reduceGradTo(g, shape, b.shape) : null,

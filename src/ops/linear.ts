@@ -3,6 +3,7 @@
 import { backend } from '../backend/index.js';
 import { BinaryOp } from '../backend/kernels/elementwise.js';
 import { record, needsGrad } from '../autograd/graph.js';
+import { traceOp } from '../autograd/trace.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank, checkShape, formatShape } from '../tensor/shape.js';
 
@@ -24,6 +25,7 @@ export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Ten
     backend.sgemm(false, true, rows, outF, inF, 1, x, inF, w, inF, 0, out.buffer, outF);
     if (bias != null) backend.binary(BinaryOp.add, out.buffer, [rows, outF], bias.buffer, [outF], out.buffer, [rows, outF]);
   }
+  traceOp(fn, [input, weight, bias ?? null], out);
   const inputs = bias != null ? [input, weight, bias] : [input, weight];
   if (!needsGrad(...inputs)) return out;
   return record(out, fn, inputs, (g) => {

@@ -10,6 +10,7 @@
 // - Eval with running statistics is one per-channel scale + shift: y = x * scale + shift.
 import { backend } from '../backend/index.js';
 import { record, needsGrad } from '../autograd/graph.js';
+import { traceOp } from '../autograd/trace.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank, formatShape, numelOf } from '../tensor/shape.js';
 
@@ -107,6 +108,7 @@ function normalizeWithRunningStats(name: string, x: Tensor, v: ChannelView, runn
   const { scale, shift, invstd } = evalScaleShift(runningMean, runningVar, weight, bias, eps);
   const out = new Tensor(new Float32Array(x.size), x.shape);
   backend.normChannelAffine(x.buffer, v.N, v.C, v.S, scale, shift, out.buffer);
+  traceOp('batchNormEval', [x, runningMean, runningVar, weight, bias], out, { eps });
   const mean = runningMean.buffer.slice();
   return recordNorm(out, name, x, weight, bias, (g, want) => {
     const gx = want.x ? new Float32Array(x.size) : null;

@@ -6,6 +6,7 @@
 //   [floor(i*L/out), ceil((i+1)*L/out)).
 import { backend } from '../backend/index.js';
 import { record, needsGrad } from '../autograd/graph.js';
+import { traceOp } from '../autograd/trace.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank, formatShape } from '../tensor/shape.js';
 import { toPair, windowOutSize } from './conv.js';
@@ -42,6 +43,7 @@ export function maxPool2d(input: Tensor, kernelSize: number | [number, number], 
   const out = new Tensor(new Float32Array(n), p.outShape);
   const indices = new Int32Array(n);
   backend.maxPool2dForward(input.buffer, input.shape, out.buffer, indices, p.kernel, p.stride, p.padding);
+  traceOp('maxPool2d', [input], out, { kernel: p.kernel, stride: p.stride, padding: p.padding });
   if (!needsGrad(input)) return out;
   const xShape = input.shape;
   return record(out, 'maxPool2d', [input], (g) => {
@@ -56,6 +58,7 @@ export function avgPool2d(input: Tensor, kernelSize: number | [number, number], 
   const p = poolPlan('avgPool2d', input, kernelSize, options);
   const out = new Tensor(new Float32Array(p.outShape.reduce((a, d) => a * d, 1)), p.outShape);
   backend.avgPool2dForward(input.buffer, input.shape, out.buffer, p.kernel, p.stride, p.padding);
+  traceOp('avgPool2d', [input], out, { kernel: p.kernel, stride: p.stride, padding: p.padding });
   const xShape = input.shape;
   return record(out, 'avgPool2d', [input], (g) => {
     const gx = new Float32Array(input.size);
@@ -74,6 +77,7 @@ export function adaptiveAvgPool2d(input: Tensor, outputSize: number | [number, n
   const outShape = [N, C, size[0], size[1]];
   const out = new Tensor(new Float32Array(N * C * size[0] * size[1]), outShape);
   backend.adaptiveAvgPool2dForward(input.buffer, input.shape, out.buffer, size);
+  traceOp(fn, [input], out, { size });
   const xShape = input.shape;
   return record(out, fn, [input], (g) => {
     const gx = new Float32Array(input.size);

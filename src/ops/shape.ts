@@ -2,6 +2,7 @@
 // the slice is along the leading dimension), pad, and matmul.
 import { backend } from '../backend/index.js';
 import { record } from '../autograd/graph.js';
+import { traceOp } from '../autograd/trace.js';
 import { Tensor } from '../tensor/tensor.js';
 import { formatShape, normDim, numelOf, checkRank } from '../tensor/shape.js';
 
@@ -24,6 +25,7 @@ export function reshape(x: Tensor, shape: number[]): Tensor {
     throw new RangeError(`reshape: cannot reshape a tensor of shape ${formatShape(x.shape)} (${x.size} values) into ${formatShape(shape)}`);
   }
   const out = new Tensor(x.buffer, target);
+  traceOp('reshape', [x], out, { shape: target });
   return record(out, 'reshape', [x], (g) => [g]);
 }
 

@@ -4,10 +4,10 @@ import type { Module } from '../nn/module.js';
 import { createModel, type NormSpec } from '../models/index.js';
 import { loadDataset, type DatasetName } from '../data/load.js';
 import { splitDataset } from '../data/split.js';
-import type { ImageDataset } from '../data/dataset.js';
+import type { SubsetDataset } from '../data/dataset.js';
 import { channelStats } from '../data/dataset.js';
 import { DataLoader } from '../data/loader.js';
-import { compose, normalize, randomCrop, randomHorizontalFlip, randomAffine, resize, type Transform } from '../data/transforms.js';
+import { compose, normalize, randomCrop, randomHorizontalFlip, randomAffine, randomResizedCrop, resize, type Transform } from '../data/transforms.js';
 import { SGD } from '../optim/sgd.js';
 import { Adam, AdamW } from '../optim/adam.js';
 import { RMSprop } from '../optim/rmsprop.js';
@@ -43,8 +43,16 @@ export interface TrainConfig {
   inputNorm: 'bn' | 'dataset';
   /** Seed 002: L1 penalty λ on weights (0: off). */
   l1: number;
-  /** 'none' | 'crop-flip' (CIFAR: 4-pixel padded crop + flip) | 'keras' (shear 0.2, zoom 0.2, flip). */
-  augment: 'none' | 'crop-flip' | 'keras';
+  /**
+   * 'none' | 'crop-flip' (CIFAR: 4-pixel padded crop + flip) | 'keras' (shear 0.2, zoom 0.2, flip) |
+   * 'imagenet' (random resized crop, scale [0.08, 1], + flip).
+   */
+  augment: 'none' | 'crop-flip' | 'keras' | 'imagenet';
+  /** Input normalization by these per-channel mean/std instead of the computed ones (inputNorm 'dataset'). */
+  mean?: number[];
+  std?: number[];
+  /** folder dataset: unreadable image files are an error instead of a warning. */
+  strict?: boolean;
   /** Raw seed; the run uses md5Seed(seed) as in seed 001. */
   seed: number;
   threads: number;
@@ -53,7 +61,7 @@ export interface TrainConfig {
   /** Use only the first N (stratified) training / test samples (0: all). */
   trainLimit: number;
   testLimit: number;
-  /** Resize images to this size (0: keep), e.g. 224 for AlexNet. */
+  /** Resize images to this size (0: keep), e.g. 224 for AlexNet; the folder dataset's cache resolution (0: 64). */
   imageSize: number;
   activation: 'relu' | 'sigmoid';
   /** Dropout probability of models that take one (seed 002's network); unset: the model's own. */
@@ -70,6 +78,18 @@ export const DEFAULT_CONFIG: TrainConfig = {
   threads: 0, valSplit: 0, trainLimit: 0, testLimit: 0, imageSize: 0, activation: 'relu', download: false,
 };
 
+/** The model's input as trained, saved in config.json as `input`. */
+export interface RunInput {
+  numClasses: number;
+  channels: number;
+  /** Square input side. */
+  imageSize: number;
+  classNames?: string[];
+  /** Per-channel normalization applied before the model (inputNorm 'dataset'). */
+  mean?: number[];
+  std?: number[];
+}
+
 export interface RunOptions {
   outDir?: string;
   resume?: boolean;
@@ -82,9 +102,9 @@ export interface RunOutput {
   result: TrainResult;
   model: Module;
   config: TrainConfig;
-  data: { train: ImageDataset; val: ImageDataset | null; test: ImageDataset };
+  data: { train: SubsetDataset; val: SubsetDataset | null; test: SubsetDataset };
   /** A loader over a dataset with the run's evaluation transforms (resize, normalization): what the model expects. */
-  evalLoader(ds: ImageDataset, batchSize?: number): DataLoader;
+  evalLoader(ds: SubsetDataset, batchSize?: number): DataLoader;
 }
 
 /** A DataLoader as the trainer's BatchSource. */
@@ -98,7 +118,7 @@ export function loaderSource(loader: DataLoader): BatchSource {
   };
 }
 
-function limit(ds: ImageDataset, n: number, seed: number): ImageDataset {
+function limit(ds: SubsetDataset, n: number, seed: number): SubsetDataset {
   if (n <= 0 || n >= ds.n) return ds;
   const { val } = stratifiedSplit(ds.labels, { valSize: n, seed });
   return ds.subset(val, ds.name);
@@ -133,10 +153,12 @@ export async function runTraining(config: Partial<TrainConfig>, opts: RunOptions
   if (cfg.threads > 0) setNumThreads(cfg.threads);
   const seed = md5Seed(cfg.seed);
   manualSeed(seed);
-  const load = (split: 'train' | 'test'): Promise<ImageDataset> => loadDataset(cfg.dataset, { dataDir: cfg.dataDir, split, download: cfg.download });
+  const load = (split: 'train' | 'test'): Promise<SubsetDataset> => loadDataset(cfg.dataset, {
+    dataDir: cfg.dataDir, split, download: cfg.download, strict: cfg.strict, imageSize: cfg.imageSize > 0 ? cfg.imageSize : undefined,
+  });
   let train = limit(await load('train'), cfg.trainLimit, seed);
   const test = limit(await load('test'), cfg.testLimit, seed);
-  let val: ImageDataset | null = null;
+  let val: SubsetDataset | null = null;
   if (cfg.valSplit > 0) {
     // The validation split is fixed by md5Seed(0), as seed 001 creates it with seed 0.
     const parts = splitDataset(train, { valSize: cfg.valSplit, seed: md5Seed(0) });
@@ -152,18 +174,25 @@ export async function runTraining(config: Partial<TrainConfig>, opts: RunOptions
   }
   if (cfg.augment === 'crop-flip') trainT.push(randomCrop(geometry.size, { padding: 4 }), randomHorizontalFlip());
   if (cfg.augment === 'keras') trainT.push(randomAffine({ shearRange: 0.2, zoomRange: 0.2 }), randomHorizontalFlip());
+  if (cfg.augment === 'imagenet') trainT.push(randomResizedCrop(geometry.size), randomHorizontalFlip());
+  let stats: { mean: number[]; std: number[] } | null = null;
   if (cfg.inputNorm === 'dataset') {
-    const { mean, std } = channelStats(train);
-    evalT.push(normalize(mean, std));
-    trainT.push(normalize(mean, std));
+    stats = cfg.mean !== undefined && cfg.std !== undefined ? { mean: cfg.mean, std: cfg.std } : channelStats(train);
+    evalT.push(normalize(stats.mean, stats.std));
+    trainT.push(normalize(stats.mean, stats.std));
   }
+  // What `normlab eval/predict/export` need to rebuild the model and its input from the run.
+  const input: RunInput = {
+    numClasses: train.numClasses, channels: geometry.channels, imageSize: geometry.size,
+    ...(train.classNames !== undefined ? { classNames: [...train.classNames] } : {}), ...(stats ?? {}),
+  };
   const model = createModel(cfg.network, {
     norm: cfg.norm, numClasses: train.numClasses, inChannels: train.channels, imageSize: geometry.size,
     bnWeight: cfg.bnWeight, inputNorm: cfg.inputNorm, activation: cfg.activation, dropout: cfg.dropout,
   });
   const optimizer = makeOptimizer(cfg, model);
   const scheduler = makeScheduler(cfg, optimizer);
-  const mk = (ds: ImageDataset, t: Transform[], shuffle: boolean, batchSize = cfg.batchSize): DataLoader =>
+  const mk = (ds: SubsetDataset, t: Transform[], shuffle: boolean, batchSize = cfg.batchSize): DataLoader =>
     new DataLoader(ds, { batchSize, shuffle, seed, transform: t.length > 0 ? compose(...t) : undefined });
   const trainer = new Trainer({
     model, optimizer, scheduler, epochs: cfg.epochs,
@@ -171,7 +200,7 @@ export async function runTraining(config: Partial<TrainConfig>, opts: RunOptions
     val: val === null ? undefined : loaderSource(mk(val, evalT, false)),
     test: loaderSource(mk(test, evalT, false)),
     outDir: opts.outDir, resume: opts.resume, progress: opts.progress, checkpoints: opts.checkpoints, onEpoch: opts.onEpoch,
-    config: { ...cfg, derivedSeed: seed },
+    config: { ...cfg, derivedSeed: seed, input },
     penalty: cfg.l1 > 0 ? (m) => l1Penalty(m, cfg.l1) : undefined,
   });
   const result = trainer.fit();

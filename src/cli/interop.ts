@@ -1,0 +1,117 @@
+// `normlab eval`, `normlab predict` and `normlab export`: using a trained checkpoint. The network
+// comes from the run's config.json next to the checkpoint; --network/--norm/--num-classes
+// override it or stand in when there is none (src/interop/checkpoint.ts).
+import type { Command } from 'commander';
+import { dirname, join, resolve } from 'node:path';
+import { DATASET_NAMES, loadDataset, type DatasetName } from '../data/load.js';
+import { decodeImageFile } from '../data/imagefolder.js';
+import { MODEL_NAMES, type NormKind, type NormSpec } from '../models/index.js';
+import { loadModel, type SpecOverrides } from '../interop/checkpoint.js';
+import { evaluate, formatEval, predictTopK, specTransform } from '../interop/evaluate.js';
+import { saveOnnx } from '../interop/onnx.js';
+import { writeJsonAtomic } from '../train/atomic.js';
+import { Generator } from '../tensor/random.js';
+import { Tensor } from '../tensor/tensor.js';
+import { setNumThreads } from '../backend/index.js';
+import { choice, intArg, numArg, UsageError } from './main.js';
+
+const NORMS: readonly NormKind[] = ['bn', 'fbn', 'brn', 'gn', 'ln', 'in', 'none'];
+
+/** The flags every checkpoint command shares. */
+function modelFlags(cmd: Command): Command {
+  return cmd
+    .requiredOption('--checkpoint <file>', 'a .safetensors checkpoint (its folder\'s config.json names the network)')
+    .addOption(choice('--network <name>', 'network (default: from config.json)', MODEL_NAMES))
+    .addOption(choice('--norm <kind>', 'normalization layer (default: from config.json)', NORMS))
+    .option('--threshold <T>', 'Filtered BN threshold T (with --norm fbn)', numArg('--threshold', Number.MIN_VALUE), 4)
+    .option('--groups <g>', 'GroupNorm groups (with --norm gn)', intArg('--groups', 1), 2)
+    .option('--num-classes <n>', 'classes (default: from config.json)', intArg('--num-classes', 1))
+    .option('--image-size <n>', 'input size (default: from config.json)', intArg('--image-size', 1))
+    .option('--threads <n>', 'native threads (0: all cores)', intArg('--threads', 0), 0);
+}
+
+function overrides(o: Record<string, unknown>): SpecOverrides {
+  const kind = o.norm as NormKind | undefined;
+  let norm: NormSpec | undefined = kind;
+  if (kind === 'fbn') norm = { kind, threshold: o.threshold as number };
+  if (kind === 'gn') norm = { kind, groups: o.groups as number };
+  return {
+    ...(o.network !== undefined ? { network: o.network as string } : {}),
+    ...(norm !== undefined ? { norm } : {}),
+    ...(o.numClasses !== undefined ? { numClasses: o.numClasses as number } : {}),
+    ...(o.imageSize !== undefined ? { imageSize: o.imageSize as number } : {}),
+  };
+}
+
+export function interopCommands(program: Command, setCode: (c: number) => void): void {
+  modelFlags(program.command('eval').description('accuracy, per-class accuracy and confusion matrix of a checkpoint on a dataset; writes eval.json'))
+    .addOption(choice('--dataset <name>', 'dataset', DATASET_NAMES, 'mnist-bundled'))
+    .option('--data-dir <dir>', 'folder with the dataset files (the image folder root for --dataset folder)')
+    .addOption(choice('--split <name>', 'split to evaluate', ['train', 'test'], 'test'))
+    .option('--batch-size <n>', 'batch size', intArg('--batch-size', 1), 256)
+    .option('--strict', 'folder dataset: unreadable image files are an error', false)
+    .option('--out <file>', 'where to write the JSON results (default: eval.json next to the checkpoint)')
+    .action(async (o: Record<string, unknown>) => {
+      if ((o.threads as number) > 0) setNumThreads(o.threads as number);
+      const checkpoint = resolve(o.checkpoint as string);
+      const { model, spec } = loadModel(checkpoint, overrides(o));
+      const ds = await loadDataset(o.dataset as DatasetName, {
+        dataDir: o.dataDir as string | undefined, split: o.split as 'train' | 'test', strict: o.strict as boolean,
+        imageSize: spec.imageSize, channels: spec.channels as 1 | 3,
+      });
+      const r = evaluate(model, ds, spec, o.batchSize as number);
+      process.stdout.write(formatEval(r) + '\n');
+      const out = resolve((o.out as string | undefined) ?? join(dirname(checkpoint), 'eval.json'));
+      writeJsonAtomic(out, { checkpoint, dataset: o.dataset, split: o.split, network: spec.network, ...r });
+      process.stdout.write(`wrote ${out}\n`);
+      setCode(0);
+    });
+
+  modelFlags(program.command('predict').description('top-k classes with probabilities for image files'))
+    .argument('<images...>', 'image files (any format sharp reads)')
+    .option('--top-k <k>', 'classes per image', intArg('--top-k', 1), 5)
+    .option('--json', 'print JSON instead of a table', false)
+    .action(async (images: string[], o: Record<string, unknown>) => {
+      if ((o.threads as number) > 0) setNumThreads(o.threads as number);
+      const { model, spec } = loadModel(resolve(o.checkpoint as string), overrides(o));
+      const per = spec.channels * spec.imageSize * spec.imageSize;
+      const x = new Float32Array(images.length * per);
+      const t = specTransform(spec, spec.imageSize);
+      for (let i = 0; i < images.length; i++) {
+        let px: Uint8Array;
+        try {
+          px = await decodeImageFile(images[i], spec.imageSize, spec.channels as 1 | 3);
+        } catch (e) {
+          throw new UsageError(`cannot read image ${images[i]}: ${(e as Error).message.split('\n')[0]}`);
+        }
+        const img = { data: Float32Array.from(px, (v) => v / 255), channels: spec.channels, height: spec.imageSize, width: spec.imageSize };
+        x.set(t === undefined ? img.data : t(img, new Generator(0)).data, i * per);
+      }
+      const preds = predictTopK(model, new Tensor(x, [images.length, spec.channels, spec.imageSize, spec.imageSize]), spec, o.topK as number, images);
+      if (o.json) {
+        process.stdout.write(JSON.stringify(preds, null, 2) + '\n');
+      } else {
+        for (const p of preds) {
+          process.stdout.write(`${p.file}\n`);
+          for (const [rank, c] of p.top.entries()) process.stdout.write(`  ${rank + 1}. ${c.name.padEnd(16)} ${(100 * c.probability).toFixed(2).padStart(6)}%\n`);
+        }
+      }
+      setCode(0);
+    });
+
+  modelFlags(program.command('export').description('write the model in eval mode as ONNX (opset 13)'))
+    .requiredOption('--onnx <file>', 'output .onnx file')
+    .option('--fold-bn', 'fold eval BatchNorm into the Conv/Gemm before it (default: BatchNormalization nodes)', false)
+    .action((o: Record<string, unknown>) => {
+      const { model, spec } = loadModel(resolve(o.checkpoint as string), overrides(o));
+      const out = resolve(o.onnx as string);
+      const summary = saveOnnx(out, model, { inputShape: [1, spec.channels, spec.imageSize, spec.imageSize], foldBatchNorm: o.foldBn as boolean });
+      const counts = new Map<string, number>();
+      for (const op of summary.ops) counts.set(op, (counts.get(op) ?? 0) + 1);
+      process.stdout.write(
+        `wrote ${out}: ${summary.ops.length} nodes (${[...counts].map(([k, v]) => `${k} ${v}`).join(', ')}), ${summary.initializers} initializers; ` +
+          `input 'input' [batch, ${spec.channels}, ${spec.imageSize}, ${spec.imageSize}], output 'output'\n`,
+      );
+      setCode(0);
+    });
+}
