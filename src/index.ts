@@ -8,3 +8,4 @@ export * as functional from './ops/index.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * as data from './data/index.js';
+export * as analysis from './analysis/index.js';
