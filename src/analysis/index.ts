@@ -1,0 +1,6 @@
+// Analysis: activation statistics and capture, outlier images, misclassified samples, t-tests.
+export { pairedTTest, studentTSurvival, studentTQuantile, type PairedTTestResult, type PairedTTestOptions } from './ttest.js';
+export { StreamingStats, LayerStats, type DistributionSummary, type Histogram, type StreamingStatsOptions, type SummaryOptions } from './stats.js';
+export { captureLayerInputs, normLayers, selectModules, type LayerFilter, type InputBatch } from './capture.js';
+export { findOutlierImages, type OutlierOptions, type OutlierImage, type IndexedBatch } from './outliers.js';
+export { findMisclassified, type MisclassifiedSample, type LabelledBatch } from './misclassified.js';
