@@ -17,6 +17,17 @@ export async function main(argv: string[]): Promise<number> {
   demoCommand(program, (c) => (code = c));
   runCommand(program, (c) => (code = c));
   interopCommands(program, (c) => (code = c));
+  // `normlab report` parses its own flags (src/report/html.ts); vega loads only when it runs.
+  program
+    .command('report')
+    .description('compare run directories side by side in one self-contained report.html')
+    .helpOption(false)
+    .allowUnknownOption(true)
+    .argument('[args...]')
+    .action(async (args: string[]) => {
+      const { reportCommand } = await import('../report/html.js');
+      code = await reportCommand(args);
+    });
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {

@@ -47,3 +47,16 @@ describe('normlab train', () => {
     assert.match(r.stderr, /--data-dir/);
   });
 });
+
+describe('normlab report', () => {
+  it('writes a report for a run directory and exits 2 without one', () => {
+    const out = mkdtempSync(join(tmpdir(), 'normlab-cli-'));
+    const trained = run(['train', '--epochs', '1', '--train-limit', '300', '--test-limit', '100', '--progress', 'none', '--out', out]);
+    assert.equal(trained.status, 0, trained.stderr);
+    const file = join(out, 'report.html');
+    const r = run(['report', out, '--out', file]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(readFileSync(file, 'utf8'), /<svg/);
+    assert.equal(run(['report']).status, 2);
+  });
+});
