@@ -157,6 +157,11 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Every unary op code, for the switches that instantiate one loop per op.
+#define NL_UNARY_OPS(X)                                                                                         \
+  X(kNeg) X(kExp) X(kLog) X(kSqrt) X(kAbs) X(kRelu) X(kSigmoid) X(kTanh) X(kGelu) X(kLeakyRelu) X(kClamp)     \
+  X(kPowScalar) X(kAddScalar) X(kMulScalar) X(kRsubScalar) X(kRdivScalar) X(kSquare) X(kSign) X(kRsqrt)
+
 NL_INLINE float gelu_erf(float x) { return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f)); }
 
 template <int OP>
@@ -192,10 +197,7 @@ NL_INLINE void unary_op(const float* x, float* y, int64_t n, float p0, float p1)
 NL_INLINE void unary_body(int op, const float* x, float* y, int64_t n, float p0, float p1) {
   switch (op) {
 #define NL_CASE(OP) case OP: unary_op<OP>(x, y, n, p0, p1); break;
-    NL_CASE(kNeg) NL_CASE(kExp) NL_CASE(kLog) NL_CASE(kSqrt) NL_CASE(kAbs) NL_CASE(kRelu) NL_CASE(kSigmoid)
-    NL_CASE(kTanh) NL_CASE(kGelu) NL_CASE(kLeakyRelu) NL_CASE(kClamp) NL_CASE(kPowScalar) NL_CASE(kAddScalar)
-    NL_CASE(kMulScalar) NL_CASE(kRsubScalar) NL_CASE(kRdivScalar) NL_CASE(kSquare) NL_CASE(kSign)
-    NL_CASE(kRsqrt)
+    NL_UNARY_OPS(NL_CASE)
 #undef NL_CASE
     default: break;
   }
@@ -255,10 +257,7 @@ NL_INLINE void unary_grad_body(int op, const float* x, const float* y, const flo
                                float p1) {
   switch (op) {
 #define NL_CASE(OP) case OP: unary_grad_op<OP>(x, y, gy, gx, n, p0, p1); break;
-    NL_CASE(kNeg) NL_CASE(kExp) NL_CASE(kLog) NL_CASE(kSqrt) NL_CASE(kAbs) NL_CASE(kRelu) NL_CASE(kSigmoid)
-    NL_CASE(kTanh) NL_CASE(kGelu) NL_CASE(kLeakyRelu) NL_CASE(kClamp) NL_CASE(kPowScalar) NL_CASE(kAddScalar)
-    NL_CASE(kMulScalar) NL_CASE(kRsubScalar) NL_CASE(kRdivScalar) NL_CASE(kSquare) NL_CASE(kSign)
-    NL_CASE(kRsqrt)
+    NL_UNARY_OPS(NL_CASE)
 #undef NL_CASE
     default: break;
   }

@@ -3,8 +3,9 @@
 // name to {dtype, shape, data_offsets: [begin, end]} (offsets relative to the data section),
 // an optional "__metadata__" map of strings, then the raw little-endian data.
 // Writes are atomic: a temp file in the same folder, then rename.
-import { readFileSync, renameSync, writeFileSync, unlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Tensor } from '../tensor/tensor.js';
+import { writeFileAtomic } from './atomic.js';
 import { formatShape, numelOf } from '../tensor/shape.js';
 
 type Dtype = 'F32' | 'F64' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
@@ -49,18 +50,7 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Rec
 }
 
 export function saveSafetensors(path: string, tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, encodeSafetensors(tensors, metadata));
-    renameSync(tmp, path);
-  } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // the temp file was never created
-    }
-    throw err;
-  }
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
 export function decodeSafetensors(buf: Buffer, what = 'safetensors data'): SafetensorsFile {
