@@ -1,11 +1,10 @@
 // Renders an experiment's ReportSpec into one self-contained report.html (inline SVG charts from
 // Vega-Lite specs, inline PNG image grids, no external requests), written atomically.
 import { join } from 'node:path';
-import { curvesChart, heatmapChart, barChart, lineChart, quantileBoxChart, renderChart, landscapeChart, type ChartSpec as VegaSpec } from '../report/charts.js';
+import { heatmapChart, barChart, lineChart, quantileBoxChart, renderChart, landscapeChart, type ChartSpec as VegaSpec } from '../report/charts.js';
 import { imageGridHtml } from '../report/png.js';
 import { writeFileAtomic } from '../train/atomic.js';
 import type { ChartSpec, ReportSpec, TableSpec } from './reportSpec.js';
-import type { EpochMetrics } from '../train/trainer.js';
 
 export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -13,18 +12,8 @@ export function escapeHtml(s: string): string {
 
 function toVega(c: ChartSpec): VegaSpec {
   switch (c.kind) {
-    case 'curves': {
-      // curvesChart draws a metric of EpochMetrics per split; map each series' values onto test_acc
-      // (or the loss field) so one chart holds one metric with mean ± std bands over seeds.
-      const isLoss = /loss/i.test(c.yLabel);
-      const field = isLoss ? 'test_loss' : 'test_acc';
-      const groups = c.series.map((s) => ({
-        label: s.label,
-        histories: s.runs.map((run) => run.map((v, e) => ({ epoch: e + 1, [field]: v }) as unknown as EpochMetrics)),
-      }));
-      const spec = curvesChart(groups, isLoss ? 'loss' : 'acc', c.title) as unknown as Record<string, unknown>;
-      return relabel(spec, c.yLabel);
-    }
+    case 'curves':
+      return curvesSpec(c);
     case 'heatmap': {
       const cells: { x: string | number; y: string | number; value: number }[] = [];
       c.y.forEach((yv, i) => c.x.forEach((xv, j) => {
@@ -44,11 +33,28 @@ function toVega(c: ChartSpec): VegaSpec {
   }
 }
 
-/** Replaces the y-axis titles of a layered spec (curvesChart names them accuracy/loss). */
-function relabel(spec: Record<string, unknown>, yLabel: string): VegaSpec {
-  const layers = (spec.layer as { encoding?: { y?: { title?: string } } }[] | undefined) ?? [];
-  for (const l of layers) if (l.encoding?.y !== undefined) l.encoding.y.title = yLabel;
-  return spec as unknown as VegaSpec;
+/** One line per series at the mean over its runs (seeds), with a mean ± std band (sample std). */
+function curvesSpec(c: Extract<ChartSpec, { kind: 'curves' }>): VegaSpec {
+  const rows: Record<string, number | string>[] = [];
+  for (const s of c.series) {
+    const epochs = Math.max(0, ...s.runs.map((r) => r.length));
+    for (let e = 0; e < epochs; e++) {
+      const vals = s.runs.map((r) => r[e]).filter((v) => Number.isFinite(v));
+      if (vals.length === 0) continue;
+      const m = vals.reduce((a, b) => a + b, 0) / vals.length;
+      const sd = vals.length > 1 ? Math.sqrt(vals.reduce((a, b) => a + (b - m) ** 2, 0) / (vals.length - 1)) : 0;
+      rows.push({ epoch: e + 1, series: s.label, mean: m, lo: m - sd, hi: m + sd });
+    }
+  }
+  const x = { field: 'epoch', type: 'quantitative', title: c.xLabel ?? 'epoch', axis: { tickMinStep: 1 } };
+  const color = { field: 'series', type: 'nominal', title: 'group' };
+  return {
+    title: c.title, width: 420, height: 260, data: { values: rows },
+    layer: [
+      { mark: { type: 'area', opacity: 0.15 }, encoding: { x, y: { field: 'lo', type: 'quantitative', title: c.yLabel }, y2: { field: 'hi' }, color } },
+      { mark: { type: 'line', point: true }, encoding: { x, y: { field: 'mean', type: 'quantitative', title: c.yLabel, scale: { zero: false } }, color } },
+    ],
+  } as unknown as VegaSpec;
 }
 
 function tableHtml(t: TableSpec): string {
