@@ -4,17 +4,21 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { trainCommand } from './train.js';
 import { demoCommand } from './demo.js';
 import { runCommand } from './run.js';
+import { sweepCommand } from './sweep.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('normlab')
     .description('normalization layers for deep networks: train, compare and report')
     .exitOverride()
+    // Subcommands own the options after their name (`sweep status <id> --redis` is status's --redis).
+    .enablePositionalOptions()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError(false);
   let code = 0;
   trainCommand(program, (c) => (code = c));
   demoCommand(program, (c) => (code = c));
   runCommand(program, (c) => (code = c));
+  sweepCommand(program, (c) => (code = c));
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
