@@ -165,6 +165,9 @@ describe('sweeps on Redis with worker processes', { skip: missing ?? false }, ()
     });
     const s = await sweepStatus(client, 'fail-test');
     assert.match(s.failures[bad.id], /no-such-network/);
+    const logs = workers.map((w) => w.log()).join('');
+    assert.match(logs, /attempt 1 failed, will retry: .*no-such-network/);
+    assert.match(logs, /: failed: .*no-such-network/);
     await waitFor('the rejected payload', 10_000, async () => (await queue.getJobState('evil-1')) === 'failed');
     const evil = await queue.getJob('evil-1');
     assert.match(evil!.failedReason, /invalid job payload/);
