@@ -5,11 +5,14 @@ import { trainCommand } from './train.js';
 import { demoCommand } from './demo.js';
 import { runCommand } from './run.js';
 import { interopCommands } from './interop.js';
+import { sweepCommand } from './sweep.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('normlab')
     .description('normalization layers for deep networks: train, compare and report')
     .exitOverride()
+    // Subcommands own the options after their name (`sweep status <id> --redis` is status's --redis).
+    .enablePositionalOptions()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError(false);
   let code = 0;
@@ -28,6 +31,7 @@ export async function main(argv: string[]): Promise<number> {
       const { reportCommand } = await import('../report/html.js');
       code = await reportCommand(args);
     });
+  sweepCommand(program, (c) => (code = c));
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {

@@ -1,0 +1,126 @@
+// `normlab sweep` and `normlab worker`: one experiment's runs on a BullMQ queue in Redis, trained by
+// any number of workers. Without --redis, `normlab sweep` runs the local pool like `normlab run`:
+// both schedule the same executeRun.
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import type { Redis } from 'ioredis';
+import { expand } from '../experiments/experiment.js';
+import { getExperiment } from '../experiments/registry.js';
+import { runExperiment, resolveConfig } from '../experiments/runExperiment.js';
+import { connectRedis, checkRedisUrl, maskSecrets } from '../sweep/redisUrl.js';
+import { enqueueSweep } from '../sweep/queue.js';
+import { startWorker } from '../sweep/worker.js';
+import { formatStatus, sweepStatus, writeSweepReport } from '../sweep/status.js';
+import { intArg, UsageError } from './main.js';
+
+const err = (l: string): void => {
+  process.stderr.write(l + '\n');
+};
+
+/** Checks the URL (a UsageError names it, masked) and connects for one command. */
+async function oneShot<T>(url: string, fn: (client: Redis) => Promise<T>): Promise<T> {
+  try {
+    checkRedisUrl(url);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const client = await connectRedis(url, { retry: 'once' });
+  try {
+    return await fn(client);
+  } catch (e) {
+    if (e instanceof RangeError) throw new UsageError(maskSecrets(e.message, url));
+    throw e;
+  } finally {
+    client.disconnect();
+  }
+}
+
+export function sweepCommand(program: Command, setCode: (c: number) => void): void {
+  const sweep = program
+    .command('sweep')
+    // `sweep status|report` take their own --redis and --out (not those of `sweep <experiment>`).
+    .enablePositionalOptions()
+    .description("an experiment's runs as jobs on a Redis queue for `normlab worker`s (or the local pool without --redis)")
+    .argument('<experiment>', 'experiment name (see normlab run --list)')
+    .option('--full', "the seed's own configuration (default: quick mode on bundled data)", false)
+    .option('--set <key=value>', 'override a configuration value (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--seeds <n>', 'number of seeds (repeats) per setting', intArg('--seeds', 1))
+    .option('--redis <url>', 'redis://[:password@]host:port[/db] or rediss:// (TLS)')
+    .option('--name <sweep-id>', 'sweep id (default: <experiment>-<hash of the configuration>)')
+    .option('--attempts <n>', 'attempts per run before it is marked failed', intArg('--attempts', 1), 2)
+    .option('--out <dir>', 'without --redis: parent folder of the experiment folder', 'runs')
+    .option('--workers <n>', 'without --redis: local worker processes', intArg('--workers', 1), 1)
+    .action(async (name: string, o: { full: boolean; set: string[]; seeds?: number; redis?: string; name?: string; attempts: number; out: string; workers: number }) => {
+      const mode = o.full ? 'full' : 'quick';
+      let config;
+      try {
+        config = resolveConfig(name, { mode, sets: o.set, seeds: o.seeds });
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      if (o.redis === undefined) {
+        const out = await runExperiment(name, { mode, sets: o.set, seeds: o.seeds, workers: o.workers, out: resolve(o.out), log: err });
+        process.stdout.write(`${out.report}\n`);
+        setCode(0);
+        return;
+      }
+      const specs = expand(getExperiment(name), config);
+      const r = await oneShot(o.redis, (c) => enqueueSweep(c, { experiment: name, mode, config, specs, name: o.name, attempts: o.attempts }));
+      err(`${r.sweep}: ${r.total} run(s), ${r.added} newly queued`);
+      process.stdout.write(`${r.sweep}\n`);
+      setCode(0);
+    });
+
+  sweep
+    .command('status')
+    .description("a sweep's queued / running / done / failed counts with a progress bar and an ETA")
+    .argument('<sweep-id>')
+    .requiredOption('--redis <url>', 'redis://[:password@]host:port[/db] or rediss://')
+    .option('--json', 'print the counts as JSON', false)
+    .action(async (id: string, o: { redis: string; json: boolean }) => {
+      const s = await oneShot(o.redis, (c) => sweepStatus(c, id));
+      process.stdout.write((o.json ? JSON.stringify(s) : formatStatus(s)) + '\n');
+      setCode(s.failed > 0 ? 1 : 0);
+    });
+
+  sweep
+    .command('report')
+    .description("write the experiment's report.html from a sweep's stored results")
+    .argument('<sweep-id>')
+    .requiredOption('--redis <url>', 'redis://[:password@]host:port[/db] or rediss://')
+    .option('--out <dir>', 'output folder (default: runs/<sweep-id>)')
+    .action(async (id: string, o: { redis: string; out?: string }) => {
+      const report = await oneShot(o.redis, (c) => writeSweepReport(c, id, resolve(o.out ?? `runs/${id}`)));
+      process.stdout.write(`${report}\n`);
+      setCode(0);
+    });
+
+  program
+    .command('worker')
+    .description('take sweep jobs from Redis and train them until stopped (SIGINT/SIGTERM finish the runs in progress)')
+    .requiredOption('--redis <url>', 'redis://[:password@]host:port[/db] or rediss://')
+    .option('--threads <n>', 'native threads per run', intArg('--threads', 1), 1)
+    .option('--concurrency <k>', 'runs at once', intArg('--concurrency', 1), 1)
+    .option('--artifacts <dir>', 'shared folder for run directories (interrupted runs resume from their checkpoint)')
+    .option('--data-dir <dir>', 'folder with dataset files you already have')
+    .option('--lock-ms <ms>', 'job lock duration: a dead worker\'s job is taken again after about this long', intArg('--lock-ms', 500), 30000)
+    .action(async (o: { redis: string; threads: number; concurrency: number; artifacts?: string; dataDir?: string; lockMs: number }) => {
+      try {
+        checkRedisUrl(o.redis);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      const client = await connectRedis(o.redis, { retry: 'forever', log: err });
+      const w = startWorker(client, { url: o.redis, threads: o.threads, concurrency: o.concurrency, artifacts: o.artifacts ? resolve(o.artifacts) : undefined, dataDir: o.dataDir, lockMs: o.lockMs, log: err });
+      await new Promise<void>((done) => {
+        const stop = (sig: string): void => {
+          err(`worker: ${sig}, finishing the runs in progress`);
+          w.close().then(() => done(), () => done());
+        };
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.once('SIGTERM', () => stop('SIGTERM'));
+      });
+      client.disconnect();
+      setCode(0);
+    });
+}

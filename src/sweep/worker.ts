@@ -1,0 +1,133 @@
+// `normlab worker --redis URL`: takes jobs from the shared queue and runs each with executeRun in a
+// child process (the local pool's worker script), so this process's event loop stays free to renew
+// BullMQ's job lock while the native code trains. Results go to the sweep's results hash exactly
+// once (HSETNX in a Lua script); with --artifacts the run directory lives in a shared folder, so a
+// job picked up again after its worker died resumes from the run's last checkpoint there.
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker, UnrecoverableError, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { RunRecord } from '../experiments/experiment.js';
+import { runDirName } from '../experiments/execute.js';
+import { QUEUE, sweepKeys } from './keys.js';
+import { parseJob } from './schema.js';
+import { maskSecrets } from './redisUrl.js';
+
+export interface WorkerOptions {
+  url: string;
+  /** Native threads per run (default 1). */
+  threads?: number;
+  /** Runs at once (default 1). */
+  concurrency?: number;
+  /** Shared folder for run directories: <artifacts>/<sweep>/<run dir>. Default: a private temp folder, removed after each run. */
+  artifacts?: string;
+  dataDir?: string;
+  /** BullMQ lock duration in ms; a job whose worker stops renewing it is picked up again after about this long (default 30000). */
+  lockMs?: number;
+  log?: (line: string) => void;
+}
+
+interface ChildReply {
+  id: string;
+  record?: RunRecord;
+  error?: string;
+}
+
+const childScript = join(dirname(fileURLToPath(import.meta.url)), '..', 'experiments', 'worker.js');
+
+// Stores a result unless one is there; returns 1 when this call stored it. KEYS: results, running,
+// stored, failed; ARGV: run id, record JSON, now (ms).
+const STORE_ONCE = `
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then
+  redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
+  redis.call('HDEL', KEYS[2], ARGV[1])
+  redis.call('HDEL', KEYS[4], ARGV[1])
+  return 1
+end
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 0`;
+
+/** Runs one spec in a child process; rejects with the run's own error message. */
+function runInChild(data: { spec: RunRecord['spec']; runDir: string; threads: number; dataDir?: string }, onChild: (c: ChildProcess) => void): Promise<RunRecord> {
+  return new Promise((resolve, reject) => {
+    const child = fork(childScript, [], { env: { ...process.env, NORMLAB_NUM_THREADS: String(data.threads) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    onChild(child);
+    let settled = false;
+    child.on('message', (m: ChildReply) => {
+      settled = true;
+      child.send({ type: 'exit' });
+      if (m.error !== undefined) reject(new Error(m.error));
+      else resolve(m.record!);
+    });
+    child.on('exit', (code, signal) => {
+      if (!settled) reject(new Error(`the run process exited (${signal ?? `code ${code}`}) before finishing`));
+    });
+    child.send({ type: 'run', spec: data.spec, runDir: data.runDir, exec: { threads: data.threads, resume: true, dataDir: data.dataDir } });
+  });
+}
+
+export interface RunningWorker {
+  worker: Worker;
+  /** Waits for the jobs in progress, then disconnects. */
+  close(): Promise<void>;
+}
+
+export function startWorker(client: Redis, o: WorkerOptions): RunningWorker {
+  const log = o.log ?? (() => undefined);
+  const threads = o.threads ?? 1;
+  const name = `${hostname()}:${process.pid}`;
+  const children = new Set<ChildProcess>();
+  const lockMs = o.lockMs ?? 30_000;
+
+  const processor = async (job: Job): Promise<{ stored: boolean }> => {
+    const parsed = parseJob(job.data);
+    if (parsed instanceof Error) throw new UnrecoverableError(parsed.message);
+    const { sweep, spec } = parsed;
+    const keys = sweepKeys(sweep);
+    if ((await client.hexists(keys.results, spec.id)) === 1) return { stored: false };
+    const startedAt = Date.now();
+    await client.hset(keys.running, spec.id, JSON.stringify({ worker: name, enqueuedAt: job.timestamp, startedAt }));
+    log(`${sweep}: run ${spec.id} (${spec.group}, seed ${spec.seed}) started, attempt ${job.attemptsMade + 1}, ${startedAt - job.timestamp} ms after enqueue`);
+    const privateDir = o.artifacts === undefined ? mkdtempSync(join(tmpdir(), 'normlab-worker-')) : undefined;
+    const runDir = join(o.artifacts ?? privateDir!, sweep, runDirName(spec));
+    try {
+      const record = await runInChild({ spec, runDir, threads, dataDir: o.dataDir }, (c) => children.add(c));
+      const stored = (await client.eval(STORE_ONCE, 4, keys.results, keys.running, keys.stored, keys.failed, spec.id, JSON.stringify(record), String(Date.now()))) === 1;
+      log(`${sweep}: run ${spec.id} ${stored ? 'stored' : 'already stored by another worker'} (test acc ${record.results.final.test_acc})`);
+      return { stored };
+    } finally {
+      for (const c of children) if (c.exitCode !== null || c.signalCode !== null) children.delete(c);
+      if (privateDir !== undefined) rmSync(privateDir, { recursive: true, force: true });
+    }
+  };
+
+  const worker = new Worker(QUEUE, processor, {
+    connection: client,
+    concurrency: o.concurrency ?? 1,
+    lockDuration: lockMs,
+    stalledInterval: lockMs,
+    maxStalledCount: 1,
+  });
+  worker.on('failed', (job: Job | undefined, err: Error) => {
+    if (job === undefined) return;
+    const msg = maskSecrets(err.message, o.url);
+    const last = err instanceof UnrecoverableError || err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+    const parsed = parseJob(job.data);
+    log(`job ${job.id}: ${last ? 'failed' : `attempt ${job.attemptsMade} failed, will retry`}: ${msg}`);
+    if (!last || parsed instanceof Error) return;
+    const keys = sweepKeys(parsed.sweep);
+    client.multi().hset(keys.failed, parsed.spec.id, msg).hdel(keys.running, parsed.spec.id).exec().catch((e: Error) => log(`redis: ${maskSecrets(e.message, o.url)}`));
+  });
+  worker.on('error', (err: Error) => log(`worker: ${maskSecrets(err.message, o.url)}`));
+  log(`worker ${name}: queue ${QUEUE}, ${o.concurrency ?? 1} run(s) at once, ${threads} thread(s) each, lock ${lockMs} ms${o.artifacts ? `, artifacts in ${o.artifacts}` : ''}`);
+  return {
+    worker,
+    async close() {
+      await worker.close();
+      for (const c of children) c.kill('SIGTERM');
+    },
+  };
+}
