@@ -1,4 +1,4 @@
-// Sweep scheduling on Redis: throughput of 8 quick fbn-batch-sweep runs with 1 vs 2 worker
+// Sweep scheduling on Redis: throughput of 8 quick fbn-batch-sweep runs (6 epochs) with 1 vs 2 worker
 // processes (1 thread each), and the queue's own overhead per run: enqueue -> start (an idle
 // worker) and result stored -> visible in `sweep status`. Prints JSON lines with the load average,
 // since the runs share the machine with whatever else runs on it.
@@ -31,8 +31,7 @@ async function startWorkers(url: string, n: number): Promise<Proc[]> {
     proc.stderr!.on('data', (d: Buffer) => (text += d.toString()));
     return { proc, log: () => text };
   });
-  while (!ps.every((p) => p.log().includes('queue normlab-runs'))) await sleep(50);
-  await sleep(500);
+  while (!ps.every((p) => p.log().includes(': ready'))) await sleep(50);
   return ps;
 }
 
@@ -50,7 +49,7 @@ export async function main(): Promise<void> {
   const redis = await startRedis();
   const client = await connectRedis(redis.url, { retry: 'once' });
   const exp = getExperiment('fbn-batch-sweep');
-  const config = resolveConfig(exp.name, { mode: 'quick', sets: ['batchSizes=64,32', 'thresholds=2,4,5'], seeds: 1 });
+  const config = resolveConfig(exp.name, { mode: 'quick', sets: ['batchSizes=64,32', 'thresholds=2,4,5', 'epochs=6'], seeds: 1 });
   const specs = expand(exp, config);
   try {
     const seconds: Record<number, number> = {};

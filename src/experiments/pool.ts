@@ -19,6 +19,7 @@ export interface PoolOptions {
 }
 
 interface WorkerReply {
+  type?: 'ready';
   id: string;
   record?: RunRecord;
   error?: string;
@@ -56,6 +57,7 @@ export async function runPool(specs: RunSpec[], o: PoolOptions): Promise<RunReco
           child.send({ type: 'run', spec: s, runDir: join(o.runsDir, runDirName(s)), exec });
         };
         child.on('message', (m: WorkerReply) => {
+          if (m.type === 'ready') return;
           if (m.error !== undefined) errors.push(`run ${m.id}: ${m.error}`);
           else finish(m.record!);
           next();

@@ -1,4 +1,5 @@
-// A local-pool worker process: receives RunSpecs over IPC, executes them, replies with records.
+// A run process of the local pool and of sweep workers: receives RunSpecs over IPC, executes them,
+// replies with records. It sends { type: 'ready' } once the engine is loaded.
 import type { RunSpec } from './experiment.js';
 import { executeRun, type ExecuteOptions } from './execute.js';
 
@@ -19,3 +20,5 @@ process.on('message', (m: Job) => {
     (err: unknown) => process.send?.({ id: m.spec.id, error: err instanceof Error ? err.message : String(err) }),
   );
 });
+
+process.send?.({ type: 'ready' });

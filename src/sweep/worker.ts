@@ -1,5 +1,5 @@
 // `normlab worker --redis URL`: takes jobs from the shared queue and runs each with executeRun in a
-// child process (the local pool's worker script), so this process's event loop stays free to renew
+// child process (runProcess.ts: the local pool's run process, which ends when the worker dies), so this process's event loop stays free to renew
 // BullMQ's job lock while the native code trains. Results go to the sweep's results hash exactly
 // once (HSETNX in a Lua script); with --artifacts the run directory lives in a shared folder, so a
 // job picked up again after its worker died resumes from the run's last checkpoint there.
@@ -31,12 +31,13 @@ export interface WorkerOptions {
 }
 
 interface ChildReply {
+  type?: 'ready';
   id: string;
   record?: RunRecord;
   error?: string;
 }
 
-const childScript = join(dirname(fileURLToPath(import.meta.url)), '..', 'experiments', 'worker.js');
+const childScript = join(dirname(fileURLToPath(import.meta.url)), 'runProcess.js');
 
 // Stores a result unless one is there; returns 1 when this call stored it. KEYS: results, running,
 // stored, failed; ARGV: run id, record JSON, now (ms).
@@ -50,23 +51,67 @@ end
 redis.call('HDEL', KEYS[2], ARGV[1])
 return 0`;
 
-/** Runs one spec in a child process; rejects with the run's own error message. */
-function runInChild(data: { spec: RunRecord['spec']; runDir: string; threads: number; dataDir?: string }, onChild: (c: ChildProcess) => void): Promise<RunRecord> {
-  return new Promise((resolve, reject) => {
-    const child = fork(childScript, [], { env: { ...process.env, NORMLAB_NUM_THREADS: String(data.threads) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    onChild(child);
-    let settled = false;
-    child.on('message', (m: ChildReply) => {
-      settled = true;
-      child.send({ type: 'exit' });
-      if (m.error !== undefined) reject(new Error(m.error));
-      else resolve(m.record!);
+/**
+ * Run processes, one per concurrent run, started with the worker and kept between jobs so a run
+ * does not pay for starting Node and loading the engine (about a second, more than a quick run's
+ * training). A process that dies is replaced by a fresh one for the next job.
+ */
+class RunProcesses {
+  private idle: ChildProcess[] = [];
+  private all = new Set<ChildProcess>();
+  /** Resolves when the first `count` processes have loaded the engine. */
+  readonly ready: Promise<void>;
+
+  constructor(private readonly threads: number, count: number) {
+    const started = Array.from({ length: count }, () => this.spawn());
+    this.idle.push(...started);
+    this.ready = Promise.all(started.map((c) => new Promise<void>((resolve) => {
+      const onReady = (m: ChildReply): void => {
+        if (m.type !== 'ready') return;
+        c.off('message', onReady);
+        resolve();
+      };
+      c.on('message', onReady);
+      c.once('exit', () => resolve());
+    }))).then(() => undefined);
+  }
+
+  /** Runs one spec; rejects with the run's own error message. */
+  run(data: { spec: RunRecord['spec']; runDir: string; dataDir?: string }): Promise<RunRecord> {
+    const child = this.idle.pop() ?? this.spawn();
+    return new Promise((resolve, reject) => {
+      const onMessage = (m: ChildReply): void => {
+        if (m.type === 'ready') return;
+        child.off('exit', onExit);
+        child.off('message', onMessage);
+        this.idle.push(child);
+        if (m.error !== undefined) reject(new Error(m.error));
+        else resolve(m.record!);
+      };
+      const onExit = (code: number | null, signal: string | null): void => {
+        child.off('message', onMessage);
+        reject(new Error(`the run process exited (${signal ?? `code ${code}`}) before finishing`));
+      };
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+      child.send({ type: 'run', spec: data.spec, runDir: data.runDir, exec: { threads: this.threads, resume: true, dataDir: data.dataDir } });
     });
-    child.on('exit', (code, signal) => {
-      if (!settled) reject(new Error(`the run process exited (${signal ?? `code ${code}`}) before finishing`));
+  }
+
+  /** Asks every run process to exit (call when no run is in progress). */
+  close(): void {
+    for (const c of this.all) if (c.connected) c.send({ type: 'exit' });
+  }
+
+  private spawn(): ChildProcess {
+    const child = fork(childScript, [], { env: { ...process.env, NORMLAB_NUM_THREADS: String(this.threads) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.all.add(child);
+    child.once('exit', () => {
+      this.all.delete(child);
+      this.idle = this.idle.filter((c) => c !== child);
     });
-    child.send({ type: 'run', spec: data.spec, runDir: data.runDir, exec: { threads: data.threads, resume: true, dataDir: data.dataDir } });
-  });
+    return child;
+  }
 }
 
 export interface RunningWorker {
@@ -79,7 +124,7 @@ export function startWorker(client: Redis, o: WorkerOptions): RunningWorker {
   const log = o.log ?? (() => undefined);
   const threads = o.threads ?? 1;
   const name = `${hostname()}:${process.pid}`;
-  const children = new Set<ChildProcess>();
+  const procs = new RunProcesses(threads, o.concurrency ?? 1);
   const lockMs = o.lockMs ?? 30_000;
 
   const processor = async (job: Job): Promise<{ stored: boolean }> => {
@@ -94,12 +139,11 @@ export function startWorker(client: Redis, o: WorkerOptions): RunningWorker {
     const privateDir = o.artifacts === undefined ? mkdtempSync(join(tmpdir(), 'normlab-worker-')) : undefined;
     const runDir = join(o.artifacts ?? privateDir!, sweep, runDirName(spec));
     try {
-      const record = await runInChild({ spec, runDir, threads, dataDir: o.dataDir }, (c) => children.add(c));
+      const record = await procs.run({ spec, runDir, dataDir: o.dataDir });
       const stored = (await client.eval(STORE_ONCE, 4, keys.results, keys.running, keys.stored, keys.failed, spec.id, JSON.stringify(record), String(Date.now()))) === 1;
       log(`${sweep}: run ${spec.id} ${stored ? 'stored' : 'already stored by another worker'} (test acc ${record.results.final.test_acc})`);
       return { stored };
     } finally {
-      for (const c of children) if (c.exitCode !== null || c.signalCode !== null) children.delete(c);
       if (privateDir !== undefined) rmSync(privateDir, { recursive: true, force: true });
     }
   };
@@ -123,11 +167,12 @@ export function startWorker(client: Redis, o: WorkerOptions): RunningWorker {
   });
   worker.on('error', (err: Error) => log(`worker: ${maskSecrets(err.message, o.url)}`));
   log(`worker ${name}: queue ${QUEUE}, ${o.concurrency ?? 1} run(s) at once, ${threads} thread(s) each, lock ${lockMs} ms${o.artifacts ? `, artifacts in ${o.artifacts}` : ''}`);
+  procs.ready.then(() => log(`worker ${name}: ready`), () => undefined);
   return {
     worker,
     async close() {
       await worker.close();
-      for (const c of children) c.kill('SIGTERM');
+      procs.close();
     },
   };
 }

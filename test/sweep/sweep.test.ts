@@ -17,8 +17,9 @@ import { formatStatus, storedSweep, sweepStatus, writeSweepReport } from '../../
 import { freePort, redisMissing, startRedis, type LocalRedis } from '../helpers/redis.js';
 
 const CLI = join(process.cwd(), 'bin', 'normlab.js');
-// 2 batch sizes x (BN + 3 thresholds) x 1 seed = 8 quick runs of a couple of seconds each.
-const SETS = ['batchSizes=64,32', 'thresholds=2,4,5'];
+// 2 batch sizes x (BN + 3 thresholds) x 1 seed = 8 quick runs of 6 epochs (a second or two each,
+// checkpointed every epoch, so a killed run resumes mid-way).
+const SETS = ['batchSizes=64,32', 'thresholds=2,4,5', 'epochs=6'];
 const setArgs = SETS.flatMap((s) => ['--set', s]);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -113,10 +114,15 @@ describe('sweeps on Redis with worker processes', { skip: missing ?? false }, ()
     await waitFor('the first result', 60_000, async () => (await client.hlen(keys.results)) >= 1);
     // Kill the worker that holds a job right now (its lock then expires and the other takes it).
     let victim: WorkerProc | undefined;
+    let victimRun = '';
     await waitFor('a running job', 20_000, async () => {
-      const holders = (await client.hvals(keys.running)).map((v) => (JSON.parse(v) as { worker: string }).worker.split(':').pop());
-      victim = workers.find((w) => holders.includes(String(w.proc.pid)));
-      return victim !== undefined;
+      for (const [run, v] of Object.entries(await client.hgetall(keys.running))) {
+        const pid = (JSON.parse(v) as { worker: string }).worker.split(':').pop();
+        victim = workers.find((w) => String(w.proc.pid) === pid);
+        victimRun = run;
+        if (victim !== undefined) return true;
+      }
+      return false;
     });
     victim!.proc.kill('SIGKILL');
     const killedAt = await client.hlen(keys.results);
@@ -125,6 +131,8 @@ describe('sweeps on Redis with worker processes', { skip: missing ?? false }, ()
     await waitFor('8 results', 80_000, async () => (await client.hlen(keys.results)) === 8);
     const logs = workers.map((w) => w.log()).join('');
     assert.equal((logs.match(/ stored \(test acc/g) ?? []).length, 8, logs);
+    const survivor = workers.find((w) => w !== victim)!;
+    assert.match(survivor.log(), new RegExp(`run ${victimRun} .* started`), 'the killed run was taken over');
     assert.doesNotMatch(logs, /pa55word/);
     const status = await sweepStatus(client, 'kill-test');
     assert.deepEqual([status.total, status.done, status.running, status.queued, status.failed], [8, 8, 0, 0, 0]);

@@ -1,0 +1,20 @@
+// A sweep worker's run process: the local pool's run process plus a watchdog thread that ends
+// this process when its worker is gone (killed with SIGKILL, say). The watchdog runs on its own
+// thread because training blocks the main thread; without it an orphaned run would keep training
+// into the shared run directory while another worker resumes the same run there.
+import { Worker } from 'node:worker_threads';
+
+// process.ppid is a fixed value inside a worker thread, so the watchdog probes the parent's pid.
+const watchdog = `
+const { workerData } = require('node:worker_threads');
+setInterval(() => {
+  try {
+    process.kill(workerData.parent, 0);
+  } catch {
+    process.kill(workerData.self, 'SIGKILL');
+  }
+}, 200);
+`;
+
+new Worker(watchdog, { eval: true, workerData: { parent: process.ppid, self: process.pid } }).unref();
+await import('../experiments/worker.js');
