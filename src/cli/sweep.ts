@@ -1,7 +1,7 @@
 // `normlab sweep` and `normlab worker`: one experiment's runs on a BullMQ queue in Redis, trained by
 // any number of workers. Without --redis, `normlab sweep` runs the local pool like `normlab run`:
 // both schedule the same executeRun.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import { expand } from '../experiments/experiment.js';
@@ -35,6 +35,15 @@ async function oneShot<T>(url: string, fn: (client: Redis) => Promise<T>): Promi
   }
 }
 
+/**
+ * --redis, also read from NORMLAB_REDIS_URL so a password need not appear on a command line
+ * (where `ps` shows it to every user of the machine).
+ */
+function redisOption(required: boolean): Option {
+  const o = new Option('--redis <url>', 'redis://[:password@]host:port[/db] or rediss:// (TLS)').env('NORMLAB_REDIS_URL');
+  return required ? o.makeOptionMandatory() : o;
+}
+
 export function sweepCommand(program: Command, setCode: (c: number) => void): void {
   const sweep = program
     .command('sweep')
@@ -45,7 +54,7 @@ export function sweepCommand(program: Command, setCode: (c: number) => void): vo
     .option('--full', "the seed's own configuration (default: quick mode on bundled data)", false)
     .option('--set <key=value>', 'override a configuration value (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--seeds <n>', 'number of seeds (repeats) per setting', intArg('--seeds', 1))
-    .option('--redis <url>', 'redis://[:password@]host:port[/db] or rediss:// (TLS)')
+    .addOption(redisOption(false))
     .option('--name <sweep-id>', 'sweep id (default: <experiment>-<hash of the configuration>)')
     .option('--attempts <n>', 'attempts per run before it is marked failed', intArg('--attempts', 1), 2)
     .option('--out <dir>', 'without --redis: parent folder of the experiment folder', 'runs')
@@ -75,7 +84,7 @@ export function sweepCommand(program: Command, setCode: (c: number) => void): vo
     .command('status')
     .description("a sweep's queued / running / done / failed counts with a progress bar and an ETA")
     .argument('<sweep-id>')
-    .requiredOption('--redis <url>', 'redis://[:password@]host:port[/db] or rediss://')
+    .addOption(redisOption(true))
     .option('--json', 'print the counts as JSON', false)
     .action(async (id: string, o: { redis: string; json: boolean }) => {
       const s = await oneShot(o.redis, (c) => sweepStatus(c, id));
@@ -87,7 +96,7 @@ export function sweepCommand(program: Command, setCode: (c: number) => void): vo
     .command('report')
     .description("write the experiment's report.html from a sweep's stored results")
     .argument('<sweep-id>')
-    .requiredOption('--redis <url>', 'redis://[:password@]host:port[/db] or rediss://')
+    .addOption(redisOption(true))
     .option('--out <dir>', 'output folder (default: runs/<sweep-id>)')
     .action(async (id: string, o: { redis: string; out?: string }) => {
       const report = await oneShot(o.redis, (c) => writeSweepReport(c, id, resolve(o.out ?? `runs/${id}`)));
@@ -98,7 +107,7 @@ export function sweepCommand(program: Command, setCode: (c: number) => void): vo
   program
     .command('worker')
     .description('take sweep jobs from Redis and train them until stopped (SIGINT/SIGTERM finish the runs in progress)')
-    .requiredOption('--redis <url>', 'redis://[:password@]host:port[/db] or rediss://')
+    .addOption(redisOption(true))
     .option('--threads <n>', 'native threads per run', intArg('--threads', 1), 1)
     .option('--concurrency <k>', 'runs at once', intArg('--concurrency', 1), 1)
     .option('--artifacts <dir>', 'shared folder for run directories (interrupted runs resume from their checkpoint)')

@@ -17,4 +17,6 @@ setInterval(() => {
 `;
 
 new Worker(watchdog, { eval: true, workerData: { parent: process.ppid, self: process.pid } }).unref();
+// A reply that cannot be delivered (the worker died as the run finished) ends the process quietly.
+process.on('error', () => process.exit(1));
 await import('../experiments/worker.js');

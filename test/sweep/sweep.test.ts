@@ -76,6 +76,8 @@ describe('sweep job payloads and Redis URLs', () => {
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /cannot reach Redis at redis:\/\/:\*\*\*@127/);
     assert.doesNotMatch(r.stderr + r.stdout, /hunter2/);
+    const fromEnv = spawnSync(process.execPath, [CLI, 'sweep', 'status', 'x'], { encoding: 'utf8', env: { ...process.env, NORMLAB_REDIS_URL: url } });
+    assert.match(fromEnv.stderr, /cannot reach Redis at redis:\/\/:\*\*\*@127/);
     const bad = spawnSync(process.execPath, [CLI, 'sweep', 'status', 'x', '--redis', 'http://:hunter2@h'], { encoding: 'utf8' });
     assert.equal(bad.status, 2);
     assert.doesNotMatch(bad.stderr, /hunter2/);
@@ -129,8 +131,12 @@ describe('sweeps on Redis with worker processes', { skip: missing ?? false }, ()
     assert.ok(killedAt < 8, 'the kill came after the last run');
 
     await waitFor('8 results', 80_000, async () => (await client.hlen(keys.results)) === 8);
+    // A worker logs "stored" after the store returns: wait for the lines, then count them.
+    const storedLines = (): number => (workers.map((w) => w.log()).join('').match(/ stored \(test acc/g) ?? []).length;
+    await waitFor('8 "stored" log lines', 20_000, async () => storedLines() >= 8);
+    await sleep(500);
     const logs = workers.map((w) => w.log()).join('');
-    assert.equal((logs.match(/ stored \(test acc/g) ?? []).length, 8, logs);
+    assert.equal(storedLines(), 8, logs);
     const survivor = workers.find((w) => w !== victim)!;
     assert.match(survivor.log(), new RegExp(`run ${victimRun} .* started`), 'the killed run was taken over');
     assert.doesNotMatch(logs, /pa55word/);
