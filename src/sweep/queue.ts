@@ -47,14 +47,14 @@ export async function enqueueSweep(client: Redis, o: EnqueueOptions): Promise<En
     .exec();
   const done = await client.hmget(keys.results, ...o.specs.map((s) => s.id));
   const failed = await client.hmget(keys.failed, ...o.specs.map((s) => s.id));
-  const todo = o.specs.filter((_, i) => done[i] === null);
+  const unfinished = o.specs.filter((_, i) => done[i] === null);
   const retry = o.specs.filter((_, i) => done[i] === null && failed[i] !== null).map((s) => s.id);
   if (retry.length > 0) await client.hdel(keys.failed, ...retry);
   const queue = new Queue(QUEUE, { connection: client });
   try {
-    const states = await Promise.all(todo.map((spec) => queue.getJobState(jobId(sweep, spec.id))));
+    const states = await Promise.all(unfinished.map((spec) => queue.getJobState(jobId(sweep, spec.id))));
     const added = states.filter((st) => st === 'unknown').length;
-    await queue.addBulk(todo.map((spec) => ({
+    await queue.addBulk(unfinished.map((spec) => ({
       name: 'run',
       data: { sweep, spec },
       opts: {
