@@ -68,6 +68,13 @@ function addInto(dst: Float32Array, src: Float32Array): void {
 /**
  * Backpropagates `grad` (d loss / d root) through the graph under `root`. Leaf tensors that
  * require grad get their `.grad` accumulated (added to, as PyTorch does).
+ *
+ * Gradient buffers are handed over, not copied, where that is safe. A buffer is *owned* by this
+ * pass when a gradient rule returned it and its ArrayBuffer had not been seen before in the pass
+ * (rules return either fresh allocations or views of their incoming gradient, such as reshape's
+ * and add's identity rules). Owned buffers are added into in place and become a leaf's `.grad`
+ * without a copy; everything else (the caller's `grad`, views, a buffer returned for two inputs)
+ * is copied before it is written.
  */
 export function runBackward(root: Tensor, grad: Float32Array): void {
   const order: Tensor[] = [];
@@ -92,7 +99,9 @@ export function runBackward(root: Tensor, grad: Float32Array): void {
     }
   }
   const grads = new Map<Tensor, Float32Array>();
-  const owned = new Set<Float32Array>();
+  const seen = new Set<ArrayBufferLike>([grad.buffer]);
+  const owned = new Set<ArrayBufferLike>();
+  const isOwned = (g: Float32Array): boolean => owned.has(g.buffer) && g.byteOffset === 0 && g.byteLength === g.buffer.byteLength;
   grads.set(root, grad);
   for (let k = order.length - 1; k >= 0; k--) {
     const t = order[k];
@@ -101,7 +110,7 @@ export function runBackward(root: Tensor, grad: Float32Array): void {
     if (g === undefined) continue;
     const node = t.gradFn;
     if (node === null) {
-      t.accumulateGrad(g);
+      t.accumulateGrad(g, isOwned(g));
       continue;
     }
     if (node.backward === null) {
@@ -112,6 +121,18 @@ export function runBackward(root: Tensor, grad: Float32Array): void {
     }
     const inputGrads = node.backward(g);
     node.backward = null;
+    // Ownership first, for all of this rule's results: a buffer returned for two inputs is
+    // owned by neither, and must not be written while the second still refers to it.
+    for (let j = 0; j < node.inputs.length; j++) {
+      const gi = inputGrads[j];
+      if (gi === null || gi === undefined || !node.inputs[j].requiresGrad) continue;
+      if (seen.has(gi.buffer)) {
+        owned.delete(gi.buffer);
+      } else {
+        seen.add(gi.buffer);
+        owned.add(gi.buffer);
+      }
+    }
     for (let j = 0; j < node.inputs.length; j++) {
       const input = node.inputs[j];
       const gi = inputGrads[j];
@@ -124,13 +145,15 @@ export function runBackward(root: Tensor, grad: Float32Array): void {
       const prev = grads.get(input);
       if (prev === undefined) {
         grads.set(input, gi);
-      } else if (owned.has(prev)) {
+      } else if (isOwned(prev)) {
         addInto(prev, gi);
+      } else if (isOwned(gi)) {
+        addInto(gi, prev);
+        grads.set(input, gi);
       } else {
-        // Gradient rules may return views of their output gradient (reshape, add): never write
-        // into a buffer this pass did not allocate itself.
         const sum = addCopy(prev, gi);
-        owned.add(sum);
+        seen.add(sum.buffer);
+        owned.add(sum.buffer);
         grads.set(input, sum);
       }
     }

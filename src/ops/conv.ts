@@ -6,6 +6,7 @@ import { record, needsGrad } from '../autograd/graph.js';
 import { traceOp } from '../autograd/trace.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank, formatShape } from '../tensor/shape.js';
+import { emptyFloats } from '../tensor/alloc.js';
 
 export interface Conv2dOptions {
   stride?: number | [number, number];
@@ -72,7 +73,7 @@ export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, opti
   }
   const [OH, OW] = windowOutSize(fn, input.shape, [KH, KW], stride, padding, dilation);
   const outShape = [N, O, OH, OW];
-  const out = new Tensor(new Float32Array(N * O * OH * OW), outShape);
+  const out = new Tensor(emptyFloats(N * O * OH * OW), outShape);
   const xb = input.buffer;
   const wb = weight.buffer;
   const xShape = input.shape;
@@ -84,10 +85,10 @@ export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, opti
   return record(out, fn, inputs, (g) => {
     let gx: Float32Array | null = null;
     if (input.requiresGrad) {
-      gx = new Float32Array(xb.length);
+      gx = emptyFloats(xb.length);
       backend.conv2dBackwardInput(g, wb, wShape, gx, xShape, stride, padding, dilation, groups);
     }
-    const gw = weight.requiresGrad ? new Float32Array(wb.length) : null;
+    const gw = weight.requiresGrad ? emptyFloats(wb.length) : null;
     const gb = bias != null && bias.requiresGrad ? new Float32Array(O) : null;
     if (gw !== null || gb !== null) backend.conv2dBackwardWeight(xb, xShape, g, gw, wShape, gb, stride, padding, dilation, groups);
     return bias != null ? [gx, gw, gb] : [gx, gw];

@@ -8,6 +8,7 @@ import { record, needsGrad } from '../autograd/graph.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank } from '../tensor/shape.js';
 import { defaultGenerator } from '../tensor/random.js';
+import { emptyFloats } from '../tensor/alloc.js';
 
 export interface DropoutOptions {
   /** Off: the op is the identity (evaluation mode). Default true, as torch.nn.functional.dropout. */
@@ -33,11 +34,11 @@ function maskSeed(fn: string, seed: number | undefined): number {
 
 /** x * mask with mask broadcast from maskShape; the gradient is g * mask. */
 function applyMask(fn: string, x: Tensor, mask: Float32Array, maskShape: number[]): Tensor {
-  const out = new Tensor(new Float32Array(x.size), x.shape);
+  const out = new Tensor(emptyFloats(x.size), x.shape);
   backend.binary(BinaryOp.mul, x.buffer, x.shape, mask, maskShape, out.buffer, x.shape);
   if (!needsGrad(x)) return out;
   return record(out, fn, [x], (g) => {
-    const gx = new Float32Array(x.size);
+    const gx = emptyFloats(x.size);
     backend.binary(BinaryOp.mul, g, x.shape, mask, maskShape, gx, x.shape);
     return [gx];
   });

@@ -5,6 +5,7 @@ import { record, needsGrad } from '../autograd/graph.js';
 import { traceOp } from '../autograd/trace.js';
 import { Tensor } from '../tensor/tensor.js';
 import { broadcastShapes, sameShape, numelOf } from '../tensor/shape.js';
+import { emptyFloats } from '../tensor/alloc.js';
 
 function scalarTensor(v: number): Tensor {
   return new Tensor(new Float32Array([v]), []);
@@ -13,20 +14,20 @@ function scalarTensor(v: number): Tensor {
 /** Reduces a broadcast gradient back to the shape of the input it flowed from. */
 export function reduceGradTo(g: Float32Array, from: number[], to: number[]): Float32Array {
   if (sameShape(from, to)) return g;
-  const out = new Float32Array(numelOf(to));
+  const out = emptyFloats(numelOf(to));
   backend.sumToShape(g, from, out, to);
   return out;
 }
 
 function binaryRaw(op: number, a: Tensor, b: Tensor, fn: string): { out: Tensor; shape: number[] } {
   const shape = broadcastShapes(fn, a.shape, b.shape);
-  const out = new Tensor(new Float32Array(numelOf(shape)), shape);
+  const out = new Tensor(emptyFloats(numelOf(shape)), shape);
   backend.binary(op, a.buffer, a.shape, b.buffer, b.shape, out.buffer, shape);
   return { out, shape };
 }
 
 function unaryRaw(op: UnaryOpName, x: Tensor, p0 = 0, p1 = 0): Tensor {
-  const out = new Tensor(new Float32Array(x.size), x.shape);
+  const out = new Tensor(emptyFloats(x.size), x.shape);
   backend.unary(UnaryOp[op], x.buffer, out.buffer, p0, p1);
   return out;
 }
@@ -39,7 +40,7 @@ function unaryOp(name: string, op: UnaryOpName, x: Tensor, p0 = 0, p1 = 0): Tens
   const xb = x.buffer;
   const yb = out.buffer;
   return record(out, name, [x], (g) => {
-    const gx = new Float32Array(g.length);
+    const gx = emptyFloats(g.length);
     backend.unaryBackward(UnaryOp[op], xb, yb, g, gx, p0, p1);
     return [gx];
   });
@@ -94,12 +95,12 @@ export function div(a: Tensor, b: Tensor | number): Tensor {
     let ga: Float32Array | null = null;
     let gb: Float32Array | null = null;
     if (a.requiresGrad) {
-      const t = new Float32Array(g.length);
+      const t = emptyFloats(g.length);
       backend.binary(BinaryOp.div, g, shape, b.buffer, b.shape, t, shape);
       ga = reduceGradTo(t, shape, a.shape);
     }
     if (b.requiresGrad) {
-      const t = new Float32Array(g.length);
+      const t = emptyFloats(g.length);
       backend.binary(BinaryOp.mul, g, shape, out.buffer, shape, t, shape);
       backend.binary(BinaryOp.div, t, shape, b.buffer, b.shape, t, shape);
       gb = reduceGradTo(negRaw(t), shape, b.shape);
@@ -190,23 +191,23 @@ export { scalarTensor };
 
 // Raw (non-recording) helpers for gradient rules.
 function negRaw(g: Float32Array): Float32Array {
-  const out = new Float32Array(g.length);
+  const out = emptyFloats(g.length);
   backend.unary(UnaryOp.neg, g, out, 0, 0);
   return out;
 }
 function scaleRaw(g: Float32Array, s: number): Float32Array {
-  const out = new Float32Array(g.length);
+  const out = emptyFloats(g.length);
   backend.unary(UnaryOp.mulScalar, g, out, s, 0);
   return out;
 }
 function mulRaw(g: Float32Array, shape: number[], b: Tensor): Float32Array {
-  const out = new Float32Array(g.length);
+  const out = emptyFloats(g.length);
   backend.binary(BinaryOp.mul, g, shape, b.buffer, b.shape, out, shape);
   return out;
 }
 function expandRaw(t: Tensor, shape: number[]): Float32Array {
   if (sameShape(t.shape, shape)) return t.buffer;
-  const out = new Float32Array(numelOf(shape));
+  const out = emptyFloats(numelOf(shape));
   const zero = new Float32Array(1);
   backend.binary(BinaryOp.add, t.buffer, t.shape, zero, [], out, shape);
   return out;

@@ -6,6 +6,7 @@ import { record, needsGrad } from '../autograd/graph.js';
 import { traceOp } from '../autograd/trace.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank, checkShape, formatShape } from '../tensor/shape.js';
+import { emptyFloats } from '../tensor/alloc.js';
 
 export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   const fn = 'linear';
@@ -17,11 +18,11 @@ export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Ten
   if (bias != null) checkShape(fn, 'bias', bias.shape, [outF]);
   const rows = inF === 0 ? 0 : input.size / inF;
   const outShape = [...input.shape.slice(0, -1), outF];
-  const out = new Tensor(new Float32Array(rows * outF), outShape);
+  const out = new Tensor(emptyFloats(rows * outF), outShape);
   const x = input.buffer;
   const w = weight.buffer;
   if (rows > 0 && outF > 0) {
-    // y[rows, out] = x[rows, in] * W^T
+    // y[rows, out] = x[rows, in] * W^T (beta 0: every value written, K = 0 included)
     backend.sgemm(false, true, rows, outF, inF, 1, x, inF, w, inF, 0, out.buffer, outF);
     if (bias != null) backend.binary(BinaryOp.add, out.buffer, [rows, outF], bias.buffer, [outF], out.buffer, [rows, outF]);
   }
@@ -34,13 +35,13 @@ export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Ten
     let gb: Float32Array | null = null;
     if (input.requiresGrad) {
       // gx[rows, in] = g[rows, out] * W[out, in]
-      gx = new Float32Array(input.size);
-      if (rows > 0 && outF > 0) backend.sgemm(false, false, rows, inF, outF, 1, g, outF, w, inF, 0, gx, inF);
+      gx = emptyFloats(input.size);
+      if (rows > 0 && inF > 0) backend.sgemm(false, false, rows, inF, outF, 1, g, outF, w, inF, 0, gx, inF);
     }
     if (weight.requiresGrad) {
       // gW[out, in] = g^T[out, rows] * x[rows, in]
-      gw = new Float32Array(weight.size);
-      if (rows > 0) backend.sgemm(true, false, outF, inF, rows, 1, g, outF, x, inF, 0, gw, inF);
+      gw = emptyFloats(weight.size);
+      if (outF > 0 && inF > 0) backend.sgemm(true, false, outF, inF, rows, 1, g, outF, x, inF, 0, gw, inF);
     }
     if (bias != null && bias.requiresGrad) {
       gb = new Float32Array(outF);

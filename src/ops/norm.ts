@@ -13,6 +13,7 @@ import { record, needsGrad } from '../autograd/graph.js';
 import { traceOp } from '../autograd/trace.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank, formatShape, numelOf } from '../tensor/shape.js';
+import { emptyFloats } from '../tensor/alloc.js';
 
 /** (N, C, S) view of an (N, C, *) input. */
 export interface ChannelView {
@@ -106,12 +107,12 @@ export function evalScaleShift(runningMean: Tensor, runningVar: Tensor, weight: 
 /** Eval with running statistics: y = x * scale + shift, gradients through the fixed statistics. */
 function normalizeWithRunningStats(name: string, x: Tensor, v: ChannelView, runningMean: Tensor, runningVar: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): Tensor {
   const { scale, shift, invstd } = evalScaleShift(runningMean, runningVar, weight, bias, eps);
-  const out = new Tensor(new Float32Array(x.size), x.shape);
+  const out = new Tensor(emptyFloats(x.size), x.shape);
   backend.normChannelAffine(x.buffer, v.N, v.C, v.S, scale, shift, out.buffer);
   traceOp('batchNormEval', [x, runningMean, runningVar, weight, bias], out, { eps });
   const mean = runningMean.buffer.slice();
   return recordNorm(out, name, x, weight, bias, (g, want) => {
-    const gx = want.x ? new Float32Array(x.size) : null;
+    const gx = want.x ? emptyFloats(x.size) : null;
     const gw = want.weight ? new Float32Array(v.C) : null;
     const gb = want.bias ? new Float32Array(v.C) : null;
     backend.batchNormBackward(x.buffer, g, v.N, v.C, v.S, mean, invstd, weight?.buffer ?? null, false, gx, gw, gb, null, 0, null, null);
@@ -152,14 +153,14 @@ export function batchNorm(
     return normalizeWithRunningStats(fn, x, v, runningMean, runningVar, weight, bias, eps);
   }
   checkBatchValues(fn, x, v);
-  const out = new Tensor(new Float32Array(x.size), x.shape);
+  const out = new Tensor(emptyFloats(x.size), x.shape);
   const mean = new Float32Array(v.C);
   const invstd = new Float32Array(v.C);
   const bvar = new Float32Array(v.C);
   backend.batchNormForward(x.buffer, v.N, v.C, v.S, weight?.buffer ?? null, bias?.buffer ?? null, eps, out.buffer, mean, invstd, bvar, 0, null, null, null);
   updateRunningStats(runningMean, runningVar, mean, bvar, v.N * v.S, options.momentum ?? 0.1);
   return recordNorm(out, fn, x, weight, bias, (g, want) => {
-    const gx = want.x ? new Float32Array(x.size) : null;
+    const gx = want.x ? emptyFloats(x.size) : null;
     const gw = want.weight ? new Float32Array(v.C) : null;
     const gb = want.bias ? new Float32Array(v.C) : null;
     backend.batchNormBackward(x.buffer, g, v.N, v.C, v.S, mean, invstd, weight?.buffer ?? null, true, gx, gw, gb, null, 0, null, null);
@@ -219,7 +220,7 @@ export function filteredBatchNormWithStats(
   const kw = pooled ? null : weight;
   const kb = pooled ? null : bias;
   const C = sv.C;
-  const y = new Tensor(new Float32Array(x.size), x.shape);
+  const y = new Tensor(emptyFloats(x.size), x.shape);
   const mean = new Float32Array(C);
   const invstd = new Float32Array(C);
   const bvar = new Float32Array(C);
@@ -239,7 +240,7 @@ export function filteredBatchNormWithStats(
     updateRunningStats(runningMean, runningVar, mean, bvar, kept, options.momentum ?? 0.1);
   }
   const core = recordNorm(y, fn, x, kw, kb, (g, want) => {
-    const gx = want.x ? new Float32Array(x.size) : null;
+    const gx = want.x ? emptyFloats(x.size) : null;
     const gw = want.weight ? new Float32Array(C) : null;
     const gb = want.bias ? new Float32Array(C) : null;
     backend.batchNormBackward(x.buffer, g, sv.N, C, sv.S, mean, invstd, kw?.buffer ?? null, true, gx, gw, gb, kept, T, mu0, rstd0);
@@ -315,11 +316,11 @@ export function batchRenorm(
     scale[c] = effGamma[c] * invstd[c];
     shift[c] = d[c] * gm + bt - mean[c] * scale[c];
   }
-  const out = new Tensor(new Float32Array(x.size), x.shape);
+  const out = new Tensor(emptyFloats(x.size), x.shape);
   backend.normChannelAffine(x.buffer, v.N, v.C, v.S, scale, shift, out.buffer);
   onBatchStats?.(mean, bvar, v.N * v.S);
   return recordNorm(out, fn, x, weight, bias, (g, want) => {
-    const gx = want.x ? new Float32Array(x.size) : null;
+    const gx = want.x ? emptyFloats(x.size) : null;
     const sdyxhat = new Float32Array(v.C);
     const sdy = new Float32Array(v.C);
     backend.batchNormBackward(x.buffer, g, v.N, v.C, v.S, mean, invstd, effGamma, true, gx, sdyxhat, sdy, null, 0, null, null);
@@ -335,13 +336,13 @@ export function batchRenorm(
  * variance per (n, g).
  */
 function groupNormCore(fn: string, x: Tensor, N: number, G: number, Cg: number, S: number, weight: Tensor | null, bias: Tensor | null, eps: number, variance: Float32Array | null = null): { out: Tensor; mean: Float32Array } {
-  const out = new Tensor(new Float32Array(x.size), x.shape);
+  const out = new Tensor(emptyFloats(x.size), x.shape);
   const mean = new Float32Array(N * G);
   const invstd = new Float32Array(N * G);
   backend.groupNormForward(x.buffer, N, G, Cg, S, weight?.buffer ?? null, bias?.buffer ?? null, eps, out.buffer, mean, invstd, variance);
   const C = G * Cg;
   const rec = recordNorm(out, fn, x, weight, bias, (g, want) => {
-    const gx = want.x ? new Float32Array(x.size) : null;
+    const gx = want.x ? emptyFloats(x.size) : null;
     const gw = want.weight ? new Float32Array(C) : null;
     const gb = want.bias ? new Float32Array(C) : null;
     backend.groupNormBackward(x.buffer, g, N, G, Cg, S, mean, invstd, weight?.buffer ?? null, gx, gw, gb);

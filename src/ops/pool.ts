@@ -10,6 +10,7 @@ import { traceOp } from '../autograd/trace.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank, formatShape } from '../tensor/shape.js';
 import { toPair, windowOutSize } from './conv.js';
+import { emptyFloats } from '../tensor/alloc.js';
 
 export interface Pool2dOptions {
   /** Defaults to the kernel size. */
@@ -40,14 +41,14 @@ function poolPlan(fn: string, input: Tensor, kernelSize: number | [number, numbe
 export function maxPool2d(input: Tensor, kernelSize: number | [number, number], options: Pool2dOptions = {}): Tensor {
   const p = poolPlan('maxPool2d', input, kernelSize, options);
   const n = p.outShape.reduce((a, d) => a * d, 1);
-  const out = new Tensor(new Float32Array(n), p.outShape);
+  const out = new Tensor(emptyFloats(n), p.outShape);
   const indices = new Int32Array(n);
   backend.maxPool2dForward(input.buffer, input.shape, out.buffer, indices, p.kernel, p.stride, p.padding);
   traceOp('maxPool2d', [input], out, { kernel: p.kernel, stride: p.stride, padding: p.padding });
   if (!needsGrad(input)) return out;
   const xShape = input.shape;
   return record(out, 'maxPool2d', [input], (g) => {
-    const gx = new Float32Array(input.size);
+    const gx = emptyFloats(input.size);
     backend.maxPool2dBackward(g, indices, p.outShape, gx, xShape);
     return [gx];
   });
@@ -56,12 +57,12 @@ export function maxPool2d(input: Tensor, kernelSize: number | [number, number], 
 /** Average pooling, zero padding included in the divisor. */
 export function avgPool2d(input: Tensor, kernelSize: number | [number, number], options: Pool2dOptions = {}): Tensor {
   const p = poolPlan('avgPool2d', input, kernelSize, options);
-  const out = new Tensor(new Float32Array(p.outShape.reduce((a, d) => a * d, 1)), p.outShape);
+  const out = new Tensor(emptyFloats(p.outShape.reduce((a, d) => a * d, 1)), p.outShape);
   backend.avgPool2dForward(input.buffer, input.shape, out.buffer, p.kernel, p.stride, p.padding);
   traceOp('avgPool2d', [input], out, { kernel: p.kernel, stride: p.stride, padding: p.padding });
   const xShape = input.shape;
   return record(out, 'avgPool2d', [input], (g) => {
-    const gx = new Float32Array(input.size);
+    const gx = emptyFloats(input.size);
     backend.avgPool2dBackward(g, gx, xShape, p.kernel, p.stride, p.padding);
     return [gx];
   });
@@ -75,12 +76,12 @@ export function adaptiveAvgPool2d(input: Tensor, outputSize: number | [number, n
   const [N, C, H, W] = input.shape;
   if (H < 1 || W < 1) throw new RangeError(`${fn}: input must have H, W >= 1, got ${formatShape(input.shape)}`);
   const outShape = [N, C, size[0], size[1]];
-  const out = new Tensor(new Float32Array(N * C * size[0] * size[1]), outShape);
+  const out = new Tensor(emptyFloats(N * C * size[0] * size[1]), outShape);
   backend.adaptiveAvgPool2dForward(input.buffer, input.shape, out.buffer, size);
   traceOp(fn, [input], out, { size });
   const xShape = input.shape;
   return record(out, fn, [input], (g) => {
-    const gx = new Float32Array(input.size);
+    const gx = emptyFloats(input.size);
     backend.adaptiveAvgPool2dBackward(g, gx, xShape, size);
     return [gx];
   });

@@ -6,6 +6,7 @@ import { record } from '../autograd/graph.js';
 import { Tensor } from '../tensor/tensor.js';
 import { normDims, numelOf, formatShape } from '../tensor/shape.js';
 import { BinaryOp } from '../backend/kernels/elementwise.js';
+import { emptyFloats } from '../tensor/alloc.js';
 
 interface Plan {
   /** Input values laid out so the reduced dims form one contiguous block. */
@@ -33,14 +34,14 @@ function plan(fn: string, x: Tensor, dims: number | number[] | undefined, keepDi
   }
   const keep = Array.from({ length: nd }, (_, i) => i).filter((i) => !red.includes(i));
   const perm = [...keep, ...red];
-  const buf = new Float32Array(x.size);
+  const buf = emptyFloats(x.size);
   backend.permute(x.buffer, x.shape, perm, buf);
   return { x: buf, outer: numelOf(keep.map((d) => x.shape[d])), R: numelOf(red.map((d) => x.shape[d])), inner: 1, keptShape, outShape };
 }
 
 /** Broadcasts a gradient of the kept shape back to the input shape, times `scale`. */
 function expandGrad(g: Float32Array, keptShape: number[], shape: number[], scale: number): Float32Array {
-  const out = new Float32Array(numelOf(shape));
+  const out = emptyFloats(numelOf(shape));
   const s = new Float32Array([scale]);
   backend.binary(BinaryOp.mul, g, keptShape, s, [], out, shape);
   return out;
@@ -48,7 +49,7 @@ function expandGrad(g: Float32Array, keptShape: number[], shape: number[], scale
 
 export function sum(x: Tensor, dims?: number | number[], keepDim = false): Tensor {
   const p = plan('sum', x, dims, keepDim);
-  const out = new Tensor(new Float32Array(p.outer * p.inner), p.outShape);
+  const out = new Tensor(emptyFloats(p.outer * p.inner), p.outShape);
   backend.reduce(ReduceOp.sum, p.x, p.outer, p.R, p.inner, out.buffer);
   return record(out, 'sum', [x], (g) => [expandGrad(g, p.keptShape, x.shape, 1)]);
 }
@@ -56,7 +57,7 @@ export function sum(x: Tensor, dims?: number | number[], keepDim = false): Tenso
 export function mean(x: Tensor, dims?: number | number[], keepDim = false): Tensor {
   const p = plan('mean', x, dims, keepDim);
   if (p.R === 0) throw new RangeError(`mean: cannot take the mean over an empty dimension of shape ${formatShape(x.shape)}`);
-  const out = new Tensor(new Float32Array(p.outer * p.inner), p.outShape);
+  const out = new Tensor(emptyFloats(p.outer * p.inner), p.outShape);
   backend.reduce(ReduceOp.mean, p.x, p.outer, p.R, p.inner, out.buffer);
   return record(out, 'mean', [x], (g) => [expandGrad(g, p.keptShape, x.shape, 1 / p.R)]);
 }
@@ -101,7 +102,7 @@ function extreme(fn: 'max' | 'min', x: Tensor, dims: number | number[] | undefin
     const perm = [...keep, ...red];
     const inv = new Array<number>(nd);
     perm.forEach((d, k) => (inv[d] = k));
-    const out2 = new Float32Array(x.size);
+    const out2 = emptyFloats(x.size);
     backend.permute(gPlan, perm.map((d) => x.shape[d]), inv, out2);
     return [out2];
   });
@@ -118,13 +119,13 @@ export function min(x: Tensor, dims?: number | number[], keepDim = false): Tenso
 export function variance(x: Tensor, dims?: number | number[], options: { unbiased?: boolean; keepDim?: boolean } = {}): Tensor {
   const unbiased = options.unbiased ?? true;
   const p = plan('var', x, dims, options.keepDim ?? false);
-  const out = new Tensor(new Float32Array(p.outer * p.inner), p.outShape);
+  const out = new Tensor(emptyFloats(p.outer * p.inner), p.outShape);
   backend.reduce(ReduceOp.var, p.x, p.outer, p.R, p.inner, out.buffer, unbiased);
   return record(out, 'var', [x], (g) => {
     // d var / d x_i = 2 (x_i - mean) / (R - unbiased).
     const m = new Float32Array(p.outer * p.inner);
     backend.reduce(ReduceOp.mean, p.x, p.outer, p.R, p.inner, m);
-    const centered = new Float32Array(x.size);
+    const centered = emptyFloats(x.size);
     backend.binary(BinaryOp.sub, x.buffer, x.shape, m, p.keptShape, centered, x.shape);
     const scaled = expandGrad(g, p.keptShape, x.shape, 2 / (p.R - (unbiased ? 1 : 0)));
     backend.binary(BinaryOp.mul, scaled, x.shape, centered, x.shape, scaled, x.shape);

@@ -5,6 +5,7 @@ import { record } from '../autograd/graph.js';
 import { traceOp } from '../autograd/trace.js';
 import { Tensor } from '../tensor/tensor.js';
 import { formatShape, normDim, numelOf, checkRank } from '../tensor/shape.js';
+import { emptyFloats } from '../tensor/alloc.js';
 
 /** Reshape to `shape` (one entry may be -1). Shares the input's buffer. */
 export function reshape(x: Tensor, shape: number[]): Tensor {
@@ -45,12 +46,12 @@ export function permute(x: Tensor, dims: number[]): Tensor {
   const perm = dims.map((d) => normDim('permute', d, x.ndim));
   if (new Set(perm).size !== perm.length) throw new RangeError(`permute: dims must be a permutation, got [${dims.join(', ')}]`);
   const outShape = perm.map((d) => x.shape[d]);
-  const out = new Tensor(new Float32Array(x.size), outShape);
+  const out = new Tensor(emptyFloats(x.size), outShape);
   backend.permute(x.buffer, x.shape, perm, out.buffer);
   return record(out, 'permute', [x], (g) => {
     const inv = new Array<number>(perm.length);
     perm.forEach((d, k) => (inv[d] = k));
-    const gx = new Float32Array(x.size);
+    const gx = emptyFloats(x.size);
     backend.permute(g, outShape, inv, gx);
     return [gx];
   });
@@ -82,7 +83,7 @@ export function concat(tensors: Tensor[], dim = 0): Tensor {
   const sizes = tensors.map((t) => t.shape[d]);
   const total = sizes.reduce((a, b) => a + b, 0);
   const outShape = first.shape.map((s, i) => (i === d ? total : s));
-  const out = new Tensor(new Float32Array(numelOf(outShape)), outShape);
+  const out = new Tensor(emptyFloats(numelOf(outShape)), outShape);
   let offset = 0;
   for (let k = 0; k < tensors.length; k++) {
     const chunk = sizes[k] * inner;
@@ -96,7 +97,7 @@ export function concat(tensors: Tensor[], dim = 0): Tensor {
     let off = 0;
     for (let k = 0; k < tensors.length; k++) {
       const chunk = sizes[k] * inner;
-      const gk = new Float32Array(outer * chunk);
+      const gk = emptyFloats(outer * chunk);
       for (let o = 0; o < outer; o++) gk.set(g.subarray(o * total * inner + off * inner, o * total * inner + off * inner + chunk), o * chunk);
       grads.push(gk);
       off += sizes[k];
@@ -120,7 +121,7 @@ export function slice(x: Tensor, dim: number, start: number, end: number): Tenso
   if (outer === 1) {
     buf = x.buffer.subarray(start * inner, end * inner);
   } else {
-    buf = new Float32Array(outer * len * inner);
+    buf = emptyFloats(outer * len * inner);
     for (let o = 0; o < outer; o++) buf.set(x.buffer.subarray((o * n + start) * inner, (o * n + end) * inner), o * len * inner);
   }
   const out = new Tensor(buf, outShape);
@@ -189,7 +190,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const [K2, N] = b.shape.slice(-2);
   if (K !== K2) throw new RangeError(`matmul: inner dimensions differ: a is ${formatShape(a.shape)}, b is ${formatShape(b.shape)}`);
   const outShape = batched ? [B, M, N] : [M, N];
-  const out = new Tensor(new Float32Array(B * M * N), outShape);
+  const out = new Tensor(emptyFloats(B * M * N), outShape);
   for (let i = 0; i < B; i++) {
     backend.sgemm(false, false, M, N, K, 1, a.buffer.subarray(i * M * K), K, b.buffer.subarray(i * K * N), N, 0, out.buffer.subarray(i * M * N), N);
   }
@@ -197,11 +198,11 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     let ga: Float32Array | null = null;
     let gb: Float32Array | null = null;
     if (a.requiresGrad) {
-      ga = new Float32Array(a.size);
+      ga = emptyFloats(a.size);
       for (let i = 0; i < B; i++) backend.sgemm(false, true, M, K, N, 1, g.subarray(i * M * N), N, b.buffer.subarray(i * K * N), N, 0, ga.subarray(i * M * K), K);
     }
     if (b.requiresGrad) {
-      gb = new Float32Array(b.size);
+      gb = emptyFloats(b.size);
       for (let i = 0; i < B; i++) backend.sgemm(true, false, K, N, M, 1, a.buffer.subarray(i * M * K), K, g.subarray(i * M * N), N, 0, gb.subarray(i * K * N), N);
     }
     return [ga, gb];

@@ -6,17 +6,18 @@ import { record, needsGrad } from '../autograd/graph.js';
 import { Tensor } from '../tensor/tensor.js';
 import { normDim } from '../tensor/shape.js';
 import { permute } from './shape.js';
+import { emptyFloats } from '../tensor/alloc.js';
 
 /** Softmax over the last dim: y_i = exp(x_i - max) / sum_j exp(x_j - max). */
 function lastDim(fn: string, x: Tensor, log: boolean): Tensor {
   const cols = x.ndim === 0 ? 1 : x.shape[x.ndim - 1];
   const rows = cols === 0 ? 0 : x.size / cols;
-  const out = new Tensor(new Float32Array(x.size), x.shape);
+  const out = new Tensor(emptyFloats(x.size), x.shape);
   backend.softmaxForward(x.buffer, rows, cols, out.buffer, log);
   if (!needsGrad(x)) return out;
   const y = out.buffer;
   return record(out, fn, [x], (g) => {
-    const gx = new Float32Array(x.size);
+    const gx = emptyFloats(x.size);
     backend.softmaxBackward(y, g, rows, cols, gx, log);
     return [gx];
   });

@@ -84,15 +84,19 @@ export class Tensor {
       g = new Float32Array([1]);
     } else {
       checkShape('Tensor.backward', 'gradient', gradient.shape, this.shape);
-      g = gradient.buffer.slice();
+      // Not copied: the engine never writes into the caller's gradient (see runBackward).
+      g = gradient.buffer;
     }
     runBackward(this, g);
   }
 
-  /** Adds g into .grad (leaf accumulation). Called by the backward engine. */
-  accumulateGrad(g: Float32Array): void {
+  /**
+   * Adds g into .grad (leaf accumulation). Called by the backward engine; `owned` says g is a
+   * buffer nothing else refers to, which then becomes .grad without a copy.
+   */
+  accumulateGrad(g: Float32Array, owned = false): void {
     if (this.grad === null) {
-      this.grad = new Tensor(g.slice(), this.shape);
+      this.grad = new Tensor(owned ? g : g.slice(), this.shape);
     } else {
       const dst = this.grad.buffer;
       for (let i = 0; i < dst.length; i++) dst[i] += g[i];
