@@ -72,11 +72,16 @@ for (const threads of threadsList) {
   const fbnMs = timeMs(fwdBwd(fbn, x, gy), reps);
   report('fbn2d_fwd_bwd', threads, fbnMs, torchFbn.get(`fbn2d_fwd_bwd@${threads}`), { x_normlab_bn: round(fbnMs / bnMs) });
 
+  // GN/LN move the same compulsory bytes as BN (5 tensors); the torch columns show how close
+  // PyTorch already is to that bound, which caps the speed-up any implementation can have.
   const gnMs = timeMs(fwdBwd(new nn.GroupNorm(32, 64), x, gy), reps);
-  report('gn32_fwd_bwd', threads, gnMs, torchNorm.get(`gn32_fwd_bwd@${threads}`));
+  const gnTorch = torchNorm.get(`gn32_fwd_bwd@${threads}`);
+  report('gn32_fwd_bwd', threads, gnMs, gnTorch, { bandwidth_ms: round(bwMs(5)), x_bandwidth: round(gnMs / bwMs(5)), torch_x_bandwidth: gnTorch === undefined ? null : round(gnTorch / bwMs(5)) });
 
   const lnMs = timeMs(fwdBwd(new nn.LayerNorm([512]), x2, gy2), reps);
-  report('ln512_fwd_bwd', threads, lnMs, torchNorm.get(`ln512_fwd_bwd@${threads}`));
+  const lnTorch = torchNorm.get(`ln512_fwd_bwd@${threads}`);
+  const lnBw = (5 * x2.size * 4) / (copyGBs * 1e6);
+  report('ln512_fwd_bwd', threads, lnMs, lnTorch, { bandwidth_ms: round(lnBw), x_bandwidth: round(lnMs / lnBw), torch_x_bandwidth: lnTorch === undefined ? null : round(lnTorch / lnBw) });
 
   bn.eval();
   const xd = x.detach();

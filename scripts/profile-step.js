@@ -30,7 +30,7 @@ for (const name of Object.keys(backend)) {
 }
 nl.setNumThreads(Number(threadsArg));
 const cifar = /^(resnet|vgg|alexnet|cifar)/.test(net);
-const model = nl.models.createModel(net, { norm: 'bn' });
+const model = nl.models.createModel(net, { norm: process.env.NORM ?? 'bn' });
 model.train();
 const opt = new nl.optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.5 });
 const x = nl.randn(cifar ? [batch, 3, 32, 32] : [batch, 1, 28, 28], { seed: 1 });
