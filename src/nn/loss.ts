@@ -1,7 +1,7 @@
 // Loss modules: forward(input, target) returns the loss tensor.
 import { Module } from './module.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { crossEntropy, mseLoss, type CrossEntropyOptions, type Target } from '../ops/loss.js';
+import { crossEntropy, mseLoss, type CrossEntropyOptions, type ElementwiseLossOptions, type Target } from '../ops/loss.js';
 
 /** Cross-entropy of logits [N, C] against class indices (options as F.crossEntropy). */
 export class CrossEntropyLoss extends Module {
@@ -20,10 +20,14 @@ export class CrossEntropyLoss extends Module {
   }
 }
 
-/** Mean squared error. */
+/** Mean squared error (reduction as F.mseLoss, default mean). */
 export class MSELoss extends Module {
+  constructor(readonly options: ElementwiseLossOptions = {}) {
+    super();
+  }
+
   forward(input: Tensor, target?: Tensor): Tensor {
     if (target === undefined) throw new TypeError('MSELoss.forward: target is missing');
-    return mseLoss(input, target);
+    return mseLoss(input, target, this.options);
   }
 }

@@ -3,7 +3,7 @@ export { add, sub, mul, div, pow, neg, exp, log, sqrt, rsqrt, abs, square, sign,
 export { sum, mean, max, min, variance } from './reduce.js';
 export { reshape, flatten, permute, transpose, concat, slice, pad, matmul } from './shape.js';
 export { softmax, logSoftmax } from './softmax.js';
-export { crossEntropy, nllLoss, mseLoss, bceWithLogits, type CrossEntropyOptions, type NllLossOptions, type Reduction, type Target } from './loss.js';
+export { crossEntropy, nllLoss, mseLoss, bceWithLogits, type CrossEntropyOptions, type NllLossOptions, type ElementwiseLossOptions, type Reduction, type Target } from './loss.js';
 export { dropout, dropout2d, type DropoutOptions } from './dropout.js';
 export { linear } from './linear.js';
 export { conv2d, type Conv2dOptions } from './conv.js';

@@ -5,6 +5,7 @@ import { UnaryOp } from '../backend/kernels/elementwise.js';
 import { record, needsGrad } from '../autograd/graph.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank, checkShape, formatShape } from '../tensor/shape.js';
+import { sub, mul } from './elementwise.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -134,44 +135,84 @@ function negRaw(g: Float32Array): Float32Array {
   return out;
 }
 
-/** Mean squared error mean((input - target)^2); gradients to both arguments. */
-export function mseLoss(input: Tensor, target: Tensor): Tensor {
+export interface ElementwiseLossOptions {
+  /** 'mean' (default) over all elements, 'sum', or 'none' (per-element losses, input's shape). */
+  reduction?: Reduction;
+}
+
+/**
+ * Mean squared error (input - target)^2, reduced as options.reduction says (default mean, as
+ * torch.nn.functional.mse_loss); gradients to both arguments.
+ */
+export function mseLoss(input: Tensor, target: Tensor, options: ElementwiseLossOptions = {}): Tensor {
   const fn = 'mseLoss';
   checkSameShape(fn, input, target);
+  const reduction = options.reduction ?? 'mean';
+  checkReduction(fn, reduction);
+  if (reduction === 'none') {
+    const d = sub(input, target);
+    return mul(d, d);
+  }
   const n = input.size;
+  // The kernel returns the mean; 'sum' is n times it with the gradient 2 (a - b) * g.
+  const per = reduction === 'sum' ? 1 : n;
   const out = new Tensor(new Float32Array(1), []);
   backend.mseLossForward(input.buffer, target.buffer, n, out.buffer);
+  if (reduction === 'sum') out.buffer[0] = n === 0 ? 0 : out.buffer[0] * n;
   if (!needsGrad(input, target)) return out;
   return record(out, fn, [input, target], (g) => {
-    // d/da = 2 (a - b) / n; d/db = -d/da.
+    // d/da = 2 (a - b) / per; d/db = -d/da.
     const ga = new Float32Array(n);
-    backend.mseLossBackward(input.buffer, target.buffer, n, (2 * g[0]) / n, ga);
+    backend.mseLossBackward(input.buffer, target.buffer, n, (2 * g[0]) / per, ga);
     return [ga, target.requiresGrad ? negRaw(ga) : null];
   });
 }
 
 /**
- * Binary cross-entropy on logits, mean over all elements, in the stable form
- * max(x, 0) - x*y + log(1 + exp(-|x|)) (as torch binary_cross_entropy_with_logits).
+ * Binary cross-entropy on logits in the stable form max(x, 0) - x*y + log(1 + exp(-|x|)) (as
+ * torch binary_cross_entropy_with_logits), reduced as options.reduction says (default mean).
+ * Gradients: d/dx = sigmoid(x) - y, d/dy = -x (times the reduction's factor).
  */
-export function bceWithLogits(logits: Tensor, targets: Tensor): Tensor {
+export function bceWithLogits(logits: Tensor, targets: Tensor, options: ElementwiseLossOptions = {}): Tensor {
   const fn = 'bceWithLogits';
   checkSameShape(fn, logits, targets);
+  const reduction = options.reduction ?? 'mean';
+  checkReduction(fn, reduction);
   const n = logits.size;
+  if (reduction === 'none') return bceWithLogitsPerElement(fn, logits, targets);
+  const per = reduction === 'sum' ? 1 : n;
   const out = new Tensor(new Float32Array(1), []);
   backend.bceWithLogitsForward(logits.buffer, targets.buffer, n, out.buffer);
+  if (reduction === 'sum') out.buffer[0] = n === 0 ? 0 : out.buffer[0] * n;
   if (!needsGrad(logits, targets)) return out;
   return record(out, fn, [logits, targets], (g) => {
-    // d/dx = (sigmoid(x) - y) / n; d/dy = -x / n.
     let gx: Float32Array | null = null;
     let gy: Float32Array | null = null;
     if (logits.requiresGrad) {
       gx = new Float32Array(n);
-      backend.bceWithLogitsBackward(logits.buffer, targets.buffer, n, g[0] / n, gx);
+      backend.bceWithLogitsBackward(logits.buffer, targets.buffer, n, g[0] / per, gx);
     }
     if (targets.requiresGrad) {
       gy = new Float32Array(n);
-      backend.unary(UnaryOp.mulScalar, logits.buffer, gy, -g[0] / n, 0);
+      backend.unary(UnaryOp.mulScalar, logits.buffer, gy, -g[0] / per, 0);
+    }
+    return [gx, gy];
+  });
+}
+
+/** reduction 'none': one loss per element, each with its own incoming gradient. */
+function bceWithLogitsPerElement(fn: string, logits: Tensor, targets: Tensor): Tensor {
+  const x = logits.buffer;
+  const y = targets.buffer;
+  const out = new Tensor(new Float32Array(x.length), logits.shape);
+  for (let i = 0; i < x.length; i++) out.buffer[i] = Math.max(x[i], 0) - x[i] * y[i] + Math.log1p(Math.exp(-Math.abs(x[i])));
+  if (!needsGrad(logits, targets)) return out;
+  return record(out, fn, [logits, targets], (g) => {
+    const gx = logits.requiresGrad ? new Float32Array(x.length) : null;
+    const gy = targets.requiresGrad ? new Float32Array(x.length) : null;
+    for (let i = 0; i < x.length; i++) {
+      if (gx) gx[i] = (1 / (1 + Math.exp(-x[i])) - y[i]) * g[i];
+      if (gy) gy[i] = -x[i] * g[i];
     }
     return [gx, gy];
   });

@@ -21,7 +21,8 @@ interface Plan {
 
 function plan(fn: string, x: Tensor, dims: number | number[] | undefined, keepDim: boolean): Plan {
   const nd = x.ndim;
-  const red = normDims(fn, dims, nd);
+  // An empty list reduces over every dim, as PyTorch's sum(x, dim=[]) does.
+  const red = normDims(fn, Array.isArray(dims) && dims.length === 0 ? undefined : dims, nd);
   const keptShape = x.shape.map((d, i) => (red.includes(i) ? 1 : d));
   const outShape = keepDim ? keptShape : x.shape.filter((_, i) => !red.includes(i));
   if (red.length === 0) return { x: x.buffer, outer: x.size, R: 1, inner: 1, keptShape, outShape };

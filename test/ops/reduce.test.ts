@@ -75,6 +75,19 @@ describe('reduction gradients against float64 finite differences', () => {
   }
 });
 
+describe('an empty list of dims', () => {
+  it('reduces over every dim, as torch.sum(x, dim=[]) does', () => {
+    const x = tensor([1, 2, 3, 4, 5, 6], [2, 3], { requiresGrad: true });
+    const s = F.sum(x, []);
+    assert.deepEqual(s.shape, []);
+    assert.equal(s.item(), 21);
+    assert.equal(F.mean(x, []).item(), 3.5);
+    assert.deepEqual(F.sum(x, [], true).shape, [1, 1]);
+    s.backward();
+    assert.deepEqual([...x.grad!.data()], [1, 1, 1, 1, 1, 1]);
+  });
+});
+
 describe('reduction errors', () => {
   it('rejects a dim outside the tensor', () => {
     assert.throws(() => F.sum(tensor(new Float32Array(6), [2, 3]), 2), /sum: dim must be an integer in \[-2, 1\], got 2/);
