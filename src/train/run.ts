@@ -17,7 +17,7 @@ import type { Optimizer } from '../optim/optimizer.js';
 import { l1Penalty } from '../optim/penalty.js';
 import { manualSeed } from '../tensor/random.js';
 import { setNumThreads } from '../backend/index.js';
-import { md5Seed } from './seeds.js';
+import { md5Seed, streamSeed } from './seeds.js';
 import { Trainer, type BatchSource, type TrainResult, type EpochMetrics } from './trainer.js';
 import { stratifiedSplit } from '../data/split.js';
 
@@ -96,6 +96,14 @@ export interface RunOptions {
   progress?: 'auto' | 'bar' | 'lines' | 'none';
   checkpoints?: boolean;
   onEpoch?: (m: EpochMetrics) => void;
+  /** Called once with the initialized model, before the first step (and before a resume loads its checkpoint). */
+  onStart?: (model: Module) => void;
+  /**
+   * Called with each training batch as the loader hands it out, before its step: the epoch
+   * (1-based) and the batch's dataset indices. Used to replay the exact sample order elsewhere
+   * (bench/accuracy_fashion.ts feeds it to PyTorch).
+   */
+  onTrainBatch?: (epoch: number, indices: Int32Array) => void;
 }
 
 export interface RunOutput {
@@ -107,12 +115,19 @@ export interface RunOutput {
   evalLoader(ds: SubsetDataset, batchSize?: number): DataLoader;
 }
 
-/** A DataLoader as the trainer's BatchSource. */
-export function loaderSource(loader: DataLoader): BatchSource {
+/** A DataLoader as the trainer's BatchSource; `onBatch` sees each batch's epoch (1-based) and indices. */
+export function loaderSource(loader: DataLoader, onBatch?: (epoch: number, indices: Int32Array) => void): BatchSource {
   return {
     numBatches: loader.length,
     numSamples: loader.dropLast ? loader.length * loader.batchSize : loader.dataset.n,
-    epoch: () => loader.batches(),
+    epoch: onBatch === undefined ? () => loader.batches() : function* () {
+      // loader.epoch counts finished epochs, also after setState, so a resumed run reports the right epoch.
+      const epoch = loader.epoch + 1;
+      for (const b of loader.batches()) {
+        onBatch(epoch, b.indices);
+        yield b;
+      }
+    },
     getState: () => loader.state(),
     setState: (s) => loader.setState(s as ReturnType<DataLoader['state']>),
   };
@@ -156,8 +171,10 @@ export async function runTraining(config: Partial<TrainConfig>, opts: RunOptions
   const load = (split: 'train' | 'test'): Promise<SubsetDataset> => loadDataset(cfg.dataset, {
     dataDir: cfg.dataDir, split, download: cfg.download, strict: cfg.strict, imageSize: cfg.imageSize > 0 ? cfg.imageSize : undefined,
   });
-  let train = limit(await load('train'), cfg.trainLimit, seed);
-  const test = limit(await load('test'), cfg.testLimit, seed);
+  // The weight init draws from manualSeed(seed); subsets and the data order get streams of their own.
+  const subsetSeed = streamSeed(seed, 'subset');
+  let train = limit(await load('train'), cfg.trainLimit, subsetSeed);
+  const test = limit(await load('test'), cfg.testLimit, subsetSeed);
   let val: SubsetDataset | null = null;
   if (cfg.valSplit > 0) {
     // The validation split is fixed by md5Seed(0), as seed 001 creates it with seed 0.
@@ -192,17 +209,19 @@ export async function runTraining(config: Partial<TrainConfig>, opts: RunOptions
   });
   const optimizer = makeOptimizer(cfg, model);
   const scheduler = makeScheduler(cfg, optimizer);
+  const loaderSeed = streamSeed(seed, 'loader');
   const mk = (ds: SubsetDataset, t: Transform[], shuffle: boolean, batchSize = cfg.batchSize): DataLoader =>
-    new DataLoader(ds, { batchSize, shuffle, seed, transform: t.length > 0 ? compose(...t) : undefined });
+    new DataLoader(ds, { batchSize, shuffle, seed: loaderSeed, transform: t.length > 0 ? compose(...t) : undefined });
   const trainer = new Trainer({
     model, optimizer, scheduler, epochs: cfg.epochs,
-    train: loaderSource(mk(train, trainT, true)),
+    train: loaderSource(mk(train, trainT, true), opts.onTrainBatch),
     val: val === null ? undefined : loaderSource(mk(val, evalT, false)),
     test: loaderSource(mk(test, evalT, false)),
     outDir: opts.outDir, resume: opts.resume, progress: opts.progress, checkpoints: opts.checkpoints, onEpoch: opts.onEpoch,
     config: { ...cfg, derivedSeed: seed, input },
     penalty: cfg.l1 > 0 ? (m) => l1Penalty(m, cfg.l1) : undefined,
   });
+  opts.onStart?.(model);
   const result = trainer.fit();
   return { result, model, config: cfg, data: { train, val, test }, evalLoader: (ds, batchSize = cfg.batchSize) => mk(ds, evalT, false, batchSize) };
 }

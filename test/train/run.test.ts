@@ -7,6 +7,9 @@ import { runTraining, type TrainConfig } from '../../src/train/run.js';
 import { loadSafetensors } from '../../src/train/safetensors.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { nn, optim, tensor } from '../../src/index.js';
+import { Generator } from '../../src/tensor/random.js';
+import { shuffleInPlace } from '../../src/data/split.js';
+import { md5Seed } from '../../src/train/seeds.js';
 
 const small: Partial<TrainConfig> = {
   dataset: 'mnist-bundled', network: 'fbn-mnist', norm: 'bn', batchSize: 64, optimizer: 'sgd', lr: 0.05, momentum: 0.9,
@@ -42,6 +45,52 @@ describe('training runs', () => {
     const one = await runTraining({ ...small, epochs: 1, trainLimit: 600, testLimit: 200 }, { progress: 'none' });
     const two = await runTraining({ ...small, epochs: 1, trainLimit: 600, testLimit: 200 }, { progress: 'none' });
     assert.deepEqual(strip([one.result.final as unknown as Record<string, unknown>]), strip([two.result.final as unknown as Record<string, unknown>]));
+  });
+
+  it('reports the initial model and each epoch\'s sample order, also across a resume', async () => {
+    const cfg = { ...small, trainLimit: 600, testLimit: 100, batchSize: 128 };
+    const record = (orders: Map<number, number[]>) => (epoch: number, indices: Int32Array): void => {
+      orders.set(epoch, [...(orders.get(epoch) ?? []), ...indices]);
+    };
+    const orders = new Map<number, number[]>();
+    const sizes: number[] = [];
+    let init: Record<string, number[]> = {};
+    const full = await runTraining({ ...cfg, epochs: 3 }, {
+      progress: 'none',
+      onStart: (m) => { init = Object.fromEntries(Object.entries(m.stateDict()).map(([k, t]) => [k, [...t.buffer]])); },
+      onTrainBatch: (e, idx) => { if (e === 1) sizes.push(idx.length); record(orders)(e, idx); },
+    });
+    // 600 samples in batches of 128: four full batches and a partial one (no drop-last, as PyTorch's default).
+    assert.deepEqual(sizes, [128, 128, 128, 128, 88]);
+    assert.deepEqual([...orders.keys()], [1, 2, 3]);
+    const identity = Array.from({ length: 600 }, (_, i) => i);
+    for (const o of orders.values()) assert.deepEqual([...o].sort((a, b) => a - b), identity);
+    assert.notDeepEqual(orders.get(1), orders.get(2), 'a new shuffle each epoch');
+    // onStart ran before the first step: the trained weights differ from what it saw.
+    const fc1 = full.model.stateDict()['fc1.weight'].buffer;
+    assert.notDeepEqual([...fc1], init['fc1.weight']);
+    // A fresh run with the same seed starts from the same weights, and a resumed run reports the
+    // epochs it trains under their own numbers, in the uninterrupted run's order.
+    const dir = mkdtempSync(join(tmpdir(), 'normlab-run-'));
+    let init2: number[] = [];
+    await runTraining({ ...cfg, epochs: 2 }, { outDir: dir, progress: 'none', onStart: (m) => { init2 = [...m.stateDict()['fc1.weight'].buffer]; } });
+    assert.deepEqual(init2, init['fc1.weight']);
+    const resumed = new Map<number, number[]>();
+    await runTraining({ ...cfg, epochs: 3 }, { outDir: dir, resume: true, progress: 'none', onTrainBatch: record(resumed) });
+    assert.deepEqual([...resumed.keys()], [3]);
+    assert.deepEqual(resumed.get(3), orders.get(3));
+  });
+
+  it('shuffles from a stream of its own, not the one the weight init draws from', async () => {
+    // The init draws from manualSeed(md5Seed(seed)); a loader seeded with the same number used to
+    // replay those draws, making epoch 1's order a function of the first conv weights.
+    const cfg = { ...small, trainLimit: 600, testLimit: 100, epochs: 1 };
+    const order: number[] = [];
+    const run = await runTraining(cfg, { progress: 'none', onTrainBatch: (_e, idx) => { order.push(...idx); } });
+    const sameStream = Array.from({ length: 600 }, (_, i) => i);
+    shuffleInPlace(sameStream, new Generator(md5Seed(cfg.seed!)));
+    assert.notDeepEqual(order, sameStream);
+    assert.equal(run.data.train.n, 600);
   });
 
   it('stops with a message naming the epoch and batch when the loss is not finite', () => {
