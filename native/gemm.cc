@@ -24,6 +24,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <thread>
 
 #include "common.h"
 #include "napi_args.h"
@@ -444,6 +445,14 @@ constexpr double kSerialMacs = 1 << 20;
 // they share one packed B panel and split the rows.
 constexpr int64_t kColumnSplitMaxM = 96;
 
+// Floats of packed B the threads share in the row split: 16 MiB, half the L3, so the panel
+// of one K block (1 MiB for K block 256 x 1024 columns) is still cached when each row unit
+// reads it, next to A, C and other processes' data.
+constexpr int64_t kSharedPanelFloats = int64_t{4} << 20;
+// Pause iterations (~65-85 ns each on Zen 3) a thread spins for the shared B panel before
+// yielding: a worker preempted in the middle of packing would otherwise be kept off the CPU.
+constexpr int kPackWaitSpins = 2000;
+
 inline void cpu_relax() {
 #if NL_HAS_X86
   _mm_pause();
@@ -485,9 +494,11 @@ void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alph
     return;
   }
 
-  // Row split: per (jc, pc) one dispatch in which the threads first pack the shared B panel
-  // (groups of slivers), wait until it is complete, then take blocks of rows, each packing
-  // its own A block. A waiting thread only waits for groups another thread is packing.
+  // Row split: one dispatch per column chunk. The threads first pack the chunk's B for all
+  // of K (work items of kSliversPerGroup slivers of one K block), wait until it is complete,
+  // then take units of rows and run every K block on each (packing their own A blocks). A
+  // dispatch per K block, as before, paid a join per block (18 for K = 4608); on a loaded
+  // host each join can wait a whole scheduler slice for a preempted worker.
   // Row units: at least 4 per thread (late threads leave work to the others) and at most MC
   // rows each, cut on MR-row sliver boundaries into counts that differ by at most one sliver.
   // Blocks of MC rows with a short last one (1024 = 7 x 132 + 100) left the two threads 528
@@ -497,27 +508,39 @@ void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alph
   const auto unit_row = [&](int64_t u) { return std::min(M, m_slivers * u / row_units * k.mr); };
   constexpr int64_t kSliversPerGroup = 8;
   const int64_t kstep = even_step(K, k.kc, 8);
-  for (int64_t jc = 0; jc < N; jc += k.nc) {
-    const int64_t nc = std::min(k.nc, N - jc);
+  const int64_t kblocks = (K + kstep - 1) / kstep;
+  // Column chunks of at most NC, and narrow enough that the chunk's packed B (K x width)
+  // stays within kSharedPanelFloats; equal widths, so no thin last chunk re-packs all of A.
+  const int64_t max_width =
+      std::max<int64_t>(k.nr, std::min(k.nc, kSharedPanelFloats / K / k.nr * k.nr));
+  const int64_t chunks = (N + max_width - 1) / max_width;
+  const int64_t width = round_up((N + chunks - 1) / chunks, k.nr);
+  for (int64_t jc = 0; jc < N; jc += width) {
+    const int64_t nc = std::min(width, N - jc);
     const int64_t slivers = (nc + k.nr - 1) / k.nr;
     const int64_t groups = (slivers + kSliversPerGroup - 1) / kSliversPerGroup;
-    for (int64_t pc = 0; pc < K; pc += kstep) {
-      const int64_t kc = std::min(kstep, K - pc);
-      const float beta = pc == 0 ? o.beta : 1.f;
-      float* bp = t_pack_b.get(static_cast<size_t>(slivers * k.nr * kc));
-      std::atomic<int64_t> next_group{0}, packed{0}, next_rows{0};
-      parallel_run(nt, [&](int, int) {
-        for (int64_t g; (g = next_group.fetch_add(1)) < groups;) {
-          const int64_t j0 = g * kSliversPerGroup * k.nr;
-          k.pack_b(o, pc, kc, jc + j0, std::min(nc - j0, kSliversPerGroup * k.nr), bp + j0 * kc);
-          packed.fetch_add(1, std::memory_order_release);
+    const int64_t items = kblocks * groups;
+    // K block pc starts at bp + pc * slivers * NR; within it sliver s at s * NR * kc.
+    float* bp = t_pack_b.get(static_cast<size_t>(slivers * k.nr * K));
+    std::atomic<int64_t> next_item{0}, packed{0}, next_rows{0};
+    parallel_run(nt, [&](int, int) {
+      for (int64_t i; (i = next_item.fetch_add(1)) < items;) {
+        const int64_t pc = i / groups * kstep, kc = std::min(kstep, K - pc);
+        const int64_t j0 = i % groups * kSliversPerGroup * k.nr;
+        k.pack_b(o, pc, kc, jc + j0, std::min(nc - j0, kSliversPerGroup * k.nr), bp + pc * slivers * k.nr + j0 * kc);
+        packed.fetch_add(1, std::memory_order_release);
+      }
+      for (int spins = 0; packed.load(std::memory_order_acquire) < items; ++spins) {
+        if (spins < kPackWaitSpins) cpu_relax();
+        else std::this_thread::yield();
+      }
+      for (int64_t u; (u = next_rows.fetch_add(1)) < row_units;) {
+        for (int64_t pc = 0; pc < K; pc += kstep) {
+          ic_loop(k, o, unit_row(u), unit_row(u + 1), pc, std::min(kstep, K - pc), bp + pc * slivers * k.nr,
+                  BPack::Ready, jc, nc, 0, slivers, pc == 0 ? o.beta : 1.f);
         }
-        while (packed.load(std::memory_order_acquire) < groups) cpu_relax();
-        for (int64_t u; (u = next_rows.fetch_add(1)) < row_units;) {
-          ic_loop(k, o, unit_row(u), unit_row(u + 1), pc, kc, bp, BPack::Ready, jc, nc, 0, slivers, beta);
-        }
-      });
-    }
+      }
+    });
   }
 }
 
