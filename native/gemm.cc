@@ -102,6 +102,17 @@ NL_TARGET_AVX512 NL_INLINE vec vzero() { return _mm512_setzero_ps(); }
 // 2 floats beyond it (see pack_a_avx2).
 constexpr int64_t kPackSlack = 16;
 
+// Packed B slivers lie sliver_stride(NR, kc) floats apart: kc rows of NR floats plus 64 bytes.
+// Without the pad the stride (12 or 16 KiB for kc = 192 or 256) is a multiple of 4 KiB, so
+// the slivers that row-wise packing writes in turn all map to the same L1 set.
+constexpr int64_t kSliverPad = 16;
+inline int64_t sliver_stride(int64_t nr, int64_t kc) { return nr * kc + kSliverPad; }
+
+// Slivers packed together, row by row: each row of B then gives 8 x 16 floats (512 bytes)
+// of contiguous reads instead of one 64-byte segment per 4 KiB page, which the hardware
+// prefetchers follow; sliver by sliver, packing B was 22% of a 64x1024x576 GEMM.
+constexpr int64_t kPackGroup = 8;
+
 struct Operands {
   bool ta, tb;
   int64_t M, N, K;
@@ -143,11 +154,12 @@ NL_INLINE void pack_a_body(const Operands& o, int64_t i0, int64_t mc, int64_t p0
   }
 }
 
-// Rows [p0, p0 + kc) x columns [j0, j0 + nc) of op(B) into ceil(nc / NR) slivers at dst;
-// sliver s holds kc groups of NR floats.
+// Rows [p0, p0 + kc) x columns [j0, j0 + nc) of op(B) into ceil(nc / NR) slivers at dst,
+// ss floats apart; sliver s holds kc groups of NR floats.
 template <int NR>
-NL_INLINE void pack_b_body(const Operands& o, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* dst) {
-  for (int64_t jr = 0; jr < nc; jr += NR, dst += NR * kc) {
+NL_INLINE void pack_b_body(const Operands& o, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* dst,
+                           int64_t ss) {
+  for (int64_t jr = 0; jr < nc; jr += NR, dst += ss) {
     const int64_t nr = std::min<int64_t>(NR, nc - jr);
     if (!o.tb) {
       const float* src = o.B + p0 * o.ldb + j0 + jr;
@@ -172,13 +184,13 @@ NL_INLINE void pack_b_body(const Operands& o, int64_t p0, int64_t kc, int64_t j0
 }
 
 using PackA = void (*)(const Operands&, int64_t, int64_t, int64_t, int64_t, float*);
-using PackB = void (*)(const Operands&, int64_t, int64_t, int64_t, int64_t, float*);
+using PackB = void (*)(const Operands&, int64_t, int64_t, int64_t, int64_t, float*, int64_t);
 
 void pack_a_scalar(const Operands& o, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* d) {
   pack_a_body<scalar::MR>(o, i0, mc, p0, kc, d);
 }
-void pack_b_scalar(const Operands& o, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* d) {
-  pack_b_body<scalar::NV * scalar::W>(o, p0, kc, j0, nc, d);
+void pack_b_scalar(const Operands& o, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* d, int64_t ss) {
+  pack_b_body<scalar::NV * scalar::W>(o, p0, kc, j0, nc, d, ss);
 }
 #if NL_HAS_X86
 // Full 6-row slivers of a non-transposed A, 8 columns at a time: the 6 row segments are
@@ -245,45 +257,44 @@ NL_TARGET_AVX2 NL_INLINE void transpose8x8(const float* src, int64_t lds, float*
   }
 }
 
-// pack_b_body with the transposed-B case (a gather of NR strided rows per k) done as 8 x 8
-// register transposes; it made NT/TT with small M ~30% slower than NN.
+// pack_b_body vectorised: a non-transposed B is copied row by row across all slivers (see
+// kPackGroup); the transposed case (a gather of NR strided rows per k) is done as 8 x 8
+// register transposes, which made NT/TT with small M ~30% slower than NN.
 template <int NR>
 NL_TARGET_AVX2 NL_INLINE void pack_b_x86(const Operands& o, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
-                                         float* dst) {
-  const int64_t full = nc / NR * NR;
+                                         float* dst, int64_t ss) {
+  const int64_t full = nc / NR;
   if (!o.tb) {
-    // Each row segment of a sliver is on its own page, so the hardware prefetchers do not
-    // follow; the segments of the next sliver are prefetched while this one is copied.
-    for (int64_t jr = 0; jr < full; jr += NR, dst += NR * kc) {
-      const float* src = o.B + p0 * o.ldb + j0 + jr;
-      const bool next = j0 + jr + 2 * NR <= o.N;
-      for (int64_t p = 0; p < kc; ++p) {
-        if (next) _mm_prefetch(reinterpret_cast<const char*>(src + p * o.ldb + 2 * NR - 1), _MM_HINT_T0);
-        for (int j = 0; j < NR; j += 8) _mm256_storeu_ps(dst + p * NR + j, _mm256_loadu_ps(src + p * o.ldb + j));
-      }
+    const float* src = o.B + p0 * o.ldb + j0;
+    const int64_t ldb = o.ldb;
+    for (int64_t p = 0; p < kc; ++p)
+      for (int64_t s = 0; s < full; ++s)
+        for (int j = 0; j < NR; j += 8)
+          _mm256_storeu_ps(dst + s * ss + p * NR + j, _mm256_loadu_ps(src + p * ldb + s * NR + j));
+  } else {
+    const int64_t kc8 = kc / 8 * 8;
+    for (int64_t s = 0; s < full; ++s) {
+      const float* src = o.B + (j0 + s * NR) * o.ldb + p0;
+      float* d = dst + s * ss;
+      for (int64_t p = 0; p < kc8; p += 8)
+        for (int j = 0; j < NR; j += 8) transpose8x8(src + j * o.ldb + p, o.ldb, d + p * NR + j, NR);
+      for (int j = 0; j < NR; ++j)
+        for (int64_t p = kc8; p < kc; ++p) d[p * NR + j] = src[j * o.ldb + p];
     }
-    if (full < nc) pack_b_body<NR>(o, p0, kc, j0 + full, nc - full, dst);
-    return;
   }
-  const int64_t kc8 = kc / 8 * 8;
-  for (int64_t jr = 0; jr < full; jr += NR, dst += NR * kc) {
-    const float* src = o.B + (j0 + jr) * o.ldb + p0;
-    for (int64_t p = 0; p < kc8; p += 8)
-      for (int j = 0; j < NR; j += 8) transpose8x8(src + j * o.ldb + p, o.ldb, dst + p * NR + j, NR);
-    for (int j = 0; j < NR; ++j)
-      for (int64_t p = kc8; p < kc; ++p) dst[p * NR + j] = src[j * o.ldb + p];
-  }
-  if (full < nc) pack_b_body<NR>(o, p0, kc, j0 + full, nc - full, dst);
+  if (full * NR < nc) pack_b_body<NR>(o, p0, kc, j0 + full * NR, nc - full * NR, dst + full * ss, ss);
 }
 
-NL_TARGET_AVX2 void pack_b_avx2(const Operands& o, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* d) {
-  pack_b_x86<avx2::NV * avx2::W>(o, p0, kc, j0, nc, d);
+NL_TARGET_AVX2 void pack_b_avx2(const Operands& o, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* d,
+                                int64_t ss) {
+  pack_b_x86<avx2::NV * avx2::W>(o, p0, kc, j0, nc, d, ss);
 }
 NL_TARGET_AVX512 void pack_a_avx512(const Operands& o, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* d) {
   pack_a_body<avx512::MR>(o, i0, mc, p0, kc, d);
 }
-NL_TARGET_AVX512 void pack_b_avx512(const Operands& o, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* d) {
-  pack_b_x86<avx512::NV * avx512::W>(o, p0, kc, j0, nc, d);
+NL_TARGET_AVX512 void pack_b_avx512(const Operands& o, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* d,
+                                    int64_t ss) {
+  pack_b_x86<avx512::NV * avx512::W>(o, p0, kc, j0, nc, d, ss);
 }
 #endif
 
@@ -358,23 +369,25 @@ inline int64_t even_step(int64_t n, int64_t block, int64_t align) {
 
 // How the B slivers a macro-kernel reads come to be packed.
 enum class BPack {
-  Ready,   // the panel at bp is already packed
-  Panel,   // pack each sliver into its place in the panel just before its first use
-  Sliver,  // the panel is used once: pack each sliver into one reused (L1-resident) sliver at bp
+  Ready,  // the panel at bp is already packed
+  Panel,  // pack each group of kPackGroup slivers into its place in the panel before first use
+  Group,  // the panel is used once: pack each group into one reused (L2-resident) buffer at bp
 };
 
 // C[ic:ic+mc, jc:jc+nc] (+)= alpha * Apacked * Bpacked over the NR-column slivers [s0, s1)
-// of the B panel. Packing a sliver right before the ir loop consumes it (BPack::Panel /
-// Sliver) saves a separate pass over the panel; that is what matters when M is small and
-// each B element meets only a few rows of A.
+// of the B panel (slivers sliver_stride apart). Packing a group of slivers right before the
+// ir loops consume it (BPack::Panel / Group) saves a separate pass over the panel; that is
+// what matters when M is small and each B element meets only a few rows of A.
 void macro_kernel(const Kernel& k, const Operands& o, const float* ap, int64_t ic, int64_t mc, float* bp,
                   BPack bpack, int64_t pc, int64_t kc, int64_t jc, int64_t nc, int64_t s0, int64_t s1, float beta) {
   alignas(64) float tile[12 * 32];  // room for the largest MR x NR tile (AVX-512)
+  const int64_t ss = sliver_stride(k.nr, kc);
   for (int64_t s = s0; s < s1; ++s) {
     const int64_t jr = s * k.nr;
     const int64_t nr = std::min<int64_t>(k.nr, nc - jr);
-    float* b = bpack == BPack::Sliver ? bp : bp + jr * kc;
-    if (bpack != BPack::Ready) k.pack_b(o, pc, kc, jc + jr, nr, b);
+    float* b = bpack == BPack::Group ? bp + (s - s0) % kPackGroup * ss : bp + s * ss;
+    if (bpack != BPack::Ready && (s - s0) % kPackGroup == 0)
+      k.pack_b(o, pc, kc, jc + jr, std::min(nc, (s + kPackGroup) * k.nr) - jr, b, ss);
     for (int64_t ir = 0; ir < mc; ir += k.mr) {
       const int64_t mr = std::min<int64_t>(k.mr, mc - ir);
       const float* a = ap + ir * kc;
@@ -418,8 +431,9 @@ void gemm_block(const Kernel& k, const Operands& o, int64_t m0, int64_t m1, int6
     const int64_t slivers = (nc + k.nr - 1) / k.nr;
     for (int64_t pc = 0; pc < o.K; pc += kstep) {
       const int64_t kc = std::min(kstep, o.K - pc);
-      float* bp = t_pack_b.get(static_cast<size_t>((one_ic_block ? 1 : slivers) * k.nr * kc));
-      ic_loop(k, o, m0, m1, pc, kc, bp, one_ic_block ? BPack::Sliver : BPack::Panel, jc, nc, 0, slivers,
+      const int64_t buffered = one_ic_block ? std::min(kPackGroup, slivers) : slivers;
+      float* bp = t_pack_b.get(static_cast<size_t>(buffered * sliver_stride(k.nr, kc)));
+      ic_loop(k, o, m0, m1, pc, kc, bp, one_ic_block ? BPack::Group : BPack::Panel, jc, nc, 0, slivers,
               pc == 0 ? o.beta : 1.f);
     }
   }
@@ -495,7 +509,7 @@ void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alph
   }
 
   // Row split: one dispatch per column chunk. The threads first pack the chunk's B for all
-  // of K (work items of kSliversPerGroup slivers of one K block), wait until it is complete,
+  // of K (work items of kPackGroup slivers of one K block), wait until it is complete,
   // then take units of rows and run every K block on each (packing their own A blocks). A
   // dispatch per K block, as before, paid a join per block (18 for K = 4608); on a loaded
   // host each join can wait a whole scheduler slice for a preempted worker.
@@ -506,7 +520,6 @@ void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alph
   const int64_t m_slivers = (M + k.mr - 1) / k.mr;
   const int64_t row_units = std::max<int64_t>(4 * nt, (m_slivers + k.mc / k.mr - 1) / (k.mc / k.mr));
   const auto unit_row = [&](int64_t u) { return std::min(M, m_slivers * u / row_units * k.mr); };
-  constexpr int64_t kSliversPerGroup = 8;
   const int64_t kstep = even_step(K, k.kc, 8);
   const int64_t kblocks = (K + kstep - 1) / kstep;
   // Column chunks of at most NC, and narrow enough that the chunk's packed B (K x width)
@@ -518,16 +531,18 @@ void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alph
   for (int64_t jc = 0; jc < N; jc += width) {
     const int64_t nc = std::min(width, N - jc);
     const int64_t slivers = (nc + k.nr - 1) / k.nr;
-    const int64_t groups = (slivers + kSliversPerGroup - 1) / kSliversPerGroup;
+    const int64_t groups = (slivers + kPackGroup - 1) / kPackGroup;
     const int64_t items = kblocks * groups;
-    // K block pc starts at bp + pc * slivers * NR; within it sliver s at s * NR * kc.
-    float* bp = t_pack_b.get(static_cast<size_t>(slivers * k.nr * K));
+    // K block b (rows b * kstep ...) starts at bp + b * block_floats.
+    const int64_t block_floats = slivers * sliver_stride(k.nr, kstep);
+    float* bp = t_pack_b.get(static_cast<size_t>(kblocks * block_floats));
     std::atomic<int64_t> next_item{0}, packed{0}, next_rows{0};
     parallel_run(nt, [&](int, int) {
       for (int64_t i; (i = next_item.fetch_add(1)) < items;) {
         const int64_t pc = i / groups * kstep, kc = std::min(kstep, K - pc);
-        const int64_t j0 = i % groups * kSliversPerGroup * k.nr;
-        k.pack_b(o, pc, kc, jc + j0, std::min(nc - j0, kSliversPerGroup * k.nr), bp + pc * slivers * k.nr + j0 * kc);
+        const int64_t s0 = i % groups * kPackGroup, j0 = s0 * k.nr;
+        k.pack_b(o, pc, kc, jc + j0, std::min(nc - j0, kPackGroup * k.nr),
+                 bp + i / groups * block_floats + s0 * sliver_stride(k.nr, kc), sliver_stride(k.nr, kc));
         packed.fetch_add(1, std::memory_order_release);
       }
       for (int spins = 0; packed.load(std::memory_order_acquire) < items; ++spins) {
@@ -536,7 +551,7 @@ void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alph
       }
       for (int64_t u; (u = next_rows.fetch_add(1)) < row_units;) {
         for (int64_t pc = 0; pc < K; pc += kstep) {
-          ic_loop(k, o, unit_row(u), unit_row(u + 1), pc, std::min(kstep, K - pc), bp + pc * slivers * k.nr,
+          ic_loop(k, o, unit_row(u), unit_row(u + 1), pc, std::min(kstep, K - pc), bp + pc / kstep * block_floats,
                   BPack::Ready, jc, nc, 0, slivers, pc == 0 ? o.beta : 1.f);
         }
       }
