@@ -20,11 +20,13 @@
 #include "gemm.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 #include <thread>
+#include <utility>
 
 #include "common.h"
 #include "napi_args.h"
@@ -305,6 +307,7 @@ struct Kernel {
   int mr, nr;
   int64_t mc, kc, nc;
   UKernel uk;
+  const UKernel* uk_rows;  // uk_rows[r - 1]: the first r < mr rows of a tile
   PackA pack_a;
   PackB pack_b;
 };
@@ -312,17 +315,18 @@ struct Kernel {
 const Kernel& kernel_for(Isa isa) {
   // Scalar: small blocks, the path exists for correctness, not speed.
   static const Kernel k_scalar{scalar::MR, scalar::NV * scalar::W, 64, 256, 1024,
-                               scalar::ukernel, pack_a_scalar, pack_b_scalar};
+                               scalar::ukernel, scalar::uk_rows.data(), pack_a_scalar, pack_b_scalar};
 #if NL_HAS_X86
   // AVX2 (tuned on Zen 3: 32 KiB L1d, 512 KiB L2 per core, 32 MiB shared L3):
   //   KC = 256: B sliver 256 x 16 x 4 B = 16 KiB and A sliver 6 KiB together fit L1d.
   //   MC = 144: A block 144 x 256 x 4 B = 144 KiB, well inside L2 next to streaming B slivers.
   //   NC = 4080: B panel 256 x 4080 x 4 B = 4 MiB, shared by the threads in L3.
-  static const Kernel k_avx2{avx2::MR, avx2::NV * avx2::W, 144, 256, 4080, avx2::ukernel, pack_a_avx2, pack_b_avx2};
+  static const Kernel k_avx2{avx2::MR, avx2::NV * avx2::W, 144, 256, 4080, avx2::ukernel, avx2::uk_rows.data(),
+                             pack_a_avx2, pack_b_avx2};
   // AVX-512: same scheme, 12 x 32 tiles; not tunable here (no AVX-512 on the tuning host),
   // so BLIS-like sizes: A block 144 x 256 (144 KiB), B panel 256 x 3072 (3 MiB).
   static const Kernel k_avx512{avx512::MR, avx512::NV * avx512::W, 144, 256, 3072,
-                               avx512::ukernel, pack_a_avx512, pack_b_avx512};
+                               avx512::ukernel, avx512::uk_rows.data(), pack_a_avx512, pack_b_avx512};
   if (isa == Isa::Avx512) return k_avx512;
   if (isa == Isa::Avx2) return k_avx2;
 #endif
@@ -392,8 +396,8 @@ void macro_kernel(const Kernel& k, const Operands& o, const float* ap, int64_t i
       const int64_t mr = std::min<int64_t>(k.mr, mc - ir);
       const float* a = ap + ir * kc;
       float* c = o.C + (ic + ir) * o.ldc + jc + jr;
-      if (mr == k.mr && nr == k.nr) {
-        k.uk(kc, a, b, c, o.ldc, o.alpha, beta);
+      if (nr == k.nr) {
+        (mr == k.mr ? k.uk : k.uk_rows[mr - 1])(kc, a, b, c, o.ldc, o.alpha, beta);
       } else {
         // Edge tile: the same kernel on a local full tile, then copy the valid part out.
         if (beta != 0.f)
