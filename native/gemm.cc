@@ -25,6 +25,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <numeric>
 #include <thread>
 #include <utility>
 
@@ -37,7 +38,8 @@
 namespace nl {
 namespace {
 
-using UKernel = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha, float beta);
+using UKernel = void (*)(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc, float alpha,
+                         float beta);
 
 // ---------------------------------------------------------------------------------------------
 // Micro-kernels: the one body in gemm_ukernel.inc, instantiated per instruction set.
@@ -376,7 +378,23 @@ enum class BPack {
   Ready,  // the panel at bp is already packed
   Panel,  // pack each group of kPackGroup slivers into its place in the panel before first use
   Group,  // the panel is used once: pack each group into one reused (L2-resident) buffer at bp
+  Direct,  // the panel is used once: read full slivers in place from B (see direct_b); only
+           // the last, partial sliver is packed (zero-padded) into bp
 };
+
+// Whether a one-pass panel (M <= MC) may skip packing and have the micro-kernel read op(B)
+// in place. It saves the copy, 15% of a 16x784x25 GEMM (each B element meets only 16 rows
+// of A), but the kc row segments of a sliver must stay in L1 while the ceil(M / MR) tiles
+// of the sliver run, and rows ldb * 4 bytes apart only reach 64 / gcd(64, ldb * 4 / 64) of
+// the 64 sets of a 32 KiB 8-way L1 (one set for ldb = 1024, where 8 rows already evict each
+// other). Half the ways of the reachable sets are left to B.
+inline bool direct_b(const Kernel& k, const Operands& o, int64_t kc) {
+  if (o.tb) return false;
+  const int64_t row_bytes = o.ldb * static_cast<int64_t>(sizeof(float));
+  const int64_t sets = row_bytes % 64 == 0 ? 64 / std::gcd<int64_t>(64, row_bytes / 64) : 64;
+  const int64_t lines_per_row = k.nr * static_cast<int64_t>(sizeof(float)) / 64 + 1;
+  return sets * 8 / 2 >= kc * lines_per_row;
+}
 
 // C[ic:ic+mc, jc:jc+nc] (+)= alpha * Apacked * Bpacked over the NR-column slivers [s0, s1)
 // of the B panel (slivers sliver_stride apart). Packing a group of slivers right before the
@@ -389,20 +407,33 @@ void macro_kernel(const Kernel& k, const Operands& o, const float* ap, int64_t i
   for (int64_t s = s0; s < s1; ++s) {
     const int64_t jr = s * k.nr;
     const int64_t nr = std::min<int64_t>(k.nr, nc - jr);
-    float* b = bpack == BPack::Group ? bp + (s - s0) % kPackGroup * ss : bp + s * ss;
-    if (bpack != BPack::Ready && (s - s0) % kPackGroup == 0)
-      k.pack_b(o, pc, kc, jc + jr, std::min(nc, (s + kPackGroup) * k.nr) - jr, b, ss);
+    const float* b;
+    int64_t ldb = k.nr;
+    if (bpack == BPack::Direct) {
+      if (nr == k.nr) {
+        b = o.B + pc * o.ldb + jc + jr;
+        ldb = o.ldb;
+      } else {
+        k.pack_b(o, pc, kc, jc + jr, nr, bp, ss);
+        b = bp;
+      }
+    } else {
+      float* dst = bpack == BPack::Group ? bp + (s - s0) % kPackGroup * ss : bp + s * ss;
+      if (bpack != BPack::Ready && (s - s0) % kPackGroup == 0)
+        k.pack_b(o, pc, kc, jc + jr, std::min(nc, (s + kPackGroup) * k.nr) - jr, dst, ss);
+      b = dst;
+    }
     for (int64_t ir = 0; ir < mc; ir += k.mr) {
       const int64_t mr = std::min<int64_t>(k.mr, mc - ir);
       const float* a = ap + ir * kc;
       float* c = o.C + (ic + ir) * o.ldc + jc + jr;
       if (nr == k.nr) {
-        (mr == k.mr ? k.uk : k.uk_rows[mr - 1])(kc, a, b, c, o.ldc, o.alpha, beta);
+        (mr == k.mr ? k.uk : k.uk_rows[mr - 1])(kc, a, b, ldb, c, o.ldc, o.alpha, beta);
       } else {
         // Edge tile: the same kernel on a local full tile, then copy the valid part out.
         if (beta != 0.f)
           for (int64_t i = 0; i < mr; ++i) std::memcpy(tile + i * k.nr, c + i * o.ldc, nr * sizeof(float));
-        k.uk(kc, a, b, tile, k.nr, o.alpha, beta);
+        k.uk(kc, a, b, ldb, tile, k.nr, o.alpha, beta);
         for (int64_t i = 0; i < mr; ++i) std::memcpy(c + i * o.ldc, tile + i * k.nr, nr * sizeof(float));
       }
     }
@@ -420,7 +451,7 @@ void ic_loop(const Kernel& k, const Operands& o, int64_t m0, int64_t m1, int64_t
     const int64_t mc = std::min(mstep, m1 - ic);
     k.pack_a(o, ic, mc, pc, kc, ap);
     macro_kernel(k, o, ap, ic, mc, bp, bpack, pc, kc, jc, nc, s0, s1, beta);
-    bpack = BPack::Ready;
+    if (bpack != BPack::Direct) bpack = BPack::Ready;
   }
 }
 
@@ -435,9 +466,10 @@ void gemm_block(const Kernel& k, const Operands& o, int64_t m0, int64_t m1, int6
     const int64_t slivers = (nc + k.nr - 1) / k.nr;
     for (int64_t pc = 0; pc < o.K; pc += kstep) {
       const int64_t kc = std::min(kstep, o.K - pc);
-      const int64_t buffered = one_ic_block ? std::min(kPackGroup, slivers) : slivers;
+      const BPack mode = !one_ic_block ? BPack::Panel : direct_b(k, o, kc) ? BPack::Direct : BPack::Group;
+      const int64_t buffered = mode == BPack::Panel ? slivers : mode == BPack::Group ? std::min(kPackGroup, slivers) : 1;
       float* bp = t_pack_b.get(static_cast<size_t>(buffered * sliver_stride(k.nr, kc)));
-      ic_loop(k, o, m0, m1, pc, kc, bp, one_ic_block ? BPack::Group : BPack::Panel, jc, nc, 0, slivers,
+      ic_loop(k, o, m0, m1, pc, kc, bp, mode, jc, nc, 0, slivers,
               pc == 0 ? o.beta : 1.f);
     }
   }
