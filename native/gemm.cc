@@ -211,7 +211,8 @@ NL_TARGET_AVX2 void pack_a_avx2(const Operands& o, int64_t i0, int64_t mc, int64
     const float* src = o.A + (i0 + ir) * o.lda + p0;
     for (int64_t p = 0; p < kc8; p += 8) {
       if (p % 16 == 0 && ir + 2 * MR <= full)
-        for (int i = 0; i < MR; ++i) _mm_prefetch(reinterpret_cast<const char*>(src + (MR + i) * o.lda + p), _MM_HINT_T0);
+        for (int i = 0; i < MR; ++i)
+          _mm_prefetch(reinterpret_cast<const char*>(src + (MR + i) * o.lda + p), _MM_HINT_T0);
       const __m256 z = _mm256_setzero_ps();
       __m256 r[8] = {_mm256_loadu_ps(src + p),
                      _mm256_loadu_ps(src + o.lda + p),
@@ -467,7 +468,8 @@ void gemm_block(const Kernel& k, const Operands& o, int64_t m0, int64_t m1, int6
     for (int64_t pc = 0; pc < o.K; pc += kstep) {
       const int64_t kc = std::min(kstep, o.K - pc);
       const BPack mode = !one_ic_block ? BPack::Panel : direct_b(k, o, kc) ? BPack::Direct : BPack::Group;
-      const int64_t buffered = mode == BPack::Panel ? slivers : mode == BPack::Group ? std::min(kPackGroup, slivers) : 1;
+      const int64_t buffered =
+          mode == BPack::Panel ? slivers : mode == BPack::Group ? std::min(kPackGroup, slivers) : 1;
       float* bp = t_pack_b.get(static_cast<size_t>(buffered * sliver_stride(k.nr, kc)));
       ic_loop(k, o, m0, m1, pc, kc, bp, mode, jc, nc, 0, slivers,
               pc == 0 ? o.beta : 1.f);
