@@ -1,6 +1,7 @@
 // A small persistent thread pool. Workers spin briefly on a generation counter before
 // sleeping on a condition variable, so back-to-back kernel calls do not pay a futex wake-up
-// each time. Thread 0 is always the caller.
+// each time. Thread 0 is always the caller; workers claim the other thread ids, and ids still
+// unclaimed when the caller has finished its own share run on the caller.
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -62,22 +63,31 @@ class Pool {
       return;
     }
     ensure_workers(nt - 1);
-    pending_.store(nt - 1);
+    done_.store(0);
     {
       // The job, its thread count and its generation are published together, so a worker
-      // that wakes late reads a consistent (generation, job) pair.
+      // that wakes late reads a consistent (generation, job) pair; thread ids 1..nt-1 are
+      // claimed from `claim_`, tagged with the generation so a stale worker cannot claim.
       std::lock_guard<std::mutex> lk(mu_);
       job_ = &fn;
       job_nt_ = nt;
-      gen_.fetch_add(1);
+      const uint64_t g = gen_.load() + 1;
+      claim_.store((g & 0xffffffffu) << 32 | 1);
+      gen_.store(g);
     }
     cv_.notify_all();
     t_in_parallel = true;
     fn(0, nt);
+    // Thread ids no worker has claimed yet run here: a worker that is still asleep or waiting
+    // for a CPU (a loaded host) then costs nothing, where waiting for it could take a whole
+    // scheduler slice. Jobs that share work through counters find nothing left to do.
+    const uint64_t c = claim_.exchange((gen_.load() & 0xffffffffu) << 32 | static_cast<uint32_t>(nt));
+    const int claimed = std::min(static_cast<int>(c & 0xffffffffu), nt);
+    for (int id = claimed; id < nt; ++id) fn(id, nt);
     t_in_parallel = false;
     // Spin briefly, then yield: when the machine is oversubscribed the worker may be waiting
     // for a CPU, and spinning here would only keep it off.
-    for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+    for (int spins = 0; done_.load(std::memory_order_acquire) != claimed - 1; ++spins) {
       if (spins < kJoinSpins) cpu_relax();
       else std::this_thread::yield();
     }
@@ -99,13 +109,12 @@ class Pool {
   // generation, and the worker would then sleep through the job that is waiting for it.
   void ensure_workers(int n) {
     while (static_cast<int>(workers_.size()) < n) {
-      int id = static_cast<int>(workers_.size()) + 1;
       uint64_t seen = gen_.load();
-      workers_.emplace_back([this, id, seen] { loop(id, seen); });
+      workers_.emplace_back([this, seen] { loop(seen); });
     }
   }
 
-  void loop(int id, uint64_t seen) {
+  void loop(uint64_t seen) {
     t_in_parallel = true;
     for (;;) {
       uint64_t g;
@@ -128,10 +137,16 @@ class Pool {
         nt = job_nt_;
         if (stop_) return;
       }
-      if (id < nt && job != nullptr) {
-        (*job)(id, nt);
-        pending_.fetch_sub(1, std::memory_order_release);
+      if (job == nullptr) continue;
+      // Claim a thread id of generation `seen` (its low 32 bits tag claim_); fails once the
+      // caller has taken the rest.
+      const uint64_t tag = seen & 0xffffffffu;
+      uint64_t c = claim_.load();
+      while ((c >> 32) == tag && static_cast<int>(c & 0xffffffffu) < nt && !claim_.compare_exchange_weak(c, c + 1)) {
       }
+      if ((c >> 32) != tag || static_cast<int>(c & 0xffffffffu) >= nt) continue;
+      (*job)(static_cast<int>(c & 0xffffffffu), nt);
+      done_.fetch_add(1, std::memory_order_release);
     }
   }
 
@@ -140,7 +155,8 @@ class Pool {
   std::mutex busy_mu_;
   std::condition_variable cv_;
   std::atomic<uint64_t> gen_{0};
-  std::atomic<int> pending_{0};
+  std::atomic<uint64_t> claim_{0};  // generation << 32 | next unclaimed thread id
+  std::atomic<int> done_{0};        // claimed thread ids of the current job that have finished
   const std::function<void(int, int)>* volatile job_ = nullptr;
   volatile int job_nt_ = 0;
   bool stop_ = false;
