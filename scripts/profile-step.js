@@ -4,6 +4,7 @@
 // counted), runs SGD steps of a model on a fixed random batch and prints each kernel's CPU ms per
 // step and share; the rest of the step's CPU time is JS (autograd, allocation, glue, GC).
 //   npm run build && node scripts/profile-step.js [network=fbn-mnist] [batch=64] [threads=1] [steps=100]
+// NORM=<spec> picks the model's normalization (default bn); NORM=none gives bench/train_step's LeNet-5.
 // Networks: any createModel name; resnet*, vgg*, alexnet, cifar-cnn take 3x32x32, the rest 1x28x28.
 import { backend } from '../dist/src/backend/index.js';
 import * as nl from '../dist/src/index.js';
@@ -30,7 +31,7 @@ for (const name of Object.keys(backend)) {
 }
 nl.setNumThreads(Number(threadsArg));
 const cifar = /^(resnet|vgg|alexnet|cifar)/.test(net);
-const model = nl.models.createModel(net, { norm: 'bn' });
+const model = nl.models.createModel(net, { norm: process.env.NORM ?? 'bn' });
 model.train();
 const opt = new nl.optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.5 });
 const x = nl.randn(cifar ? [batch, 3, 32, 32] : [batch, 1, 28, 28], { seed: 1 });
