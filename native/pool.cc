@@ -49,7 +49,11 @@ PoolGeom parse_pool(const Args& a, size_t ishape, size_t ikernel) {
   return g;
 }
 
-constexpr int64_t kPlaneGrain = 4;
+// Planes per thread chunk: at least ~16K input and output elements (~5-10 us of work), so a
+// pool over a few small planes runs on the caller instead of paying the pool's fork and join.
+inline int64_t plane_grain(int64_t in_plane, int64_t out_plane) {
+  return std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(in_plane + out_plane, 1));
+}
 
 NL_INLINE bool is_2x2(const PoolGeom& g) { return g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.PH == 0 && g.PW == 0; }
 
@@ -307,7 +311,7 @@ Napi::Value MaxPool2dForward(const Napi::CallbackInfo& info) {
   float* y = a.f32(2, g.planes * g.OH * g.OW);
   Span<int32_t> idx = a.i32(3);
   if (static_cast<int64_t>(idx.size) < g.planes * g.OH * g.OW) a.fail(3, "is shorter than the output");
-  parallel_for(g.planes, kPlaneGrain, [&](int64_t p0, int64_t p1) { max_fwd_any(&g, x, y, idx.data, p0, p1); });
+  parallel_for(g.planes, plane_grain(g.H * g.W, g.OH * g.OW), [&](int64_t p0, int64_t p1) { max_fwd_any(&g, x, y, idx.data, p0, p1); });
   return info.Env().Undefined();
 }
 
@@ -323,7 +327,7 @@ Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
   if (static_cast<int64_t>(idx.size) < planes * plane_out) a.fail(1, "is shorter than the output");
   float* dx = a.f32(3, planes * plane_in);
   std::atomic<bool> bad{false};
-  parallel_for(planes, kPlaneGrain, [&](int64_t p0, int64_t p1) {
+  parallel_for(planes, plane_grain(plane_in, plane_out), [&](int64_t p0, int64_t p1) {
     for (int64_t pl = p0; pl < p1; ++pl) {
       float* gin = dx + pl * plane_in;
       const float* gout = dy + pl * plane_out;
@@ -348,7 +352,7 @@ Napi::Value AvgPool2dForward(const Napi::CallbackInfo& info) {
   PoolGeom g = parse_pool(a, 1, 3);
   const float* x = a.f32(0, g.planes * g.H * g.W);
   float* y = a.f32(2, g.planes * g.OH * g.OW);
-  parallel_for(g.planes, kPlaneGrain, [&](int64_t p0, int64_t p1) { avg_fwd(&g, x, y, p0, p1); });
+  parallel_for(g.planes, plane_grain(g.H * g.W, g.OH * g.OW), [&](int64_t p0, int64_t p1) { avg_fwd(&g, x, y, p0, p1); });
   return info.Env().Undefined();
 }
 
@@ -358,7 +362,7 @@ Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
   PoolGeom g = parse_pool(a, 2, 3);
   const float* dy = a.f32(0, g.planes * g.OH * g.OW);
   float* dx = a.f32(1, g.planes * g.H * g.W);
-  parallel_for(g.planes, kPlaneGrain, [&](int64_t p0, int64_t p1) { avg_bwd(&g, dy, dx, p0, p1); });
+  parallel_for(g.planes, plane_grain(g.H * g.W, g.OH * g.OW), [&](int64_t p0, int64_t p1) { avg_bwd(&g, dy, dx, p0, p1); });
   return info.Env().Undefined();
 }
 
@@ -378,7 +382,7 @@ Napi::Value AdaptiveAvgPool2dForward(const Napi::CallbackInfo& info) {
   PoolGeom g = parse_adaptive(a, 1, 3);
   const float* x = a.f32(0, g.planes * g.H * g.W);
   float* y = a.f32(2, g.planes * g.OH * g.OW);
-  parallel_for(g.planes, kPlaneGrain, [&](int64_t p0, int64_t p1) { adaptive_fwd(&g, x, y, p0, p1); });
+  parallel_for(g.planes, plane_grain(g.H * g.W, g.OH * g.OW), [&](int64_t p0, int64_t p1) { adaptive_fwd(&g, x, y, p0, p1); });
   return info.Env().Undefined();
 }
 
@@ -388,7 +392,7 @@ Napi::Value AdaptiveAvgPool2dBackward(const Napi::CallbackInfo& info) {
   PoolGeom g = parse_adaptive(a, 2, 3);
   const float* dy = a.f32(0, g.planes * g.OH * g.OW);
   float* dx = a.f32(1, g.planes * g.H * g.W);
-  parallel_for(g.planes, kPlaneGrain, [&](int64_t p0, int64_t p1) { adaptive_bwd(&g, dy, dx, p0, p1); });
+  parallel_for(g.planes, plane_grain(g.H * g.W, g.OH * g.OW), [&](int64_t p0, int64_t p1) { adaptive_bwd(&g, dy, dx, p0, p1); });
   return info.Env().Undefined();
 }
 
