@@ -362,6 +362,85 @@ IndKernel ind_kernel_for(int64_t na, int64_t nv, bool contig) {
        kernel_table<3, true>(std::make_index_sequence<tile_rows(3, true)>())}};
   return t[contig ? 1 : 0][nv - 1][na - 1];
 }
+
+// The row variant for stride 1 (LeNet-5 / MNIST first layers, 6 or 10 channels on rows of 28 or
+// 24 outputs, where the kernel above would fill 6 of 8 or 10 of 16 lanes and its tile scatter
+// cost a third of the multiply-adds at K = 25): positions are the vector dimension and output channels the
+// broadcast one, so accumulators are stored straight into output rows.
+//   out[m*P + q] = sum_{r < K} in[tapoff[r] + q] * wT[r*ld + m] (+ bias[m])
+// for m < MR channels and q < 8*NVP positions, of which the first nq are stored. Reads up to 7
+// floats past the last valid position of a row (callers give `in` that much slack).
+using RowKernel = void (*)(int64_t K, const float* in, const int64_t* tapoff, const float* wT, int64_t ld,
+                           const float* bias, float* out, int64_t P, int64_t nq);
+
+template <int MR, int NVP>
+NL_TARGET_AVX2 void row_kernel(int64_t K, const float* in, const int64_t* tapoff, const float* wT, int64_t ld,
+                               const float* bias, float* out, int64_t P, int64_t nq) {
+  __m256 c[MR][NVP];
+#pragma GCC unroll 12
+  for (int m = 0; m < MR; ++m)
+#pragma GCC unroll 4
+    for (int v = 0; v < NVP; ++v) c[m][v] = _mm256_setzero_ps();
+  // Of the MR weight broadcasts and NVP input vectors of a step, the smaller set is held in
+  // registers: 12 accumulators + min(MR, NVP) + 1 fit the 16 ymm registers (holding both sets
+  // for MR = 3, NVP = 4 spilled an accumulator to the stack on every step).
+  for (int64_t r = 0; r < K; ++r) {
+    const float* xr = in + tapoff[r];
+    const float* wr = wT + r * ld;
+    if constexpr (MR < NVP) {
+      __m256 wb[MR];
+#pragma GCC unroll 12
+      for (int m = 0; m < MR; ++m) wb[m] = _mm256_broadcast_ss(wr + m);
+#pragma GCC unroll 4
+      for (int v = 0; v < NVP; ++v) {
+        const __m256 xv = _mm256_loadu_ps(xr + 8 * v);
+#pragma GCC unroll 12
+        for (int m = 0; m < MR; ++m) c[m][v] = _mm256_fmadd_ps(wb[m], xv, c[m][v]);
+      }
+    } else {
+      __m256 xv[NVP];
+#pragma GCC unroll 4
+      for (int v = 0; v < NVP; ++v) xv[v] = _mm256_loadu_ps(xr + 8 * v);
+#pragma GCC unroll 12
+      for (int m = 0; m < MR; ++m) {
+        const __m256 wb = _mm256_broadcast_ss(wr + m);
+#pragma GCC unroll 4
+        for (int v = 0; v < NVP; ++v) c[m][v] = _mm256_fmadd_ps(wb, xv[v], c[m][v]);
+      }
+    }
+  }
+#pragma GCC unroll 12
+  for (int m = 0; m < MR; ++m) {
+    const __m256 b = _mm256_set1_ps(bias == nullptr ? 0.f : bias[m]);
+    float* dst = out + m * P;
+#pragma GCC unroll 4
+    for (int v = 0; v < NVP; ++v) {
+      const __m256 val = _mm256_add_ps(c[m][v], b);
+      if (8 * (v + 1) <= nq) {
+        _mm256_storeu_ps(dst + 8 * v, val);
+      } else if (8 * v < nq) {
+        alignas(32) float t[8];
+        _mm256_store_ps(t, val);
+        for (int64_t q = 8 * v; q < nq; ++q) dst[q] = t[q - 8 * v];
+      }
+    }
+  }
+}
+
+template <int NVP, size_t... I>
+const RowKernel* row_kernel_table(std::index_sequence<I...>) {
+  static const RowKernel table[] = {&row_kernel<static_cast<int>(I) + 1, NVP>...};
+  return table;
+}
+
+// The row kernel for mr channels (1 <= mr <= 12 / nvp) and nvp position vectors (1..4).
+RowKernel row_kernel_for(int64_t mr, int64_t nvp) {
+  static const RowKernel* t[4] = {row_kernel_table<1>(std::make_index_sequence<12>()),
+                                  row_kernel_table<2>(std::make_index_sequence<6>()),
+                                  row_kernel_table<3>(std::make_index_sequence<4>()),
+                                  row_kernel_table<4>(std::make_index_sequence<3>())};
+  return t[nvp - 1][mr - 1];
+}
 #endif
 
 constexpr int64_t kDirectMaxChannels = 24;
@@ -406,6 +485,12 @@ struct Direct {
     wT.assign(static_cast<size_t>(groups * K * 8 * NV), 0.f);
   }
   int64_t ld() const { return 8 * NV; }
+  // The row kernel (stride 1 only) when its vector lanes are at least as well used as those of
+  // the tile kernel: OW of 8 * ceil(OW / 8) position lanes against Oc of 8 * NV channel lanes
+  // (the row kernel also skips the tile scatter). It needs kInputSlack floats of readable input
+  // after the Ci planes.
+  bool rows_mode() const { return SW == 1 && OW * 8 * NV >= Oc * 8 * ((OW + 7) / 8); }
+  static constexpr int64_t kInputSlack = 8;
   float* wT_group(int64_t gr) { return wT.data() + gr * K * ld(); }
   const float* wT_group(int64_t gr) const { return wT.data() + gr * K * ld(); }
 
@@ -413,6 +498,10 @@ struct Direct {
   // out[o, p] = sum_k in[tapoff[k] + posoff[p]] * wT[k, o] (+ bias[o]) for o < Oc, p < P. Tiles
   // are runs along one output row (contiguous input for stride 1), each row cut into equal runs.
   void forward(const float* in, const float* wTg, const float* bias, float* out) const {
+    if (rows_mode()) {
+      forward_rows(in, wTg, bias, out);
+      return;
+    }
     const bool contig = SW == 1;
     const int64_t rows = tile_rows(static_cast<int>(NV), contig);
     const int64_t runs = (OW + rows - 1) / rows;
@@ -429,13 +518,30 @@ struct Direct {
       }
     }
   }
+
+  // forward() by the row kernel: each output row in pieces of up to 32 positions, the channels
+  // in equal blocks of at most 12 / (position vectors) rows.
+  void forward_rows(const float* in, const float* wTg, const float* bias, float* out) const {
+    for (int64_t oh = 0; oh < OH; ++oh) {
+      for (int64_t ow0 = 0; ow0 < OW; ow0 += 32) {
+        const int64_t nq = std::min<int64_t>(32, OW - ow0), nvp = (nq + 7) / 8, mr_max = 12 / nvp;
+        const int64_t blocks = (Oc + mr_max - 1) / mr_max;
+        for (int64_t bl = 0; bl < blocks; ++bl) {
+          const int64_t o0 = Oc * bl / blocks, mr = Oc * (bl + 1) / blocks - o0;
+          row_kernel_for(mr, nvp)(K, in + posoff[static_cast<size_t>(oh * OW + ow0)], tapoff.data(), wTg + o0, ld(),
+                                  bias == nullptr ? nullptr : bias + o0, out + o0 * P + oh * OW + ow0, P, nq);
+        }
+      }
+    }
+  }
 #endif
 };
 
-// Copies planes [C, H, W] into the middle of zeroed planes [C, H + top + bottom, W + left + right].
+// Copies planes [C, H, W] into the middle of zeroed planes [C, Hp, Wp] (top rows and left
+// columns of padding), followed by Direct::kInputSlack zeros.
 void pad_planes(const float* src, int64_t C, int64_t H, int64_t W, int64_t top, int64_t left, int64_t Hp, int64_t Wp,
                 float* dst) {
-  std::fill(dst, dst + C * Hp * Wp, 0.f);
+  std::fill(dst, dst + C * Hp * Wp + Direct::kInputSlack, 0.f);
   for (int64_t c = 0; c < C; ++c)
     for (int64_t h = 0; h < H; ++h) std::memcpy(dst + (c * Hp + top + h) * Wp + left, src + (c * H + h) * W, W * sizeof(float));
 }
@@ -447,9 +553,10 @@ void conv_forward_direct(const ConvGeom& g, const float* x, const float* w, cons
   for (int64_t gr = 0; gr < g.G; ++gr)
     for (int64_t o = 0; o < g.Og; ++o)
       for (int64_t k = 0; k < g.K; ++k) d.wT_group(gr)[k * d.ld() + o] = w[(gr * g.Og + o) * g.K + k];
-  const bool padded = g.PH > 0 || g.PW > 0;
+  // The row kernel reads past the planes, so it always takes a copy.
+  const bool padded = g.PH > 0 || g.PW > 0 || d.rows_mode();
   parallel_for(g.N, 1, [&](int64_t n0, int64_t n1) {
-    float* xp = padded ? scratch(0, g.Cg * Hp * Wp) : nullptr;
+    float* xp = padded ? scratch(0, g.Cg * Hp * Wp + Direct::kInputSlack) : nullptr;
     for (int64_t n = n0; n < n1; ++n) {
       for (int64_t gr = 0; gr < g.G; ++gr) {
         const float* xg = x + (n * g.C + gr * g.Cg) * g.H * g.W;
@@ -477,7 +584,7 @@ void conv_backward_input_direct(const ConvGeom& g, const float* dy, const float*
             d.wT_group(gr)[((o * g.KH + i) * g.KW + j) * d.ld() + c] =
                 w[(((gr * g.Og + o) * g.Cg + c) * g.KH + (g.KH - 1 - i)) * g.KW + (g.KW - 1 - j)];
   parallel_for(g.N, 1, [&](int64_t n0, int64_t n1) {
-    float* dyp = scratch(0, g.Og * Hp * Wp);
+    float* dyp = scratch(0, g.Og * Hp * Wp + Direct::kInputSlack);
     for (int64_t n = n0; n < n1; ++n) {
       for (int64_t gr = 0; gr < g.G; ++gr) {
         pad_planes(dy + (n * g.O + gr * g.Og) * g.P, g.Og, g.OH, g.OW, QH, QW, Hp, Wp, dyp);
@@ -500,7 +607,7 @@ void conv_backward_weight_direct(const ConvGeom& g, const float* x, const float*
   const int64_t ld = d.ld(), rows = tile_rows(static_cast<int>(d.NV), false);
   const bool padded = g.PH > 0 || g.PW > 0;
   over_items(parts, [&](int64_t q0, int64_t q1) {
-    float* xp = padded ? scratch(0, g.Cg * Hp * Wp) : nullptr;
+    float* xp = padded ? scratch(0, g.Cg * Hp * Wp + Direct::kInputSlack) : nullptr;
     float* bufs = scratch(1, g.P * ld + g.G * g.K * ld);
     float* dyT = bufs;             // [P][ld], channels beyond Og zero
     float* dwT = bufs + g.P * ld;  // [G][K][ld]

@@ -148,8 +148,9 @@ forEachIsa((isa) => {
  * Shapes chosen to reach each path of native/conv.cc (on the scalar path all of them run im2col +
  * sgemm). Batched im2col + sgemm needs more than 24 output channels per group; its chunk holds
  * floor(65536 / (max(K, Og) * P)) images, and the weight gradient cuts the batch into min(N, 8)
- * parts, each taken in such chunks. The direct path covers <= 24 output channels per group; its
- * input gradient needs stride 1 and not much more work than the GEMM path (a "same" padding).
+ * parts, each taken in such chunks. The direct path covers <= 24 output channels per group, with
+ * the row kernel where rows fill the vector lanes better than the channels (stride 1); its input
+ * gradient needs stride 1 and not much more work than the GEMM path (a "same" padding).
  */
 const pathShapes: { name: string; xs: number[]; ws: number[]; o: ConvOpts; bias: boolean }[] = [
   // K = 72, P = 256: 3 images per chunk, so 20 images are forward chunks 3, ..., 3, 2 and weight
@@ -164,6 +165,9 @@ const pathShapes: { name: string; xs: number[]; ws: number[]; o: ConvOpts; bias:
   { name: 'direct, LeNet-5 conv2 (6 -> 16, 5x5)', xs: [11, 6, 14, 14], ws: [16, 6, 5, 5], o: { stride: 1, padding: 0, dilation: 1, groups: 1 }, bias: true },
   { name: 'direct, 20 channels (3 vectors), odd width', xs: [5, 10, 12, 13], ws: [20, 10, 5, 5], o: { stride: 1, padding: 0, dilation: 1, groups: 1 }, bias: true },
   { name: 'direct, stride 2 and rectangular kernel', xs: [4, 3, 11, 30], ws: [10, 3, 3, 2], o: { stride: [2, 3], padding: [1, 0], dilation: 1, groups: 1 }, bias: false },
+  // Row kernel: rows of 45 outputs are cut into 32 + 13, 7 channels into blocks of 2, 2, 3 and 3, 4.
+  { name: 'direct rows, 7 channels, rows of 45', xs: [3, 2, 6, 45], ws: [7, 2, 3, 3], o: { stride: 1, padding: 1, dilation: 1, groups: 1 }, bias: true },
+  { name: 'direct rows, vertical stride 2', xs: [4, 3, 12, 20], ws: [5, 3, 3, 3], o: { stride: [2, 1], padding: 1, dilation: 1, groups: 1 }, bias: false },
   { name: 'direct, groups 3', xs: [5, 6, 9, 9], ws: [15, 2, 3, 3], o: { stride: 1, padding: 1, dilation: 1, groups: 3 }, bias: true },
   { name: 'direct input gradient, 16 channels, padding 1', xs: [6, 16, 7, 9], ws: [12, 16, 3, 3], o: { stride: 1, padding: 1, dilation: 1, groups: 1 }, bias: true },
   { name: 'direct input gradient, dilation 2, padding 2', xs: [3, 8, 9, 8], ws: [24, 8, 3, 3], o: { stride: 1, padding: 2, dilation: 2, groups: 1 }, bias: false },
