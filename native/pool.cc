@@ -20,6 +20,9 @@
 #include "common.h"
 #include "dispatch.h"
 #include "napi_args.h"
+#if NL_HAS_X86
+#include <immintrin.h>
+#endif
 
 namespace nl {
 namespace {
@@ -46,10 +49,35 @@ PoolGeom parse_pool(const Args& a, size_t ishape, size_t ikernel) {
   return g;
 }
 
-constexpr int64_t kPlaneGrain = 4;
+// Planes per thread chunk: at least ~16K input and output elements (~5-10 us of work), so a
+// pool over a few small planes runs on the caller instead of paying the pool's fork and join.
+inline int64_t plane_grain(int64_t in_plane, int64_t out_plane) {
+  return std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(in_plane + out_plane, 1));
+}
 
-// The common 2x2 / stride 2 / no padding case, branch-free so the compiler vectorises it: the
-// same rule as the general loop (scan order, first maximum wins, a NaN replaces the current one).
+NL_INLINE bool is_2x2(const PoolGeom& g) { return g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.PH == 0 && g.PW == 0; }
+
+// The common 2x2 / stride 2 / no padding case, by the same rule as the general loop (scan order,
+// first maximum wins, a NaN replaces the current one). One output of that case: the window at column c of rows r0, r1 (r1 = r0 + W); base is the flat
+// index of r0[0] in the plane.
+NL_INLINE void max_2x2_one(const float* r0, const float* r1, int32_t base, int32_t W, int32_t c, float* out,
+                           int32_t* ind) {
+  float m = r0[c];
+  int32_t i = base + c;
+  const float b = r0[c + 1], d0 = r1[c], d1 = r1[c + 1];
+  bool t = (b > m) | (b != b);
+  m = t ? b : m;
+  i = t ? base + c + 1 : i;
+  t = (d0 > m) | (d0 != d0);
+  m = t ? d0 : m;
+  i = t ? base + W + c : i;
+  t = (d1 > m) | (d1 != d1);
+  m = t ? d1 : m;
+  i = t ? base + W + c + 1 : i;
+  *out = m;
+  *ind = i;
+}
+
 NL_INLINE void max_fwd_2x2(const PoolGeom& g, const float* x, float* y, int32_t* idx, int64_t p0, int64_t p1) {
   for (int64_t pl = p0; pl < p1; ++pl) {
     const float* in = x + pl * g.H * g.W;
@@ -57,33 +85,17 @@ NL_INLINE void max_fwd_2x2(const PoolGeom& g, const float* x, float* y, int32_t*
     int32_t* ind = idx + pl * g.OH * g.OW;
     for (int64_t oh = 0; oh < g.OH; ++oh) {
       const float* r0 = in + (2 * oh) * g.W;
-      const float* r1 = r0 + g.W;
       const int32_t base = static_cast<int32_t>(2 * oh * g.W);
-      const int32_t W = static_cast<int32_t>(g.W);
-      for (int64_t ow = 0; ow < g.OW; ++ow) {
-        const int32_t c = static_cast<int32_t>(2 * ow);
-        float m = r0[c];
-        int32_t i = base + c;
-        const float b = r0[c + 1], d0 = r1[c], d1 = r1[c + 1];
-        bool t = (b > m) | (b != b);
-        m = t ? b : m;
-        i = t ? base + c + 1 : i;
-        t = (d0 > m) | (d0 != d0);
-        m = t ? d0 : m;
-        i = t ? base + W + c : i;
-        t = (d1 > m) | (d1 != d1);
-        m = t ? d1 : m;
-        i = t ? base + W + c + 1 : i;
-        out[oh * g.OW + ow] = m;
-        ind[oh * g.OW + ow] = i;
-      }
+      for (int64_t ow = 0; ow < g.OW; ++ow)
+        max_2x2_one(r0, r0 + g.W, base, static_cast<int32_t>(g.W), static_cast<int32_t>(2 * ow), out + oh * g.OW + ow,
+                    ind + oh * g.OW + ow);
     }
   }
 }
 
 NL_INLINE void max_fwd_body(const PoolGeom* gp, const float* x, float* y, int32_t* idx, int64_t p0, int64_t p1) {
   const PoolGeom& g = *gp;
-  if (g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.PH == 0 && g.PW == 0) {
+  if (is_2x2(g)) {
     max_fwd_2x2(g, x, y, idx, p0, p1);
     return;
   }
@@ -114,6 +126,95 @@ NL_INLINE void max_fwd_body(const PoolGeom* gp, const float* x, float* y, int32_
 }
 NL_ISA_VARIANTS(max_fwd, (const PoolGeom* g, const float* x, float* y, int32_t* idx, int64_t p0, int64_t p1),
                 (g, x, y, idx, p0, p1), max_fwd_body)
+
+#if NL_HAS_X86
+// 8 outputs of a 2x2 window row at a time. GCC does not vectorise max_fwd_2x2 (the stride-2
+// loads plus the index select become compare-and-branch chains, ~17 ns per output on random
+// data), so the even / odd columns of two rows are split with shuffles here, and a row's last
+// OW % 8 outputs (all of them for the 4- and 5-wide outputs of LeNet-5 / MNIST nets) use masked
+// loads rather than the scalar loop. The AVX-512 path uses this kernel too: the
+// operation is load- and shuffle-bound, wider vectors would gain little.
+// Each step applies the scalar rule lane-wise: t = (b > m) | isnan(b), in scan order.
+NL_TARGET_AVX2 NL_INLINE void max_step_avx2(__m256& m, __m256i& i, __m256 b, __m256i bi) {
+  const __m256 t = _mm256_or_ps(_mm256_cmp_ps(b, m, _CMP_GT_OQ), _mm256_cmp_ps(b, b, _CMP_UNORD_Q));
+  m = _mm256_blendv_ps(m, b, t);
+  i = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(i), _mm256_castsi256_ps(bi), t));
+}
+// Lanes j with j + first < n set (all ones), the others clear.
+NL_TARGET_AVX2 NL_INLINE __m256i lane_mask(int64_t first, int64_t n) {
+  const __m256i j = _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(static_cast<int32_t>(first)));
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(n)), j);
+}
+// Even (`odd` false) or odd elements of the 16 floats at p, in order; with Masked, only the
+// first n floats are read (the rest count as 0 and end up in lanes the caller does not store).
+template <bool Masked>
+NL_TARGET_AVX2 NL_INLINE __m256 deinterleave_avx2(const float* p, bool odd, __m256i m0, __m256i m1) {
+  const __m256 a = Masked ? _mm256_maskload_ps(p, m0) : _mm256_loadu_ps(p);
+  const __m256 b = Masked ? _mm256_maskload_ps(p + 8, m1) : _mm256_loadu_ps(p + 8);
+  const __m256 s = odd ? _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)) : _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+  return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(s), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+// Outputs [ow, ow + 8) of one output row (with Masked, only the first `rem` of them).
+template <bool Masked>
+NL_TARGET_AVX2 NL_INLINE void max_2x2_row8(const float* r0, const float* r1, int64_t base, int64_t W, int64_t ow,
+                                           int64_t rem, float* out, int32_t* ind) {
+  const int64_t c = 2 * ow;
+  __m256i m0 = _mm256_setzero_si256(), m1 = m0;
+  if (Masked) {
+    m0 = lane_mask(0, 2 * rem);
+    m1 = lane_mask(8, 2 * rem);
+  }
+  const __m256i i00 = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int32_t>(base + c)),
+                                       _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14));
+  const __m256i i10 = _mm256_add_epi32(i00, _mm256_set1_epi32(static_cast<int32_t>(W)));
+  const __m256i one = _mm256_set1_epi32(1);
+  __m256 m = deinterleave_avx2<Masked>(r0 + c, false, m0, m1);
+  __m256i i = i00;
+  max_step_avx2(m, i, deinterleave_avx2<Masked>(r0 + c, true, m0, m1), _mm256_add_epi32(i00, one));
+  max_step_avx2(m, i, deinterleave_avx2<Masked>(r1 + c, false, m0, m1), i10);
+  max_step_avx2(m, i, deinterleave_avx2<Masked>(r1 + c, true, m0, m1), _mm256_add_epi32(i10, one));
+  if (Masked) {
+    // Through a stack tile: masked stores are microcoded and slow on AMD cores.
+    alignas(32) float tm[8];
+    alignas(32) int32_t ti[8];
+    _mm256_store_ps(tm, m);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(ti), i);
+    for (int64_t k = 0; k < rem; ++k) {
+      out[ow + k] = tm[k];
+      ind[ow + k] = ti[k];
+    }
+  } else {
+    _mm256_storeu_ps(out + ow, m);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(ind + ow), i);
+  }
+}
+NL_TARGET_AVX2 void max_fwd_2x2_avx2(const PoolGeom* gp, const float* x, float* y, int32_t* idx, int64_t p0,
+                                     int64_t p1) {
+  const PoolGeom& g = *gp;
+  const int64_t full = g.OW / 8 * 8;
+  for (int64_t pl = p0; pl < p1; ++pl) {
+    const float* in = x + pl * g.H * g.W;
+    for (int64_t oh = 0; oh < g.OH; ++oh) {
+      const float* r0 = in + (2 * oh) * g.W;
+      float* out = y + (pl * g.OH + oh) * g.OW;
+      int32_t* ind = idx + (pl * g.OH + oh) * g.OW;
+      for (int64_t ow = 0; ow < full; ow += 8) max_2x2_row8<false>(r0, r0 + g.W, 2 * oh * g.W, g.W, ow, 8, out, ind);
+      if (full < g.OW) max_2x2_row8<true>(r0, r0 + g.W, 2 * oh * g.W, g.W, full, g.OW - full, out, ind);
+    }
+  }
+}
+#endif
+
+// max_fwd with the 2x2 / stride 2 case on the shuffle kernel where the CPU has AVX2.
+void max_fwd_any(const PoolGeom* g, const float* x, float* y, int32_t* idx, int64_t p0, int64_t p1) {
+#if NL_HAS_X86
+  if (is_2x2(*g) && active_isa() != Isa::Scalar) {
+    max_fwd_2x2_avx2(g, x, y, idx, p0, p1);
+    return;
+  }
+#endif
+  max_fwd(g, x, y, idx, p0, p1);
+}
 
 NL_INLINE void avg_fwd_body(const PoolGeom* gp, const float* x, float* y, int64_t p0, int64_t p1) {
   const PoolGeom& g = *gp;
@@ -210,7 +311,7 @@ Napi::Value MaxPool2dForward(const Napi::CallbackInfo& info) {
   float* y = a.f32(2, g.planes * g.OH * g.OW);
   Span<int32_t> idx = a.i32(3);
   if (static_cast<int64_t>(idx.size) < g.planes * g.OH * g.OW) a.fail(3, "is shorter than the output");
-  parallel_for(g.planes, kPlaneGrain, [&](int64_t p0, int64_t p1) { max_fwd(&g, x, y, idx.data, p0, p1); });
+  parallel_for(g.planes, plane_grain(g.H * g.W, g.OH * g.OW), [&](int64_t p0, int64_t p1) { max_fwd_any(&g, x, y, idx.data, p0, p1); });
   return info.Env().Undefined();
 }
 
@@ -226,7 +327,7 @@ Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
   if (static_cast<int64_t>(idx.size) < planes * plane_out) a.fail(1, "is shorter than the output");
   float* dx = a.f32(3, planes * plane_in);
   std::atomic<bool> bad{false};
-  parallel_for(planes, kPlaneGrain, [&](int64_t p0, int64_t p1) {
+  parallel_for(planes, plane_grain(plane_in, plane_out), [&](int64_t p0, int64_t p1) {
     for (int64_t pl = p0; pl < p1; ++pl) {
       float* gin = dx + pl * plane_in;
       const float* gout = dy + pl * plane_out;
@@ -251,7 +352,7 @@ Napi::Value AvgPool2dForward(const Napi::CallbackInfo& info) {
   PoolGeom g = parse_pool(a, 1, 3);
   const float* x = a.f32(0, g.planes * g.H * g.W);
   float* y = a.f32(2, g.planes * g.OH * g.OW);
-  parallel_for(g.planes, kPlaneGrain, [&](int64_t p0, int64_t p1) { avg_fwd(&g, x, y, p0, p1); });
+  parallel_for(g.planes, plane_grain(g.H * g.W, g.OH * g.OW), [&](int64_t p0, int64_t p1) { avg_fwd(&g, x, y, p0, p1); });
   return info.Env().Undefined();
 }
 
@@ -261,7 +362,7 @@ Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
   PoolGeom g = parse_pool(a, 2, 3);
   const float* dy = a.f32(0, g.planes * g.OH * g.OW);
   float* dx = a.f32(1, g.planes * g.H * g.W);
-  parallel_for(g.planes, kPlaneGrain, [&](int64_t p0, int64_t p1) { avg_bwd(&g, dy, dx, p0, p1); });
+  parallel_for(g.planes, plane_grain(g.H * g.W, g.OH * g.OW), [&](int64_t p0, int64_t p1) { avg_bwd(&g, dy, dx, p0, p1); });
   return info.Env().Undefined();
 }
 
@@ -281,7 +382,7 @@ Napi::Value AdaptiveAvgPool2dForward(const Napi::CallbackInfo& info) {
   PoolGeom g = parse_adaptive(a, 1, 3);
   const float* x = a.f32(0, g.planes * g.H * g.W);
   float* y = a.f32(2, g.planes * g.OH * g.OW);
-  parallel_for(g.planes, kPlaneGrain, [&](int64_t p0, int64_t p1) { adaptive_fwd(&g, x, y, p0, p1); });
+  parallel_for(g.planes, plane_grain(g.H * g.W, g.OH * g.OW), [&](int64_t p0, int64_t p1) { adaptive_fwd(&g, x, y, p0, p1); });
   return info.Env().Undefined();
 }
 
@@ -291,7 +392,7 @@ Napi::Value AdaptiveAvgPool2dBackward(const Napi::CallbackInfo& info) {
   PoolGeom g = parse_adaptive(a, 2, 3);
   const float* dy = a.f32(0, g.planes * g.OH * g.OW);
   float* dx = a.f32(1, g.planes * g.H * g.W);
-  parallel_for(g.planes, kPlaneGrain, [&](int64_t p0, int64_t p1) { adaptive_bwd(&g, dy, dx, p0, p1); });
+  parallel_for(g.planes, plane_grain(g.H * g.W, g.OH * g.OW), [&](int64_t p0, int64_t p1) { adaptive_bwd(&g, dy, dx, p0, p1); });
   return info.Env().Undefined();
 }
 

@@ -4,6 +4,7 @@
 // counted), runs SGD steps of a model on a fixed random batch and prints each kernel's CPU ms per
 // step and share; the rest of the step's CPU time is JS (autograd, allocation, glue, GC).
 //   npm run build && node scripts/profile-step.js [network=fbn-mnist] [batch=64] [threads=1] [steps=100]
+// NORM=<spec> picks the model's normalization (default bn); NORM=none gives bench/train_step's LeNet-5.
 // Networks: any createModel name; resnet*, vgg*, alexnet, cifar-cnn take 3x32x32, the rest 1x28x28.
 import { backend } from '../dist/src/backend/index.js';
 import * as nl from '../dist/src/index.js';

@@ -144,6 +144,74 @@ forEachIsa((isa) => {
   });
 });
 
+/**
+ * Shapes chosen to reach each path of native/conv.cc (on the scalar path all of them run im2col +
+ * sgemm). Batched im2col + sgemm needs more than 24 output channels per group; its chunk holds
+ * floor(65536 / (max(K, Og) * P)) images, and the weight gradient cuts the batch into min(N, 8)
+ * parts, each taken in such chunks. The direct path covers <= 24 output channels per group, with
+ * the row kernel where rows fill the vector lanes better than the channels (stride 1); its input
+ * gradient needs stride 1 and not much more work than the GEMM path (a "same" padding).
+ */
+const pathShapes: { name: string; xs: number[]; ws: number[]; o: ConvOpts; bias: boolean }[] = [
+  // K = 72, P = 256: 3 images per chunk, so 20 images are forward chunks 3, ..., 3, 2 and weight
+  // gradient parts of 2 or 3 images (one chunk each); 7 images give chunks 3, 3, 1.
+  { name: 'batched GEMM, 3 images per chunk, last chunk partial', xs: [20, 8, 16, 16], ws: [32, 8, 3, 3], o: { stride: 1, padding: 1, dilation: 1, groups: 1 }, bias: true },
+  { name: 'batched GEMM, 7 images in chunks 3, 3, 1', xs: [7, 8, 16, 16], ws: [32, 8, 3, 3], o: { stride: 1, padding: 1, dilation: 1, groups: 1 }, bias: false },
+  // K = 36, Og = 32, P = 25: one chunk of all 10 images per group.
+  { name: 'batched GEMM, groups 2, stride 2', xs: [10, 8, 10, 10], ws: [64, 4, 3, 3], o: { stride: 2, padding: 1, dilation: 1, groups: 2 }, bias: true },
+  { name: 'batched GEMM, dilation 2, no bias', xs: [9, 3, 9, 9], ws: [30, 3, 3, 3], o: { stride: 1, padding: 2, dilation: 2, groups: 1 }, bias: false },
+  { name: 'batched GEMM, 1x1', xs: [12, 6, 3, 3], ws: [40, 6, 1, 1], o: { stride: 1, padding: 0, dilation: 1, groups: 1 }, bias: true },
+  { name: 'direct, LeNet-5 conv1 (1 -> 6, 5x5, padding 2)', xs: [9, 1, 28, 28], ws: [6, 1, 5, 5], o: { stride: 1, padding: 2, dilation: 1, groups: 1 }, bias: true },
+  { name: 'direct, LeNet-5 conv2 (6 -> 16, 5x5)', xs: [11, 6, 14, 14], ws: [16, 6, 5, 5], o: { stride: 1, padding: 0, dilation: 1, groups: 1 }, bias: true },
+  { name: 'direct, 20 channels (3 vectors), odd width', xs: [5, 10, 12, 13], ws: [20, 10, 5, 5], o: { stride: 1, padding: 0, dilation: 1, groups: 1 }, bias: true },
+  { name: 'direct, stride 2 and rectangular kernel', xs: [4, 3, 11, 30], ws: [10, 3, 3, 2], o: { stride: [2, 3], padding: [1, 0], dilation: 1, groups: 1 }, bias: false },
+  // Row kernel: rows of 45 outputs are cut into 32 + 13, 7 channels into blocks of 2, 2, 3 and 3, 4.
+  { name: 'direct rows, 7 channels, rows of 45', xs: [3, 2, 6, 45], ws: [7, 2, 3, 3], o: { stride: 1, padding: 1, dilation: 1, groups: 1 }, bias: true },
+  { name: 'direct rows, vertical stride 2', xs: [4, 3, 12, 20], ws: [5, 3, 3, 3], o: { stride: [2, 1], padding: 1, dilation: 1, groups: 1 }, bias: false },
+  { name: 'direct, groups 3', xs: [5, 6, 9, 9], ws: [15, 2, 3, 3], o: { stride: 1, padding: 1, dilation: 1, groups: 3 }, bias: true },
+  { name: 'direct input gradient, 16 channels, padding 1', xs: [6, 16, 7, 9], ws: [12, 16, 3, 3], o: { stride: 1, padding: 1, dilation: 1, groups: 1 }, bias: true },
+  { name: 'direct input gradient, dilation 2, padding 2', xs: [3, 8, 9, 8], ws: [24, 8, 3, 3], o: { stride: 1, padding: 2, dilation: 2, groups: 1 }, bias: false },
+];
+
+forEachIsa((isa) => {
+  describe(`conv2d kernel paths on the ${isa} path`, () => {
+    before(() => useIsa(isa));
+    for (const s of pathShapes) {
+      it(`match a float64 reference and are bitwise equal with 1 and 2 threads (${s.name})`, () => {
+        useIsa(isa);
+        const xn = s.xs.reduce((a, d) => a * d, 1);
+        const wn = s.ws.reduce((a, d) => a * d, 1);
+        const fanIn = wn / s.ws[0];
+        const xd = sineData(xn, 11);
+        const wd = sineData(wn, 12).map((v) => v / Math.sqrt(fanIn));
+        const bd = s.bias ? sineData(s.ws[0], 13) : null;
+        const run = (threads: number) => {
+          setNumThreads(threads);
+          const x = new Tensor(xd.slice(), s.xs, { requiresGrad: true });
+          const w = new Tensor(wd.slice(), s.ws, { requiresGrad: true });
+          const b = bd === null ? null : new Tensor(bd.slice(), [s.ws[0]], { requiresGrad: true });
+          const y = F.conv2d(x, w, b, s.o);
+          y.backward(new Tensor(sineData(y.size, 14), y.shape));
+          return { y: y.data(), gx: x.grad!.data(), gw: w.grad!.data(), gb: b === null ? null : b.grad!.data() };
+        };
+        const one = run(1);
+        const two = run(2);
+        setNumThreads(originalThreads);
+        assertClose(one.y, refConv(xd, s.xs, wd, s.ws, bd, s.o), `${s.name}: output`);
+        const yn = one.y.length;
+        const ref = refConvBackward(xd, s.xs, wd, s.ws, sineData(yn, 14), s.o);
+        assertClose(one.gx, ref.gx, `${s.name}: input gradient`, { scaleToMax: true });
+        assertClose(one.gw, ref.gw, `${s.name}: weight gradient`, { scaleToMax: true });
+        if (bd !== null) assertClose(one.gb!, ref.gb, `${s.name}: bias gradient`);
+        assert.deepEqual(two.y, one.y);
+        assert.deepEqual(two.gx, one.gx);
+        assert.deepEqual(two.gw, one.gw);
+        assert.deepEqual(two.gb, one.gb);
+      });
+    }
+  });
+});
+
 /** Deterministic values in [-1, 1] without a generator. */
 function sineData(n: number, seed: number): Float32Array {
   return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.7318 + seed * 1.913) * Math.cos(i * 0.1171 + seed));

@@ -99,6 +99,40 @@ forEachIsa((isa) => {
       });
     }
 
+    it('2x2 max pool: values and indices by the scan-order rule for every row-tail length, with ties and NaNs', () => {
+      useIsa(isa);
+      // W = 2..41 gives output widths 1..20 (every remainder mod 8 of the 8-wide SIMD blocks),
+      // odd W and H leave an unused last column / row; values from a small set make ties common.
+      for (let W = 2; W <= 41; W++) {
+        const H = 5;
+        const xs = [2, 3, H, W];
+        const n = 2 * 3 * H * W;
+        const x = Float32Array.from({ length: n }, (_, i) => (i % 23 === 7 ? NaN : Math.round(Math.sin(i * 1.7 + W) * 3)));
+        const OH = Math.floor(H / 2), OW = Math.floor(W / 2);
+        const m = 2 * 3 * OH * OW;
+        const y = new Float32Array(m);
+        const idx = new Int32Array(m);
+        backend.maxPool2dForward(x, xs, y, idx, [2, 2], [2, 2], [0, 0]);
+        for (let pl = 0; pl < 6; pl++)
+          for (let oh = 0; oh < OH; oh++)
+            for (let ow = 0; ow < OW; ow++) {
+              let best = -Infinity;
+              let bi = -1;
+              for (const [dh, dw] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
+                const at = (2 * oh + dh) * W + 2 * ow + dw;
+                const v = x[pl * H * W + at];
+                if (bi < 0 || v > best || Number.isNaN(v)) {
+                  best = v;
+                  bi = at;
+                }
+              }
+              const o = (pl * OH + oh) * OW + ow;
+              assert.equal(idx[o], bi, `W ${W}, plane ${pl}, output (${oh}, ${ow}): index`);
+              assert.ok(Object.is(y[o], best) || (Number.isNaN(y[o]) && Number.isNaN(best)), `W ${W}, plane ${pl}, output (${oh}, ${ow}): ${y[o]} != ${best}`);
+            }
+      }
+    });
+
     it('saves the same max-pool indices as PyTorch', () => {
       useIsa(isa);
       for (const c of cases.filter((k) => k.tensors.indices !== undefined)) {
