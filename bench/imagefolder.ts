@@ -10,8 +10,9 @@
 // Each runs --epochs data-only epochs (the loader alone) and --epochs training epochs (a small
 // conv net: the consumer whose native compute the workers overlap), batch 128, shuffled.
 // Prints one JSON line per process with the times, process.resourceUsage().maxRSS and the load
-// average (the machine may be shared), then a summary line of the last epochs against tensor.
-//   node dist/bench/imagefolder.js [--n 20000] [--size 64] [--epochs 3] [--threads 2] [--workers 2] [--dir <keep here>]
+// average (the machine may be shared), then a summary line of the later epochs against tensor.
+// --rounds R runs the three warm modes R times, interleaved.
+//   node dist/bench/imagefolder.js [--n 20000] [--size 64] [--epochs 3] [--threads 2] [--workers 2] [--rounds 1] [--dir <keep here>]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -59,13 +60,23 @@ async function generate(dir: string, n: number, size: number): Promise<void> {
 }
 
 /** Loader-only epochs and training epochs (a small conv net) over ds; times in ms. */
-async function epochs(ds: Dataset, count: number, workers: number | 'auto'): Promise<{ loaderMs: number[]; trainMs: number[]; workers: number }> {
+async function epochs(ds: Dataset, count: number, workers: number | 'auto'): Promise<{ loaderMs: number[]; trainMs: number[]; loaderCpuMs: number[]; trainCpuMs: number[]; workers: number }> {
   const loader = new DataLoader(ds, { batchSize: 128, shuffle: true, seed: 1, workers });
   const loaderMs: number[] = [];
+  const loaderCpuMs: number[] = [];
+  const trainCpuMs: number[] = [];
+  // CPU time of the whole process (every thread): steadier than wall time on a shared machine,
+  // and it shows what the worker threads cost besides what they save in wall time.
+  const cpu = (): number => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
   for (let e = 0; e < count; e++) {
     const t0 = now();
+    const c0 = cpu();
     for (const b of loader.batches()) void b;
     loaderMs.push(now() - t0);
+    loaderCpuMs.push(cpu() - c0);
   }
   const model = new nn.Sequential(
     new nn.Conv2d(ds.channels, 8, 3, { stride: 2, padding: 1 }), new nn.BatchNorm2d(8), new nn.ReLU(),
@@ -75,15 +86,17 @@ async function epochs(ds: Dataset, count: number, workers: number | 'auto'): Pro
   const trainMs: number[] = [];
   for (let e = 0; e < count; e++) {
     const t0 = now();
+    const c0 = cpu();
     for (const { x, y } of loader.batches()) {
       opt.zeroGrad();
       crossEntropy(model.call(x), y).backward();
       opt.step();
     }
     trainMs.push(now() - t0);
+    trainCpuMs.push(cpu() - c0);
   }
   await loader.close();
-  return { loaderMs, trainMs, workers: loader.workers };
+  return { loaderMs, trainMs, loaderCpuMs, trainCpuMs, workers: loader.workers };
 }
 
 const MODES = ['folder-cold', 'folder-sync', 'folder-workers', 'tensor'];
@@ -104,7 +117,7 @@ async function child(mode: string, dir: string, size: number, count: number, wor
   const round = (a: number[]): number[] => a.map((v) => Math.round(v));
   process.stdout.write(JSON.stringify({
     mode, n: folder.n, size, workers: r.workers, open_ms: Math.round(openMs), decode_images_per_s: mode === 'folder-cold' ? Math.round(folder.n / (openMs / 1000)) : null,
-    loader_epoch_ms: round(r.loaderMs), train_epoch_ms: round(r.trainMs), max_rss_mb_after_open: rssAfterOpen, max_rss_mb: rssMb(),
+    loader_epoch_ms: round(r.loaderMs), train_epoch_ms: round(r.trainMs), loader_epoch_cpu_ms: round(r.loaderCpuMs), train_epoch_cpu_ms: round(r.trainCpuMs), max_rss_mb_after_open: rssAfterOpen, max_rss_mb: rssMb(),
     load_avg: [load0, loadavg()[0]].map((v) => Math.round(v * 100) / 100),
   }) + '\n');
 }
@@ -118,6 +131,7 @@ async function main(): Promise<void> {
   const count = arg('epochs', 3);
   const threads = arg('threads', 2);
   const workers = arg('workers', 2);
+  const rounds = arg('rounds', 1);
   setNumThreads(threads);
   const mode = process.argv[2];
   if (MODES.includes(mode)) {
@@ -132,23 +146,37 @@ async function main(): Promise<void> {
   if (!have) await generate(dir, n, size);
   process.stdout.write(JSON.stringify({ generated: have ? 0 : n, size, generate_ms: Math.round(now() - t0), dir }) + '\n');
   const self = fileURLToPath(import.meta.url);
-  const lines: Record<string, { loader_epoch_ms: number[]; train_epoch_ms: number[] }> = {};
-  for (const m of MODES) {
+  type Line = Record<'loader_epoch_ms' | 'train_epoch_ms' | 'loader_epoch_cpu_ms' | 'train_epoch_cpu_ms', number[]>;
+  const lines: Record<string, Line[]> = {};
+  // The cold mode once, then the warm modes `--rounds` times interleaved, so that a change in the
+  // machine's load hits every mode alike; the summary takes the median over rounds.
+  const order = ['folder-cold', ...Array.from({ length: rounds }, () => ['tensor', 'folder-sync', 'folder-workers']).flat()];
+  for (const m of order) {
     const r = spawnSync(process.execPath, [self, m, dir, '--size', String(size), '--epochs', String(count), '--threads', String(threads), '--workers', String(workers)], {
       encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NORMLAB_NUM_THREADS: String(threads) },
     });
     process.stdout.write(r.stdout);
-    if (r.status === 0) lines[m] = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    if (r.status === 0) (lines[m] ??= []).push(JSON.parse(r.stdout.trim().split('\n').pop()!) as Line);
   }
-  const t = lines.tensor;
-  if (t !== undefined) {
+  const median = (a: number[]): number => {
+    const s = [...a].sort((x, y) => x - y);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  const laterOf = (m: string, key: keyof Line): number | null => (lines[m] === undefined ? null : median(lines[m].map((l) => later(l[key]))));
+  if (lines.tensor !== undefined) {
     // Later epochs of each folder mode over the in-memory dataset's (1.10 = 10% slower).
-    const ratio = (m: string, key: 'loader_epoch_ms' | 'train_epoch_ms'): number | null =>
-      lines[m] === undefined ? null : Math.round((later(lines[m][key]) / later(t[key])) * 100) / 100;
-    process.stdout.write(JSON.stringify({
-      summary: 'later epochs / tensor', load_avg: loadavg().map((v) => Math.round(v * 100) / 100),
-      ...Object.fromEntries(MODES.filter((m) => m !== 'tensor').flatMap((m) => [[`${m}_data`, ratio(m, 'loader_epoch_ms')], [`${m}_train`, ratio(m, 'train_epoch_ms')]])),
-    }) + '\n');
+    const keys: [string, keyof Line][] = [['data', 'loader_epoch_ms'], ['train', 'train_epoch_ms'], ['data_cpu', 'loader_epoch_cpu_ms'], ['train_cpu', 'train_epoch_cpu_ms']];
+    const summary: Record<string, unknown> = { summary: 'later epochs: median ms over rounds, and ratio to tensor', rounds, load_avg: loadavg().map((v) => Math.round(v * 100) / 100) };
+    for (const m of MODES) {
+      for (const [name, key] of keys) {
+        const v = laterOf(m, key);
+        const t = laterOf('tensor', key)!;
+        if (v === null) continue;
+        summary[`${m}_${name}_ms`] = Math.round(v);
+        if (m !== 'tensor') summary[`${m}_${name}_ratio`] = Math.round((v / t) * 100) / 100;
+      }
+    }
+    process.stdout.write(JSON.stringify(summary) + '\n');
   }
   if (keep < 0) rmSync(dir, { recursive: true, force: true });
 }

@@ -212,7 +212,9 @@ export class DataLoader {
 
   private stopWorkers(): void {
     if (this.pool === null) return;
-    this.closing.push(this.pool.close());
+    const closed = this.pool.close();
+    this.closing.push(closed);
+    void closed.then(() => this.closing.splice(this.closing.indexOf(closed), 1));
     this.pool = null;
     this.inFlight = 0;
   }

@@ -19,6 +19,8 @@
 // queued requests, asks each worker to close its file and port (it then exits by itself, with its
 // file descriptor closed, which terminate() would leak) and terminates any that has not exited
 // after CLOSE_GRACE_MS.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { WorkerSource } from './dataset.js';
 import type { TransformSpec } from './transforms.js';
@@ -66,6 +68,11 @@ export class BatchWorkers {
     this.count = count;
     this.signal = new Int32Array(new SharedArrayBuffer(4 * (2 * count + 1)));
     const entry = new URL('./batchWorker.js', import.meta.url);
+    // A worker whose entry file is missing (sources run without compiling) would fail in an event
+    // the blocked loader never sees; say so here instead.
+    if (!existsSync(fileURLToPath(entry))) {
+      throw new Error(`DataLoader: worker entry ${fileURLToPath(entry)} does not exist (run the compiled package, or use workers: 0)`);
+    }
     for (let slot = 0; slot < count; slot++) {
       const { port1, port2 } = new MessageChannel();
       const worker = new Worker(entry, {
