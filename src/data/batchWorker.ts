@@ -53,7 +53,7 @@ try {
   const transform = spec === null ? undefined : transformFromSpec(spec);
   const scratch = new Scratch();
   handle = (req) => {
-    const r = assembleBatch(reader, req.indices, transform, req.seed, req.b, scratch);
+    const r = assembleBatch(reader, req.indices, transform, req.seed, req.b, scratch, req.out ?? undefined);
     post({ id: req.id, b: req.b, data: r.data, shape: r.shape }, [r.data.buffer as ArrayBuffer]);
   };
 } catch (e) {

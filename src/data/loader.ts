@@ -25,7 +25,7 @@
 import { availableParallelism } from 'node:os';
 import { Tensor } from '../tensor/tensor.js';
 import { Generator } from '../tensor/random.js';
-import { assembleBatch, Scratch } from './batch.js';
+import { assembleBatch, Scratch, uninitializedFloats } from './batch.js';
 import type { Dataset } from './dataset.js';
 import { shuffleInPlace } from './split.js';
 import type { Transform } from './transforms.js';
@@ -105,6 +105,8 @@ export class DataLoader {
   private readonly closing: Promise<void>[] = [];
   private idleTimer: NodeJS.Timeout | null = null;
   private inFlight = 0;
+  /** Values per image of the last batch handed out. */
+  private lastPerImage = 0;
 
   constructor(dataset: Dataset, options: DataLoaderOptions = {}) {
     const batchSize = options.batchSize ?? 32;
@@ -188,6 +190,7 @@ export class DataLoader {
   }
 
   private toBatch(indices: Int32Array, data: Float32Array, shape: readonly number[]): Batch {
+    this.lastPerImage = indices.length > 0 ? data.length / indices.length : 0;
     const y = new Int32Array(indices.length);
     for (let j = 0; j < indices.length; j++) y[j] = this.dataset.labels[indices[j]];
     return { x: new Tensor(data, shape), y, indices };
@@ -240,19 +243,25 @@ export class DataLoader {
     const total = this.length;
     const pool = this.startWorkers();
     const ids = new Map<number, { id: number; indices: Int32Array }>();
+    // Values per output image: known without a transform, else learnt from the last reply (a
+    // request without a buffer of the right size makes the worker allocate one).
+    let perImage = this.transform === undefined ? this.dataset.channels * this.dataset.height * this.dataset.width : 0;
     let requested = this.nextBatch;
     let finished = false;
     try {
       for (let b = this.nextBatch; b < total; b++) {
         while (requested < total && requested <= b + this.prefetch) {
           const indices = this.indicesOf(order, requested);
-          ids.set(requested, { id: pool.request(requested, indices, seed), indices });
+          const out = perImage > 0 ? uninitializedFloats(indices.length * perImage) : null;
+          ids.set(requested, { id: pool.request(requested, indices, seed, out), indices });
           requested++;
         }
         this.inFlight = requested - b;
         const { id, indices } = ids.get(b)!;
         ids.delete(b);
-        yield { b, indices, got: take(pool, b, id) };
+        const got = take(pool, b, id);
+        yield { b, indices, got };
+        if (perImage === 0) perImage = this.lastPerImage;
       }
       finished = true;
     } finally {
