@@ -15,8 +15,8 @@
 // caller's compute even when that compute is synchronous native code (the trainer's case; see
 // workers.ts for how the sync iterator waits without an event loop). This needs a dataset that a
 // thread can open itself (workerSource(): image folders) and a transform made by the factories
-// of transforms.ts (they carry a spec a thread can rebuild); the default, 'auto', uses two
-// workers when both hold and the caller's thread otherwise. Without workers, the async iterator
+// of transforms.ts (they carry a spec a thread can rebuild); the default, 'auto', uses one or two
+// workers (a core is left to the caller) when both hold and the caller's thread otherwise. Without workers, the async iterator
 // prepares `prefetch` batches ahead with setImmediate, which overlaps only what the caller awaits.
 //
 // Worker lifetime: started on the first epoch and kept between epochs; stopped when an iterator
@@ -33,8 +33,20 @@ import { BatchWorkers } from './workers.js';
 
 /** Idle workers (no epoch running) are stopped after this long with the event loop turning. */
 const IDLE_CLOSE_MS = 2000;
-/** Workers used by workers: 'auto' where they can be (more rarely help: one batch is short work). */
+/**
+ * Most workers that workers: 'auto' uses: one batch is short work (a few ms at 128 x 3 x 64 x 64),
+ * and more threads mostly compete with the caller's native compute threads.
+ */
 const AUTO_WORKERS = 2;
+
+/**
+ * workers: 'auto': one core is left to the caller's thread. Measured on 2 cores (shared): two
+ * workers converting at once took 1.4x the CPU time of one (~1,000 vs ~700 ms per epoch of
+ * 20,000 images of 3x64x64), as the two threads share one core's caches and memory bandwidth.
+ */
+function autoWorkers(): number {
+  return Math.min(AUTO_WORKERS, Math.max(1, availableParallelism() - 1));
+}
 
 export interface Batch {
   /** Images [B, C, H, W]. */
@@ -64,8 +76,9 @@ export interface DataLoaderOptions {
   prefetch?: number;
   /**
    * Worker threads assembling batches: a count, 0 for the caller's thread, or 'auto' (default):
-   * min(2, cores) when the dataset can be read from a thread (image folders) and the transform is
-   * made by data's transform factories, else 0. A count > 0 that cannot be honoured is an error.
+   * min(2, cores - 1), at least 1, when the dataset can be read from a thread (image folders) and
+   * the transform is made by data's transform factories, else 0. A count > 0 that cannot be
+   * honoured is an error.
    */
   workers?: number | 'auto';
 }
@@ -366,7 +379,7 @@ export class DataLoader {
 function resolveWorkers(dataset: Dataset, transform: Transform | undefined, option: number | 'auto'): number {
   const readable = typeof dataset.workerSource === 'function';
   const describable = transform === undefined || transform.spec !== undefined;
-  if (option === 'auto') return readable && describable ? Math.min(AUTO_WORKERS, availableParallelism()) : 0;
+  if (option === 'auto') return readable && describable ? autoWorkers() : 0;
   if (!Number.isInteger(option) || option < 0) throw new RangeError(`DataLoader: workers must be 'auto' or an integer >= 0, got ${String(option)}`);
   if (option > 0 && !readable) {
     throw new RangeError(`DataLoader: workers: ${option} needs a dataset that worker threads can read (an image folder); ${dataset.name} has no workerSource() (in-memory data): use workers: 0`);

@@ -62,8 +62,8 @@ describe('DataLoader worker threads', () => {
     folder = await openImageFolder(join(dir, 'imgs'), { size: 16 });
   });
 
-  it('uses two workers by default for an image folder and none for in-memory data or a hand-written transform', () => {
-    assert.equal(new DataLoader(folder, { transform: randomHorizontalFlip() }).workers, Math.min(2, availableParallelism()));
+  it('uses workers by default for an image folder (up to two, leaving a core to the caller) and none for in-memory data or a hand-written transform', () => {
+    assert.equal(new DataLoader(folder, { transform: randomHorizontalFlip() }).workers, Math.min(2, Math.max(1, availableParallelism() - 1)));
     assert.equal(new DataLoader(folder, { transform: (img) => img }).workers, 0);
     const mem = data.fromArrays(new Float32Array(4), Int32Array.from([0]), { channels: 1, height: 2, width: 2, numClasses: 1 });
     assert.equal(new DataLoader(mem).workers, 0);
