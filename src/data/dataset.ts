@@ -25,6 +25,25 @@ export interface Dataset {
   readonly images: Float32Array;
   /** Writes sample i (C*H*W float values in [0, 1]) into out starting at offset. */
   readImage(i: number, out: Float32Array, offset?: number): void;
+  /**
+   * Writes samples indices[j] one after the other into out from offset, as readImage would; the
+   * loader uses it when present (one call per batch instead of one per sample).
+   */
+  readBatch?(indices: ArrayLike<number>, out: Float32Array, offset?: number): void;
+  /** What a loader worker thread needs to read the samples itself; absent when it cannot (in-memory data). */
+  workerSource?(): WorkerSource;
+}
+
+/** A dataset as a worker thread opens it (structured-cloneable; see folder.ts openWorkerSource). */
+export interface WorkerSource {
+  readonly kind: 'folder';
+  readonly name: string;
+  /** The decoded cache file: one slot of channels*size*size bytes per cached image. */
+  readonly dataFile: string;
+  readonly channels: number;
+  readonly size: number;
+  /** Cache slot of each sample. */
+  readonly slots: Int32Array;
 }
 
 /** A Dataset that can make a dataset of some of its samples (ImageDataset, FolderDataset). */
@@ -132,6 +151,13 @@ export class ImageDataset implements Dataset {
     const px = this.pixels!;
     const base = i * per;
     for (let k = 0; k < per; k++) out[offset + k] = px[base + k] / 255;
+  }
+
+  readBatch(indices: ArrayLike<number>, out: Float32Array, offset = 0): void {
+    const per = this.imageSize;
+    const m = indices.length;
+    if (out.length < offset + m * per) throw new RangeError(`${this.name}.readBatch: out has ${out.length} values, ${m} samples at offset ${offset} need ${offset + m * per}`);
+    for (let j = 0; j < m; j++) this.readImage(indices[j], out, offset + j * per);
   }
 
   /** A new dataset of the given samples (copied, in the given order). */

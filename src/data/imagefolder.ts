@@ -17,21 +17,23 @@
 // cache that looks valid. A changed folder (fingerprint differs) is decoded again.
 //
 // Memory: decoding streams images into the cache file, at most `concurrency` decodes in flight
-// (they run on libuv's worker threads, inside sharp). The dataset then reads samples from the
-// cache file with positioned reads (one per sample, into a reused buffer): memory use stays
-// bounded by the batch, whatever the folder's size; the OS page cache keeps hot epochs fast.
+// (they run on libuv's worker threads, inside sharp). The dataset (FolderDataset, folder.ts) then
+// reads samples from the cache file with positioned reads: memory use stays bounded by the batch,
+// whatever the folder's size; the OS page cache keeps hot epochs fast.
 //
 // Bad input: files sharp cannot read (not an image, truncated, unreadable) are skipped with one
 // warning line each and a count at the end; `strict` makes them an error. An empty class folder
 // or a folder without any image is an error.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import sharp from 'sharp';
 import { writeJsonAtomic } from '../train/atomic.js';
-import type { Dataset } from './dataset.js';
 import { DataFormatError } from './errors.js';
+import { FolderDataset } from './folder.js';
+
+export { FolderDataset };
 
 const CACHE_VERSION = 1;
 
@@ -231,100 +233,6 @@ async function buildCache(root: string, cacheDir: string, options: ImageFolderOp
   });
   writeJsonAtomic(join(dir, 'index.json'), index);
   return { index, dataFile };
-}
-
-/**
- * A Dataset over the decoded cache of an image folder. Samples are read from the cache file on
- * demand (see the file comment); `images` builds the whole float32 array (4 bytes per value).
- */
-export class FolderDataset implements Dataset {
-  readonly name: string;
-  readonly n: number;
-  readonly channels: number;
-  readonly height: number;
-  readonly width: number;
-  readonly numClasses: number;
-  readonly classNames: readonly string[];
-  readonly labels: Int32Array;
-  /** Source file of each sample (relative to the folder root). */
-  readonly files: readonly string[];
-  /** The cache file and the slot of each sample in it. */
-  readonly dataFile: string;
-  readonly slots: Int32Array;
-  private fd: number | null = null;
-  private readonly scratch: Uint8Array;
-
-  constructor(init: { name: string; dataFile: string; size: number; channels: number; classNames: readonly string[]; files: readonly string[]; labels: Int32Array; slots: Int32Array }) {
-    this.name = init.name;
-    this.dataFile = init.dataFile;
-    this.n = init.labels.length;
-    this.channels = init.channels;
-    this.height = init.size;
-    this.width = init.size;
-    this.classNames = init.classNames;
-    this.numClasses = init.classNames.length;
-    this.files = init.files;
-    this.labels = init.labels;
-    this.slots = init.slots;
-    this.scratch = new Uint8Array(this.imageSize);
-  }
-
-  /** Values per image (C*H*W). */
-  get imageSize(): number {
-    return this.channels * this.height * this.width;
-  }
-
-  private file(): number {
-    if (this.fd === null) {
-      this.fd = openSync(this.dataFile, 'r');
-      const need = (Math.max(-1, ...this.slots) + 1) * this.imageSize;
-      if (fstatSync(this.fd).size < need) throw new DataFormatError(this.dataFile, `cache file is shorter than its index needs (${need} bytes); delete the cache folder`);
-    }
-    return this.fd;
-  }
-
-  /** The uint8 pixels (C*H*W) of sample i, in a buffer reused by the next call. */
-  readPixels(i: number): Uint8Array {
-    if (!Number.isInteger(i) || i < 0 || i >= this.n) throw new RangeError(`${this.name}.readImage: index must be an integer in 0..${this.n - 1}, got ${i}`);
-    const per = this.imageSize;
-    const got = readSync(this.file(), this.scratch, 0, per, this.slots[i] * per);
-    if (got !== per) throw new DataFormatError(this.dataFile, `short read of sample ${i} (${got} of ${per} bytes)`);
-    return this.scratch;
-  }
-
-  readImage(i: number, out: Float32Array, offset = 0): void {
-    const px = this.readPixels(i);
-    for (let k = 0; k < px.length; k++) out[offset + k] = px[k] / 255;
-  }
-
-  get images(): Float32Array {
-    const per = this.imageSize;
-    const out = new Float32Array(this.n * per);
-    for (let i = 0; i < this.n; i++) this.readImage(i, out, i * per);
-    return out;
-  }
-
-  /** The given samples (in order) as a dataset over the same cache file; nothing is copied. */
-  subset(indices: ArrayLike<number>, name = this.name): FolderDataset {
-    const m = indices.length;
-    const labels = new Int32Array(m);
-    const slots = new Int32Array(m);
-    const files: string[] = [];
-    for (let j = 0; j < m; j++) {
-      const i = indices[j];
-      if (!Number.isInteger(i) || i < 0 || i >= this.n) throw new RangeError(`${this.name}.subset: index ${j} is ${i}, expected an integer in 0..${this.n - 1}`);
-      labels[j] = this.labels[i];
-      slots[j] = this.slots[i];
-      files.push(this.files[i]);
-    }
-    return new FolderDataset({ name, dataFile: this.dataFile, size: this.height, channels: this.channels, classNames: this.classNames, files, labels, slots });
-  }
-
-  /** Closes the cache file (it reopens on the next read). */
-  close(): void {
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
-  }
 }
 
 /**

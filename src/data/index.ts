@@ -1,6 +1,6 @@
 // normlab data: datasets (MNIST, Fashion-MNIST, CIFAR-10/100, a bundled MNIST subset), download
 // and cache, transforms, stratified splits and the seeded DataLoader. Public as `data`.
-export { type Dataset, type SubsetDataset, type ImageDatasetInit, ImageDataset, fromArrays, channelStats } from './dataset.js';
+export { type Dataset, type SubsetDataset, type ImageDatasetInit, type WorkerSource, ImageDataset, fromArrays, channelStats } from './dataset.js';
 export { DataFormatError, MissingDataError } from './errors.js';
 export { type IdxArray, parseIdx, readIdx, encodeIdx, idxMagic } from './idx.js';
 export { type CifarVariant, type CifarRecords, parseCifar, readCifarFiles, encodeCifar, CIFAR_IMAGE_BYTES } from './cifar.js';
@@ -12,11 +12,12 @@ export * as sources from './sources.js';
 export { type Checksum, type RemoteFile } from './sources.js';
 export { type DatasetName, type LoadOptions, DATASET_NAMES, loadDataset, loadDatasetSync } from './load.js';
 export {
-  type Image, type Transform, type AffineParams, type RandomAffineOptions,
+  type Image, type Transform, type TransformSpec, transformFromSpec, type AffineParams, type RandomAffineOptions,
   flipHorizontal, padImage, cropImage, resizeBilinear, normalizeImage, affineImage,
   randomHorizontalFlip, randomCrop, randomAffine, randomShear, randomZoom, resize, normalize, compose, applyToBatch,
   centerCrop, resizeShorter, randomResizedCrop, type RandomResizedCropOptions,
 } from './transforms.js';
 export { type SplitOptions, type SplitIndices, stratifiedSplit, splitDataset, shuffleInPlace } from './split.js';
 export { type Batch, type DataLoaderOptions, type LoaderState, DataLoader } from './loader.js';
+export { LoaderWorkerError } from './workers.js';
 export { type ImageFolderOptions, FolderDataset, openImageFolder, scanImageFolder, folderSplits, decodeImageFile } from './imagefolder.js';

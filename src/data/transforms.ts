@@ -6,6 +6,10 @@
 // (image, generator) => image, made by factories (randomHorizontalFlip, randomCrop,
 // randomShear, randomZoom, randomAffine). Every random choice comes from the Generator passed
 // in, so the same seed gives the same augmented images.
+//
+// Every transform made by a factory here carries a `spec` (the factory's name and arguments, plain
+// data): the loader's worker threads cannot receive a function, so they rebuild the transform with
+// transformFromSpec. A hand-written function has no spec and runs on the loader's own thread.
 import type { Generator } from '../tensor/random.js';
 
 export interface Image {
@@ -15,7 +19,19 @@ export interface Image {
   width: number;
 }
 
-export type Transform = (image: Image, gen: Generator) => Image;
+/** A transform as data: the name of the factory in this file and its arguments (structured-cloneable). */
+export interface TransformSpec {
+  readonly fn: string;
+  readonly args: readonly unknown[];
+}
+
+export type Transform = ((image: Image, gen: Generator) => Image) & { readonly spec?: TransformSpec };
+
+/** Attaches the factory call that rebuilds t (see transformFromSpec). */
+function described(t: (image: Image, gen: Generator) => Image, fn: string, args: readonly unknown[]): Transform {
+  Object.defineProperty(t, 'spec', { value: { fn, args: structuredClone(args) }, enumerable: false });
+  return t;
+}
 
 function checkImage(fn: string, img: Image): void {
   const { data, channels: c, height: h, width: w } = img;
@@ -191,7 +207,7 @@ export function affineImage(img: Image, params: AffineParams): Image {
 /** Flips left-right with probability p (one uniform draw per image). */
 export function randomHorizontalFlip(p = 0.5): Transform {
   if (!(p >= 0 && p <= 1)) throw new RangeError(`randomHorizontalFlip: p must be in [0, 1], got ${p}`);
-  return (img, gen) => (gen.uniform() < p ? flipHorizontal(img) : img);
+  return described((img, gen) => (gen.uniform() < p ? flipHorizontal(img) : img), 'randomHorizontalFlip', [p]);
 }
 
 /**
@@ -201,7 +217,7 @@ export function randomHorizontalFlip(p = 0.5): Transform {
 export function randomCrop(size: number | [number, number], options: { padding?: number } = {}): Transform {
   const [th, tw] = typeof size === 'number' ? [size, size] : size;
   const padding = options.padding ?? 0;
-  return (img, gen) => {
+  return described((img, gen) => {
     const padded = padding > 0 ? padImage(img, padding) : img;
     if (th > padded.height || tw > padded.width) {
       throw new RangeError(`randomCrop: crop ${th}x${tw} is larger than the padded image ${padded.height}x${padded.width}`);
@@ -209,7 +225,7 @@ export function randomCrop(size: number | [number, number], options: { padding?:
     const top = gen.int(padded.height - th + 1);
     const left = gen.int(padded.width - tw + 1);
     return cropImage(padded, top, left, th, tw);
-  };
+  }, 'randomCrop', [size, options]);
 }
 
 export interface RandomAffineOptions {
@@ -229,7 +245,7 @@ export function randomAffine(options: RandomAffineOptions): Transform {
   const [zlo, zhi] = typeof z === 'number' ? [1 - z, 1 + z] : z;
   if (!(shearRange >= 0)) throw new RangeError(`randomAffine: shearRange must be >= 0 degrees, got ${shearRange}`);
   if (!(zlo > 0 && zhi >= zlo)) throw new RangeError(`randomAffine: zoom range must satisfy 0 < low <= high, got [${zlo}, ${zhi}]`);
-  return (img, gen) => {
+  return described((img, gen) => {
     const shear = shearRange > 0 ? (gen.uniform() * 2 - 1) * shearRange : 0;
     let zoomRow = 1;
     let zoomCol = 1;
@@ -238,7 +254,7 @@ export function randomAffine(options: RandomAffineOptions): Transform {
       zoomCol = zlo + gen.uniform() * (zhi - zlo);
     }
     return shear === 0 && zoomRow === 1 && zoomCol === 1 ? img : affineImage(img, { shear, zoomRow, zoomCol });
-  };
+  }, 'randomAffine', [options]);
 }
 
 /** Keras shear_range alone (degrees). */
@@ -253,17 +269,19 @@ export function randomZoom(zoomRange: number | [number, number]): Transform {
 
 /** Bilinear resize to height x width as a Transform. */
 export function resize(height: number, width: number = height): Transform {
-  return (img) => (img.height === height && img.width === width ? img : resizeBilinear(img, height, width));
+  return described((img) => (img.height === height && img.width === width ? img : resizeBilinear(img, height, width)), 'resize', [height, width]);
 }
 
 /** Per-channel normalization as a Transform. */
 export function normalize(mean: readonly number[], std: readonly number[]): Transform {
-  return (img) => normalizeImage(img, mean, std);
+  return described((img) => normalizeImage(img, mean, std), 'normalize', [mean, std]);
 }
 
 /** Applies transforms left to right. */
 export function compose(...transforms: Transform[]): Transform {
-  return (img, gen) => transforms.reduce((acc, t) => t(acc, gen), img);
+  const t = (img: Image, gen: Generator): Image => transforms.reduce((acc, f) => f(acc, gen), img);
+  // Describable only when every part is.
+  return transforms.every((f) => f.spec !== undefined) ? described(t, 'compose', transforms.map((f) => f.spec)) : t;
 }
 
 /**
@@ -303,10 +321,10 @@ function roundHalfEven(x: number): number {
 /** The centre window of size x size (or [height, width]), as torchvision's CenterCrop. */
 export function centerCrop(size: number | [number, number]): Transform {
   const [th, tw] = typeof size === 'number' ? [size, size] : size;
-  return (img) => {
+  return described((img) => {
     if (th > img.height || tw > img.width) throw new RangeError(`centerCrop: crop ${th}x${tw} is larger than the image ${img.height}x${img.width}`);
     return cropImage(img, roundHalfEven((img.height - th) / 2), roundHalfEven((img.width - tw) / 2), th, tw);
-  };
+  }, 'centerCrop', [size]);
 }
 
 /**
@@ -314,12 +332,12 @@ export function centerCrop(size: number | [number, number]): Transform {
  * short), as torchvision's Resize(int).
  */
 export function resizeShorter(size: number): Transform {
-  return (img) => {
+  return described((img) => {
     const short = Math.min(img.height, img.width);
     const h = img.height === short ? size : Math.floor((size * img.height) / short);
     const w = img.height === short ? Math.floor((size * img.width) / short) : size;
     return h === img.height && w === img.width ? img : resizeBilinear(img, h, w);
-  };
+  }, 'resizeShorter', [size]);
 }
 
 export interface RandomResizedCropOptions {
@@ -342,7 +360,7 @@ export function randomResizedCrop(size: number | [number, number], options: Rand
   if (!(smin > 0 && smax >= smin && smax <= 1)) throw new RangeError(`randomResizedCrop: scale must satisfy 0 < low <= high <= 1, got [${smin}, ${smax}]`);
   if (!(rmin > 0 && rmax >= rmin)) throw new RangeError(`randomResizedCrop: ratio must satisfy 0 < low <= high, got [${rmin}, ${rmax}]`);
   const [lmin, lmax] = [Math.log(rmin), Math.log(rmax)];
-  return (img, gen) => {
+  return described((img, gen) => {
     const { height: H, width: W } = img;
     const area = H * W;
     for (let attempt = 0; attempt < 10; attempt++) {
@@ -362,5 +380,22 @@ export function randomResizedCrop(size: number | [number, number], options: Rand
     if (inRatio < rmin) h = Math.round(w / rmin);
     else if (inRatio > rmax) w = Math.round(h * rmax);
     return resizeBilinear(cropImage(img, Math.floor((H - h) / 2), Math.floor((W - w) / 2), h, w), th, tw);
-  };
+  }, 'randomResizedCrop', [size, options]);
+}
+
+type Factory = (...args: never[]) => Transform;
+
+/** The factories whose transforms carry a spec, by name. */
+const FACTORIES: Record<string, Factory> = {
+  randomHorizontalFlip, randomCrop, randomAffine, resize, normalize, centerCrop, resizeShorter, randomResizedCrop,
+  compose: ((...specs: TransformSpec[]) => compose(...specs.map(transformFromSpec))) as Factory,
+};
+
+/** Rebuilds a transform from its spec (the loader's worker threads do, see loader.ts). */
+export function transformFromSpec(spec: TransformSpec): Transform {
+  const make = typeof spec?.fn === 'string' && Object.hasOwn(FACTORIES, spec.fn) ? FACTORIES[spec.fn] : undefined;
+  if (make === undefined || !Array.isArray(spec.args)) {
+    throw new TypeError(`transformFromSpec: spec.fn must be one of ${Object.keys(FACTORIES).join(', ')} with an args array, got ${JSON.stringify(spec)}`);
+  }
+  return (make as (...args: unknown[]) => Transform)(...spec.args);
 }
