@@ -103,7 +103,7 @@ export async function main(): Promise<void> {
         const loadBefore = load();
         const t0 = performance.now();
         await enqueueSweep(client, { experiment: exp.name, mode: 'quick', config, specs, name: sweep });
-        while ((await client.hlen(sweepKeys(sweep).results)) < specs.length) await sleep(5);
+        while ((await client.hlen(sweepKeys(sweep).results)) < specs.length) await sleep(10);
         const s = (performance.now() - t0) / 1000;
         seconds[n].push(s);
         // The 'stored' log line of the last run can arrive just after its result.
