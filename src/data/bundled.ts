@@ -82,7 +82,7 @@ export function loadBundledMnist(split: Split): ImageDataset {
  */
 export function decodeDigitsFile(buf: Uint8Array, file: string): Uint8Array {
   const open = buf.indexOf(0x5b); // '['
-  if (open < 0) throw new Error(`${file}: expected { "data": [...] }, found no '['`);
+  if (open < 0) throw new Error(`decodeDigitsFile: ${file} must hold { "data": [numbers] }, found no '['`);
   const out = new Uint8Array(buf.length >> 1);
   let n = 0;
   let i = open + 1;
@@ -127,11 +127,11 @@ export function decodeDigitsFile(buf: Uint8Array, file: string): Uint8Array {
 /** decodeDigitsFile's general path: JSON.parse, then each value v as Math.round(v * 255). */
 function decodeWithJson(buf: Uint8Array, file: string): Uint8Array {
   const values = (JSON.parse(Buffer.from(buf.buffer, buf.byteOffset, buf.length).toString('utf8')) as { data?: unknown }).data;
-  if (!Array.isArray(values)) throw new Error(`${file}: expected { "data": [numbers] }`);
+  if (!Array.isArray(values)) throw new Error(`decodeDigitsFile: ${file} must hold { "data": [numbers] }, got data ${JSON.stringify(values)?.slice(0, 40)}`);
   const bytes = new Uint8Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new Error(`${file}: value ${i} must be a number in [0, 1], got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new Error(`decodeDigitsFile: ${file}: value ${i} must be a number in [0, 1], got ${JSON.stringify(v)}`);
     bytes[i] = Math.round(v * 255);
   }
   return bytes;

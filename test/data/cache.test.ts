@@ -89,7 +89,7 @@ describe('bundled MNIST digit files', () => {
     for (const text of ['{"data":[]}', '{ "data" : [ 0 , 1, 0.5 ,0.2 ]\n}', '{"data":[1e-3,0.1234567,1.0,0.00392156862745098]}']) {
       assert.deepEqual(decodeDigitsFile(enc(text), 'x.json'), viaJson(text), text);
     }
-    assert.throws(() => decodeDigitsFile(enc('{"data":[0.5,-1]}'), 'bad.json'), /bad\.json: value 1 must be a number in \[0, 1\], got -1/);
-    assert.throws(() => decodeDigitsFile(enc('{"data":7}'), 'bad.json'), /bad\.json: expected \{ "data": \[...\] \}, found no '\['/);
+    assert.throws(() => decodeDigitsFile(enc('{"data":[0.5,-1]}'), 'bad.json'), /decodeDigitsFile: bad\.json: value 1 must be a number in \[0, 1\], got -1/);
+    assert.throws(() => decodeDigitsFile(enc('{"data":7}'), 'bad.json'), /decodeDigitsFile: bad\.json must hold \{ "data": \[numbers\] \}, found no '\['/);
   });
 });
