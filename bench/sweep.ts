@@ -2,6 +2,12 @@
 // processes (1 thread each), and the queue's own overhead per run: enqueue -> start (an idle
 // worker) and result stored -> visible in `sweep status`. Prints JSON lines with the load average,
 // since the runs share the machine with whatever else runs on it.
+//
+// Throughput: TRIALS trials, each timing 1 worker and then 2 fresh workers on the same 8 runs
+// (a new sweep id each time); the speed-up is the ratio of the medians. Each trial line lists
+// every run's time on its worker (from the worker's 'started' to its 'stored' log line), each
+// worker's busy time and the ideal makespan max(sum / workers, longest run), so a slow figure
+// shows whether the runs themselves were slow (load) or the schedule left a worker idle.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -19,17 +25,29 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
 
+const TRIALS = Number(process.env.SWEEP_BENCH_TRIALS ?? 3);
+
 interface Proc {
   proc: ChildProcess;
   log: () => string;
+  /** Log lines with the time (performance.now(), ms) they arrived. */
+  lines: [number, string][];
 }
 
 async function startWorkers(url: string, n: number): Promise<Proc[]> {
   const ps = Array.from({ length: n }, () => {
     const proc = spawn(process.execPath, [CLI, 'worker', '--redis', url, '--threads', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let text = '';
-    proc.stderr!.on('data', (d: Buffer) => (text += d.toString()));
-    return { proc, log: () => text };
+    const lines: [number, string][] = [];
+    let partial = '';
+    proc.stderr!.on('data', (d: Buffer) => {
+      const now = performance.now();
+      text += d.toString();
+      const parts = (partial + d.toString()).split('\n');
+      partial = parts.pop()!;
+      for (const l of parts) lines.push([now, l]);
+    });
+    return { proc, log: () => text, lines };
   });
   while (!ps.every((p) => p.log().includes(': ready'))) await sleep(50);
   return ps;
@@ -38,6 +56,31 @@ async function startWorkers(url: string, n: number): Promise<Proc[]> {
 async function stopWorkers(ps: Proc[]): Promise<void> {
   for (const p of ps) p.proc.kill('SIGTERM');
   await Promise.all(ps.map((p) => new Promise((r) => (p.proc.exitCode !== null ? r(null) : p.proc.on('exit', r)))));
+}
+
+interface RunTime {
+  group: string;
+  worker: number;
+  /** ms from the enqueue to the run's start, and the run's time on its worker. */
+  start: number;
+  ms: number;
+}
+
+/** Each run of a sweep as its worker logged it: 'run <id> (<group>, ...) started' to 'run <id> stored'. */
+function runTimes(ps: Proc[], sweep: string, t0: number): RunTime[] {
+  const out: RunTime[] = [];
+  ps.forEach((p, worker) => {
+    const started = new Map<string, [number, string]>();
+    for (const [t, l] of p.lines) {
+      if (!l.startsWith(`${sweep}: run `)) continue;
+      const m = /run (\w+) \((.*), seed \d+\) started/.exec(l);
+      if (m !== null) started.set(m[1], [t, m[2]]);
+      const e = /run (\w+) stored/.exec(l);
+      const s = e === null ? undefined : started.get(e[1]);
+      if (s !== undefined) out.push({ group: s[1].replace(/ /g, ''), worker, start: Math.round(s[0] - t0), ms: Math.round(t - s[0]) });
+    }
+  });
+  return out.sort((a, b) => a.start - b.start);
 }
 
 export async function main(): Promise<void> {
@@ -52,19 +95,33 @@ export async function main(): Promise<void> {
   const config = resolveConfig(exp.name, { mode: 'quick', sets: ['batchSizes=64,32', 'thresholds=2,4,5', 'epochs=6'], seeds: 1 });
   const specs = expand(exp, config);
   try {
-    const seconds: Record<number, number> = {};
-    for (const n of [1, 2]) {
-      const ps = await startWorkers(redis.url, n);
-      const sweep = `bench-throughput-${n}`;
-      const loadBefore = load();
-      const t0 = Date.now();
-      await enqueueSweep(client, { experiment: exp.name, mode: 'quick', config, specs, name: sweep });
-      while ((await client.hlen(sweepKeys(sweep).results)) < specs.length) await sleep(20);
-      seconds[n] = (Date.now() - t0) / 1000;
-      process.stdout.write(JSON.stringify({ name: 'sweep_throughput', workers: n, threads: 1, runs: specs.length, seconds: seconds[n], runs_per_min: +((60 * specs.length) / seconds[n]).toFixed(2), load_before: loadBefore, load_after: load() }) + '\n');
-      await stopWorkers(ps);
+    const seconds: Record<number, number[]> = { 1: [], 2: [] };
+    for (let trial = 1; trial <= TRIALS; trial++) {
+      for (const n of [1, 2]) {
+        const ps = await startWorkers(redis.url, n);
+        const sweep = `bench-throughput-${n}-${trial}-${Date.now()}`;
+        const loadBefore = load();
+        const t0 = performance.now();
+        await enqueueSweep(client, { experiment: exp.name, mode: 'quick', config, specs, name: sweep });
+        while ((await client.hlen(sweepKeys(sweep).results)) < specs.length) await sleep(10);
+        const s = (performance.now() - t0) / 1000;
+        seconds[n].push(s);
+        // The 'stored' log line of the last run can arrive just after its result.
+        for (let i = 0; i < 100 && runTimes(ps, sweep, t0).length < specs.length; i++) await sleep(10);
+        const runs = runTimes(ps, sweep, t0);
+        const busy = ps.map((_, w) => runs.filter((r) => r.worker === w).reduce((a, r) => a + r.ms, 0));
+        const total = runs.reduce((a, r) => a + r.ms, 0);
+        process.stdout.write(JSON.stringify({
+          name: 'sweep_throughput', trial, workers: n, threads: 1, runs: specs.length, seconds: +s.toFixed(3), runs_per_min: +((60 * specs.length) / s).toFixed(2),
+          run_ms: runs.map((r) => `${r.group}@w${r.worker}:${r.start}+${r.ms}`), busy_ms: busy,
+          ideal_s: +(Math.max(total / n, ...runs.map((r) => r.ms)) / 1000).toFixed(3), load_before: loadBefore, load_after: load(),
+        }) + '\n');
+        await stopWorkers(ps);
+      }
     }
-    process.stdout.write(JSON.stringify({ name: 'sweep_speedup', workers: 2, speedup: +(seconds[1] / seconds[2]).toFixed(2), goal: 1.7 }) + '\n');
+    const m1 = median(seconds[1]);
+    const m2 = median(seconds[2]);
+    process.stdout.write(JSON.stringify({ name: 'sweep_speedup', workers: 2, trials: TRIALS, median_s_1: m1, median_s_2: m2, speedup: +(m1 / m2).toFixed(2), goal: 1.7, load: load() }) + '\n');
 
     const ps = await startWorkers(redis.url, 1);
     const toStart: number[] = [];

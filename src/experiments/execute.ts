@@ -16,6 +16,12 @@ export interface ExecuteOptions {
   /** Continue an interrupted run from its last checkpoint (default true). */
   resume?: boolean;
   progress?: 'auto' | 'bar' | 'lines' | 'none';
+  /**
+   * false: write no checkpoints whatever the spec says. For a sweep worker whose run directory is
+   * private and removed after the run: nobody could resume from them, and writing model and
+   * optimizer state every epoch is a cost each quick run paid for nothing.
+   */
+  checkpoints?: boolean;
 }
 
 export function runDirName(spec: RunSpec): string {
@@ -37,7 +43,7 @@ export async function executeRun(spec: RunSpec, runDir: string, opts: ExecuteOpt
   writeJsonAtomic(join(runDir, 'spec.json'), spec);
   const train = { ...spec.train, seed: spec.seed, label: spec.group, ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) };
   // extra.checkpoints === false skips checkpoints (an interrupted run then starts over).
-  const checkpoints = spec.extra.checkpoints !== false;
+  const checkpoints = spec.extra.checkpoints !== false && opts.checkpoints !== false;
   const out = await runTraining(train, { outDir: runDir, resume: checkpoints && (opts.resume ?? true), progress: opts.progress ?? 'none', checkpoints });
   let analysis: Record<string, unknown> | undefined;
   if (exp.analyze) {

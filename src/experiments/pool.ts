@@ -1,11 +1,14 @@
 // The local pool: runs an experiment's RunSpecs on this machine, in worker processes when
 // more than one worker is asked for, each with an equal share of the cores as native threads.
+// Worker processes take the runs longest expected first (schedule.ts) so that the pool does not
+// end with one long run on one process while the others idle; records come back in spec order.
 import { fork } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunRecord, RunSpec } from './experiment.js';
 import { executeRun, runDirName, type ExecuteOptions } from './execute.js';
+import { longestFirst } from './schedule.js';
 
 export interface PoolOptions {
   /** Folder that receives one run directory per spec. */
@@ -42,7 +45,7 @@ export async function runPool(specs: RunSpec[], o: PoolOptions): Promise<RunReco
     for (const s of specs) finish(await executeRun(s, join(o.runsDir, runDirName(s)), exec));
     return specs.map((s) => records.get(s.id)!);
   }
-  const queue = [...specs];
+  const queue = longestFirst(specs);
   const errors: string[] = [];
   await Promise.all(
     Array.from({ length: workers }, () =>

@@ -1,10 +1,13 @@
 // `normlab sweep` with --redis: records the sweep (configuration, run specs) and enqueues one job
 // per run that has neither a stored result nor a live job. Re-running it is harmless: job ids are
 // content hashes, so it adds only the runs that are missing (failed runs are queued again).
+// Jobs are added longest expected run first (experiments/schedule.ts): workers take them in
+// that order, so the short runs fill in at the end instead of one long run finishing alone.
 import { createHash } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { stableJson, type ExperimentConfig, type RunSpec } from '../experiments/experiment.js';
+import { longestFirst } from '../experiments/schedule.js';
 import { QUEUE, jobId, sweepKeys } from './keys.js';
 import { SWEEP_ID } from './schema.js';
 
@@ -47,7 +50,7 @@ export async function enqueueSweep(client: Redis, o: EnqueueOptions): Promise<En
     .exec();
   const done = await client.hmget(keys.results, ...o.specs.map((s) => s.id));
   const failed = await client.hmget(keys.failed, ...o.specs.map((s) => s.id));
-  const unfinished = o.specs.filter((_, i) => done[i] === null);
+  const unfinished = longestFirst(o.specs.filter((_, i) => done[i] === null));
   const retry = o.specs.filter((_, i) => done[i] === null && failed[i] !== null).map((s) => s.id);
   if (retry.length > 0) await client.hdel(keys.failed, ...retry);
   const queue = new Queue(QUEUE, { connection: client });

@@ -3,14 +3,18 @@
 // BullMQ's job lock while the native code trains. Results go to the sweep's results hash exactly
 // once (HSETNX in a Lua script); with --artifacts the run directory lives in a shared folder, so a
 // job picked up again after its worker died resumes from the run's last checkpoint there.
+// Without --artifacts a run trains in a private temp folder with no checkpoints (nobody could
+// resume from them), and the folder is removed in the background while the next job starts.
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { RunRecord } from '../experiments/experiment.js';
+import type { DatasetCacheStats } from '../data/cache.js';
 import { runDirName } from '../experiments/execute.js';
 import { QUEUE, sweepKeys } from './keys.js';
 import { parseJob } from './schema.js';
@@ -35,6 +39,14 @@ interface ChildReply {
   id: string;
   record?: RunRecord;
   error?: string;
+  /** The run process's dataset-cache counts after the run. */
+  datasets?: DatasetCacheStats;
+}
+
+/** A finished run and its process's dataset-cache counts. */
+interface RunReply {
+  record: RunRecord;
+  datasets?: DatasetCacheStats;
 }
 
 const childScript = join(dirname(fileURLToPath(import.meta.url)), 'runProcess.js');
@@ -77,7 +89,7 @@ class RunProcesses {
   }
 
   /** Runs one spec; rejects with the run's own error message. */
-  run(data: { spec: RunRecord['spec']; runDir: string; dataDir?: string }): Promise<RunRecord> {
+  run(data: { spec: RunRecord['spec']; runDir: string; dataDir?: string; checkpoints?: boolean }): Promise<RunReply> {
     const child = this.idle.pop() ?? this.spawn();
     return new Promise((resolve, reject) => {
       const onMessage = (m: ChildReply): void => {
@@ -86,7 +98,7 @@ class RunProcesses {
         child.off('message', onMessage);
         this.idle.push(child);
         if (m.error !== undefined) reject(new Error(m.error));
-        else resolve(m.record!);
+        else resolve({ record: m.record!, datasets: m.datasets });
       };
       const onExit = (code: number | null, signal: string | null): void => {
         child.off('message', onMessage);
@@ -94,7 +106,7 @@ class RunProcesses {
       };
       child.on('message', onMessage);
       child.once('exit', onExit);
-      child.send({ type: 'run', spec: data.spec, runDir: data.runDir, exec: { threads: this.threads, resume: true, dataDir: data.dataDir } });
+      child.send({ type: 'run', spec: data.spec, runDir: data.runDir, exec: { threads: this.threads, resume: true, dataDir: data.dataDir, checkpoints: data.checkpoints } });
     });
   }
 
@@ -126,6 +138,14 @@ export function startWorker(client: Redis, o: WorkerOptions): RunningWorker {
   const name = `${hostname()}:${process.pid}`;
   const procs = new RunProcesses(threads, o.concurrency ?? 1);
   const lockMs = o.lockMs ?? 30_000;
+  // Removals of private run folders still in progress; close() waits for them.
+  const removals = new Set<Promise<void>>();
+  const removeLater = (dir: string): void => {
+    const p: Promise<void> = rm(dir, { recursive: true, force: true })
+      .catch((e: Error) => log(`could not remove ${dir}: ${e.message}`))
+      .finally(() => removals.delete(p));
+    removals.add(p);
+  };
 
   const processor = async (job: Job): Promise<{ stored: boolean }> => {
     const parsed = parseJob(job.data);
@@ -139,12 +159,15 @@ export function startWorker(client: Redis, o: WorkerOptions): RunningWorker {
     const privateDir = o.artifacts === undefined ? mkdtempSync(join(tmpdir(), 'normlab-worker-')) : undefined;
     const runDir = join(o.artifacts ?? privateDir!, sweep, runDirName(spec));
     try {
-      const record = await procs.run({ spec, runDir, dataDir: o.dataDir });
+      const { record, datasets } = await procs.run({ spec, runDir, dataDir: o.dataDir, checkpoints: privateDir === undefined ? undefined : false });
       const stored = (await client.eval(STORE_ONCE, 4, keys.results, keys.running, keys.stored, keys.failed, spec.id, JSON.stringify(record), String(Date.now()))) === 1;
-      log(`${sweep}: run ${spec.id} ${stored ? 'stored' : 'already stored by another worker'} (test acc ${record.results.final.test_acc})`);
+      const data = datasets === undefined ? '' : `; dataset splits in this run process: ${datasets.loaded} loaded, ${datasets.reused} reused`;
+      log(`${sweep}: run ${spec.id} ${stored ? 'stored' : 'already stored by another worker'} (test acc ${record.results.final.test_acc}${data})`);
       return { stored };
     } finally {
-      if (privateDir !== undefined) rmSync(privateDir, { recursive: true, force: true });
+      // In the background: removing a run folder takes a few to tens of milliseconds, which the
+      // next job need not wait for.
+      if (privateDir !== undefined) removeLater(privateDir);
     }
   };
 
@@ -173,6 +196,7 @@ export function startWorker(client: Redis, o: WorkerOptions): RunningWorker {
     async close() {
       await worker.close();
       procs.close();
+      await Promise.all([...removals]);
     },
   };
 }

@@ -2,9 +2,10 @@
 // the experiments and the sweep workers. A run = (config, seed) → run directory.
 import type { Module } from '../nn/module.js';
 import { createModel, type NormSpec } from '../models/index.js';
-import { loadDataset, type DatasetName } from '../data/load.js';
+import type { DatasetName } from '../data/load.js';
+import { loadDatasetCached } from '../data/cache.js';
 import { splitDataset } from '../data/split.js';
-import type { SubsetDataset } from '../data/dataset.js';
+import type { Dataset, SubsetDataset } from '../data/dataset.js';
 import { channelStats } from '../data/dataset.js';
 import { DataLoader } from '../data/loader.js';
 import { compose, normalize, randomCrop, randomHorizontalFlip, randomAffine, randomResizedCrop, resize, type Transform } from '../data/transforms.js';
@@ -133,10 +134,33 @@ export function loaderSource(loader: DataLoader, onBatch?: (epoch: number, indic
   };
 }
 
+// Runs in one process share their loaded datasets (data/cache.ts); these keep what a run derives
+// from them, so the next run with the same limit and seed (every run of a sweep's seed) or the
+// same training set skips the split, the copy and the statistics pass. Keyed by the dataset
+// instance, so they go when the cache drops it.
+const LIMITS_PER_DATASET = 8;
+const limited = new WeakMap<SubsetDataset, Map<string, SubsetDataset>>();
+const statsOf = new WeakMap<Dataset, { mean: number[]; std: number[] }>();
+
 function limit(ds: SubsetDataset, n: number, seed: number): SubsetDataset {
   if (n <= 0 || n >= ds.n) return ds;
+  let byKey = limited.get(ds);
+  if (byKey === undefined) limited.set(ds, (byKey = new Map()));
+  const key = `${n}:${seed}`;
+  const hit = byKey.get(key);
+  if (hit !== undefined) return hit;
   const { val } = stratifiedSplit(ds.labels, { valSize: n, seed });
-  return ds.subset(val, ds.name);
+  const part = ds.subset(val, ds.name);
+  byKey.set(key, part);
+  // A sweep over many seeds makes one subset per seed; keep the most recent few.
+  if (byKey.size > LIMITS_PER_DATASET) byKey.delete(byKey.keys().next().value!);
+  return part;
+}
+
+function cachedChannelStats(ds: Dataset): { mean: number[]; std: number[] } {
+  let st = statsOf.get(ds);
+  if (st === undefined) statsOf.set(ds, (st = channelStats(ds)));
+  return { mean: [...st.mean], std: [...st.std] };
 }
 
 function makeOptimizer(cfg: TrainConfig, model: Module): Optimizer<{ lr: number }> {
@@ -168,7 +192,7 @@ export async function runTraining(config: Partial<TrainConfig>, opts: RunOptions
   if (cfg.threads > 0) setNumThreads(cfg.threads);
   const seed = md5Seed(cfg.seed);
   manualSeed(seed);
-  const load = (split: 'train' | 'test'): Promise<SubsetDataset> => loadDataset(cfg.dataset, {
+  const load = (split: 'train' | 'test'): Promise<SubsetDataset> => loadDatasetCached(cfg.dataset, {
     dataDir: cfg.dataDir, split, download: cfg.download, strict: cfg.strict, imageSize: cfg.imageSize > 0 ? cfg.imageSize : undefined,
   });
   // The weight init draws from manualSeed(seed); subsets and the data order get streams of their own.
@@ -194,7 +218,7 @@ export async function runTraining(config: Partial<TrainConfig>, opts: RunOptions
   if (cfg.augment === 'imagenet') trainT.push(randomResizedCrop(geometry.size), randomHorizontalFlip());
   let stats: { mean: number[]; std: number[] } | null = null;
   if (cfg.inputNorm === 'dataset') {
-    stats = cfg.mean !== undefined && cfg.std !== undefined ? { mean: cfg.mean, std: cfg.std } : channelStats(train);
+    stats = cfg.mean !== undefined && cfg.std !== undefined ? { mean: cfg.mean, std: cfg.std } : cachedChannelStats(train);
     evalT.push(normalize(stats.mean, stats.std));
     trainT.push(normalize(stats.mean, stats.std));
   }

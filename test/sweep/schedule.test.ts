@@ -1,0 +1,74 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { expand } from '../../src/experiments/experiment.js';
+import { getExperiment } from '../../src/experiments/registry.js';
+import { resolveConfig } from '../../src/experiments/runExperiment.js';
+import { longestFirst } from '../../src/experiments/schedule.js';
+import { connectRedis } from '../../src/sweep/redisUrl.js';
+import { enqueueSweep } from '../../src/sweep/queue.js';
+import { QUEUE, sweepKeys } from '../../src/sweep/keys.js';
+import { startWorker } from '../../src/sweep/worker.js';
+import { redisMissing, startRedis, type LocalRedis } from '../helpers/redis.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const missing = redisMissing();
+
+describe('sweep scheduling on Redis', { skip: missing ?? false }, () => {
+  let redis: LocalRedis;
+  let client: Redis;
+  const exp = getExperiment('fbn-batch-sweep');
+
+  before(async () => {
+    redis = await startRedis();
+    client = await connectRedis(redis.url, { retry: 'once' });
+  });
+  after(() => {
+    client?.disconnect();
+    redis?.stop();
+  });
+
+  it('enqueues the runs longest first', async () => {
+    const config = resolveConfig(exp.name, { mode: 'quick', sets: ['batchSizes=64,32', 'thresholds=2,4,5', 'epochs=6'] });
+    const specs = expand(exp, config);
+    await enqueueSweep(client, { experiment: exp.name, mode: 'quick', config, specs, name: 'order-test' });
+    // Take the jobs the way a worker does, without running them: the order a worker gets them in.
+    const taker = new Worker(QUEUE, null, { connection: await connectRedis(redis.url, { retry: 'once' }), autorun: false });
+    const taken: string[] = [];
+    for (let i = 0; i < specs.length; i++) {
+      const job = await taker.getNextJob('order-test-token');
+      assert.ok(job !== undefined, `job ${i + 1} of ${specs.length}`);
+      taken.push((job.data as { spec: { group: string } }).spec.group);
+    }
+    await taker.close(true);
+    assert.deepEqual(taken, longestFirst(specs).map((s) => s.group));
+    assert.deepEqual(taken.slice(0, 4), ['bs=32 BN', 'bs=32 FBN T=2', 'bs=32 FBN T=4', 'bs=32 FBN T=5']);
+    // The sweep's own run order (reports, status) stays the experiment's.
+    assert.deepEqual(JSON.parse((await client.hget(sweepKeys('order-test').meta, 'order'))!), specs.map((s) => s.id));
+    await client.del(`bull:${QUEUE}:active`);
+  });
+
+  it('reuses a loaded dataset across jobs in one worker', async () => {
+    const config = resolveConfig(exp.name, { mode: 'quick', sets: ['batchSizes=64', 'thresholds=2,4', 'epochs=1'] });
+    const specs = expand(exp, config);
+    assert.equal(specs.length, 3);
+    const lines: string[] = [];
+    const w = startWorker(await connectRedis(redis.url, { retry: 'once' }), { url: redis.url, threads: 1, log: (l) => lines.push(l) });
+    try {
+      await enqueueSweep(client, { experiment: exp.name, mode: 'quick', config, specs, name: 'cache-test' });
+      const t0 = Date.now();
+      while ((lines.join('\n').match(/cache-test: run \w+ stored/g) ?? []).length < 3) {
+        if (Date.now() - t0 > 120_000) throw new Error(`timed out waiting for 3 stored runs:\n${lines.join('\n')}`);
+        await sleep(100);
+      }
+    } finally {
+      await w.close();
+    }
+    // One run process trains all three: its first run loads the train and test splits, the
+    // other two reuse them.
+    const counts = lines.filter((l) => / stored /.test(l)).map((l) => /(\d+) loaded, (\d+) reused/.exec(l)?.slice(1).map(Number));
+    assert.deepEqual(counts, [[2, 0], [2, 2], [2, 4]], lines.join('\n'));
+    assert.equal(await client.hlen(sweepKeys('cache-test').results), 3);
+  });
+});
