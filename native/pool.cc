@@ -31,10 +31,23 @@ struct PoolGeom {
   int64_t planes, H, W;     // N*C planes of H x W
   int64_t KH, KW, SH, SW, PH, PW;
   int64_t OH, OW;
+  int64_t DH = 1, DW = 1;   // dilation (max pool only)
+  bool include_pad = true;  // avg pool: zero padding counts in the divisor
 };
 
-// Parses (xShape, kernel, stride, padding) starting at argument index i.
-PoolGeom parse_pool(const Args& a, size_t ishape, size_t ikernel) {
+// Output length along one axis (PyTorch's pooling_output_shape): with ceil mode the last
+// window may hang over the end, but it must start inside the input or its left padding.
+int64_t pool_out_len(int64_t L, int64_t K, int64_t S, int64_t P, int64_t D, bool ceil_mode) {
+  const int64_t span = D * (K - 1) + 1, num = L + 2 * P - span;
+  int64_t out = (ceil_mode ? (num + S - 1) / S : num / S) + 1;
+  if (ceil_mode && (out - 1) * S >= L + P) --out;
+  return out;
+}
+
+// Parses (xShape, kernel, stride, padding) starting at argument index i, then the optional tail
+// at `itail`: max pool (dilation [dh, dw], ceilMode), avg pool (ceilMode, countIncludePad).
+enum class PoolKind { Max, Avg };
+PoolGeom parse_pool(const Args& a, const Napi::CallbackInfo& info, size_t ishape, size_t ikernel, size_t itail, PoolKind kind) {
   auto xs = a.ints(ishape), k = a.ints(ikernel), s = a.ints(ikernel + 1), p = a.ints(ikernel + 2);
   if (xs.size() != 4) a.fail(ishape, "must be an input shape [N, C, H, W]");
   for (int64_t d : xs) if (d < 0) a.fail(ishape, "must hold sizes >= 0");
@@ -43,9 +56,23 @@ PoolGeom parse_pool(const Args& a, size_t ishape, size_t ikernel) {
   if (p.size() != 2 || p[0] < 0 || p[1] < 0 || 2 * p[0] > k[0] || 2 * p[1] > k[1])
     a.fail(ikernel + 2, "must be a padding [ph, pw] >= 0 and at most half the kernel size");
   PoolGeom g{xs[0] * xs[1], xs[2], xs[3], k[0], k[1], s[0], s[1], p[0], p[1], 0, 0};
-  if (g.H + 2 * g.PH < g.KH || g.W + 2 * g.PW < g.KW) a.fail(ikernel, "is larger than the padded input");
-  g.OH = (g.H + 2 * g.PH - g.KH) / g.SH + 1;
-  g.OW = (g.W + 2 * g.PW - g.KW) / g.SW + 1;
+  bool ceil_mode = false;
+  if (kind == PoolKind::Max) {
+    if (itail < info.Length() && !info[itail].IsUndefined()) {
+      auto d = a.ints(itail);
+      if (d.size() != 2 || d[0] < 1 || d[1] < 1) a.fail(itail, "must be a dilation [dh, dw] >= 1");
+      g.DH = d[0];
+      g.DW = d[1];
+    }
+    if (itail + 1 < info.Length() && !info[itail + 1].IsUndefined()) ceil_mode = a.flag(itail + 1);
+  } else {
+    if (itail < info.Length() && !info[itail].IsUndefined()) ceil_mode = a.flag(itail);
+    if (itail + 1 < info.Length() && !info[itail + 1].IsUndefined()) g.include_pad = a.flag(itail + 1);
+  }
+  if (g.H + 2 * g.PH < g.DH * (g.KH - 1) + 1 || g.W + 2 * g.PW < g.DW * (g.KW - 1) + 1)
+    a.fail(ikernel, "is larger than the padded input");
+  g.OH = pool_out_len(g.H, g.KH, g.SH, g.PH, g.DH, ceil_mode);
+  g.OW = pool_out_len(g.W, g.KW, g.SW, g.PW, g.DW, ceil_mode);
   return g;
 }
 
@@ -55,7 +82,11 @@ inline int64_t plane_grain(int64_t in_plane, int64_t out_plane) {
   return std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(in_plane + out_plane, 1));
 }
 
-NL_INLINE bool is_2x2(const PoolGeom& g) { return g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.PH == 0 && g.PW == 0; }
+// The fast path also needs every window whole: ceil mode can add a last window past the edge.
+NL_INLINE bool is_2x2(const PoolGeom& g) {
+  return g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.PH == 0 && g.PW == 0 && g.DH == 1 && g.DW == 1 &&
+         2 * g.OH <= g.H && 2 * g.OW <= g.W;
+}
 
 // The common 2x2 / stride 2 / no padding case, by the same rule as the general loop (scan order,
 // first maximum wins, a NaN replaces the current one). One output of that case: the window at column c of rows r0, r1 (r1 = r0 + W); base is the flat
@@ -104,13 +135,21 @@ NL_INLINE void max_fwd_body(const PoolGeom* gp, const float* x, float* y, int32_
     float* out = y + pl * g.OH * g.OW;
     int32_t* ind = idx + pl * g.OH * g.OW;
     for (int64_t oh = 0; oh < g.OH; ++oh) {
-      const int64_t h0 = std::max<int64_t>(oh * g.SH - g.PH, 0), h1 = std::min(oh * g.SH - g.PH + g.KH, g.H);
+      // Taps hs + i*DH inside [0, H): i in [i0, i1). The first one is the index kept when every
+      // tap is -inf (as PyTorch, whose start index is moved into the input by whole dilations).
+      const int64_t hs = oh * g.SH - g.PH;
+      const int64_t i0 = hs >= 0 ? 0 : (-hs + g.DH - 1) / g.DH;
+      const int64_t i1 = std::min(g.KH, (g.H - hs + g.DH - 1) / g.DH);
       for (int64_t ow = 0; ow < g.OW; ++ow) {
-        const int64_t w0 = std::max<int64_t>(ow * g.SW - g.PW, 0), w1 = std::min(ow * g.SW - g.PW + g.KW, g.W);
+        const int64_t ws = ow * g.SW - g.PW;
+        const int64_t j0 = ws >= 0 ? 0 : (-ws + g.DW - 1) / g.DW;
+        const int64_t j1 = std::min(g.KW, (g.W - ws + g.DW - 1) / g.DW);
         float best = -std::numeric_limits<float>::infinity();
-        int64_t bi = h0 * g.W + w0;
-        for (int64_t h = h0; h < h1; ++h) {
-          for (int64_t w = w0; w < w1; ++w) {
+        int64_t bi = (hs + i0 * g.DH) * g.W + ws + j0 * g.DW;
+        for (int64_t i = i0; i < i1; ++i) {
+          const int64_t h = hs + i * g.DH;
+          for (int64_t j = j0; j < j1; ++j) {
+            const int64_t w = ws + j * g.DW;
             const float v = in[h * g.W + w];
             if (v > best || std::isnan(v)) {
               best = v;
@@ -216,20 +255,34 @@ void max_fwd_any(const PoolGeom* g, const float* x, float* y, int32_t* idx, int6
   max_fwd(g, x, y, idx, p0, p1);
 }
 
+// Window of output (oh, ow) clipped to the input, and the average's divisor (PyTorch's
+// avg_pool2d): with count_include_pad the window clipped to the padded input (so a ceil-mode
+// window hanging past the padding counts only its part inside), else only the input part.
+struct AvgWindow {
+  int64_t h0, h1, w0, w1;
+  float inv;
+};
+NL_INLINE AvgWindow avg_window(const PoolGeom& g, int64_t oh, int64_t ow) {
+  const int64_t hs = oh * g.SH - g.PH, ws = ow * g.SW - g.PW;
+  const int64_t he = std::min(hs + g.KH, g.H + g.PH), we = std::min(ws + g.KW, g.W + g.PW);
+  AvgWindow r{std::max<int64_t>(hs, 0), std::min(he, g.H), std::max<int64_t>(ws, 0), std::min(we, g.W), 0.f};
+  const int64_t count = g.include_pad ? (he - hs) * (we - ws) : (r.h1 - r.h0) * (r.w1 - r.w0);
+  r.inv = count > 0 ? 1.f / static_cast<float>(count) : 0.f;
+  return r;
+}
+
 NL_INLINE void avg_fwd_body(const PoolGeom* gp, const float* x, float* y, int64_t p0, int64_t p1) {
   const PoolGeom& g = *gp;
-  const float inv = 1.f / static_cast<float>(g.KH * g.KW);
   for (int64_t pl = p0; pl < p1; ++pl) {
     const float* in = x + pl * g.H * g.W;
     float* out = y + pl * g.OH * g.OW;
     for (int64_t oh = 0; oh < g.OH; ++oh) {
-      const int64_t h0 = std::max<int64_t>(oh * g.SH - g.PH, 0), h1 = std::min(oh * g.SH - g.PH + g.KH, g.H);
       for (int64_t ow = 0; ow < g.OW; ++ow) {
-        const int64_t w0 = std::max<int64_t>(ow * g.SW - g.PW, 0), w1 = std::min(ow * g.SW - g.PW + g.KW, g.W);
+        const AvgWindow b = avg_window(g, oh, ow);
         float s = 0.f;
-        for (int64_t h = h0; h < h1; ++h)
-          for (int64_t w = w0; w < w1; ++w) s += in[h * g.W + w];
-        out[oh * g.OW + ow] = s * inv;
+        for (int64_t h = b.h0; h < b.h1; ++h)
+          for (int64_t w = b.w0; w < b.w1; ++w) s += in[h * g.W + w];
+        out[oh * g.OW + ow] = s * b.inv;
       }
     }
   }
@@ -239,18 +292,16 @@ NL_ISA_VARIANTS(avg_fwd, (const PoolGeom* g, const float* x, float* y, int64_t p
 
 NL_INLINE void avg_bwd_body(const PoolGeom* gp, const float* dy, float* dx, int64_t p0, int64_t p1) {
   const PoolGeom& g = *gp;
-  const float inv = 1.f / static_cast<float>(g.KH * g.KW);
   for (int64_t pl = p0; pl < p1; ++pl) {
     float* gin = dx + pl * g.H * g.W;
     const float* gout = dy + pl * g.OH * g.OW;
     std::fill(gin, gin + g.H * g.W, 0.f);
     for (int64_t oh = 0; oh < g.OH; ++oh) {
-      const int64_t h0 = std::max<int64_t>(oh * g.SH - g.PH, 0), h1 = std::min(oh * g.SH - g.PH + g.KH, g.H);
       for (int64_t ow = 0; ow < g.OW; ++ow) {
-        const int64_t w0 = std::max<int64_t>(ow * g.SW - g.PW, 0), w1 = std::min(ow * g.SW - g.PW + g.KW, g.W);
-        const float v = gout[oh * g.OW + ow] * inv;
-        for (int64_t h = h0; h < h1; ++h)
-          for (int64_t w = w0; w < w1; ++w) gin[h * g.W + w] += v;
+        const AvgWindow b = avg_window(g, oh, ow);
+        const float v = gout[oh * g.OW + ow] * b.inv;
+        for (int64_t h = b.h0; h < b.h1; ++h)
+          for (int64_t w = b.w0; w < b.w1; ++w) gin[h * g.W + w] += v;
       }
     }
   }
@@ -302,10 +353,10 @@ NL_INLINE void adaptive_bwd_body(const PoolGeom* gp, const float* dy, float* dx,
 NL_ISA_VARIANTS(adaptive_bwd, (const PoolGeom* g, const float* dy, float* dx, int64_t p0, int64_t p1),
                 (g, dy, dx, p0, p1), adaptive_bwd_body)
 
-// maxPool2dForward(x, xShape, y, indices: Int32Array, kernel, stride, padding)
+// maxPool2dForward(x, xShape, y, indices: Int32Array, kernel, stride, padding, dilation?, ceilMode?)
 Napi::Value MaxPool2dForward(const Napi::CallbackInfo& info) {
   Args a(info, "maxPool2dForward");
-  PoolGeom g = parse_pool(a, 1, 4);
+  PoolGeom g = parse_pool(a, info, 1, 4, 7, PoolKind::Max);
   if (g.H * g.W > std::numeric_limits<int32_t>::max()) a.fail(1, "has planes too large for int32 indices");
   const float* x = a.f32(0, g.planes * g.H * g.W);
   float* y = a.f32(2, g.planes * g.OH * g.OW);
@@ -346,20 +397,20 @@ Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// avgPool2dForward(x, xShape, y, kernel, stride, padding)
+// avgPool2dForward(x, xShape, y, kernel, stride, padding, ceilMode?, countIncludePad?)
 Napi::Value AvgPool2dForward(const Napi::CallbackInfo& info) {
   Args a(info, "avgPool2dForward");
-  PoolGeom g = parse_pool(a, 1, 3);
+  PoolGeom g = parse_pool(a, info, 1, 3, 6, PoolKind::Avg);
   const float* x = a.f32(0, g.planes * g.H * g.W);
   float* y = a.f32(2, g.planes * g.OH * g.OW);
   parallel_for(g.planes, plane_grain(g.H * g.W, g.OH * g.OW), [&](int64_t p0, int64_t p1) { avg_fwd(&g, x, y, p0, p1); });
   return info.Env().Undefined();
 }
 
-// avgPool2dBackward(dy, dx, xShape, kernel, stride, padding)
+// avgPool2dBackward(dy, dx, xShape, kernel, stride, padding, ceilMode?, countIncludePad?)
 Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
   Args a(info, "avgPool2dBackward");
-  PoolGeom g = parse_pool(a, 2, 3);
+  PoolGeom g = parse_pool(a, info, 2, 3, 6, PoolKind::Avg);
   const float* dy = a.f32(0, g.planes * g.OH * g.OW);
   float* dx = a.f32(1, g.planes * g.H * g.W);
   parallel_for(g.planes, plane_grain(g.H * g.W, g.OH * g.OW), [&](int64_t p0, int64_t p1) { avg_bwd(&g, dy, dx, p0, p1); });

@@ -215,7 +215,10 @@ export function exportOnnx(model: Module, options: OnnxExportOptions): { bytes: 
           op: e.op === 'maxPool2d' ? 'MaxPool' : 'AveragePool', inputs: [ref(a!, e.op)], outputs: [out(e.output)],
           attrs: [
             { name: 'kernel_shape', ints: at.kernel as number[] }, { name: 'strides', ints: at.stride as number[] },
-            { name: 'pads', ints: pads(at.padding as number[]) }, ...(e.op === 'avgPool2d' ? [{ name: 'count_include_pad', i: 1 }] : []),
+            { name: 'pads', ints: pads(at.padding as number[]) },
+            ...(e.op === 'avgPool2d' ? [{ name: 'count_include_pad', i: at.countIncludePad === false ? 0 : 1 }] : []),
+            ...(at.ceilMode === true ? [{ name: 'ceil_mode', i: 1 }] : []),
+            ...(e.op === 'maxPool2d' && (at.dilation as number[] | undefined)?.some((d) => d !== 1) ? [{ name: 'dilations', ints: at.dilation as number[] }] : []),
           ],
         });
         break;

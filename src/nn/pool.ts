@@ -1,11 +1,11 @@
 // Pooling layers over NCHW inputs (torch.nn.MaxPool2d, AvgPool2d, AdaptiveAvgPool2d); no state.
 import { Module } from './module.js';
-import { maxPool2d, avgPool2d, adaptiveAvgPool2d, type Pool2dOptions } from '../ops/pool.js';
+import { maxPool2d, avgPool2d, adaptiveAvgPool2d, type AvgPool2dOptions, type MaxPool2dOptions } from '../ops/pool.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export class MaxPool2d extends Module {
-  /** stride defaults to kernelSize, as in PyTorch. */
-  constructor(readonly kernelSize: number | [number, number], readonly options: Pool2dOptions = {}) {
+  /** stride defaults to kernelSize, as in PyTorch; also dilation and ceilMode. */
+  constructor(readonly kernelSize: number | [number, number], readonly options: MaxPool2dOptions = {}) {
     super();
   }
 
@@ -15,8 +15,8 @@ export class MaxPool2d extends Module {
 }
 
 export class AvgPool2d extends Module {
-  /** stride defaults to kernelSize; zero padding counts in the divisor (count_include_pad). */
-  constructor(readonly kernelSize: number | [number, number], readonly options: Pool2dOptions = {}) {
+  /** stride defaults to kernelSize; zero padding counts in the divisor unless countIncludePad is false. */
+  constructor(readonly kernelSize: number | [number, number], readonly options: AvgPool2dOptions = {}) {
     super();
   }
 

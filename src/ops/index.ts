@@ -7,5 +7,5 @@ export { crossEntropy, nllLoss, mseLoss, bceWithLogits, type CrossEntropyOptions
 export { dropout, dropout2d, type DropoutOptions } from './dropout.js';
 export { linear } from './linear.js';
 export { conv2d, type Conv2dOptions } from './conv.js';
-export { maxPool2d, avgPool2d, adaptiveAvgPool2d, type Pool2dOptions } from './pool.js';
+export { maxPool2d, avgPool2d, adaptiveAvgPool2d, type Pool2dOptions, type MaxPool2dOptions, type AvgPool2dOptions } from './pool.js';
 export { batchNorm, filteredBatchNorm, batchRenorm, groupNorm, layerNorm, instanceNorm, normExceptDim } from './norm.js';

@@ -1,7 +1,11 @@
-// 2-D pooling over NCHW tensors with PyTorch's semantics (ceil_mode false):
-//   maxPool2d / avgPool2d: out = floor((in + 2*padding - kernel) / stride) + 1, stride defaults
-//   to the kernel size, padding at most half the kernel. Max pooling pads with -inf; average
-//   pooling pads with zeros and counts them in the divisor (count_include_pad true).
+// 2-D pooling over NCHW tensors with PyTorch's semantics:
+//   maxPool2d / avgPool2d: out = floor((in + 2*padding - dilation*(kernel-1) - 1) / stride) + 1,
+//   or ceil with ceilMode, where a last window that would start past the input and its left
+//   padding is dropped (PyTorch's pooling_output_shape). stride defaults to the kernel size,
+//   padding is at most half the kernel, dilation (max pooling only) defaults to 1. Max pooling
+//   pads with -inf; average pooling pads with zeros and by default counts them in the divisor
+//   (countIncludePad true; a ceil-mode window hanging past the padding counts only its part
+//   inside the padded input).
 //   adaptiveAvgPool2d: output bin i of `out` over an axis of length L averages
 //   [floor(i*L/out), ceil((i+1)*L/out)).
 import { backend } from '../backend/index.js';
@@ -16,35 +20,61 @@ export interface Pool2dOptions {
   /** Defaults to the kernel size. */
   stride?: number | [number, number];
   padding?: number | [number, number];
+  /** Round the output size up instead of down (PyTorch's ceil_mode), default false. */
+  ceilMode?: boolean;
+}
+
+export interface MaxPool2dOptions extends Pool2dOptions {
+  /** Spacing between window taps, default 1. */
+  dilation?: number | [number, number];
+}
+
+export interface AvgPool2dOptions extends Pool2dOptions {
+  /** Count zero padding in the divisor (PyTorch's count_include_pad), default true. */
+  countIncludePad?: boolean;
 }
 
 interface PoolPlan {
   kernel: [number, number];
   stride: [number, number];
   padding: [number, number];
+  dilation: [number, number];
+  ceilMode: boolean;
   outShape: number[];
 }
 
-function poolPlan(fn: string, input: Tensor, kernelSize: number | [number, number], options: Pool2dOptions): PoolPlan {
+function poolPlan(fn: string, input: Tensor, kernelSize: number | [number, number], options: MaxPool2dOptions): PoolPlan {
   checkRank(fn, 'input', input.shape, [4]);
   const kernel = toPair(fn, 'kernelSize', kernelSize, 1);
   const stride = toPair(fn, 'stride', options.stride ?? kernel, 1);
   const padding = toPair(fn, 'padding', options.padding ?? 0, 0);
+  const dilation = toPair(fn, 'dilation', options.dilation ?? 1, 1);
+  const ceilMode = options.ceilMode ?? false;
+  if (typeof ceilMode !== 'boolean') throw new TypeError(`${fn}: ceilMode must be a boolean, got ${String(ceilMode)}`);
   if (2 * padding[0] > kernel[0] || 2 * padding[1] > kernel[1]) {
     throw new RangeError(`${fn}: padding must be at most half of kernelSize, got padding [${padding.join(', ')}] for kernelSize [${kernel.join(', ')}]`);
   }
-  const [OH, OW] = windowOutSize(fn, input.shape, kernel, stride, padding, [1, 1]);
-  return { kernel, stride, padding, outShape: [input.shape[0], input.shape[1], OH, OW] };
+  let [OH, OW] = windowOutSize(fn, input.shape, kernel, stride, padding, dilation);
+  if (ceilMode) {
+    const out = (a: number): number => {
+      const L = input.shape[2 + a];
+      let n = Math.ceil((L + 2 * padding[a] - dilation[a] * (kernel[a] - 1) - 1) / stride[a]) + 1;
+      if ((n - 1) * stride[a] >= L + padding[a]) n--;
+      return n;
+    };
+    [OH, OW] = [out(0), out(1)];
+  }
+  return { kernel, stride, padding, dilation, ceilMode, outShape: [input.shape[0], input.shape[1], OH, OW] };
 }
 
 /** Max pooling; the gradient goes to the (first) maximum of each window. */
-export function maxPool2d(input: Tensor, kernelSize: number | [number, number], options: Pool2dOptions = {}): Tensor {
+export function maxPool2d(input: Tensor, kernelSize: number | [number, number], options: MaxPool2dOptions = {}): Tensor {
   const p = poolPlan('maxPool2d', input, kernelSize, options);
   const n = p.outShape.reduce((a, d) => a * d, 1);
   const out = new Tensor(emptyFloats(n), p.outShape);
   const indices = new Int32Array(n);
-  backend.maxPool2dForward(input.buffer, input.shape, out.buffer, indices, p.kernel, p.stride, p.padding);
-  traceOp('maxPool2d', [input], out, { kernel: p.kernel, stride: p.stride, padding: p.padding });
+  backend.maxPool2dForward(input.buffer, input.shape, out.buffer, indices, p.kernel, p.stride, p.padding, p.dilation, p.ceilMode);
+  traceOp('maxPool2d', [input], out, { kernel: p.kernel, stride: p.stride, padding: p.padding, dilation: p.dilation, ceilMode: p.ceilMode });
   if (!needsGrad(input)) return out;
   const xShape = input.shape;
   return record(out, 'maxPool2d', [input], (g) => {
@@ -54,16 +84,20 @@ export function maxPool2d(input: Tensor, kernelSize: number | [number, number], 
   });
 }
 
-/** Average pooling, zero padding included in the divisor. */
-export function avgPool2d(input: Tensor, kernelSize: number | [number, number], options: Pool2dOptions = {}): Tensor {
+/** Average pooling; zero padding counts in the divisor unless countIncludePad is false. */
+export function avgPool2d(input: Tensor, kernelSize: number | [number, number], options: AvgPool2dOptions = {}): Tensor {
+  if ((options as MaxPool2dOptions).dilation !== undefined) {
+    throw new RangeError('avgPool2d: options.dilation is not supported (PyTorch\'s avg_pool2d has none); expected undefined');
+  }
   const p = poolPlan('avgPool2d', input, kernelSize, options);
+  const includePad = options.countIncludePad ?? true;
   const out = new Tensor(emptyFloats(p.outShape.reduce((a, d) => a * d, 1)), p.outShape);
-  backend.avgPool2dForward(input.buffer, input.shape, out.buffer, p.kernel, p.stride, p.padding);
-  traceOp('avgPool2d', [input], out, { kernel: p.kernel, stride: p.stride, padding: p.padding });
+  backend.avgPool2dForward(input.buffer, input.shape, out.buffer, p.kernel, p.stride, p.padding, p.ceilMode, includePad);
+  traceOp('avgPool2d', [input], out, { kernel: p.kernel, stride: p.stride, padding: p.padding, ceilMode: p.ceilMode, countIncludePad: includePad });
   const xShape = input.shape;
   return record(out, 'avgPool2d', [input], (g) => {
     const gx = emptyFloats(input.size);
-    backend.avgPool2dBackward(g, gx, xShape, p.kernel, p.stride, p.padding);
+    backend.avgPool2dBackward(g, gx, xShape, p.kernel, p.stride, p.padding, p.ceilMode, includePad);
     return [gx];
   });
 }

@@ -60,12 +60,14 @@ function refAdaptive(x: ArrayLike<number>, xs: number[], size: Pair): Float64Arr
 
 function runCase(c: FixtureCase) {
   const t = c.tensors;
-  const p = c.params as { op: string; kernel: Pair; stride: Pair | null; padding: Pair; outputSize: Pair };
+  const p = c.params as {
+    op: string; kernel: Pair; stride: Pair | null; padding: Pair; outputSize: Pair; dilation?: Pair; ceilMode?: boolean; countIncludePad?: boolean;
+  };
   const x = new Tensor(t.x.data.slice(), t.x.shape, { requiresGrad: true });
-  const opts = { stride: p.stride ?? undefined, padding: p.padding };
+  const opts = { stride: p.stride ?? undefined, padding: p.padding, ceilMode: p.ceilMode };
   let y: Tensor;
-  if (p.op === 'max') y = F.maxPool2d(x, p.kernel, opts);
-  else if (p.op === 'avg') y = F.avgPool2d(x, p.kernel, opts);
+  if (p.op === 'max') y = F.maxPool2d(x, p.kernel, { ...opts, dilation: p.dilation });
+  else if (p.op === 'avg') y = F.avgPool2d(x, p.kernel, { ...opts, countIncludePad: p.countIncludePad });
   else y = F.adaptiveAvgPool2d(x, p.outputSize);
   y.backward(new Tensor(t.gy.data.slice(), t.gy.shape));
   return { y: y.data(), gx: x.grad!.data(), shape: y.shape };
@@ -136,14 +138,14 @@ forEachIsa((isa) => {
     it('saves the same max-pool indices as PyTorch', () => {
       useIsa(isa);
       for (const c of cases.filter((k) => k.tensors.indices !== undefined)) {
-        const p = c.params as { kernel: Pair; stride: Pair | null; padding: Pair };
+        const p = c.params as { kernel: Pair; stride: Pair | null; padding: Pair; dilation?: Pair; ceilMode?: boolean };
         const k = pair(p.kernel);
         const xs = c.tensors.x.shape;
         const outShape = c.tensors.y.shape;
         const n = outShape.reduce((a, d) => a * d, 1);
         const y = new Float32Array(n);
         const idx = new Int32Array(n);
-        backend.maxPool2dForward(c.tensors.x.data, xs, y, idx, k, pair(p.stride ?? p.kernel), pair(p.padding));
+        backend.maxPool2dForward(c.tensors.x.data, xs, y, idx, k, pair(p.stride ?? p.kernel), pair(p.padding), pair(p.dilation ?? 1), p.ceilMode ?? false);
         assert.deepEqual([...idx], [...c.tensors.indices.data], `${c.name}: indices`);
       }
     });
@@ -169,6 +171,19 @@ describe('pooling semantics', () => {
     const x = new Tensor(sineData(1 * 1 * 6 * 6, 1), [1, 1, 6, 6]);
     assert.deepEqual(F.maxPool2d(x, 2).shape, [1, 1, 3, 3]);
     assert.deepEqual(F.avgPool2d(x, 3).shape, [1, 1, 2, 2]);
+  });
+  it('sizes ceil-mode outputs as PyTorch, dropping a last window that would start in the right padding', () => {
+    // torch 1.13: max_pool2d(ones(1,1,5,5), 2, ceil_mode=True) -> 3x3; with stride 2 and padding 1
+    // -> 3x3, not 4x4: a 4th window would start at 3 * 2 = 6 >= in + pad = 6, so it is dropped;
+    // max_pool2d(ones(1,1,6,6), 3, 2, 1, ceil_mode=True) -> 4x4 (its 4th window starts at 6 < 7).
+    const ones = (n: number): Tensor => new Tensor(new Float32Array(n * n).fill(1), [1, 1, n, n]);
+    assert.deepEqual(F.maxPool2d(ones(5), 2, { ceilMode: true }).shape, [1, 1, 3, 3]);
+    assert.deepEqual(F.maxPool2d(ones(5), 2, { stride: 2, padding: 1, ceilMode: true }).shape, [1, 1, 3, 3]);
+    assert.deepEqual(F.maxPool2d(ones(6), 3, { stride: 2, padding: 1, ceilMode: true }).shape, [1, 1, 4, 4]);
+  });
+  it('rejects dilation for average pooling, which PyTorch does not have', () => {
+    const x = new Tensor(new Float32Array(36), [1, 1, 6, 6]);
+    assert.throws(() => F.avgPool2d(x, 2, { dilation: 2 } as never), /avgPool2d: options.dilation is not supported/);
   });
   it('propagates NaN through max pooling', () => {
     const x = new Tensor(new Float32Array([1, NaN, 3, 4]), [1, 1, 2, 2]);
