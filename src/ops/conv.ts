@@ -28,7 +28,7 @@ export function toPair(fn: string, arg: string, v: number | readonly number[], m
 /** Output spatial size of a sliding window; throws when the window does not fit the padded input. */
 export function windowOutSize(
   fn: string, input: readonly number[], kernel: [number, number], stride: [number, number], padding: [number, number],
-  dilation: [number, number],
+  dilation: [number, number], ceilMode = false,
 ): [number, number] {
   const out: number[] = [];
   for (let a = 0; a < 2; a++) {
@@ -40,7 +40,11 @@ export function windowOutSize(
           `input ${formatShape(input)}, kernel [${kernel.join(', ')}], padding [${padding.join(', ')}], dilation [${dilation.join(', ')}]`,
       );
     }
-    out.push(Math.floor((padded - span) / stride[a]) + 1);
+    // Ceil mode (pooling) rounds up, but the last window must start inside the input or its left
+    // padding (PyTorch's pooling_output_shape).
+    let n = (ceilMode ? Math.ceil((padded - span) / stride[a]) : Math.floor((padded - span) / stride[a])) + 1;
+    if (ceilMode && (n - 1) * stride[a] >= input[2 + a] + padding[a]) n--;
+    out.push(n);
   }
   return [out[0], out[1]];
 }

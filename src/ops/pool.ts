@@ -54,16 +54,7 @@ function poolPlan(fn: string, input: Tensor, kernelSize: number | [number, numbe
   if (2 * padding[0] > kernel[0] || 2 * padding[1] > kernel[1]) {
     throw new RangeError(`${fn}: padding must be at most half of kernelSize, got padding [${padding.join(', ')}] for kernelSize [${kernel.join(', ')}]`);
   }
-  let [OH, OW] = windowOutSize(fn, input.shape, kernel, stride, padding, dilation);
-  if (ceilMode) {
-    const out = (a: number): number => {
-      const L = input.shape[2 + a];
-      let n = Math.ceil((L + 2 * padding[a] - dilation[a] * (kernel[a] - 1) - 1) / stride[a]) + 1;
-      if ((n - 1) * stride[a] >= L + padding[a]) n--;
-      return n;
-    };
-    [OH, OW] = [out(0), out(1)];
-  }
+  const [OH, OW] = windowOutSize(fn, input.shape, kernel, stride, padding, dilation, ceilMode);
   return { kernel, stride, padding, dilation, ceilMode, outShape: [input.shape[0], input.shape[1], OH, OW] };
 }
 
