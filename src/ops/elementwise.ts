@@ -190,7 +190,7 @@ export function clamp(x: Tensor, min: number | null, max: number | null): Tensor
 export { scalarTensor };
 
 // Raw (non-recording) helpers for gradient rules.
-function negRaw(g: Float32Array): Float32Array {
+export function negRaw(g: Float32Array): Float32Array {
   const out = emptyFloats(g.length);
   backend.unary(UnaryOp.neg, g, out, 0, 0);
   return out;

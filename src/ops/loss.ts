@@ -5,7 +5,7 @@ import { UnaryOp } from '../backend/kernels/elementwise.js';
 import { record, needsGrad } from '../autograd/graph.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank, checkShape, formatShape } from '../tensor/shape.js';
-import { sub, mul } from './elementwise.js';
+import { sub, mul, negRaw } from './elementwise.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -127,12 +127,6 @@ export function nllLoss(logProbs: Tensor, target: Target, options: NllLossOption
 function checkSameShape(fn: string, input: Tensor, target: Tensor): void {
   if (!(input instanceof Tensor) || !(target instanceof Tensor)) throw new TypeError(`${fn}: input and target must be Tensors`);
   checkShape(fn, 'target', target.shape, input.shape);
-}
-
-function negRaw(g: Float32Array): Float32Array {
-  const out = new Float32Array(g.length);
-  backend.unary(UnaryOp.neg, g, out, 0, 0);
-  return out;
 }
 
 export interface ElementwiseLossOptions {
