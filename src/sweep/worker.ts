@@ -31,6 +31,8 @@ export interface WorkerOptions {
   dataDir?: string;
   /** BullMQ lock duration in ms; a job whose worker stops renewing it is picked up again after about this long (default 30000). */
   lockMs?: number;
+  /** Run processes train a small model before taking jobs, so the first job runs at full speed (default true; see warmUp.ts). */
+  warmUp?: boolean;
   log?: (line: string) => void;
 }
 
@@ -74,7 +76,7 @@ class RunProcesses {
   /** Resolves when the first `count` processes have loaded the engine. */
   readonly ready: Promise<void>;
 
-  constructor(private readonly threads: number, count: number) {
+  constructor(private readonly threads: number, count: number, private readonly warmUp: boolean) {
     const started = Array.from({ length: count }, () => this.spawn());
     this.idle.push(...started);
     this.ready = Promise.all(started.map((c) => new Promise<void>((resolve) => {
@@ -116,7 +118,7 @@ class RunProcesses {
   }
 
   private spawn(): ChildProcess {
-    const child = fork(childScript, [], { env: { ...process.env, NORMLAB_NUM_THREADS: String(this.threads) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(childScript, [], { env: { ...process.env, NORMLAB_NUM_THREADS: String(this.threads), NORMLAB_WORKER_WARM_UP: this.warmUp ? '1' : '0' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.all.add(child);
     child.once('exit', () => {
       this.all.delete(child);
@@ -136,7 +138,7 @@ export function startWorker(client: Redis, o: WorkerOptions): RunningWorker {
   const log = o.log ?? (() => undefined);
   const threads = o.threads ?? 1;
   const name = `${hostname()}:${process.pid}`;
-  const procs = new RunProcesses(threads, o.concurrency ?? 1);
+  const procs = new RunProcesses(threads, o.concurrency ?? 1, o.warmUp ?? true);
   const lockMs = o.lockMs ?? 30_000;
   // Removals of private run folders still in progress; close() waits for them.
   const removals = new Set<Promise<void>>();

@@ -1,11 +1,11 @@
 import { describe, it, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { DATASET_CACHE_ENTRIES, clearDatasetCache, datasetCacheStats, loadDatasetCached } from '../../src/data/cache.js';
-import { decodeDigitsFile } from '../../src/data/bundled.js';
+import { bundledMnistCacheFile, decodeDigitsFile, readBundledMnist } from '../../src/data/bundled.js';
 import { runTraining } from '../../src/train/run.js';
 import { executeRun } from '../../src/experiments/execute.js';
 import { expand } from '../../src/experiments/experiment.js';
@@ -91,5 +91,67 @@ describe('bundled MNIST digit files', () => {
     }
     assert.throws(() => decodeDigitsFile(enc('{"data":[0.5,-1]}'), 'bad.json'), /decodeDigitsFile: bad\.json: value 1 must be a number in \[0, 1\], got -1/);
     assert.throws(() => decodeDigitsFile(enc('{"data":7}'), 'bad.json'), /decodeDigitsFile: bad\.json must hold \{ "data": \[numbers\] \}, found no '\['/);
+  });
+});
+
+describe('bundled MNIST binary cache', () => {
+  const root = join(dirname(createRequire(import.meta.url).resolve('mnist/package.json')), 'src', 'digits');
+  const fromJson = (): Uint8Array => {
+    const parts = Array.from({ length: 10 }, (_, d) => Uint8Array.from((JSON.parse(readFileSync(join(root, `${d}.json`), 'utf8')) as { data: number[] }).data, (v) => Math.round(v * 255)));
+    return Uint8Array.from(parts.flatMap((p) => [...p]));
+  };
+  const withDataDir = <T>(dir: string, fn: () => T): T => {
+    const before = process.env.NORMLAB_DATA;
+    process.env.NORMLAB_DATA = dir;
+    try {
+      return fn();
+    } finally {
+      if (before === undefined) delete process.env.NORMLAB_DATA;
+      else process.env.NORMLAB_DATA = before;
+    }
+  };
+
+  it('writes the decoded digits to the data folder and reads the same pixels and labels back from it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'normlab-digits-'));
+    withDataDir(dir, () => {
+      const first = readBundledMnist();
+      const file = bundledMnistCacheFile();
+      assert.ok(file.startsWith(dir) && existsSync(file));
+      assert.equal(statSync(file).size, 88 + 10000 * 784);
+      const second = readBundledMnist();
+      const expected = fromJson();
+      assert.deepEqual(first.pixels, expected);
+      assert.deepEqual(second.pixels, expected);
+      assert.deepEqual(second.labels, first.labels);
+      assert.deepEqual([...first.labels.subarray(1000, 1002)], [0, 1]);
+    });
+  });
+
+  it('reads pixels from the cache file rather than the JSON, and rebuilds it when the package files differ from those it was built from', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'normlab-digits-'));
+    withDataDir(dir, () => {
+      readBundledMnist();
+      const file = bundledMnistCacheFile();
+      const buf = readFileSync(file);
+      buf[88] = 77;
+      writeFileSync(file, buf);
+      assert.equal(readBundledMnist().pixels![0], 77);
+      buf.writeUInt32LE(buf.readUInt32LE(8) + 1, 8);
+      writeFileSync(file, buf);
+      assert.equal(readBundledMnist().pixels![0], 0);
+      assert.equal(readFileSync(file)[88], 0);
+      writeFileSync(file, buf.subarray(0, 1000));
+      assert.equal(readBundledMnist().n, 10000);
+    });
+  });
+
+  it('decodes the JSON when the cache folder cannot be written', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'normlab-digits-'));
+    const blocker = join(dir, 'file');
+    writeFileSync(blocker, 'not a folder');
+    withDataDir(blocker, () => {
+      assert.equal(readBundledMnist().n, 10000);
+      assert.ok(!existsSync(bundledMnistCacheFile()));
+    });
   });
 });

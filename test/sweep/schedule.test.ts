@@ -49,7 +49,7 @@ describe('sweep scheduling on Redis', { skip: missing ?? false }, () => {
     await client.del(`bull:${QUEUE}:active`);
   });
 
-  it('reuses a loaded dataset across jobs in one worker', async () => {
+  it('reuses a loaded dataset across jobs in one worker, from the warm-up on', async () => {
     const config = resolveConfig(exp.name, { mode: 'quick', sets: ['batchSizes=64', 'thresholds=2,4', 'epochs=1'] });
     const specs = expand(exp, config);
     assert.equal(specs.length, 3);
@@ -65,10 +65,28 @@ describe('sweep scheduling on Redis', { skip: missing ?? false }, () => {
     } finally {
       await w.close();
     }
-    // One run process trains all three: its first run loads the train and test splits, the
-    // other two reuse them.
+    // One run process trains all three. Its warm-up (two short trainings on the bundled digits)
+    // loaded the train and test splits once and reused them once, so every job reuses them.
     const counts = lines.filter((l) => / stored /.test(l)).map((l) => /(\d+) loaded, (\d+) reused/.exec(l)?.slice(1).map(Number));
-    assert.deepEqual(counts, [[2, 0], [2, 2], [2, 4]], lines.join('\n'));
+    assert.deepEqual(counts, [[2, 4], [2, 6], [2, 8]], lines.join('\n'));
     assert.equal(await client.hlen(sweepKeys('cache-test').results), 3);
+  });
+  it('takes the first job without a warm-up when warmUp is false', async () => {
+    const config = resolveConfig(exp.name, { mode: 'quick', sets: ['batchSizes=64', 'thresholds=2', 'epochs=1'] });
+    const specs = expand(exp, config).slice(0, 1);
+    const lines: string[] = [];
+    const w = startWorker(await connectRedis(redis.url, { retry: 'once' }), { url: redis.url, threads: 1, warmUp: false, log: (l) => lines.push(l) });
+    try {
+      await enqueueSweep(client, { experiment: exp.name, mode: 'quick', config, specs, name: 'cold-test' });
+      const t0 = Date.now();
+      while (!/cold-test: run \w+ stored/.test(lines.join('\n'))) {
+        if (Date.now() - t0 > 120_000) throw new Error(`timed out waiting for the stored run:\n${lines.join('\n')}`);
+        await sleep(100);
+      }
+    } finally {
+      await w.close();
+    }
+    // Nothing ran before the job: it loaded both splits itself.
+    assert.match(lines.join('\n'), /cold-test: run \w+ stored .*2 loaded, 0 reused/);
   });
 });
