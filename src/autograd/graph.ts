@@ -4,6 +4,7 @@
 // then frees it: the closures and their saved buffers are dropped, so a second backward through
 // the same graph is an error, as in PyTorch (without retain_graph).
 import type { Tensor } from '../tensor/tensor.js';
+import { emptyFloats, ownsBuffer, releaseFloats } from '../tensor/alloc.js';
 
 /** Maps the gradient of an op's output to the gradients of its inputs (null: no gradient). */
 export type BackwardFn = (gradOutput: Float32Array) => (Float32Array | null)[];
@@ -75,6 +76,11 @@ function addInto(dst: Float32Array, src: Float32Array): void {
  * and add's identity rules). Owned buffers are added into in place and become a leaf's `.grad`
  * without a copy; everything else (the caller's `grad`, views, a buffer returned for two inputs)
  * is copied before it is written.
+ *
+ * An owned buffer that its rule has consumed, or that was added into another, is dead: nothing
+ * outside this pass ever saw it. It goes back to the allocator (releaseFloats) for the next
+ * rule or step to reuse, which keeps a backward pass from allocating a fresh buffer per
+ * activation gradient (see tensor/alloc.ts for why that matters to V8's collector).
  */
 export function runBackward(root: Tensor, grad: Float32Array): void {
   const order: Tensor[] = [];
@@ -101,7 +107,14 @@ export function runBackward(root: Tensor, grad: Float32Array): void {
   const grads = new Map<Tensor, Float32Array>();
   const seen = new Set<ArrayBufferLike>([grad.buffer]);
   const owned = new Set<ArrayBufferLike>();
-  const isOwned = (g: Float32Array): boolean => owned.has(g.buffer) && g.byteOffset === 0 && g.byteLength === g.buffer.byteLength;
+  const isOwned = (g: Float32Array): boolean => owned.has(g.buffer) && ownsBuffer(g);
+  // A released buffer may come back from the allocator later in this pass as a rule's fresh
+  // result: it is forgotten here, so that it counts as unseen (owned) again.
+  const release = (g: Float32Array): void => {
+    owned.delete(g.buffer);
+    seen.delete(g.buffer);
+    releaseFloats(g);
+  };
   grads.set(root, grad);
   for (let k = order.length - 1; k >= 0; k--) {
     const t = order[k];
@@ -121,6 +134,7 @@ export function runBackward(root: Tensor, grad: Float32Array): void {
     }
     const inputGrads = node.backward(g);
     node.backward = null;
+    const consumed = isOwned(g);
     // Ownership first, for all of this rule's results: a buffer returned for two inputs is
     // owned by neither, and must not be written while the second still refers to it.
     for (let j = 0; j < node.inputs.length; j++) {
@@ -133,6 +147,8 @@ export function runBackward(root: Tensor, grad: Float32Array): void {
         owned.add(gi.buffer);
       }
     }
+    // g is dead unless a result is a view of it (ownership was then withdrawn just above).
+    if (consumed && owned.has(g.buffer)) release(g);
     for (let j = 0; j < node.inputs.length; j++) {
       const input = node.inputs[j];
       const gi = inputGrads[j];
@@ -147,6 +163,7 @@ export function runBackward(root: Tensor, grad: Float32Array): void {
         grads.set(input, gi);
       } else if (isOwned(prev)) {
         addInto(prev, gi);
+        if (isOwned(gi)) release(gi);
       } else if (isOwned(gi)) {
         addInto(gi, prev);
         grads.set(input, gi);
@@ -161,7 +178,7 @@ export function runBackward(root: Tensor, grad: Float32Array): void {
 }
 
 function addCopy(a: Float32Array, b: Float32Array): Float32Array {
-  const out = new Float32Array(a.length);
+  const out = emptyFloats(a.length);
   for (let i = 0; i < a.length; i++) out[i] = a[i] + b[i];
   return out;
 }

@@ -173,7 +173,7 @@ export abstract class Module {
   }
 
   zeroGrad(): void {
-    for (const p of this.parameters()) p.grad = null;
+    for (const p of this.parameters()) p.zeroGrad();
   }
 
   /** Number of trainable values. */

@@ -13,7 +13,7 @@ import { record, needsGrad } from '../autograd/graph.js';
 import { traceOp } from '../autograd/trace.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank, formatShape, numelOf } from '../tensor/shape.js';
-import { emptyFloats } from '../tensor/alloc.js';
+import { copyFloats, emptyFloats, zeroFloats } from '../tensor/alloc.js';
 
 /** (N, C, S) view of an (N, C, *) input. */
 export interface ChannelView {
@@ -91,9 +91,9 @@ export function updateRunningStats(
 /** Per-channel eval scale/shift: scale = weight / sqrt(running_var + eps), shift = bias - running_mean * scale. */
 export function evalScaleShift(runningMean: Tensor, runningVar: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): { scale: Float32Array; shift: Float32Array; invstd: Float32Array } {
   const C = runningMean.size;
-  const scale = new Float32Array(C);
-  const shift = new Float32Array(C);
-  const invstd = new Float32Array(C);
+  const scale = zeroFloats(C);
+  const shift = zeroFloats(C);
+  const invstd = zeroFloats(C);
   for (let c = 0; c < C; c++) {
     const r = 1 / Math.sqrt(runningVar.buffer[c] + eps);
     const s = (weight ? weight.buffer[c] : 1) * r;
@@ -110,11 +110,11 @@ function normalizeWithRunningStats(name: string, x: Tensor, v: ChannelView, runn
   const out = new Tensor(emptyFloats(x.size), x.shape);
   backend.normChannelAffine(x.buffer, v.N, v.C, v.S, scale, shift, out.buffer);
   traceOp('batchNormEval', [x, runningMean, runningVar, weight, bias], out, { eps });
-  const mean = runningMean.buffer.slice();
+  const mean = copyFloats(runningMean.buffer);
   return recordNorm(out, name, x, weight, bias, (g, want) => {
     const gx = want.x ? emptyFloats(x.size) : null;
-    const gw = want.weight ? new Float32Array(v.C) : null;
-    const gb = want.bias ? new Float32Array(v.C) : null;
+    const gw = want.weight ? zeroFloats(v.C) : null;
+    const gb = want.bias ? zeroFloats(v.C) : null;
     backend.batchNormBackward(x.buffer, g, v.N, v.C, v.S, mean, invstd, weight?.buffer ?? null, false, gx, gw, gb, null, 0, null, null);
     return [gx, gw, gb];
   });
@@ -154,15 +154,15 @@ export function batchNorm(
   }
   checkBatchValues(fn, x, v);
   const out = new Tensor(emptyFloats(x.size), x.shape);
-  const mean = new Float32Array(v.C);
-  const invstd = new Float32Array(v.C);
-  const bvar = new Float32Array(v.C);
+  const mean = zeroFloats(v.C);
+  const invstd = zeroFloats(v.C);
+  const bvar = zeroFloats(v.C);
   backend.batchNormForward(x.buffer, v.N, v.C, v.S, weight?.buffer ?? null, bias?.buffer ?? null, eps, out.buffer, mean, invstd, bvar, 0, null, null, null);
   updateRunningStats(runningMean, runningVar, mean, bvar, v.N * v.S, options.momentum ?? 0.1);
   return recordNorm(out, fn, x, weight, bias, (g, want) => {
     const gx = want.x ? emptyFloats(x.size) : null;
-    const gw = want.weight ? new Float32Array(v.C) : null;
-    const gb = want.bias ? new Float32Array(v.C) : null;
+    const gw = want.weight ? zeroFloats(v.C) : null;
+    const gb = want.bias ? zeroFloats(v.C) : null;
     backend.batchNormBackward(x.buffer, g, v.N, v.C, v.S, mean, invstd, weight?.buffer ?? null, true, gx, gw, gb, null, 0, null, null);
     return [gx, gw, gb];
   });
@@ -221,12 +221,12 @@ export function filteredBatchNormWithStats(
   const kb = pooled ? null : bias;
   const C = sv.C;
   const y = new Tensor(emptyFloats(x.size), x.shape);
-  const mean = new Float32Array(C);
-  const invstd = new Float32Array(C);
-  const bvar = new Float32Array(C);
-  const mu0 = new Float32Array(C);
-  const rstd0 = new Float32Array(C);
-  const kept = new Float32Array(C);
+  const mean = zeroFloats(C);
+  const invstd = zeroFloats(C);
+  const bvar = zeroFloats(C);
+  const mu0 = zeroFloats(C);
+  const rstd0 = zeroFloats(C);
+  const kept = zeroFloats(C);
   backend.batchNormForward(x.buffer, sv.N, C, sv.S, kw?.buffer ?? null, kb?.buffer ?? null, eps, y.buffer, mean, invstd, bvar, T, mu0, rstd0, kept);
   for (let c = 0; c < C; c++) {
     if (kept[c] === 0) {
@@ -235,14 +235,14 @@ export function filteredBatchNormWithStats(
   }
   const stats: FilteredStats = { keptFraction: kept.map((k) => k / (sv.N * sv.S)) };
   if (pooled) {
-    updateRunningStats(runningMean, runningVar, new Float32Array(v.C).fill(mean[0]), new Float32Array(v.C).fill(bvar[0]), kept[0], options.momentum ?? 0.1);
+    updateRunningStats(runningMean, runningVar, zeroFloats(v.C).fill(mean[0]), zeroFloats(v.C).fill(bvar[0]), kept[0], options.momentum ?? 0.1);
   } else {
     updateRunningStats(runningMean, runningVar, mean, bvar, kept, options.momentum ?? 0.1);
   }
   const core = recordNorm(y, fn, x, kw, kb, (g, want) => {
     const gx = want.x ? emptyFloats(x.size) : null;
-    const gw = want.weight ? new Float32Array(C) : null;
-    const gb = want.bias ? new Float32Array(C) : null;
+    const gw = want.weight ? zeroFloats(C) : null;
+    const gb = want.bias ? zeroFloats(C) : null;
     backend.batchNormBackward(x.buffer, g, sv.N, C, sv.S, mean, invstd, kw?.buffer ?? null, true, gx, gw, gb, kept, T, mu0, rstd0);
     return [gx, gw, gb];
   });
@@ -291,12 +291,12 @@ export function batchRenorm(
   checkBatchValues(fn, x, v);
   const rMax = options.rMax ?? 3;
   const dMax = options.dMax ?? 5;
-  const mean = new Float32Array(v.C);
-  const invstd = new Float32Array(v.C);
-  const bvar = new Float32Array(v.C);
+  const mean = zeroFloats(v.C);
+  const invstd = zeroFloats(v.C);
+  const bvar = zeroFloats(v.C);
   backend.batchNormForward(x.buffer, v.N, v.C, v.S, null, null, eps, null, mean, invstd, bvar, 0, null, null, null);
-  const r = new Float32Array(v.C).fill(1);
-  const d = new Float32Array(v.C);
+  const r = zeroFloats(v.C).fill(1);
+  const d = zeroFloats(v.C);
   if (!(options.warmup ?? false)) {
     for (let c = 0; c < v.C; c++) {
       const sigmaB = Math.sqrt(bvar[c] + eps);
@@ -306,9 +306,9 @@ export function batchRenorm(
     }
   }
   // y = xhat * (r * gamma) + (d * gamma + beta): BN with an effective gamma' = r * gamma.
-  const effGamma = new Float32Array(v.C);
-  const scale = new Float32Array(v.C);
-  const shift = new Float32Array(v.C);
+  const effGamma = zeroFloats(v.C);
+  const scale = zeroFloats(v.C);
+  const shift = zeroFloats(v.C);
   for (let c = 0; c < v.C; c++) {
     const gm = weight ? weight.buffer[c] : 1;
     const bt = bias ? bias.buffer[c] : 0;
@@ -321,8 +321,8 @@ export function batchRenorm(
   onBatchStats?.(mean, bvar, v.N * v.S);
   return recordNorm(out, fn, x, weight, bias, (g, want) => {
     const gx = want.x ? emptyFloats(x.size) : null;
-    const sdyxhat = new Float32Array(v.C);
-    const sdy = new Float32Array(v.C);
+    const sdyxhat = zeroFloats(v.C);
+    const sdy = zeroFloats(v.C);
     backend.batchNormBackward(x.buffer, g, v.N, v.C, v.S, mean, invstd, effGamma, true, gx, sdyxhat, sdy, null, 0, null, null);
     // dgamma = sum(dy * (xhat * r + d)) = r * sum(dy * xhat) + d * sum(dy); dbeta = sum(dy).
     const gw = want.weight ? sdyxhat.map((s, c) => r[c] * s + d[c] * sdy[c]) : null;
@@ -337,14 +337,14 @@ export function batchRenorm(
  */
 function groupNormCore(fn: string, x: Tensor, N: number, G: number, Cg: number, S: number, weight: Tensor | null, bias: Tensor | null, eps: number, variance: Float32Array | null = null): { out: Tensor; mean: Float32Array } {
   const out = new Tensor(emptyFloats(x.size), x.shape);
-  const mean = new Float32Array(N * G);
-  const invstd = new Float32Array(N * G);
+  const mean = zeroFloats(N * G);
+  const invstd = zeroFloats(N * G);
   backend.groupNormForward(x.buffer, N, G, Cg, S, weight?.buffer ?? null, bias?.buffer ?? null, eps, out.buffer, mean, invstd, variance);
   const C = G * Cg;
   const rec = recordNorm(out, fn, x, weight, bias, (g, want) => {
     const gx = want.x ? emptyFloats(x.size) : null;
-    const gw = want.weight ? new Float32Array(C) : null;
-    const gb = want.bias ? new Float32Array(C) : null;
+    const gw = want.weight ? zeroFloats(C) : null;
+    const gb = want.bias ? zeroFloats(C) : null;
     backend.groupNormBackward(x.buffer, g, N, G, Cg, S, mean, invstd, weight?.buffer ?? null, gx, gw, gb);
     return [gx, gw, gb];
   });
@@ -408,7 +408,7 @@ export function instanceNorm(
     return normalizeWithRunningStats(fn, x, v, runningMean, runningVar, weight, bias, eps);
   }
   checkSpatialValues(fn, x, v);
-  const bvar = new Float32Array(v.N * v.C);
+  const bvar = zeroFloats(v.N * v.C);
   const { out, mean } = groupNormCore(fn, x, v.N, v.C, 1, v.S, weight, bias, eps, bvar);
   if (runningMean !== null || runningVar !== null) {
     const m = new Float64Array(v.C);

@@ -62,8 +62,9 @@ export abstract class Optimizer<H extends { lr: number }> {
     this.stepCount++;
     for (const g of this.groups) {
       for (const p of g.params) {
-        if (p.grad === null) continue;
-        this.update(p, p.grad.buffer, g.hp);
+        const grad = p.peekGrad();
+        if (grad === null) continue;
+        this.update(p, grad, g.hp);
       }
     }
   }
@@ -72,7 +73,7 @@ export abstract class Optimizer<H extends { lr: number }> {
 
   /** Sets every parameter's gradient to null (PyTorch's set_to_none=True default in 2.x). */
   zeroGrad(): void {
-    for (const g of this.groups) for (const p of g.params) p.grad = null;
+    for (const g of this.groups) for (const p of g.params) p.zeroGrad();
   }
 
   protected buffer(p: Tensor, name: string): Float32Array {

@@ -6,6 +6,7 @@ import * as ew from '../ops/elementwise.js';
 import * as red from '../ops/reduce.js';
 import * as shp from '../ops/shape.js';
 import { numelOf, formatShape, checkShape } from './shape.js';
+import { copyFloats, releaseFloats } from './alloc.js';
 
 export interface TensorOptions {
   requiresGrad?: boolean;
@@ -19,8 +20,12 @@ export class Tensor {
   requiresGrad: boolean;
   /** The node that produced this tensor (null for leaves and for tensors made under noGrad). */
   gradFn: Node | null = null;
-  /** Accumulated gradient of a leaf tensor after backward(). */
-  grad: Tensor | null = null;
+  private gradTensor: Tensor | null = null;
+  /**
+   * Whether .grad has been read (or assigned) since backward created it. A gradient nobody read
+   * is referenced by this tensor alone, so zeroGrad() may hand its buffer back for reuse.
+   */
+  private gradSeen = false;
 
   constructor(buffer: Float32Array, shape: readonly number[], options: TensorOptions = {}) {
     const size = numelOf(shape);
@@ -31,6 +36,25 @@ export class Tensor {
     this.shape = [...shape];
     this.size = size;
     this.requiresGrad = options.requiresGrad ?? false;
+  }
+
+  /** Accumulated gradient of a leaf tensor after backward(). */
+  get grad(): Tensor | null {
+    this.gradSeen = true;
+    return this.gradTensor;
+  }
+
+  set grad(g: Tensor | null) {
+    this.gradTensor = g;
+    this.gradSeen = true;
+  }
+
+  /**
+   * The gradient's values without marking them as handed out, for code that reads them during a
+   * call and keeps no reference (optimizer updates). Null when there is no gradient.
+   */
+  peekGrad(): Float32Array | null {
+    return this.gradTensor === null ? null : this.gradTensor.buffer;
   }
 
   get ndim(): number {
@@ -95,11 +119,13 @@ export class Tensor {
    * buffer nothing else refers to, which then becomes .grad without a copy.
    */
   accumulateGrad(g: Float32Array, owned = false): void {
-    if (this.grad === null) {
-      this.grad = new Tensor(owned ? g : g.slice(), this.shape);
+    if (this.gradTensor === null) {
+      this.gradTensor = new Tensor(owned ? g : copyFloats(g), this.shape);
+      this.gradSeen = false;
     } else {
-      const dst = this.grad.buffer;
+      const dst = this.gradTensor.buffer;
       for (let i = 0; i < dst.length; i++) dst[i] += g[i];
+      if (owned) releaseFloats(g);
     }
   }
 
@@ -123,9 +149,14 @@ export class Tensor {
     return this;
   }
 
-  /** Clears the accumulated gradient. */
+  /**
+   * Clears the accumulated gradient (.grad becomes null, as PyTorch's set_to_none). When .grad
+   * was never read since backward made it, its buffer is handed back for the next backward.
+   */
   zeroGrad(): void {
-    this.grad = null;
+    if (this.gradTensor !== null && !this.gradSeen) releaseFloats(this.gradTensor.buffer);
+    this.gradTensor = null;
+    this.gradSeen = false;
   }
 
   toString(): string {
