@@ -4,7 +4,7 @@
 // then frees it: the closures and their saved buffers are dropped, so a second backward through
 // the same graph is an error, as in PyTorch (without retain_graph).
 import type { Tensor } from '../tensor/tensor.js';
-import { emptyFloats, ownsBuffer, releaseFloats } from '../tensor/alloc.js';
+import { emptyFloats, ownsBuffer, releaseFloats, withBufferReuse } from '../tensor/alloc.js';
 
 /** Maps the gradient of an op's output to the gradients of its inputs (null: no gradient). */
 export type BackwardFn = (gradOutput: Float32Array) => (Float32Array | null)[];
@@ -83,6 +83,10 @@ function addInto(dst: Float32Array, src: Float32Array): void {
  * activation gradient (see tensor/alloc.ts for why that matters to V8's collector).
  */
 export function runBackward(root: Tensor, grad: Float32Array): void {
+  withBufferReuse(() => backwardPass(root, grad));
+}
+
+function backwardPass(root: Tensor, grad: Float32Array): void {
   const order: Tensor[] = [];
   const visited = new Set<Tensor>();
   // Iterative DFS post-order: a tensor comes after every tensor that depends on it when reversed.

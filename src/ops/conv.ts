@@ -6,7 +6,7 @@ import { record, needsGrad } from '../autograd/graph.js';
 import { traceOp } from '../autograd/trace.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank, formatShape } from '../tensor/shape.js';
-import { emptyFloats } from '../tensor/alloc.js';
+import { emptyFloats, zeroFloats } from '../tensor/alloc.js';
 
 export interface Conv2dOptions {
   stride?: number | [number, number];
@@ -93,7 +93,7 @@ export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, opti
       backend.conv2dBackwardInput(g, wb, wShape, gx, xShape, stride, padding, dilation, groups);
     }
     const gw = weight.requiresGrad ? emptyFloats(wb.length) : null;
-    const gb = bias != null && bias.requiresGrad ? new Float32Array(O) : null;
+    const gb = bias != null && bias.requiresGrad ? zeroFloats(O) : null;
     if (gw !== null || gb !== null) backend.conv2dBackwardWeight(xb, xShape, g, gw, wShape, gb, stride, padding, dilation, groups);
     return bias != null ? [gx, gw, gb] : [gx, gw];
   });

@@ -8,7 +8,7 @@ import { record, needsGrad } from '../autograd/graph.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank } from '../tensor/shape.js';
 import { defaultGenerator } from '../tensor/random.js';
-import { emptyFloats } from '../tensor/alloc.js';
+import { emptyFloats, zeroFloats } from '../tensor/alloc.js';
 
 export interface DropoutOptions {
   /** Off: the op is the identity (evaluation mode). Default true, as torch.nn.functional.dropout. */
@@ -49,7 +49,7 @@ function dropoutImpl(fn: string, x: Tensor, p: number, options: DropoutOptions, 
   const training = options.training ?? true;
   if (!training || p === 0) return x;
   const n = maskShape.reduce((a, d) => a * d, 1);
-  const mask = new Float32Array(n);
+  const mask = zeroFloats(n);
   // p = 1 drops everything (PyTorch returns zeros); the kernel takes p in [0, 1).
   if (p < 1) backend.dropoutMask(maskSeed(fn, options.seed), p, mask, n);
   return applyMask(fn, x, mask, maskShape);

@@ -5,7 +5,7 @@ import { record, needsGrad } from '../autograd/graph.js';
 import { traceOp } from '../autograd/trace.js';
 import { Tensor } from '../tensor/tensor.js';
 import { broadcastShapes, sameShape, numelOf } from '../tensor/shape.js';
-import { emptyFloats } from '../tensor/alloc.js';
+import { emptyFloats, zeroFloats } from '../tensor/alloc.js';
 
 function scalarTensor(v: number): Tensor {
   return new Tensor(new Float32Array([v]), []);
@@ -122,8 +122,8 @@ function minMax(a: Tensor, b: Tensor, isMax: boolean): Tensor {
   return record(out, name, [a, b], (g) => {
     const ae = expandRaw(a, shape);
     const be = expandRaw(b, shape);
-    const ga = new Float32Array(g.length);
-    const gb = new Float32Array(g.length);
+    const ga = zeroFloats(g.length);
+    const gb = zeroFloats(g.length);
     for (let i = 0; i < g.length; i++) {
       if (ae[i] === be[i]) {
         ga[i] = g[i] / 2;

@@ -6,7 +6,7 @@ import { record, needsGrad } from '../autograd/graph.js';
 import { traceOp } from '../autograd/trace.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank, checkShape, formatShape } from '../tensor/shape.js';
-import { emptyFloats } from '../tensor/alloc.js';
+import { emptyFloats, zeroFloats } from '../tensor/alloc.js';
 
 export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   const fn = 'linear';
@@ -44,7 +44,7 @@ export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Ten
       if (outF > 0 && inF > 0) backend.sgemm(true, false, outF, inF, rows, 1, g, outF, x, inF, 0, gw, inF);
     }
     if (bias != null && bias.requiresGrad) {
-      gb = new Float32Array(outF);
+      gb = zeroFloats(outF);
       if (rows > 0) backend.sumToShape(g, [rows, outF], gb, [outF]);
     }
     return bias != null ? [gx, gw, gb] : [gx, gw];

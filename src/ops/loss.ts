@@ -4,6 +4,7 @@ import { backend } from '../backend/index.js';
 import { UnaryOp } from '../backend/kernels/elementwise.js';
 import { record, needsGrad } from '../autograd/graph.js';
 import { Tensor } from '../tensor/tensor.js';
+import { zeroFloats } from '../tensor/alloc.js';
 import { checkRank, checkShape, formatShape } from '../tensor/shape.js';
 import { sub, mul, negRaw } from './elementwise.js';
 
@@ -79,7 +80,7 @@ export function crossEntropy(logits: Tensor, target: Target, options: CrossEntro
   const t = classTargets(fn, logits, target, ignoreIndex);
   const [N, C] = logits.shape;
   const scalar = new Float32Array(1);
-  const rowLoss = reduction === 'none' ? new Float32Array(N) : undefined;
+  const rowLoss = reduction === 'none' ? zeroFloats(N) : undefined;
   const valid = backend.crossEntropyForward(logits.buffer, N, C, t, eps, ignoreIndex, scalar, rowLoss);
   let out: Tensor;
   if (rowLoss !== undefined) out = new Tensor(rowLoss, [N]);
@@ -87,7 +88,7 @@ export function crossEntropy(logits: Tensor, target: Target, options: CrossEntro
   if (!needsGrad(logits)) return out;
   const x = logits.buffer;
   return record(out, fn, [logits], (g) => {
-    const gx = new Float32Array(N * C);
+    const gx = zeroFloats(N * C);
     if (reduction === 'none') backend.crossEntropyBackward(x, N, C, t, eps, ignoreIndex, 1, gx, g);
     else backend.crossEntropyBackward(x, N, C, t, eps, ignoreIndex, reduction === 'mean' ? g[0] / valid : g[0], gx);
     return [gx];
@@ -105,7 +106,7 @@ export function nllLoss(logProbs: Tensor, target: Target, options: NllLossOption
   let out: Tensor;
   let valid = 0;
   if (reduction === 'none') {
-    const rows = new Float32Array(N);
+    const rows = zeroFloats(N);
     for (let i = 0; i < N; i++) if (t[i] !== ignoreIndex) rows[i] = -logProbs.buffer[i * C + t[i]];
     out = new Tensor(rows, [N]);
   } else {
@@ -115,7 +116,7 @@ export function nllLoss(logProbs: Tensor, target: Target, options: NllLossOption
   }
   return record(out, fn, [logProbs], (g) => {
     // d loss / d logp[i, t_i] = -(upstream of row i) (/ M for 'mean'); 0 elsewhere.
-    const gx = new Float32Array(N * C);
+    const gx = zeroFloats(N * C);
     for (let i = 0; i < N; i++) {
       if (t[i] === ignoreIndex) continue;
       gx[i * C + t[i]] = reduction === 'none' ? -g[i] : reduction === 'mean' ? -g[0] / valid : -g[0];
@@ -156,7 +157,7 @@ export function mseLoss(input: Tensor, target: Tensor, options: ElementwiseLossO
   if (!needsGrad(input, target)) return out;
   return record(out, fn, [input, target], (g) => {
     // d/da = 2 (a - b) / per; d/db = -d/da.
-    const ga = new Float32Array(n);
+    const ga = zeroFloats(n);
     backend.mseLossBackward(input.buffer, target.buffer, n, (2 * g[0]) / per, ga);
     return [ga, target.requiresGrad ? negRaw(ga) : null];
   });
@@ -183,11 +184,11 @@ export function bceWithLogits(logits: Tensor, targets: Tensor, options: Elementw
     let gx: Float32Array | null = null;
     let gy: Float32Array | null = null;
     if (logits.requiresGrad) {
-      gx = new Float32Array(n);
+      gx = zeroFloats(n);
       backend.bceWithLogitsBackward(logits.buffer, targets.buffer, n, g[0] / per, gx);
     }
     if (targets.requiresGrad) {
-      gy = new Float32Array(n);
+      gy = zeroFloats(n);
       backend.unary(UnaryOp.mulScalar, logits.buffer, gy, -g[0] / per, 0);
     }
     return [gx, gy];
@@ -198,12 +199,12 @@ export function bceWithLogits(logits: Tensor, targets: Tensor, options: Elementw
 function bceWithLogitsPerElement(fn: string, logits: Tensor, targets: Tensor): Tensor {
   const x = logits.buffer;
   const y = targets.buffer;
-  const out = new Tensor(new Float32Array(x.length), logits.shape);
+  const out = new Tensor(zeroFloats(x.length), logits.shape);
   for (let i = 0; i < x.length; i++) out.buffer[i] = Math.max(x[i], 0) - x[i] * y[i] + Math.log1p(Math.exp(-Math.abs(x[i])));
   if (!needsGrad(logits, targets)) return out;
   return record(out, fn, [logits, targets], (g) => {
-    const gx = logits.requiresGrad ? new Float32Array(x.length) : null;
-    const gy = targets.requiresGrad ? new Float32Array(x.length) : null;
+    const gx = logits.requiresGrad ? zeroFloats(x.length) : null;
+    const gy = targets.requiresGrad ? zeroFloats(x.length) : null;
     for (let i = 0; i < x.length; i++) {
       if (gx) gx[i] = (1 / (1 + Math.exp(-x[i])) - y[i]) * g[i];
       if (gy) gy[i] = -x[i] * g[i];

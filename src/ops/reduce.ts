@@ -6,7 +6,7 @@ import { record } from '../autograd/graph.js';
 import { Tensor } from '../tensor/tensor.js';
 import { normDims, numelOf, formatShape } from '../tensor/shape.js';
 import { BinaryOp } from '../backend/kernels/elementwise.js';
-import { emptyFloats } from '../tensor/alloc.js';
+import { emptyFloats, zeroFloats } from '../tensor/alloc.js';
 
 interface Plan {
   /** Input values laid out so the reduced dims form one contiguous block. */
@@ -66,7 +66,7 @@ export function mean(x: Tensor, dims?: number | number[], keepDim = false): Tens
 function extreme(fn: 'max' | 'min', x: Tensor, dims: number | number[] | undefined, keepDim: boolean): Tensor {
   const p = plan(fn, x, dims, keepDim);
   if (p.R === 0) throw new RangeError(`${fn}: cannot reduce over an empty dimension of shape ${formatShape(x.shape)}`);
-  const out = new Tensor(new Float32Array(p.outer * p.inner), p.outShape);
+  const out = new Tensor(zeroFloats(p.outer * p.inner), p.outShape);
   const idx = new Int32Array(p.outer * p.inner);
   backend.reduce(fn === 'max' ? ReduceOp.max : ReduceOp.min, p.x, p.outer, p.R, p.inner, out.buffer, idx);
   // Gradient convention, as PyTorch: a single dim given as a number is torch.max(x, dim), whose
@@ -76,7 +76,7 @@ function extreme(fn: 'max' | 'min', x: Tensor, dims: number | number[] | undefin
   const evenly = typeof dims !== 'number';
   const values = out.buffer;
   return record(out, fn, [x], (g) => {
-    const gPlan = new Float32Array(p.outer * p.R * p.inner);
+    const gPlan = zeroFloats(p.outer * p.R * p.inner);
     for (let o = 0; o < p.outer; o++) {
       for (let i = 0; i < p.inner; i++) {
         const k = o * p.inner + i;
@@ -124,7 +124,7 @@ export function variance(x: Tensor, dims?: number | number[], options: { unbiase
   backend.reduce(ReduceOp.var, p.x, p.outer, p.R, p.inner, out.buffer, unbiased);
   return record(out, 'var', [x], (g) => {
     // d var / d x_i = 2 (x_i - mean) / (R - unbiased).
-    const m = new Float32Array(p.outer * p.inner);
+    const m = zeroFloats(p.outer * p.inner);
     backend.reduce(ReduceOp.mean, p.x, p.outer, p.R, p.inner, m);
     const centered = emptyFloats(x.size);
     backend.binary(BinaryOp.sub, x.buffer, x.shape, m, p.keptShape, centered, x.shape);

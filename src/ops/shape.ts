@@ -5,7 +5,7 @@ import { record } from '../autograd/graph.js';
 import { traceOp } from '../autograd/trace.js';
 import { Tensor } from '../tensor/tensor.js';
 import { formatShape, normDim, numelOf, checkRank } from '../tensor/shape.js';
-import { emptyFloats } from '../tensor/alloc.js';
+import { emptyFloats, zeroFloats } from '../tensor/alloc.js';
 
 /** Reshape to `shape` (one entry may be -1). Shares the input's buffer. */
 export function reshape(x: Tensor, shape: number[]): Tensor {
@@ -126,7 +126,7 @@ export function slice(x: Tensor, dim: number, start: number, end: number): Tenso
   }
   const out = new Tensor(buf, outShape);
   return record(out, 'slice', [x], (g) => {
-    const gx = new Float32Array(x.size);
+    const gx = zeroFloats(x.size);
     for (let o = 0; o < outer; o++) gx.set(g.subarray(o * len * inner, (o + 1) * len * inner), (o * n + start) * inner);
     return [gx];
   });
@@ -148,7 +148,7 @@ export function pad(x: Tensor, pads: number[], value = 0): Tensor {
     after[x.ndim - 1 - k] = pads[2 * k + 1];
   }
   const outShape = x.shape.map((s, i) => s + before[i] + after[i]);
-  const out = new Tensor(new Float32Array(numelOf(outShape)), outShape);
+  const out = new Tensor(zeroFloats(numelOf(outShape)), outShape);
   if (value !== 0) out.buffer.fill(value);
   const last = x.ndim - 1;
   const rowLen = x.ndim === 0 ? 1 : x.shape[last];
@@ -169,7 +169,7 @@ export function pad(x: Tensor, pads: number[], value = 0): Tensor {
   };
   for (let r = 0; r < rows; r++) out.buffer.set(x.buffer.subarray(r * rowLen, (r + 1) * rowLen), rowOffset(r));
   return record(out, 'pad', [x], (g) => {
-    const gx = new Float32Array(x.size);
+    const gx = zeroFloats(x.size);
     for (let r = 0; r < rows; r++) {
       const o = rowOffset(r);
       gx.set(g.subarray(o, o + rowLen), r * rowLen);

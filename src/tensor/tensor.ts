@@ -136,7 +136,7 @@ export class Tensor {
 
   /** A new tensor with copied values that records a gradient (identity rule). */
   clone(): Tensor {
-    const out = new Tensor(this.buffer.slice(), this.shape);
+    const out = new Tensor(copyFloats(this.buffer), this.shape);
     return record(out, 'clone', [this], (g) => [g]);
   }
 

@@ -1,21 +1,24 @@
 import { describe, it, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { tensor, nn, randn } from '../../src/index.js';
-import { bufferPoolStats, clearBufferPool, emptyFloats, ownsBuffer, releaseFloats, zeroFloats } from '../../src/tensor/alloc.js';
+import { bufferPoolStats, clearBufferPool, emptyFloats, ownsBuffer, releaseFloats, withBufferReuse, zeroFloats } from '../../src/tensor/alloc.js';
 
 const BIG = 16 * 1024;
 
 describe('float buffer allocator', () => {
   beforeEach(() => clearBufferPool());
 
-  it('hands a released large buffer to the next request of the same length, and only to it', () => {
+  it('hands a released large buffer to the next request of the same length inside withBufferReuse, and only there', () => {
     const a = emptyFloats(BIG);
     assert.ok(ownsBuffer(a));
     releaseFloats(a);
     assert.deepEqual(bufferPoolStats(), { buffers: 1, bytes: BIG * 4 });
-    assert.notEqual(emptyFloats(BIG + 16), a);
-    assert.equal(emptyFloats(BIG), a);
     assert.notEqual(emptyFloats(BIG), a);
+    withBufferReuse(() => {
+      assert.notEqual(emptyFloats(BIG + 16), a);
+      assert.equal(emptyFloats(BIG), a);
+      assert.notEqual(emptyFloats(BIG), a);
+    });
     assert.deepEqual(bufferPoolStats(), { buffers: 0, bytes: 0 });
   });
 
@@ -66,7 +69,7 @@ describe('gradient buffers handed back by the autograd engine', () => {
     for (let i = 0; i < BIG; i++) assert.equal(g[i], (i % 7) - 3 > 0 ? 6 : 0);
   });
 
-  it('reuses an unread .grad buffer after zeroGrad() for the next allocation of its length', () => {
+  it('reuses an unread .grad buffer after zeroGrad() in the next backward pass, not in forward', () => {
     const x = randn([4, BIG / 4], { seed: 1, requiresGrad: true });
     const w = randn([4, BIG / 4], { seed: 2 });
     const ones = tensor(new Float32Array(BIG).fill(1), [4, BIG / 4]);
@@ -76,8 +79,9 @@ describe('gradient buffers handed back by the autograd engine', () => {
     x.zeroGrad();
     assert.deepEqual(bufferPoolStats(), { buffers: 1, bytes: BIG * 4 });
     const y = x.mul(w);
-    assert.equal(y.buffer, first);
+    assert.notEqual(y.buffer, first);
     y.backward(ones);
+    assert.equal(x.peekGrad(), first);
     assert.deepEqual(x.grad!.buffer, w.buffer);
     // Through sum: its gradient of ones is consumed by mul's rule and handed back.
     x.zeroGrad();
