@@ -10,7 +10,7 @@ import { runExperiment, resolveConfig } from '../experiments/runExperiment.js';
 import { connectRedis, checkRedisUrl, maskSecrets } from '../sweep/redisUrl.js';
 import { enqueueSweep } from '../sweep/queue.js';
 import { startWorker } from '../sweep/worker.js';
-import { formatStatus, sweepStatus, writeSweepReport } from '../sweep/status.js';
+import { formatStatus, sweepStatus, waitForSweep, writeSweepReport, type SweepStatus } from '../sweep/status.js';
 import { intArg, UsageError } from './main.js';
 
 const err = (l: string): void => {
@@ -86,7 +86,16 @@ export function sweepCommand(program: Command, setCode: (c: number) => void): vo
     .argument('<sweep-id>')
     .addOption(redisOption(true))
     .option('--json', 'print the counts as JSON', false)
-    .action(async (id: string, o: { redis: string; json: boolean }) => {
+    .option('--wait', 'print a line per finished run until every run is done or failed', false)
+    .action(async (id: string, o: { redis: string; json: boolean; wait: boolean }) => {
+      const print = (s: SweepStatus): void => {
+        process.stdout.write((o.json ? JSON.stringify(s) : formatStatus(s)) + '\n');
+      };
+      if (o.wait) {
+        const s = await oneShot(o.redis, (c) => waitForSweep(c, id, { onChange: print }));
+        setCode(s.failed > 0 ? 1 : 0);
+        return;
+      }
       const s = await oneShot(o.redis, (c) => sweepStatus(c, id));
       process.stdout.write((o.json ? JSON.stringify(s) : formatStatus(s)) + '\n');
       setCode(s.failed > 0 ? 1 : 0);

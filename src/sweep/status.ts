@@ -48,6 +48,41 @@ export async function sweepStatus(client: Redis, sweep: string): Promise<SweepSt
   return { sweep, experiment: m.experiment, total, queued, running, done, failed, failures, etaSeconds };
 }
 
+/**
+ * Resolves with the sweep's status once every run is done or failed, or when timeoutMs passes
+ * (then with the counts so far). Waits on the sweep's events channel (a second connection,
+ * subscribed before the counts are first read, so no event is missed) instead of polling:
+ * a watcher polling every 10 ms cost the 2-core machine's training runs about 8% of their
+ * speed. onChange sees the status as first read and after each event.
+ */
+export async function waitForSweep(
+  client: Redis, sweep: string, o: { timeoutMs?: number; onChange?: (s: SweepStatus) => void } = {},
+): Promise<SweepStatus> {
+  const sub = client.duplicate();
+  try {
+    await sub.subscribe(sweepKeys(sweep).events);
+    let status = await sweepStatus(client, sweep);
+    o.onChange?.(status);
+    const finished = (s: SweepStatus): boolean => s.done + s.failed >= s.total;
+    if (finished(status)) return status;
+    return await new Promise<SweepStatus>((resolve, reject) => {
+      const timer = o.timeoutMs === undefined ? undefined : setTimeout(() => resolve(status), o.timeoutMs);
+      sub.on('message', () => {
+        sweepStatus(client, sweep).then((s) => {
+          status = s;
+          o.onChange?.(s);
+          if (finished(s)) {
+            clearTimeout(timer);
+            resolve(s);
+          }
+        }, reject);
+      });
+    });
+  } finally {
+    sub.disconnect();
+  }
+}
+
 /** One line: a 30-character bar and the counts, e.g. `[##########....] 5/8 done, 2 running, 1 queued, 0 failed, ETA 12 s`. */
 export function formatStatus(s: SweepStatus): string {
   const width = 30;

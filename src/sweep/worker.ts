@@ -53,13 +53,15 @@ interface RunReply {
 
 const childScript = join(dirname(fileURLToPath(import.meta.url)), 'runProcess.js');
 
-// Stores a result unless one is there; returns 1 when this call stored it. KEYS: results, running,
-// stored, failed; ARGV: run id, record JSON, now (ms).
+// Stores a result unless one is there and announces it on the sweep's events channel; returns 1
+// when this call stored it. KEYS: results, running, stored, failed; ARGV: run id, record JSON,
+// now (ms), events channel.
 const STORE_ONCE = `
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then
   redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
   redis.call('HDEL', KEYS[2], ARGV[1])
   redis.call('HDEL', KEYS[4], ARGV[1])
+  redis.call('PUBLISH', ARGV[4], ARGV[1])
   return 1
 end
 redis.call('HDEL', KEYS[2], ARGV[1])
@@ -162,7 +164,7 @@ export function startWorker(client: Redis, o: WorkerOptions): RunningWorker {
     const runDir = join(o.artifacts ?? privateDir!, sweep, runDirName(spec));
     try {
       const { record, datasets } = await procs.run({ spec, runDir, dataDir: o.dataDir, checkpoints: privateDir === undefined ? undefined : false });
-      const stored = (await client.eval(STORE_ONCE, 4, keys.results, keys.running, keys.stored, keys.failed, spec.id, JSON.stringify(record), String(Date.now()))) === 1;
+      const stored = (await client.eval(STORE_ONCE, 4, keys.results, keys.running, keys.stored, keys.failed, spec.id, JSON.stringify(record), String(Date.now()), keys.events)) === 1;
       const data = datasets === undefined ? '' : `; dataset splits in this run process: ${datasets.loaded} loaded, ${datasets.reused} reused`;
       log(`${sweep}: run ${spec.id} ${stored ? 'stored' : 'already stored by another worker'} (test acc ${record.results.final.test_acc}${data})`);
       return { stored };
@@ -188,7 +190,7 @@ export function startWorker(client: Redis, o: WorkerOptions): RunningWorker {
     log(`job ${job.id}: ${last ? 'failed' : `attempt ${job.attemptsMade} failed, will retry`}: ${msg}`);
     if (!last || parsed instanceof Error) return;
     const keys = sweepKeys(parsed.sweep);
-    client.multi().hset(keys.failed, parsed.spec.id, msg).hdel(keys.running, parsed.spec.id).exec().catch((e: Error) => log(`redis: ${maskSecrets(e.message, o.url)}`));
+    client.multi().hset(keys.failed, parsed.spec.id, msg).hdel(keys.running, parsed.spec.id).publish(keys.events, parsed.spec.id).exec().catch((e: Error) => log(`redis: ${maskSecrets(e.message, o.url)}`));
   });
   worker.on('error', (err: Error) => log(`worker: ${maskSecrets(err.message, o.url)}`));
   log(`worker ${name}: queue ${QUEUE}, ${o.concurrency ?? 1} run(s) at once, ${threads} thread(s) each, lock ${lockMs} ms${o.artifacts ? `, artifacts in ${o.artifacts}` : ''}`);

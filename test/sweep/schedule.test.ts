@@ -10,6 +10,7 @@ import { connectRedis } from '../../src/sweep/redisUrl.js';
 import { enqueueSweep } from '../../src/sweep/queue.js';
 import { QUEUE, sweepKeys } from '../../src/sweep/keys.js';
 import { startWorker } from '../../src/sweep/worker.js';
+import { waitForSweep } from '../../src/sweep/status.js';
 import { redisMissing, startRedis, type LocalRedis } from '../helpers/redis.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -88,5 +89,30 @@ describe('sweep scheduling on Redis', { skip: missing ?? false }, () => {
     }
     // Nothing ran before the job: it loaded both splits itself.
     assert.match(lines.join('\n'), /cold-test: run \w+ stored .*2 loaded, 0 reused/);
+  });
+  it('announces every stored run on the sweep\'s events channel, which waitForSweep waits on', async () => {
+    const config = resolveConfig(exp.name, { mode: 'quick', sets: ['batchSizes=64', 'thresholds=2', 'epochs=1'] });
+    const specs = expand(exp, config);
+    assert.equal(specs.length, 2);
+    const sub = client.duplicate();
+    const announced: string[] = [];
+    await sub.subscribe(sweepKeys('events-test').events);
+    sub.on('message', (_channel: string, id: string) => announced.push(id));
+    await enqueueSweep(client, { experiment: exp.name, mode: 'quick', config, specs, name: 'events-test' });
+    const seen: number[] = [];
+    const w = startWorker(await connectRedis(redis.url, { retry: 'once' }), { url: redis.url, threads: 1, warmUp: false });
+    try {
+      const s = await waitForSweep(client, 'events-test', { timeoutMs: 120_000, onChange: (st) => seen.push(st.done) });
+      assert.equal(s.done, 2);
+      assert.deepEqual(seen, [0, 1, 2]);
+    } finally {
+      await w.close();
+      sub.disconnect();
+    }
+    assert.deepEqual([...announced].sort(), specs.map((sp) => sp.id).sort());
+    // A finished sweep: the first read already says so.
+    const t0 = Date.now();
+    assert.equal((await waitForSweep(client, 'events-test')).done, 2);
+    assert.ok(Date.now() - t0 < 1000);
   });
 });

@@ -143,6 +143,10 @@ describe('sweeps on Redis with worker processes', { skip: missing ?? false }, ()
     const status = await sweepStatus(client, 'kill-test');
     assert.deepEqual([status.total, status.done, status.running, status.queued, status.failed], [8, 8, 0, 0, 0]);
     assert.match(formatStatus(status), /\[#{30}\] 8\/8 done, 0 running, 0 queued, 0 failed, finished/);
+    // --wait on a finished sweep prints its status once and returns.
+    const waited = spawnSync(process.execPath, [CLI, 'sweep', 'status', 'kill-test', '--wait', '--redis', redis.url], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(waited.status, 0, waited.stderr);
+    assert.match(waited.stdout, /^kill-test \(fbn-batch-sweep\) \[#{30}\] 8\/8 done, 0 running, 0 queued, 0 failed, finished\n$/);
 
     const outSweep = mkdtempSync(join(tmpdir(), 'normlab-sweep-rep-'));
     const report = spawnSync(process.execPath, [CLI, 'sweep', 'report', 'kill-test', '--redis', redis.url, '--out', outSweep], { encoding: 'utf8' });
