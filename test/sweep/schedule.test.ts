@@ -66,10 +66,10 @@ describe('sweep scheduling on Redis', { skip: missing ?? false }, () => {
     } finally {
       await w.close();
     }
-    // One run process trains all three. Its warm-up (two short trainings on the bundled digits)
-    // loaded the train and test splits once and reused them once, so every job reuses them.
+    // One run process trains all three. Its warm-up (four short runs on the bundled digits)
+    // loaded the train and test splits once and reused them three times, so every job reuses them.
     const counts = lines.filter((l) => / stored /.test(l)).map((l) => /(\d+) loaded, (\d+) reused/.exec(l)?.slice(1).map(Number));
-    assert.deepEqual(counts, [[2, 4], [2, 6], [2, 8]], lines.join('\n'));
+    assert.deepEqual(counts, [[2, 8], [2, 10], [2, 12]], lines.join('\n'));
     assert.equal(await client.hlen(sweepKeys('cache-test').results), 3);
   });
   it('takes the first job without a warm-up when warmUp is false', async () => {
