@@ -12,7 +12,7 @@
 // gradient) plus small arrays: 3-4 scavenges per step; the output, alive across two of them, was
 // promoted to the old generation, and freeing those took a mark-compact every other step, about
 // 10 ms of GC CPU per 16 ms step on the core the second kernel thread needed (2 threads: 15.6 ms
-// per step; with the pool and slabs below, 1 scavenge per step and 9.3-11 ms). Where the
+// per step; with the pool and slabs below, 1 scavenge per step and 7.7-9.8 ms). Where the
 // engine knows a buffer is dead it hands it back (`releaseFloats`): a gradient consumed by its
 // rule inside backward(), a leaf's .grad dropped by zeroGrad() that no caller ever read. The next
 // `emptyFloats` of the same length *inside a backward pass* (`withBufferReuse`) takes it from a
