@@ -197,6 +197,25 @@ void pack_b_scalar(const Operands& o, int64_t p0, int64_t kc, int64_t j0, int64_
   pack_b_body<scalar::NV * scalar::W>(o, p0, kc, j0, nc, d, ss);
 }
 #if NL_HAS_X86
+// 8 x 8 transpose in registers: c[q] holds lane q of r[0..7] (column q of the 8 rows).
+NL_TARGET_AVX2 NL_INLINE void transpose8_regs(const __m256 r[8], __m256 c[8]) {
+  __m256 t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int q = 0; q < 4; ++q) {
+    c[q] = _mm256_permute2f128_ps(u[q], u[q + 4], 0x20);
+    c[q + 4] = _mm256_permute2f128_ps(u[q], u[q + 4], 0x31);
+  }
+}
+
 // Full 6-row slivers of a non-transposed A, 8 columns at a time: the 6 row segments are
 // transposed in registers (two zero rows make it 8 x 8) and each column is written as one
 // 8-float store of which lanes 6 and 7 spill into the next column's slot. Stores go in
@@ -222,20 +241,10 @@ NL_TARGET_AVX2 void pack_a_avx2(const Operands& o, int64_t i0, int64_t mc, int64
                      _mm256_loadu_ps(src + 5 * o.lda + p),
                      z,
                      z};
-      __m256 t[8], u[8];
-      for (int i = 0; i < 8; i += 2) {
-        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-      }
-      for (int i = 0; i < 8; i += 4) {
-        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-      }
+      __m256 c[8];
+      transpose8_regs(r, c);
       float* d = dst + p * MR;
-      for (int q = 0; q < 4; ++q) _mm256_storeu_ps(d + q * MR, _mm256_permute2f128_ps(u[q], u[q + 4], 0x20));
-      for (int q = 0; q < 4; ++q) _mm256_storeu_ps(d + (q + 4) * MR, _mm256_permute2f128_ps(u[q], u[q + 4], 0x31));
+      for (int q = 0; q < 8; ++q) _mm256_storeu_ps(d + q * MR, c[q]);
     }
     for (int64_t p = kc8; p < kc; ++p)
       for (int i = 0; i < MR; ++i) dst[p * MR + i] = src[i * o.lda + p];
@@ -244,22 +253,10 @@ NL_TARGET_AVX2 void pack_a_avx2(const Operands& o, int64_t i0, int64_t mc, int64
 }
 // 8 x 8 transpose: dst[q * ldd + i] = src[i * lds + q].
 NL_TARGET_AVX2 NL_INLINE void transpose8x8(const float* src, int64_t lds, float* dst, int64_t ldd) {
-  __m256 r[8], t[8], u[8];
+  __m256 r[8], c[8];
   for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * lds);
-  for (int i = 0; i < 8; i += 2) {
-    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-  }
-  for (int i = 0; i < 8; i += 4) {
-    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-  }
-  for (int i = 0; i < 4; ++i) {
-    _mm256_storeu_ps(dst + i * ldd, _mm256_permute2f128_ps(u[i], u[i + 4], 0x20));
-    _mm256_storeu_ps(dst + (i + 4) * ldd, _mm256_permute2f128_ps(u[i], u[i + 4], 0x31));
-  }
+  transpose8_regs(r, c);
+  for (int q = 0; q < 8; ++q) _mm256_storeu_ps(dst + q * ldd, c[q]);
 }
 
 // pack_b_body vectorised: a non-transposed B is copied row by row across all slivers (see
