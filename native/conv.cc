@@ -293,6 +293,35 @@ void over_items(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
   }
 }
 
+// The column matrix (K x nb*P) of images [n0, n0 + nb) in group gr: x itself for one image of
+// a 1x1 convolution (its columns are x's rows), else an im2col copy in scratch slot 0.
+const float* col_operand(const ConvGeom& g, const float* x, int64_t n0, int64_t nb, int64_t gr) {
+  if (nb == 1 && g.pointwise()) return x + (n0 * g.C + gr * g.Cg) * g.H * g.W;
+  float* buf = scratch(0, g.K * nb * g.P);
+  im2col_chunk(g, x, n0, nb, gr, buf);
+  return buf;
+}
+
+// dy of images [n0, n0 + nb) in group gr as one Og x nb*P matrix: dy itself for one image, else
+// the images' rows gathered side by side in scratch slot 1.
+const float* dy_operand(const ConvGeom& g, const float* dy, int64_t n0, int64_t nb, int64_t gr) {
+  if (nb == 1) return dy + (n0 * g.O + gr * g.Og) * g.P;
+  float* buf = scratch(1, g.Og * nb * g.P);
+  gather_dy(g, dy, n0, nb, gr, buf);
+  return buf;
+}
+
+// fn(n0, nb, gr) for every group of every chunk of images_per_chunk_threads(g) images, the
+// chunks spread over the threads (over_items).
+template <class F>
+void over_chunk_groups(const ConvGeom& g, F fn) {
+  const int64_t B = images_per_chunk_threads(g);
+  over_items((g.N + B - 1) / B, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c)
+      for (int64_t gr = 0; gr < g.G; ++gr) fn(c * B, std::min(B, g.N - c * B), gr);
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Direct ("indirect GEMM") path for layers with few output channels, on AVX2 and AVX-512 CPUs.
 //
@@ -659,30 +688,20 @@ void conv_forward(const ConvGeom& g, const float* x, const float* w, const float
     conv_forward_direct(g, x, w, bias, y);
     return;
   }
-  const int64_t B = images_per_chunk_threads(g);
-  over_items((g.N + B - 1) / B, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) {
-      const int64_t n0 = c * B, nb = std::min(B, g.N - n0), ld = nb * g.P;
-      for (int64_t gr = 0; gr < g.G; ++gr) {
-        const float* wg = w + gr * g.Og * g.K;
-        const float* bg = bias == nullptr ? nullptr : bias + gr * g.Og;
-        const float* col = x + (n0 * g.C + gr * g.Cg) * g.H * g.W;  // a 1x1 conv reads x itself
-        if (nb > 1 || !g.pointwise()) {
-          float* buf = scratch(0, g.K * ld);
-          im2col_chunk(g, x, n0, nb, gr, buf);
-          col = buf;
-        }
-        if (nb == 1) {
-          float* yg = y + (n0 * g.O + gr * g.Og) * g.P;
-          sgemm(false, false, g.Og, g.P, g.K, 1.f, wg, g.K, col, g.P, 0.f, yg, g.P);
-          if (bg != nullptr) add_bias(yg, bg, g.Og, g.P);
-        } else {
-          float* out = scratch(1, g.Og * ld);
-          sgemm(false, false, g.Og, ld, g.K, 1.f, wg, g.K, col, ld, 0.f, out, ld);
-          for (int64_t b = 0; b < nb; ++b)
-            copy_rows(out + b * g.P, ld, y + ((n0 + b) * g.O + gr * g.Og) * g.P, g.P, g.Og, g.P, bg);
-        }
-      }
+  over_chunk_groups(g, [&](int64_t n0, int64_t nb, int64_t gr) {
+    const int64_t ld = nb * g.P;
+    const float* wg = w + gr * g.Og * g.K;
+    const float* bg = bias == nullptr ? nullptr : bias + gr * g.Og;
+    const float* col = col_operand(g, x, n0, nb, gr);
+    if (nb == 1) {
+      float* yg = y + (n0 * g.O + gr * g.Og) * g.P;
+      sgemm(false, false, g.Og, g.P, g.K, 1.f, wg, g.K, col, g.P, 0.f, yg, g.P);
+      if (bg != nullptr) add_bias(yg, bg, g.Og, g.P);
+    } else {
+      float* out = scratch(1, g.Og * ld);
+      sgemm(false, false, g.Og, ld, g.K, 1.f, wg, g.K, col, ld, 0.f, out, ld);
+      for (int64_t b = 0; b < nb; ++b)
+        copy_rows(out + b * g.P, ld, y + ((n0 + b) * g.O + gr * g.Og) * g.P, g.P, g.Og, g.P, bg);
     }
   });
 }
@@ -692,27 +711,17 @@ void conv_backward_input(const ConvGeom& g, const float* dy, const float* w, flo
     conv_backward_input_direct(g, dy, w, dx);
     return;
   }
-  const int64_t B = images_per_chunk_threads(g);
-  over_items((g.N + B - 1) / B, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) {
-      const int64_t n0 = c * B, nb = std::min(B, g.N - n0), ld = nb * g.P;
-      for (int64_t gr = 0; gr < g.G; ++gr) {
-        const float* wg = w + gr * g.Og * g.K;
-        float* dxg = dx + (n0 * g.C + gr * g.Cg) * g.H * g.W;
-        const float* dyc = dy + (n0 * g.O + gr * g.Og) * g.P;
-        if (nb > 1) {
-          float* buf = scratch(1, g.Og * ld);
-          gather_dy(g, dy, n0, nb, gr, buf);
-          dyc = buf;
-        }
-        if (nb == 1 && g.pointwise()) {
-          sgemm(true, false, g.K, g.P, g.Og, 1.f, wg, g.K, dyc, g.P, 0.f, dxg, g.P);
-        } else {
-          float* dcol = scratch(0, g.K * ld);
-          sgemm(true, false, g.K, ld, g.Og, 1.f, wg, g.K, dyc, ld, 0.f, dcol, ld);
-          col2im_chunk(g, dcol, n0, nb, gr, dx);
-        }
-      }
+  over_chunk_groups(g, [&](int64_t n0, int64_t nb, int64_t gr) {
+    const int64_t ld = nb * g.P;
+    const float* wg = w + gr * g.Og * g.K;
+    const float* dyc = dy_operand(g, dy, n0, nb, gr);
+    if (nb == 1 && g.pointwise()) {
+      float* dxg = dx + (n0 * g.C + gr * g.Cg) * g.H * g.W;
+      sgemm(true, false, g.K, g.P, g.Og, 1.f, wg, g.K, dyc, g.P, 0.f, dxg, g.P);
+    } else {
+      float* dcol = scratch(0, g.K * ld);
+      sgemm(true, false, g.K, ld, g.Og, 1.f, wg, g.K, dyc, ld, 0.f, dcol, ld);
+      col2im_chunk(g, dcol, n0, nb, gr, dx);
     }
   });
 }
@@ -735,18 +744,8 @@ void conv_backward_weight_gemm(const ConvGeom& g, const float* x, const float* d
       for (int64_t n0 = first; n0 < last; n0 += B) {
         const int64_t nb = std::min(B, last - n0), ld = nb * g.P;
         for (int64_t gr = 0; gr < g.G; ++gr) {
-          const float* dyc = dy + (n0 * g.O + gr * g.Og) * g.P;
-          const float* col = x + (n0 * g.C + gr * g.Cg) * g.H * g.W;
-          if (nb > 1) {
-            float* buf = scratch(1, g.Og * ld);
-            gather_dy(g, dy, n0, nb, gr, buf);
-            dyc = buf;
-          }
-          if (nb > 1 || !g.pointwise()) {
-            float* buf = scratch(0, g.K * ld);
-            im2col_chunk(g, x, n0, nb, gr, buf);
-            col = buf;
-          }
+          const float* dyc = dy_operand(g, dy, n0, nb, gr);
+          const float* col = col_operand(g, x, n0, nb, gr);
           sgemm(false, true, g.Og, g.K, ld, 1.f, dyc, ld, col, ld, n0 == first ? 0.f : 1.f, acc + gr * g.Og * g.K, g.K);
         }
       }
