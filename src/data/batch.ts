@@ -1,7 +1,7 @@
 // Batch assembly, shared by the loader's own thread and its worker threads (batchWorker.ts), so
 // both run the very same float operations in the same order: the same batch, bit for bit.
 import { Generator } from '../tensor/random.js';
-import type { Transform } from './transforms.js';
+import { transformImages, type Transform } from './transforms.js';
 
 /** What assembly needs of a dataset (a Dataset, or a worker's reader of one). */
 export interface BatchInput {
@@ -67,19 +67,5 @@ export function assembleBatch(
   }
   const raw = scratch.get(m * per);
   readInto(ds, indices, raw);
-  const gen = batchGenerator(epochSeed, b);
-  let data: Float32Array | null = null;
-  let shape: [number, number, number, number] = [m, c, h, w];
-  for (let j = 0; j < m; j++) {
-    // Transforms never write into their input, so a view of the scratch batch is safe to pass.
-    const r = transform({ data: raw.subarray(j * per, (j + 1) * per), channels: c, height: h, width: w }, gen);
-    if (data === null) {
-      shape = [m, r.channels, r.height, r.width];
-      data = fresh(m * r.data.length);
-    } else if (r.channels !== shape[1] || r.height !== shape[2] || r.width !== shape[3]) {
-      throw new RangeError(`DataLoader: transform gave image ${j} shape [${r.channels}, ${r.height}, ${r.width}], image 0 [${shape.slice(1).join(', ')}]`);
-    }
-    data.set(r.data, j * r.data.length);
-  }
-  return { data: data ?? new Float32Array(0), shape };
+  return transformImages(transform, raw, [m, c, h, w], batchGenerator(epochSeed, b), fresh, 'DataLoader');
 }

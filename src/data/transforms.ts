@@ -295,17 +295,35 @@ export function applyToBatch(
   gen: Generator,
 ): { data: Float32Array; shape: [number, number, number, number] } {
   const [n, c, h, w] = shape;
+  if (batch.length !== n * c * h * w) throw new RangeError(`applyToBatch: batch has ${batch.length} values but [${shape.join(', ')}] needs ${n * c * h * w}`);
+  return transformImages(transform, batch, shape, gen, (len) => new Float32Array(len), 'applyToBatch');
+}
+
+/**
+ * applyToBatch's loop, for callers that bring the output buffer (`alloc(len)`; every value is
+ * written, so it need not be zeroed) and name themselves in the error (`fn`). `batch` holds at
+ * least the shape's values.
+ */
+export function transformImages(
+  transform: Transform,
+  batch: Float32Array,
+  shape: readonly [number, number, number, number],
+  gen: Generator,
+  alloc: (len: number) => Float32Array,
+  fn: string,
+): { data: Float32Array; shape: [number, number, number, number] } {
+  const [n, c, h, w] = shape;
   const per = c * h * w;
-  if (batch.length !== n * per) throw new RangeError(`applyToBatch: batch has ${batch.length} values but [${shape.join(', ')}] needs ${n * per}`);
   let out: Float32Array | null = null;
   let outShape: [number, number, number, number] = [n, c, h, w];
   for (let i = 0; i < n; i++) {
+    // Transforms never write into their input, so a view of the batch is safe to pass.
     const r = transform({ data: batch.subarray(i * per, (i + 1) * per), channels: c, height: h, width: w }, gen);
     if (out === null) {
       outShape = [n, r.channels, r.height, r.width];
-      out = new Float32Array(n * r.data.length);
+      out = alloc(n * r.data.length);
     } else if (r.channels !== outShape[1] || r.height !== outShape[2] || r.width !== outShape[3]) {
-      throw new RangeError(`applyToBatch: image ${i} came out [${r.channels}, ${r.height}, ${r.width}], image 0 [${outShape.slice(1).join(', ')}]`);
+      throw new RangeError(`${fn}: transform gave image ${i} shape [${r.channels}, ${r.height}, ${r.width}], image 0 [${outShape.slice(1).join(', ')}]`);
     }
     out.set(r.data, i * r.data.length);
   }
