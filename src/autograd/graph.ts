@@ -138,7 +138,6 @@ function backwardPass(root: Tensor, grad: Float32Array): void {
     }
     const inputGrads = node.backward(g);
     node.backward = null;
-    const consumed = isOwned(g);
     // Ownership first, for all of this rule's results: a buffer returned for two inputs is
     // owned by neither, and must not be written while the second still refers to it.
     for (let j = 0; j < node.inputs.length; j++) {
@@ -151,8 +150,8 @@ function backwardPass(root: Tensor, grad: Float32Array): void {
         owned.add(gi.buffer);
       }
     }
-    // g is dead unless a result is a view of it (ownership was then withdrawn just above).
-    if (consumed && owned.has(g.buffer)) release(g);
+    // An owned g is dead unless a result is a view of it (ownership was then withdrawn just above).
+    if (isOwned(g)) release(g);
     for (let j = 0; j < node.inputs.length; j++) {
       const input = node.inputs[j];
       const gi = inputGrads[j];

@@ -13,7 +13,7 @@ import { record, needsGrad } from '../autograd/graph.js';
 import { traceOp } from '../autograd/trace.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank, formatShape, numelOf } from '../tensor/shape.js';
-import { copyFloats, emptyFloats, zeroFloats } from '../tensor/alloc.js';
+import { cloneFloats, emptyFloats, zeroFloats } from '../tensor/alloc.js';
 
 /** (N, C, S) view of an (N, C, *) input. */
 export interface ChannelView {
@@ -110,7 +110,7 @@ function normalizeWithRunningStats(name: string, x: Tensor, v: ChannelView, runn
   const out = new Tensor(emptyFloats(x.size), x.shape);
   backend.normChannelAffine(x.buffer, v.N, v.C, v.S, scale, shift, out.buffer);
   traceOp('batchNormEval', [x, runningMean, runningVar, weight, bias], out, { eps });
-  const mean = copyFloats(runningMean.buffer);
+  const mean = cloneFloats(runningMean.buffer);
   return recordNorm(out, name, x, weight, bias, (g, want) => {
     const gx = want.x ? emptyFloats(x.size) : null;
     const gw = want.weight ? zeroFloats(v.C) : null;

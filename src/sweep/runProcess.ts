@@ -1,7 +1,8 @@
-// A sweep worker's run process: the local pool's run process, warmed up (warmUp.ts), plus a watchdog thread that ends
-// this process when its worker is gone (killed with SIGKILL, say). The watchdog runs on its own
-// thread because training blocks the main thread; without it an orphaned run would keep training
-// into the shared run directory while another worker resumes the same run there.
+// A sweep worker's run process: the local pool's run process, warmed up first (warmUp.ts), plus
+// a watchdog thread that ends this process when its worker is gone (killed with SIGKILL, say).
+// The watchdog runs on its own thread because training blocks the main thread; without it an
+// orphaned run would keep training into the shared run directory while another worker resumes
+// the same run there.
 import { Worker } from 'node:worker_threads';
 import { warmUpRunProcess } from './warmUp.js';
 

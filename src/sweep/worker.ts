@@ -31,7 +31,7 @@ export interface WorkerOptions {
   dataDir?: string;
   /** BullMQ lock duration in ms; a job whose worker stops renewing it is picked up again after about this long (default 30000). */
   lockMs?: number;
-  /** Run processes train a small model before taking jobs, so the first job runs at full speed (default true; see warmUp.ts). */
+  /** Run processes run four short warm-up runs before taking jobs, so the first job runs at full speed (default true; see warmUp.ts). */
   warmUp?: boolean;
   log?: (line: string) => void;
 }

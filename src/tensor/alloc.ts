@@ -95,8 +95,8 @@ export function zeroFloats(n: number): Float32Array {
   return n < UNINIT_MIN_FLOATS ? slabFloats(n) : new Float32Array(n);
 }
 
-/** A copy of a in a new buffer (as `a.slice()`; small ones come from a slab). */
-export function copyFloats(a: Float32Array): Float32Array {
+/** A copy of a in a new buffer (as `a.slice()`; small ones come from a slab). Not backend.copyFloats, which copies between two given buffers. */
+export function cloneFloats(a: Float32Array): Float32Array {
   const out = emptyFloats(a.length);
   out.set(a);
   return out;

@@ -6,7 +6,7 @@ import * as ew from '../ops/elementwise.js';
 import * as red from '../ops/reduce.js';
 import * as shp from '../ops/shape.js';
 import { numelOf, formatShape, checkShape } from './shape.js';
-import { copyFloats, releaseFloats } from './alloc.js';
+import { cloneFloats, releaseFloats } from './alloc.js';
 
 export interface TensorOptions {
   requiresGrad?: boolean;
@@ -120,7 +120,7 @@ export class Tensor {
    */
   accumulateGrad(g: Float32Array, owned = false): void {
     if (this.gradTensor === null) {
-      this.gradTensor = new Tensor(owned ? g : copyFloats(g), this.shape);
+      this.gradTensor = new Tensor(owned ? g : cloneFloats(g), this.shape);
       this.gradSeen = false;
     } else {
       const dst = this.gradTensor.buffer;
@@ -136,7 +136,7 @@ export class Tensor {
 
   /** A new tensor with copied values that records a gradient (identity rule). */
   clone(): Tensor {
-    const out = new Tensor(copyFloats(this.buffer), this.shape);
+    const out = new Tensor(cloneFloats(this.buffer), this.shape);
     return record(out, 'clone', [this], (g) => [g]);
   }
 
