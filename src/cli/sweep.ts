@@ -122,7 +122,7 @@ export function sweepCommand(program: Command, setCode: (c: number) => void): vo
     .option('--artifacts <dir>', 'shared folder for run directories (interrupted runs resume from their checkpoint)')
     .option('--data-dir <dir>', 'folder with dataset files you already have')
     .option('--lock-ms <ms>', 'job lock duration: a dead worker\'s job is taken again after about this long', intArg('--lock-ms', 500), 30000)
-    .option('--no-warm-up', 'take the first job at once instead of first running four short warm-up runs (which make the first job as fast as the next)')
+    .option('--no-warm-up', 'take the first job at once instead of first training four quick throw-away runs (about 1.6 s, so that jobs run on compiled code)')
     .action(async (o: { redis: string; threads: number; concurrency: number; artifacts?: string; dataDir?: string; lockMs: number; warmUp: boolean }) => {
       try {
         checkRedisUrl(o.redis);

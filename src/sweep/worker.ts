@@ -31,7 +31,7 @@ export interface WorkerOptions {
   dataDir?: string;
   /** BullMQ lock duration in ms; a job whose worker stops renewing it is picked up again after about this long (default 30000). */
   lockMs?: number;
-  /** Run processes run four short warm-up runs before taking jobs, so the first job runs at full speed (default true; see warmUp.ts). */
+  /** Run processes train four quick throw-away runs (about 1.6 s) before taking jobs, so V8 has compiled the hot code before jobs run (default true; see warmUp.ts). */
   warmUp?: boolean;
   log?: (line: string) => void;
 }
