@@ -4,6 +4,9 @@
 import type { RunSpec } from './experiment.js';
 import { executeRun, type ExecuteOptions } from './execute.js';
 import { datasetCacheStats } from '../data/cache.js';
+import { configureRunProcessV8 } from './runProcessV8.js';
+
+configureRunProcessV8();
 
 interface Job {
   type: 'run' | 'exit';

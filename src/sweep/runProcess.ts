@@ -1,10 +1,14 @@
-// A sweep worker's run process: the local pool's run process, warmed up first (warmUp.ts), plus
-// a watchdog thread that ends this process when its worker is gone (killed with SIGKILL, say).
+// A sweep worker's run process: the local pool's run process (with its V8 settings, runProcessV8.ts),
+// warmed up first (warmUp.ts), plus a watchdog thread that ends this process when its worker is
+// gone (killed with SIGKILL, say).
 // The watchdog runs on its own thread because training blocks the main thread; without it an
 // orphaned run would keep training into the shared run directory while another worker resumes
 // the same run there.
 import { Worker } from 'node:worker_threads';
+import { configureRunProcessV8 } from '../experiments/runProcessV8.js';
 import { warmUpRunProcess } from './warmUp.js';
+
+configureRunProcessV8();
 
 // process.ppid is a fixed value inside a worker thread, so the watchdog probes the parent's pid.
 const watchdog = `
