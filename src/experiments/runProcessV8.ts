@@ -15,9 +15,10 @@
 // alone did the same while the host was busy); sweeping on the main thread, as part of the
 // scavenge, left 1-5 mark-compacts per process, 12-13 in 2 of the 32 processes. The main thread
 // then frees those buffers itself, a few microseconds each.
+//
+// Importing this module applies the settings, once per process (ES modules run once), so the local
+// pool's run process (worker.ts) and a sweep worker's (sweep/runProcess.ts, which imports
+// worker.ts only after its warm-up) both import it first thing.
 import { setFlagsFromString } from 'node:v8';
 
-/** Applies the settings above; call first thing in a run process. */
-export function configureRunProcessV8(): void {
-  setFlagsFromString('--no-concurrent-array-buffer-sweeping');
-}
+setFlagsFromString('--no-concurrent-array-buffer-sweeping');

@@ -1,12 +1,10 @@
 // A run process of the local pool and of sweep workers: receives RunSpecs over IPC, executes them,
 // replies with records. It sends { type: 'ready' } once the engine is loaded. Each reply carries
 // this process's dataset-cache counts, so a scheduler can tell that its runs share the loaded data.
+import './runProcessV8.js';
 import type { RunSpec } from './experiment.js';
 import { executeRun, type ExecuteOptions } from './execute.js';
 import { datasetCacheStats } from '../data/cache.js';
-import { configureRunProcessV8 } from './runProcessV8.js';
-
-configureRunProcessV8();
 
 interface Job {
   type: 'run' | 'exit';

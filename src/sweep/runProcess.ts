@@ -4,11 +4,9 @@
 // The watchdog runs on its own thread because training blocks the main thread; without it an
 // orphaned run would keep training into the shared run directory while another worker resumes
 // the same run there.
+import '../experiments/runProcessV8.js';
 import { Worker } from 'node:worker_threads';
-import { configureRunProcessV8 } from '../experiments/runProcessV8.js';
 import { warmUpRunProcess } from './warmUp.js';
-
-configureRunProcessV8();
 
 // process.ppid is a fixed value inside a worker thread, so the watchdog probes the parent's pid.
 const watchdog = `

@@ -10,8 +10,7 @@ describe('run process V8 settings', () => {
     // Node keep of ArrayBuffer memory is back near zero when gc() returns; with V8's default
     // (sweeping on a background thread) it usually still shows the 10 MB at that point.
     const script = `
-      const { configureRunProcessV8 } = await import(${JSON.stringify(moduleUrl)});
-      configureRunProcessV8();
+      await import(${JSON.stringify(moduleUrl)});
       let keep = [];
       for (let i = 0; i < 10; i++) keep.push(new Float32Array(256 * 1024));
       const before = process.memoryUsage().arrayBuffers;
