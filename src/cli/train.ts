@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { DEFAULT_CONFIG, runTraining, type TrainConfig } from '../train/run.js';
+import { RunDirError } from '../train/runDir.js';
+import { inputSizeProblem } from '../models/inputs.js';
 import { DATASET_NAMES } from '../data/load.js';
 import { MODEL_NAMES, type NormKind } from '../models/index.js';
 import { choice, intArg, listArg, numArg, UsageError } from './main.js';
@@ -43,7 +45,9 @@ export function trainCommand(program: Command, setCode: (c: number) => void): vo
     .option('--data-dir <dir>', 'folder with dataset files you already have')
     .option('--download', 'download missing datasets into the cache ($NORMLAB_DATA or ~/.cache/normlab)', false)
     .option('--out <dir>', 'run directory', 'runs/latest')
-    .option('--resume', 'continue from <out>/last.safetensors', false)
+    .option('--resume', 'continue the run in --out from its newest checkpoint (refused if training flags differ from its config.json)', false)
+    .option('--allow-config-change', 'with --resume: continue even though training flags differ from the stored ones (the changes are recorded in config.json)', false)
+    .option('--overwrite', 'replace the run in a non-empty --out (default: refuse)', false)
     .addOption(choice('--progress <mode>', 'progress output', ['auto', 'bar', 'lines', 'none'], 'auto'))
     .action(async (o: Record<string, unknown>) => {
       const kind = o.norm as NormKind;
@@ -60,11 +64,22 @@ export function trainCommand(program: Command, setCode: (c: number) => void): vo
         mean: o.mean as number[] | undefined, std: o.std as number[] | undefined,
       };
       if ((cfg.mean === undefined) !== (cfg.std === undefined)) throw new UsageError('--mean and --std go together');
-      if (cfg.network === 'alexnet' && (cfg.imageSize ?? 0) > 0 && (cfg.imageSize ?? 0) < 63) {
-        throw new UsageError(`--image-size must be >= 63 for alexnet, got ${cfg.imageSize}`);
-      }
+      if (o.resume && o.overwrite) throw new UsageError('--resume and --overwrite exclude each other: continue the run in --out, or replace it');
+      if (o.allowConfigChange && !o.resume) throw new UsageError('--allow-config-change goes with --resume');
+      const problem = cfg.imageSize! > 0 ? inputSizeProblem(cfg.network!, cfg.imageSize!) : null;
+      if (problem !== null) throw new UsageError(`--image-size: ${problem}`);
       const out = resolve(o.out as string);
-      const { result } = await runTraining(cfg, { outDir: out, resume: o.resume as boolean, progress: o.progress as 'auto' });
+      let run;
+      try {
+        run = await runTraining(cfg, {
+          outDir: out, resume: o.resume as boolean, overwrite: o.overwrite as boolean, allowConfigChange: o.allowConfigChange as boolean,
+          progress: o.progress as 'auto', log: (l) => process.stderr.write(`normlab: ${l}\n`),
+        });
+      } catch (err) {
+        if (err instanceof RunDirError) throw new UsageError(err.message);
+        throw err;
+      }
+      const { result } = run;
       const f = result.final;
       process.stdout.write(
         `done: ${result.epochs} epochs, final test accuracy ${f.test_acc === undefined ? 'n/a' : (100 * f.test_acc).toFixed(2) + '%'}, ` +

@@ -44,7 +44,9 @@ export async function executeRun(spec: RunSpec, runDir: string, opts: ExecuteOpt
   const train = { ...spec.train, seed: spec.seed, label: spec.group, ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) };
   // extra.checkpoints === false skips checkpoints (an interrupted run then starts over).
   const checkpoints = spec.extra.checkpoints !== false && opts.checkpoints !== false;
-  const out = await runTraining(train, { outDir: runDir, resume: checkpoints && (opts.resume ?? true), progress: opts.progress ?? 'none', checkpoints });
+  // The run directory belongs to this spec (its name holds the spec's hash): what is there is an
+  // interrupted attempt of the same run, continued or replaced.
+  const out = await runTraining(train, { outDir: runDir, resume: checkpoints && (opts.resume ?? true), overwrite: true, progress: opts.progress ?? 'none', checkpoints });
   let analysis: Record<string, unknown> | undefined;
   if (exp.analyze) {
     analysis = await exp.analyze(spec, { runDir, model: out.model, data: out.data, evalLoader: out.evalLoader });

@@ -7,6 +7,8 @@ import { makeNorm, type NormSpec } from './norm.js';
 export interface ModelOptions {
   norm?: NormSpec;
   numClasses?: number;
+  /** Channels of the input images (default 1); the first conv takes them. */
+  inChannels?: number;
 }
 
 /**
@@ -26,7 +28,7 @@ export class FbnMnistNet extends Module {
 
   constructor(opts: ModelOptions = {}) {
     super();
-    this.conv1 = this.registerModule('conv1', new nn.Conv2d(1, 10, 5));
+    this.conv1 = this.registerModule('conv1', new nn.Conv2d(opts.inChannels ?? 1, 10, 5));
     this.conv2 = this.registerModule('conv2', new nn.Conv2d(10, 20, 5));
     this.conv2Drop = this.registerModule('conv2_drop', new nn.Dropout2d(0.5));
     this.fc1 = this.registerModule('fc1', new nn.Linear(320, 50));
@@ -58,7 +60,7 @@ export class LeNet5 extends Module {
     this.features = this.registerModule(
       'features',
       new nn.Sequential(
-        new nn.Conv2d(1, 6, 5, { padding: 2 }), makeNorm(opts.norm, 6, 2), new nn.ReLU(), new nn.MaxPool2d(2),
+        new nn.Conv2d(opts.inChannels ?? 1, 6, 5, { padding: 2 }), makeNorm(opts.norm, 6, 2), new nn.ReLU(), new nn.MaxPool2d(2),
         new nn.Conv2d(6, 16, 5), makeNorm(opts.norm, 16, 2), new nn.ReLU(), new nn.MaxPool2d(2),
       ),
     );
@@ -99,7 +101,7 @@ export class Seed002Net extends Module {
     this.body = this.registerModule(
       'body',
       new nn.Sequential(
-        new nn.Sequential(conv(1, 10, 3), new nn.ReLU(), n(10), new nn.Dropout(p)),
+        new nn.Sequential(conv(opts.inChannels ?? 1, 10, 3), new nn.ReLU(), n(10), new nn.Dropout(p)),
         new nn.Sequential(conv(10, 20, 3), new nn.ReLU(), n(20)),
         new nn.Sequential(conv(20, 10, 1)),
         new nn.MaxPool2d(2),

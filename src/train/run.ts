@@ -21,6 +21,11 @@ import { setNumThreads } from '../backend/index.js';
 import { md5Seed, streamSeed } from './seeds.js';
 import { Trainer, type BatchSource, type TrainResult, type EpochMetrics } from './trainer.js';
 import { stratifiedSplit } from '../data/split.js';
+import { inputSizeProblem } from '../models/inputs.js';
+import { openRunDir, configDifferences, RunDirError, type RunDir } from './runDir.js';
+import { hasCheckpoint } from './checkpoint.js';
+import { writeJsonAtomic } from './atomic.js';
+import { join } from 'node:path';
 
 export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop';
 export type SchedulerName = 'cos' | 'step' | 'none';
@@ -93,7 +98,14 @@ export interface RunInput {
 
 export interface RunOptions {
   outDir?: string;
+  /** Continue the run in outDir from its newest checkpoint (refused when the configuration changed, see allowConfigChange). */
   resume?: boolean;
+  /** Replace the run in a non-empty outDir (its run files are removed once data and model are ready). */
+  overwrite?: boolean;
+  /** With resume: continue even though training settings differ from the stored config.json (the changes are recorded there). */
+  allowConfigChange?: boolean;
+  /** Notes about the run directory (stale temp files removed, resume point). */
+  log?: (line: string) => void;
   progress?: 'auto' | 'bar' | 'lines' | 'none';
   checkpoints?: boolean;
   onEpoch?: (m: EpochMetrics) => void;
@@ -189,6 +201,39 @@ function makeScheduler(cfg: TrainConfig, opt: Optimizer<{ lr: number }>): Schedu
 /** Loads the data, builds the model and optimizer from cfg, and trains. */
 export async function runTraining(config: Partial<TrainConfig>, opts: RunOptions = {}): Promise<RunOutput> {
   const cfg: TrainConfig = { ...DEFAULT_CONFIG, ...config };
+  // Checks that need no data come first, so a bad --out or a refused resume fails at once.
+  if (cfg.imageSize > 0) {
+    const problem = inputSizeProblem(cfg.network, cfg.imageSize);
+    if (problem !== null) throw new RangeError(`train: ${problem}`);
+  }
+  const dir = opts.outDir === undefined ? null : openRunDir(opts.outDir, { resume: opts.resume, overwrite: opts.overwrite, log: opts.log });
+  try {
+    return await train(cfg, dir, opts);
+  } finally {
+    dir?.release();
+  }
+}
+
+function refuseChanges(dir: RunDir, changes: string[], allow: boolean): void {
+  if (changes.length === 0 || allow) return;
+  throw new RunDirError(
+    `--resume: the run in '${dir.path}' was trained with other settings:\n  ${changes.join('\n  ')}\n` +
+      'pass --allow-config-change to continue it with the new ones (recorded in its config.json), or choose another --out',
+  );
+}
+
+async function train(cfg: TrainConfig, dir: RunDir | null, opts: RunOptions): Promise<RunOutput> {
+  const resuming = dir !== null && opts.resume === true && hasCheckpoint(dir.path);
+  const stored = resuming ? dir.storedConfig() : null;
+  const changes: string[] = [];
+  if (stored !== null) {
+    // More epochs without a schedule is a longer run of the same training: the resumed part
+    // continues exactly as an uninterrupted run of the new length would. (A cosine or step
+    // schedule depends on the epoch count, so there it is a change like any other.)
+    const longer = cfg.scheduler === 'none' && typeof stored.epochs === 'number' && cfg.epochs > stored.epochs;
+    changes.push(...configDifferences(stored, cfg as unknown as Record<string, unknown>).filter((l) => !(longer && l.startsWith('epochs:'))));
+    refuseChanges(dir!, changes, opts.allowConfigChange === true);
+  }
   if (cfg.threads > 0) setNumThreads(cfg.threads);
   const seed = md5Seed(cfg.seed);
   manualSeed(seed);
@@ -227,6 +272,13 @@ export async function runTraining(config: Partial<TrainConfig>, opts: RunOptions
     numClasses: train.numClasses, channels: geometry.channels, imageSize: geometry.size,
     ...(train.classNames !== undefined ? { classNames: [...train.classNames] } : {}), ...(stats ?? {}),
   };
+  const sizeProblem = inputSizeProblem(cfg.network, geometry.size);
+  if (sizeProblem !== null) throw new RangeError(`train: ${sizeProblem}`);
+  if (stored !== null && stored.input !== undefined) {
+    const inputChanges = configDifferences(stored.input as Record<string, unknown>, input as unknown as Record<string, unknown>).map((l) => `input.${l}`);
+    changes.push(...inputChanges);
+    refuseChanges(dir!, inputChanges, opts.allowConfigChange === true);
+  }
   const model = createModel(cfg.network, {
     norm: cfg.norm, numClasses: train.numClasses, inChannels: train.channels, imageSize: geometry.size,
     bnWeight: cfg.bnWeight, inputNorm: cfg.inputNorm, activation: cfg.activation, dropout: cfg.dropout,
@@ -236,13 +288,21 @@ export async function runTraining(config: Partial<TrainConfig>, opts: RunOptions
   const loaderSeed = streamSeed(seed, 'loader');
   const mk = (ds: SubsetDataset, t: Transform[], shuffle: boolean, batchSize = cfg.batchSize): DataLoader =>
     new DataLoader(ds, { batchSize, shuffle, seed: loaderSeed, transform: t.length > 0 ? compose(...t) : undefined });
+  const runConfig = { ...cfg, derivedSeed: seed, input };
+  // Everything that can fail before training has passed: only now is an old run replaced.
+  if (dir !== null && opts.overwrite && !resuming) dir.clear();
+  if (stored !== null && (changes.length > 0 || stored.epochs !== cfg.epochs)) {
+    const earlier = Array.isArray(stored.config_changes) ? stored.config_changes as unknown[] : [];
+    const recorded = changes.length > 0 ? [...earlier, { at: new Date().toISOString(), changes }] : earlier;
+    writeJsonAtomic(join(dir!.path, 'config.json'), { ...runConfig, ...(recorded.length > 0 ? { config_changes: recorded } : {}) });
+  }
   const trainer = new Trainer({
     model, optimizer, scheduler, epochs: cfg.epochs,
     train: loaderSource(mk(train, trainT, true), opts.onTrainBatch),
     val: val === null ? undefined : loaderSource(mk(val, evalT, false)),
     test: loaderSource(mk(test, evalT, false)),
-    outDir: opts.outDir, resume: opts.resume, progress: opts.progress, checkpoints: opts.checkpoints, onEpoch: opts.onEpoch,
-    config: { ...cfg, derivedSeed: seed, input },
+    outDir: dir?.path, resume: opts.resume, progress: opts.progress, checkpoints: opts.checkpoints, onEpoch: opts.onEpoch, log: opts.log,
+    config: runConfig,
     penalty: cfg.l1 > 0 ? (m) => l1Penalty(m, cfg.l1) : undefined,
   });
   opts.onStart?.(model);

@@ -1,10 +1,11 @@
 // The training loop: epochs of train steps, evaluation on validation and test sets, per-epoch
 // metrics, best-model selection by validation accuracy, checkpoints and exact resume.
 //
-// Outputs in outDir (all written atomically): config.json, metrics.jsonl (one line per epoch),
-// results.json, best.safetensors, last.safetensors and trainer-state.json (optimizer, scheduler,
-// data order and RNG state: what --resume needs to reproduce an uninterrupted run exactly).
-import { existsSync, readFileSync, mkdirSync } from 'node:fs';
+// Outputs in outDir: config.json, metrics.jsonl (one line per epoch), results.json (each written
+// atomically), and per epoch a checkpoint set (checkpoint.ts): model, optimizer, best model and
+// trainer-state.json (optimizer, scheduler, data order and RNG state: what --resume needs to
+// reproduce an uninterrupted run exactly), with last.safetensors and best.safetensors linked to
+// the newest set's files.
 import { join } from 'node:path';
 import type { Module } from '../nn/module.js';
 import type { Optimizer, OptimizerState } from '../optim/optimizer.js';
@@ -13,8 +14,8 @@ import { Tensor as TensorClass, type Tensor } from '../tensor/tensor.js';
 import { noGrad } from '../autograd/graph.js';
 import { crossEntropy } from '../ops/loss.js';
 import { defaultGenerator } from '../tensor/random.js';
-import { saveSafetensors, loadSafetensors } from './safetensors.js';
-import { writeFileAtomic, writeJsonAtomic } from './atomic.js';
+import { ensureDir, writeFileAtomic, writeJsonAtomic } from './atomic.js';
+import { latestCheckpoint, publishCheckpoint, removeIfPresent, removeSetsBefore, writeCheckpoint } from './checkpoint.js';
 import { makeProgress, type ProgressSink } from './progress.js';
 
 export interface Batch {
@@ -75,8 +76,10 @@ export interface TrainerOptions {
   penalty?: (model: Module) => Tensor | null;
   lossFn?: (logits: Tensor, y: Int32Array) => Tensor;
   progress?: 'auto' | 'bar' | 'lines' | 'none';
-  /** Continue from outDir/last.safetensors + trainer-state.json when present. */
+  /** Continue from the newest complete checkpoint set in outDir when there is one. */
   resume?: boolean;
+  /** Told when resume skips an unreadable checkpoint set or finds none. */
+  log?: (line: string) => void;
   /** Write best/last checkpoints (default true when outDir is set). */
   checkpoints?: boolean;
   /** Called after every epoch with its metrics. */
@@ -138,20 +141,30 @@ export class Trainer {
     let best = { epoch: 0, metric: -Infinity };
     let start = 1;
     if (out !== undefined) {
-      mkdirSync(out, { recursive: true });
-      if (o.resume && existsSync(join(out, 'trainer-state.json')) && existsSync(join(out, 'last.safetensors'))) {
-        const st = JSON.parse(readFileSync(join(out, 'trainer-state.json'), 'utf8')) as TrainerState;
-        o.model.loadStateDict(loadSafetensors(join(out, 'last.safetensors')).tensors);
-        o.optimizer.loadStateDict(withBuffers(st.optimizer, loadSafetensors(join(out, 'optimizer.safetensors')).tensors));
+      ensureDir(out, 'Trainer: outDir');
+      const log = o.log ?? (() => undefined);
+      const ck = o.resume ? latestCheckpoint(out, log) : null;
+      if (ck !== null) {
+        const st = ck.state as TrainerState;
+        o.model.loadStateDict(ck.model);
+        o.optimizer.loadStateDict(withBuffers(st.optimizer, ck.optimizer));
         if (o.scheduler && st.schedulerEpoch !== null) o.scheduler.setEpoch(st.schedulerEpoch);
         if (o.train.setState) o.train.setState(st.train);
         defaultGenerator().setState(st.generator);
         history = st.history;
         best = st.best;
         start = st.epoch + 1;
+        // A kill between a set's commit and the updates after it left last/best or metrics.jsonl
+        // one epoch behind (or ahead): both are brought in line with the set resumed from.
+        if (ck.dir !== out) {
+          publishCheckpoint(out, ck.dir);
+          removeSetsBefore(out, ck.epoch);
+        }
+        writeFileAtomic(join(out, 'metrics.jsonl'), history.map((h) => JSON.stringify(h)).join('\n') + (history.length > 0 ? '\n' : ''));
+        log(`resuming ${out} after epoch ${st.epoch}`);
       } else {
+        if (o.resume) log(`no checkpoint in ${out}; starting at epoch 1`);
         writeJsonAtomic(join(out, 'config.json'), o.config ?? {});
-        writeFileAtomic(join(out, 'metrics.jsonl'), '');
       }
     }
     for (let epoch = start; epoch <= o.epochs; epoch++) {
@@ -163,13 +176,8 @@ export class Trainer {
       o.onEpoch?.(m);
       this.progress.epoch(formatEpoch(m, o.epochs));
       if (out !== undefined) {
-        writeFileAtomic(join(out, 'metrics.jsonl'), history.map((h) => JSON.stringify(h)).join('\n') + '\n');
         if (ckpt) {
-          const sd = o.model.stateDict();
-          if (improved) saveSafetensors(join(out, 'best.safetensors'), sd, { epoch: String(epoch) });
-          saveSafetensors(join(out, 'last.safetensors'), sd, { epoch: String(epoch) });
           const { meta, tensors } = splitBuffers(o.optimizer.stateDict());
-          saveSafetensors(join(out, 'optimizer.safetensors'), tensors);
           const state: TrainerState = {
             epoch,
             optimizer: meta,
@@ -179,8 +187,12 @@ export class Trainer {
             history,
             best,
           };
-          writeJsonAtomic(join(out, 'trainer-state.json'), state);
+          writeCheckpoint(out, { epoch, model: o.model.stateDict(), optimizer: tensors, state, improved });
+          // Files of the layout before checkpoint sets, which a resume of such a run read.
+          removeIfPresent(join(out, 'trainer-state.json'));
+          removeIfPresent(join(out, 'optimizer.safetensors'));
         }
+        writeFileAtomic(join(out, 'metrics.jsonl'), history.map((h) => JSON.stringify(h)).join('\n') + '\n');
       }
     }
     const final = history[history.length - 1];

@@ -66,8 +66,8 @@ describe('executeRun without checkpoints', () => {
     const on = join(mkdtempSync(join(tmpdir(), 'normlab-ckpt-')), 'run');
     const a = await executeRun(spec, off, { threads: 1, checkpoints: false });
     const b = await executeRun(spec, on, { threads: 1 });
-    assert.deepEqual(readdirSync(off).filter((f) => f.endsWith('.safetensors') || f === 'trainer-state.json'), []);
-    assert.ok(existsSync(join(on, 'last.safetensors')) && existsSync(join(on, 'trainer-state.json')));
+    assert.deepEqual(readdirSync(off).filter((f) => f.endsWith('.safetensors') || f === 'checkpoints'), []);
+    assert.ok(existsSync(join(on, 'last.safetensors')) && existsSync(join(on, 'checkpoints', 'epoch-0002', 'trainer-state.json')));
     assert.ok(existsSync(join(off, 'record.json')));
     assert.equal(a.results.final.test_acc, b.results.final.test_acc);
   });
