@@ -53,31 +53,97 @@ export function saveSafetensors(path: string, tensors: Record<string, Tensor>, m
   writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
+/** The safetensors reference implementation's limit on the JSON header (100 MB). */
+const MAX_HEADER = 100_000_000;
+
+interface TensorEntry {
+  dtype: Dtype;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/** Why buf is not safetensors but another format a user may hand over instead, or null. */
+function otherFormat(buf: Buffer): string | null {
+  if (buf.length >= 4 && buf.readUInt32BE(0) === 0x504b0304) {
+    return 'is a zip archive: a PyTorch checkpoint (.pt/.pth, torch.save), whose pickle normlab does not run. Convert it in Python: ' +
+      "import torch; from safetensors.torch import save_file; save_file(torch.load('model.pt', map_location='cpu'), 'model.safetensors') " +
+      '(a state dict of tensors; for a whole model save model.state_dict())';
+  }
+  if (buf.length >= 2 && buf[0] === 0x80 && buf[1] >= 2 && buf[1] <= 5) {
+    return 'is a Python pickle (a legacy PyTorch .pt/.pth checkpoint), which normlab does not run. Convert it in Python: ' +
+      "import torch; from safetensors.torch import save_file; save_file(torch.load('model.pt', map_location='cpu'), 'model.safetensors')";
+  }
+  if (buf.length >= 4 && buf.readUInt32LE(0) === 0x46554747) return 'is a GGUF file, not safetensors';
+  if (buf.length >= 6 && buf.subarray(0, 6).toString('latin1') === '\x93NUMPY') return 'is a NumPy .npy file, not safetensors';
+  return null;
+}
+
+/**
+ * Parses a safetensors buffer. Everything in the header is checked before any data is read:
+ * the header length against the file, each entry's dtype, shape (non-negative integers) and
+ * data_offsets (integers, begin <= end <= data section, end - begin = elements x dtype size),
+ * no two tensors sharing bytes and no byte of the data section left over (as the reference
+ * implementation requires). Errors name `what` (the file), the tensor and the values found.
+ */
 export function decodeSafetensors(buf: Buffer, what = 'safetensors data'): SafetensorsFile {
-  if (buf.length < 8) throw new Error(`loadSafetensors: ${what} is ${buf.length} bytes, too short for a safetensors header`);
-  const n = Number(buf.readBigUInt64LE(0));
-  if (n > buf.length - 8) throw new Error(`loadSafetensors: ${what} declares a ${n}-byte header but has only ${buf.length - 8} bytes after the length`);
-  let header: Record<string, { dtype: Dtype; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
+  const fail = (msg: string): never => {
+    throw new Error(`loadSafetensors: ${what}${msg.startsWith(':') ? '' : ' '}${msg}`);
+  };
+  const other = otherFormat(buf);
+  if (other !== null) fail(other);
+  if (buf.length < 8) fail(`is ${buf.length} bytes, too short for a safetensors header (8-byte length, then JSON)`);
+  const n64 = buf.readBigUInt64LE(0);
+  if (n64 > BigInt(MAX_HEADER)) fail(`is not a safetensors file: its first 8 bytes declare a ${n64}-byte header (at most ${MAX_HEADER} allowed)`);
+  const n = Number(n64);
+  if (n > buf.length - 8) fail(`declares a ${n}-byte header but has only ${buf.length - 8} bytes after the length (a truncated file?)`);
+  if (n < 2 || buf[8] !== 0x7b) fail(`is not a safetensors file: the header does not start with '{' (found ${JSON.stringify(buf.subarray(8, 8 + Math.min(n, 16)).toString('latin1'))})`);
+  let header: unknown;
   try {
     header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
   } catch (err) {
-    throw new Error(`loadSafetensors: ${what} has a malformed JSON header (${(err as Error).message})`);
+    fail(`has a malformed JSON header (${(err as Error).message})`);
   }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('has a header that is not a JSON object');
   const data = buf.subarray(8 + n);
-  const tensors: Record<string, Tensor> = {};
   let metadata: Record<string, string> = {};
-  for (const [name, info] of Object.entries(header)) {
+  const entries: [string, TensorEntry][] = [];
+  for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
+      if (info === null || typeof info !== 'object' || Array.isArray(info) || Object.values(info).some((v) => typeof v !== 'string')) {
+        fail('has a __metadata__ entry that is not a map of strings');
+      }
       metadata = info as Record<string, string>;
       continue;
     }
-    const { dtype, shape, data_offsets: [b, e] } = info as { dtype: Dtype; shape: number[]; data_offsets: [number, number] };
-    if (!(dtype in BYTES)) throw new Error(`loadSafetensors: ${what}: tensor '${name}' has unsupported dtype ${dtype}`);
-    const count = numelOf(shape);
-    if (e - b !== count * BYTES[dtype] || e > data.length) {
-      throw new Error(`loadSafetensors: ${what}: tensor '${name}' (${dtype} ${formatShape(shape)}) has ${e - b} bytes at [${b}, ${e}), data section is ${data.length} bytes`);
+    const t = `tensor '${name}'`;
+    if (info === null || typeof info !== 'object') fail(`: ${t} has no {dtype, shape, data_offsets} entry (found ${JSON.stringify(info)})`);
+    const { dtype, shape, data_offsets: offsets } = info as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (typeof dtype !== 'string' || !(dtype in BYTES)) fail(`: ${t} has dtype ${JSON.stringify(dtype)}; expected one of ${Object.keys(BYTES).join(', ')}`);
+    if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || (d as number) < 0)) fail(`: ${t} has shape ${JSON.stringify(shape)}; expected a list of integers >= 0`);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || offsets.some((o) => !Number.isSafeInteger(o) || (o as number) < 0)) {
+      fail(`: ${t} has data_offsets ${JSON.stringify(offsets)}; expected [begin, end], integers >= 0`);
     }
-    const raw = data.subarray(b, e);
+    const [b, e] = offsets as [number, number];
+    const dims = shape as number[];
+    const bytes = numelOf(dims) * BYTES[dtype as Dtype];
+    if (e < b || e > data.length) fail(`: ${t} (${dtype} ${formatShape(dims)}) has data_offsets [${b}, ${e}] outside the ${data.length}-byte data section`);
+    if (e - b !== bytes) fail(`: ${t} (${dtype} ${formatShape(dims)}) needs ${bytes} bytes but data_offsets [${b}, ${e}] hold ${e - b}`);
+    entries.push([name, { dtype: dtype as Dtype, shape: dims, begin: b, end: e }]);
+  }
+  const byOffset = [...entries].sort((x, y) => x[1].begin - y[1].begin || x[1].end - y[1].end);
+  let covered = 0;
+  for (let i = 0; i < byOffset.length; i++) {
+    const [name, { begin, end }] = byOffset[i];
+    if (begin < covered) fail(`: tensor '${name}' at [${begin}, ${end}] overlaps tensor '${byOffset[i - 1][0]}' (ending at ${covered})`);
+    if (begin > covered) fail(`: bytes [${covered}, ${begin}] of the data section belong to no tensor (before tensor '${name}')`);
+    covered = end;
+  }
+  if (covered !== data.length) fail(`: the data section has ${data.length} bytes but its tensors end at byte ${covered}`);
+  const tensors: Record<string, Tensor> = {};
+  for (const [name, { dtype, shape, begin, end }] of entries) {
+    const count = numelOf(shape);
+    const raw = data.subarray(begin, end);
     const out = new Float32Array(count);
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     if (dtype === 'F32') new Uint8Array(out.buffer).set(raw);

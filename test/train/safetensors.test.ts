@@ -52,3 +52,55 @@ describe('MD5-derived seeds', () => {
     assert.equal(md5Seed(1), 1869972635);
   });
 });
+
+/** A safetensors buffer with this header (as given) and `dataBytes` bytes of data. */
+function withHeader(header: unknown, dataBytes: number): Buffer {
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const head = Buffer.alloc(8);
+  head.writeBigUInt64LE(BigInt(json.length));
+  return Buffer.concat([head, json, Buffer.alloc(dataBytes, 1)]);
+}
+
+describe('safetensors validation', () => {
+  const f32 = (shape: number[], offsets: unknown): Record<string, unknown> => ({ dtype: 'F32', shape, data_offsets: offsets });
+
+  it('rejects negative, out-of-range and overlapping offsets, naming the tensor', () => {
+    assert.throws(() => decodeSafetensors(withHeader({ w: f32([3], [-8, 4]) }, 12), 'x.safetensors'),
+      /loadSafetensors: x\.safetensors: tensor 'w' has data_offsets \[-8,4\]; expected \[begin, end\], integers >= 0/);
+    assert.throws(() => decodeSafetensors(withHeader({ w: f32([3], [4, 16]) }, 12)), /tensor 'w' \(F32 \[3\]\) has data_offsets \[4, 16\] outside the 12-byte data section/);
+    assert.throws(() => decodeSafetensors(withHeader({ w: f32([3], [12, 0]) }, 12)), /tensor 'w' .* outside/);
+    assert.throws(() => decodeSafetensors(withHeader({ a: f32([3], [0, 12]), b: f32([2], [4, 12]) }, 12)), /tensor 'b' at \[4, 12\] overlaps tensor 'a' \(ending at 12\)/);
+    assert.throws(() => decodeSafetensors(withHeader({ a: f32([2], [0, 8]) }, 12)), /the data section has 12 bytes but its tensors end at byte 8/);
+    assert.throws(() => decodeSafetensors(withHeader({ a: f32([1], [4, 8]) }, 8)), /bytes \[0, 4\] of the data section belong to no tensor \(before tensor 'a'\)/);
+    assert.throws(() => decodeSafetensors(withHeader({ w: f32([2], [0, 12]) }, 12)), /tensor 'w' \(F32 \[2\]\) needs 8 bytes but data_offsets \[0, 12\] hold 12/);
+  });
+
+  it('rejects bad dtypes, shapes, metadata and headers with what was found', () => {
+    assert.throws(() => decodeSafetensors(withHeader({ w: { dtype: 'F8', shape: [1], data_offsets: [0, 1] } }, 1)), /tensor 'w' has dtype "F8"; expected one of F32, F64/);
+    assert.throws(() => decodeSafetensors(withHeader({ w: f32([-1, 3], [0, 12]) }, 12)), /tensor 'w' has shape \[-1,3\]; expected a list of integers >= 0/);
+    assert.throws(() => decodeSafetensors(withHeader({ w: f32([1.5], [0, 4]) }, 4)), /has shape \[1\.5\]/);
+    assert.throws(() => decodeSafetensors(withHeader({ w: 7 }, 0)), /tensor 'w' has no \{dtype, shape, data_offsets\} entry \(found 7\)/);
+    assert.throws(() => decodeSafetensors(withHeader({ __metadata__: { epoch: 3 } }, 0)), /__metadata__ entry that is not a map of strings/);
+    assert.throws(() => decodeSafetensors(withHeader([1, 2], 0)), /the header does not start with '\{'/);
+    const huge = Buffer.alloc(64);
+    huge.writeBigUInt64LE(0x7fffffffffffn);
+    assert.throws(() => decodeSafetensors(huge), /is not a safetensors file: its first 8 bytes declare a 140737488355327-byte header \(at most 100000000 allowed\)/);
+    const cut = encodeSafetensors({ w: tensor([1, 2, 3], [3]) });
+    assert.throws(() => decodeSafetensors(cut.subarray(0, 20), 'cut.safetensors'), /cut\.safetensors declares a \d+-byte header but has only 12 bytes after the length \(a truncated file\?\)/);
+    const badJson = withHeader({ w: f32([0], [0, 0]) }, 0);
+    badJson[badJson.length - 1] = 0x2c;
+    assert.throws(() => decodeSafetensors(badJson), /malformed JSON header/);
+    assert.deepEqual(Object.keys(decodeSafetensors(withHeader({ w: f32([0], [0, 0]) }, 0)).tensors), ['w']);
+  });
+
+  it('says that a PyTorch .pt file is a pickle and how to convert it', () => {
+    for (const f of ['tiny_state_dict.pt', 'tiny_state_dict_legacy.pt']) {
+      const path = join(repoRoot, 'test', 'fixtures', f);
+      assert.throws(() => loadSafetensors(path), (err: Error) => {
+        assert.match(err.message, new RegExp(`loadSafetensors: '.*${f.replace('.', '\\.')}' is (a zip archive: a PyTorch checkpoint|a Python pickle \\(a legacy PyTorch)`));
+        assert.match(err.message, /save_file\(torch\.load\('model\.pt', map_location='cpu'\), 'model\.safetensors'\)/);
+        return true;
+      });
+    }
+  });
+});
