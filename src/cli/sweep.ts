@@ -7,29 +7,32 @@ import type { Redis } from 'ioredis';
 import { expand } from '../experiments/experiment.js';
 import { getExperiment } from '../experiments/registry.js';
 import { runExperiment, resolveConfig } from '../experiments/runExperiment.js';
-import { connectRedis, checkRedisUrl, maskSecrets } from '../sweep/redisUrl.js';
+import { connectRedis, connectionLost, checkRedisUrl, lostError, maskSecrets } from '../sweep/redisUrl.js';
 import { enqueueSweep } from '../sweep/queue.js';
 import { startWorker } from '../sweep/worker.js';
 import { formatStatus, sweepStatus, waitForSweep, writeSweepReport, type SweepStatus } from '../sweep/status.js';
+import { checkSweepId } from '../sweep/schema.js';
 import { intArg, UsageError } from './main.js';
 
 const err = (l: string): void => {
   process.stderr.write(l + '\n');
 };
 
-/** Checks the URL (a UsageError names it, masked) and connects for one command. */
-async function oneShot<T>(url: string, fn: (client: Redis) => Promise<T>): Promise<T> {
+/** Checks the sweep id (when given) and the URL (a UsageError names it, masked) and connects for one command. */
+async function oneShot<T>(url: string, fn: (client: Redis) => Promise<T>, sweepId?: string): Promise<T> {
   try {
+    if (sweepId !== undefined) checkSweepId(sweepId, '<sweep-id>');
     checkRedisUrl(url);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
   const client = await connectRedis(url, { retry: 'once' });
   try {
-    return await fn(client);
+    return await Promise.race([fn(client), connectionLost(client)]);
   } catch (e) {
+    if (client.status === 'end') throw lostError(client);
     if (e instanceof RangeError) throw new UsageError(maskSecrets(e.message, url));
-    throw e;
+    throw new Error(maskSecrets((e as Error).message, url));
   } finally {
     client.disconnect();
   }
@@ -92,11 +95,11 @@ export function sweepCommand(program: Command, setCode: (c: number) => void): vo
         process.stdout.write((o.json ? JSON.stringify(s) : formatStatus(s)) + '\n');
       };
       if (o.wait) {
-        const s = await oneShot(o.redis, (c) => waitForSweep(c, id, { onChange: print }));
+        const s = await oneShot(o.redis, (c) => waitForSweep(c, id, { onChange: print }), id);
         setCode(s.failed > 0 ? 1 : 0);
         return;
       }
-      const s = await oneShot(o.redis, (c) => sweepStatus(c, id));
+      const s = await oneShot(o.redis, (c) => sweepStatus(c, id), id);
       print(s);
       setCode(s.failed > 0 ? 1 : 0);
     });
@@ -108,7 +111,7 @@ export function sweepCommand(program: Command, setCode: (c: number) => void): vo
     .addOption(redisOption(true))
     .option('--out <dir>', 'output folder (default: runs/<sweep-id>)')
     .action(async (id: string, o: { redis: string; out?: string }) => {
-      const report = await oneShot(o.redis, (c) => writeSweepReport(c, id, resolve(o.out ?? `runs/${id}`)));
+      const report = await oneShot(o.redis, (c) => writeSweepReport(c, id, resolve(o.out ?? `runs/${id}`)), id);
       process.stdout.write(`${report}\n`);
       setCode(0);
     });

@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import { stableJson, type ExperimentConfig, type RunSpec } from '../experiments/experiment.js';
 import { longestFirst } from '../experiments/schedule.js';
 import { QUEUE, jobId, sweepKeys } from './keys.js';
-import { SWEEP_ID } from './schema.js';
+import { checkSweepId } from './schema.js';
 
 export interface EnqueueOptions {
   experiment: string;
@@ -35,7 +35,7 @@ export function defaultSweepId(experiment: string, mode: string, config: Experim
 
 export async function enqueueSweep(client: Redis, o: EnqueueOptions): Promise<EnqueueResult> {
   const sweep = o.name ?? defaultSweepId(o.experiment, o.mode, o.config);
-  if (!SWEEP_ID.test(sweep)) throw new RangeError(`--name: a sweep id is 1-80 letters, digits, '.', '_' or '-', got '${sweep}'`);
+  checkSweepId(sweep, '--name');
   const keys = sweepKeys(sweep);
   const configJson = stableJson(o.config);
   const existing = await client.hmget(keys.meta, 'experiment', 'config');

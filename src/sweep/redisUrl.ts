@@ -43,7 +43,9 @@ export function checkRedisUrl(url: string): void {
 
 export interface ConnectOptions {
   /**
-   * 'once': a command-line call; gives up after a few quick retries with an error naming the URL.
+   * 'once': a command-line call; gives up after a few quick retries with an error naming the URL,
+   * and once connected, rides out a short outage (a Redis restart) with up to RECONNECTS retries
+   * at 0.25, 0.5, 1, 2, 2, 2 s before the connection ends (connectionLost then rejects).
    * 'forever': a worker; reconnects with exponential back-off (capped at 10 s) and queues
    * commands meanwhile, logging each retry.
    */
@@ -51,32 +53,66 @@ export interface ConnectOptions {
   log?: (line: string) => void;
 }
 
+export const RECONNECTS = 6;
+
+interface ConnectionInfo {
+  url: string;
+  lastError: string;
+  retries: number;
+}
+
+const info = new WeakMap<Redis, ConnectionInfo>();
+
 /** Opens a connection and waits until it is ready; the error of a failed attempt names the masked URL. */
 export async function connectRedis(url: string, o: ConnectOptions): Promise<Redis> {
   checkRedisUrl(url);
   const log = o.log ?? (() => undefined);
+  let connected = false;
+  const state: ConnectionInfo = { url, lastError: '', retries: 0 };
   const client = new Redis(url, {
     lazyConnect: true,
     // BullMQ needs unlimited retries per request; a one-shot call fails through retryStrategy instead.
     maxRetriesPerRequest: null,
     connectTimeout: 5000,
     retryStrategy: (times: number) => {
-      if (o.retry === 'once') return times > 3 ? null : 200 * times;
+      state.retries = times;
+      if (o.retry === 'once') {
+        if (!connected) return times > 3 ? null : 200 * times;
+        return times > RECONNECTS ? null : Math.min(2000, 125 * 2 ** times);
+      }
       const delay = Math.min(10_000, 250 * 2 ** Math.min(times, 6));
       log(`redis: cannot reach ${maskUrl(url)}; retry ${times} in ${(delay / 1000).toFixed(1)} s`);
       return delay;
     },
   });
-  let lastError = '';
+  info.set(client, state);
   client.on('error', (err: Error) => {
-    lastError = maskSecrets(err.message, url);
+    state.lastError = maskSecrets(err.message, url);
   });
   try {
     await client.connect();
   } catch (err) {
     client.disconnect();
     const msg = maskSecrets(err instanceof Error ? err.message : String(err), url);
-    throw new Error(`cannot reach Redis at ${maskUrl(url)}: ${lastError !== '' && lastError !== msg ? `${lastError} (${msg})` : msg}`);
+    throw new Error(`cannot reach Redis at ${maskUrl(url)}: ${state.lastError !== '' && state.lastError !== msg ? `${state.lastError} (${msg})` : msg}`);
   }
+  connected = true;
   return client;
+}
+
+/** The one-line error for a connection that ended for good: the masked URL, the retries and the last failure. */
+export function lostError(client: Redis): Error {
+  const s = info.get(client);
+  const url = s === undefined ? 'Redis' : `Redis at ${maskUrl(s.url)}`;
+  const why = s === undefined || s.lastError === '' ? 'the server closed the connection' : s.lastError;
+  return new Error(`lost the connection to ${url}${s !== undefined && s.retries > 0 ? ` (gave up after ${s.retries - 1} retries)` : ''}: ${why}`);
+}
+
+/** Rejects with lostError when the client's connection ends for good (its retries spent). */
+export function connectionLost(client: Redis): Promise<never> {
+  const p = new Promise<never>((_, reject) => {
+    client.once('end', () => reject(lostError(client)));
+  });
+  p.catch(() => undefined);
+  return p;
 }

@@ -7,8 +7,25 @@ import { runId, type RunSpec } from '../experiments/experiment.js';
 import { EXPERIMENTS } from '../experiments/registry.js';
 import { DEFAULT_CONFIG } from '../train/run.js';
 
-/** Sweep ids: letters, digits, '.', '_' and '-' (they become parts of Redis keys and job ids). */
-export const SWEEP_ID = /^[A-Za-z0-9._-]{1,80}$/;
+/**
+ * Sweep ids: letters, digits, '.', '_' and '-', not starting with '.' and without '..'. They become
+ * parts of Redis keys, job ids and folder names (<artifacts>/<sweep>/, runs/<sweep>/), so none may
+ * name a parent folder or a hidden one.
+ */
+export const SWEEP_ID = /^(?!.*\.\.)[A-Za-z0-9_-][A-Za-z0-9._-]{0,79}$/;
+
+/** Throws a RangeError naming `what` (a flag or argument) unless id is a valid sweep id. */
+export function checkSweepId(id: string, what: string): void {
+  if (!SWEEP_ID.test(id)) {
+    throw new RangeError(`${what}: a sweep id is 1-80 letters, digits, '.', '_' or '-', not starting with '.' and without '..', got '${id}'`);
+  }
+}
+
+/** The sweep and run id of a job id (<sweep>.<16 hex digits>), or null. */
+export function splitJobId(jobId: string | undefined): { sweep: string; runId: string } | null {
+  const m = /^(.+)\.([0-9a-f]{16})$/.exec(jobId ?? '');
+  return m === null || !SWEEP_ID.test(m[1]) ? null : { sweep: m[1], runId: m[2] };
+}
 
 const configValue = z.union([z.number(), z.string(), z.boolean(), z.array(z.number()), z.array(z.string())]);
 const trainKeys = Object.keys(DEFAULT_CONFIG).filter((k) => k !== 'dataDir' && k !== 'threads') as [string, ...string[]];

@@ -7,6 +7,7 @@ import type { ExperimentConfig, RunRecord } from '../experiments/experiment.js';
 import { getExperiment } from '../experiments/registry.js';
 import { writeJsonAtomic } from '../train/atomic.js';
 import { sweepKeys } from './keys.js';
+import { checkSweepId } from './schema.js';
 
 export interface SweepStatus {
   sweep: string;
@@ -23,6 +24,7 @@ export interface SweepStatus {
 }
 
 async function meta(client: Redis, sweep: string): Promise<{ experiment: string; mode: string; config: ExperimentConfig; order: string[]; createdAt: number }> {
+  checkSweepId(sweep, 'sweep id');
   const m = await client.hgetall(sweepKeys(sweep).meta);
   if (m.experiment === undefined) throw new RangeError(`no sweep '${sweep}' in this Redis database`);
   return { experiment: m.experiment, mode: m.mode, config: JSON.parse(m.config) as ExperimentConfig, order: JSON.parse(m.order) as string[], createdAt: Number(m.createdAt) };
@@ -59,6 +61,9 @@ export async function waitForSweep(
   client: Redis, sweep: string, o: { timeoutMs?: number; onChange?: (s: SweepStatus) => void } = {},
 ): Promise<SweepStatus> {
   const sub = client.duplicate();
+  // The subscriber's failures surface through the main connection (both end together); without a
+  // listener ioredis would print each to stderr with its stack.
+  sub.on('error', () => undefined);
   try {
     await sub.subscribe(sweepKeys(sweep).events);
     let status = await sweepStatus(client, sweep);
@@ -67,7 +72,7 @@ export async function waitForSweep(
     if (finished(status)) return status;
     return await new Promise<SweepStatus>((resolve, reject) => {
       const timer = o.timeoutMs === undefined ? undefined : setTimeout(() => resolve(status), o.timeoutMs);
-      sub.on('message', () => {
+      const refresh = (): void => {
         sweepStatus(client, sweep).then((s) => {
           status = s;
           o.onChange?.(s);
@@ -76,7 +81,10 @@ export async function waitForSweep(
             resolve(s);
           }
         }, reject);
-      });
+      };
+      sub.on('message', refresh);
+      // After a reconnect (a Redis restart) the events sent meanwhile are lost: read the counts again.
+      sub.on('ready', refresh);
     });
   } finally {
     sub.disconnect();

@@ -11,13 +11,14 @@ import { rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker, UnrecoverableError, type Job } from 'bullmq';
+import { Worker, UnrecoverableError, type Job, type JobJsonRaw } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { RunRecord } from '../experiments/experiment.js';
 import type { DatasetCacheStats } from '../data/cache.js';
 import { runDirName } from '../experiments/execute.js';
 import { QUEUE, sweepKeys } from './keys.js';
-import { parseJob } from './schema.js';
+import { parseJob, splitJobId } from './schema.js';
+import { faultPoint } from '../train/faults.js';
 import { maskSecrets } from './redisUrl.js';
 
 export interface WorkerOptions {
@@ -130,6 +131,26 @@ class RunProcesses {
   }
 }
 
+/** Key of the job data that stands in for a payload BullMQ could not parse; its value says why. */
+const UNREADABLE = '__unreadable';
+
+/**
+ * BullMQ parses a job's stored data with JSON.parse as it takes the job; a payload that is not JSON
+ * makes that throw inside BullMQ's loop, and the job is taken, dropped and stalled again and again
+ * without ever reaching the processor. This worker builds such a job with stand-in data saying
+ * why, so the processor fails it for good and the failure is recorded like any other.
+ */
+class SweepWorker extends Worker {
+  protected override createJob(data: JobJsonRaw, jobId: string): Job {
+    try {
+      return super.createJob(data, jobId);
+    } catch (err) {
+      const reason = `job payload is not valid JSON (${(err as Error).message}): ${JSON.stringify(String(data.data ?? '').slice(0, 80))}`;
+      return super.createJob({ ...data, data: JSON.stringify({ [UNREADABLE]: reason }) }, jobId);
+    }
+  }
+}
+
 export interface RunningWorker {
   worker: Worker;
   /** Waits for the jobs in progress, then disconnects. */
@@ -152,6 +173,8 @@ export function startWorker(client: Redis, o: WorkerOptions): RunningWorker {
   };
 
   const processor = async (job: Job): Promise<{ stored: boolean }> => {
+    const unreadable = (job.data as Record<string, unknown> | null)?.[UNREADABLE];
+    if (typeof unreadable === 'string') throw new UnrecoverableError(unreadable);
     const parsed = parseJob(job.data);
     if (parsed instanceof Error) throw new UnrecoverableError(parsed.message);
     const { sweep, spec } = parsed;
@@ -164,7 +187,9 @@ export function startWorker(client: Redis, o: WorkerOptions): RunningWorker {
     const runDir = join(o.artifacts ?? privateDir!, sweep, runDirName(spec));
     try {
       const { record, datasets } = await procs.run({ spec, runDir, dataDir: o.dataDir, checkpoints: privateDir === undefined ? undefined : false });
+      faultPoint('before store result');
       const stored = (await client.eval(STORE_ONCE, 4, keys.results, keys.running, keys.stored, keys.failed, spec.id, JSON.stringify(record), String(Date.now()), keys.events)) === 1;
+      faultPoint('after store result');
       const data = datasets === undefined ? '' : `; dataset splits in this run process: ${datasets.loaded} loaded, ${datasets.reused} reused`;
       log(`${sweep}: run ${spec.id} ${stored ? 'stored' : 'already stored by another worker'} (test acc ${record.results.final.test_acc}${data})`);
       return { stored };
@@ -175,7 +200,7 @@ export function startWorker(client: Redis, o: WorkerOptions): RunningWorker {
     }
   };
 
-  const worker = new Worker(QUEUE, processor, {
+  const worker = new SweepWorker(QUEUE, processor, {
     connection: client,
     concurrency: o.concurrency ?? 1,
     lockDuration: lockMs,
@@ -188,9 +213,16 @@ export function startWorker(client: Redis, o: WorkerOptions): RunningWorker {
     const last = err instanceof UnrecoverableError || err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
     const parsed = parseJob(job.data);
     log(`job ${job.id}: ${last ? 'failed' : `attempt ${job.attemptsMade} failed, will retry`}: ${msg}`);
-    if (!last || parsed instanceof Error) return;
-    const keys = sweepKeys(parsed.sweep);
-    client.multi().hset(keys.failed, parsed.spec.id, msg).hdel(keys.running, parsed.spec.id).publish(keys.events, parsed.spec.id).exec().catch((e: Error) => log(`redis: ${maskSecrets(e.message, o.url)}`));
+    if (!last) return;
+    // A payload that is not a run still names its sweep and run in the job id (<sweep>.<run id>):
+    // the failure goes to that sweep, so `sweep status` shows it instead of a run queued forever.
+    const ids = parsed instanceof Error ? splitJobId(job.id) : { sweep: parsed.sweep, runId: parsed.spec.id };
+    if (ids === null) return;
+    const keys = sweepKeys(ids.sweep);
+    client.exists(keys.meta).then((n) => {
+      if (n === 0) return undefined;
+      return client.multi().hset(keys.failed, ids.runId, msg).hdel(keys.running, ids.runId).publish(keys.events, ids.runId).exec();
+    }).catch((e: Error) => log(`redis: ${maskSecrets(e.message, o.url)}`));
   });
   worker.on('error', (err: Error) => log(`worker: ${maskSecrets(err.message, o.url)}`));
   log(`worker ${name}: queue ${QUEUE}, ${o.concurrency ?? 1} run(s) at once, ${threads} thread(s) each, lock ${lockMs} ms${o.artifacts ? `, artifacts in ${o.artifacts}` : ''}`);
