@@ -4,14 +4,14 @@
 import type { Command } from 'commander';
 import { runTraining } from '../train/run.js';
 import type { NormSpec } from '../models/index.js';
-import { intArg } from './main.js';
+import { intArg, threadsArg } from './main.js';
 
 export function demoCommand(program: Command, setCode: (c: number) => void): void {
   program
     .command('demo')
     .description('train the small MNIST CNN with BN, FBN and no normalization on the bundled digits and compare')
     .option('--epochs <n>', 'epochs per model', intArg('--epochs', 1), 1)
-    .option('--threads <n>', 'native threads (0: all cores)', intArg('--threads', 0), 0)
+    .option('--threads <n>', 'native threads (0: all cores)', threadsArg('--threads'), 0)
     .option('--seed <n>', 'seed', intArg('--seed', 0), 1)
     .action(async (o: { epochs: number; threads: number; seed: number }) => {
       const variants: [string, NormSpec][] = [

@@ -13,7 +13,7 @@ import { writeJsonAtomic } from '../train/atomic.js';
 import { Generator } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 import { setNumThreads } from '../backend/index.js';
-import { choice, intArg, numArg, UsageError } from './main.js';
+import { choice, intArg, positiveArg, threadsArg, UsageError } from './main.js';
 
 const NORMS: readonly NormKind[] = ['bn', 'fbn', 'brn', 'gn', 'ln', 'in', 'none'];
 
@@ -23,11 +23,11 @@ function modelFlags(cmd: Command): Command {
     .requiredOption('--checkpoint <file>', 'a .safetensors checkpoint (its folder\'s config.json names the network)')
     .addOption(choice('--network <name>', 'network (default: from config.json)', MODEL_NAMES))
     .addOption(choice('--norm <kind>', 'normalization layer (default: from config.json)', NORMS))
-    .option('--threshold <T>', 'Filtered BN threshold T (with --norm fbn)', numArg('--threshold', Number.MIN_VALUE), 4)
+    .option('--threshold <T>', 'Filtered BN threshold T (with --norm fbn)', positiveArg('--threshold'), 4)
     .option('--groups <g>', 'GroupNorm groups (with --norm gn)', intArg('--groups', 1), 2)
     .option('--num-classes <n>', 'classes (default: from config.json)', intArg('--num-classes', 1))
     .option('--image-size <n>', 'input size (default: from config.json)', intArg('--image-size', 1))
-    .option('--threads <n>', 'native threads (0: all cores)', intArg('--threads', 0), 0);
+    .option('--threads <n>', 'native threads (0: all cores)', threadsArg('--threads'), 0);
 }
 
 function overrides(o: Record<string, unknown>): SpecOverrides {

@@ -1,5 +1,6 @@
 // The `normlab` command. Each subcommand parses its flags with commander; unknown flags and
 // bad values exit with code 2 and a message naming the flag.
+import { availableParallelism } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { trainCommand } from './train.js';
 import { demoCommand } from './demo.js';
@@ -54,7 +55,28 @@ export class UsageError extends Error {}
 export function intArg(name: string, min = 0): (v: string) => number {
   return (v) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got '${v}'`);
+    if (v.trim() === '' || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got '${v}'`);
+    return n;
+  };
+}
+
+/** A native thread count: 0 (all cores) up to the cores of this machine. */
+export function threadsArg(name: string, min = 0): (v: string) => number {
+  const max = availableParallelism();
+  return (v) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be an integer from ${min}${min === 0 ? ' (all cores)' : ''} to ${max} (the cores of this machine), got '${v}'`);
+    }
+    return n;
+  };
+}
+
+/** A number > 0. */
+export function positiveArg(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a number > 0, got '${v}'`);
     return n;
   };
 }

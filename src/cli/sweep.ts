@@ -12,7 +12,7 @@ import { enqueueSweep } from '../sweep/queue.js';
 import { startWorker } from '../sweep/worker.js';
 import { formatStatus, sweepStatus, waitForSweep, writeSweepReport, type SweepStatus } from '../sweep/status.js';
 import { checkSweepId } from '../sweep/schema.js';
-import { intArg, UsageError } from './main.js';
+import { intArg, threadsArg, UsageError } from './main.js';
 
 const err = (l: string): void => {
   process.stderr.write(l + '\n');
@@ -120,7 +120,7 @@ export function sweepCommand(program: Command, setCode: (c: number) => void): vo
     .command('worker')
     .description('take sweep jobs from Redis and train them until stopped (SIGINT/SIGTERM finish the runs in progress)')
     .addOption(redisOption(true))
-    .option('--threads <n>', 'native threads per run', intArg('--threads', 1), 1)
+    .option('--threads <n>', 'native threads per run', threadsArg('--threads', 1), 1)
     .option('--concurrency <k>', 'runs at once', intArg('--concurrency', 1), 1)
     .option('--artifacts <dir>', 'shared folder for run directories (interrupted runs resume from their checkpoint)')
     .option('--data-dir <dir>', 'folder with dataset files you already have')

@@ -6,7 +6,7 @@ import { RunDirError } from '../train/runDir.js';
 import { inputSizeProblem } from '../models/inputs.js';
 import { DATASET_NAMES } from '../data/load.js';
 import { MODEL_NAMES, type NormKind } from '../models/index.js';
-import { choice, intArg, listArg, numArg, UsageError } from './main.js';
+import { choice, intArg, listArg, numArg, positiveArg, threadsArg, UsageError } from './main.js';
 
 const NORMS: readonly NormKind[] = ['bn', 'fbn', 'brn', 'gn', 'ln', 'in', 'none'];
 
@@ -18,7 +18,7 @@ export function trainCommand(program: Command, setCode: (c: number) => void): vo
     .addOption(choice('--dataset <name>', 'dataset', DATASET_NAMES, d.dataset))
     .addOption(choice('--network <name>', 'network', MODEL_NAMES, d.network))
     .addOption(choice('--norm <kind>', 'normalization layer', NORMS, 'bn'))
-    .option('--threshold <T>', 'Filtered BN threshold T (fbn)', numArg('--threshold', Number.MIN_VALUE), 4)
+    .option('--threshold <T>', 'Filtered BN threshold T (fbn)', positiveArg('--threshold'), 4)
     .option('--groups <g>', 'GroupNorm groups (gn)', intArg('--groups', 1), 2)
     .option('--batch-size <n>', 'batch size', intArg('--batch-size', 1), d.batchSize)
     .option('--epochs <n>', 'epochs', intArg('--epochs', 1), d.epochs)
@@ -41,7 +41,7 @@ export function trainCommand(program: Command, setCode: (c: number) => void): vo
     .option('--train-limit <n>', 'use a stratified subset of n training samples (0: all)', intArg('--train-limit', 0), d.trainLimit)
     .option('--test-limit <n>', 'use a stratified subset of n test samples (0: all)', intArg('--test-limit', 0), d.testLimit)
     .option('--seed <n>', 'seed (MD5-derived as seed 001)', intArg('--seed', 0), d.seed)
-    .option('--threads <n>', 'native threads (0: all cores)', intArg('--threads', 0), d.threads)
+    .option('--threads <n>', 'native threads (0: all cores)', threadsArg('--threads'), d.threads)
     .option('--data-dir <dir>', 'folder with dataset files you already have')
     .option('--download', 'download missing datasets into the cache ($NORMLAB_DATA or ~/.cache/normlab)', false)
     .option('--out <dir>', 'run directory', 'runs/latest')

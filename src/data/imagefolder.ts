@@ -74,18 +74,45 @@ function codePointSort(a: string[]): string[] {
   return a.sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
 }
 
-/** Class folders of root in torchvision order, and the files of each (sorted, recursive). */
-export function scanImageFolder(root: string): { classNames: string[]; files: string[][] } {
+/**
+ * Entries of dir whose names are valid UTF-8 (a file system may hold any bytes but '/' and NUL,
+ * and a name that does not decode cannot be opened again from its decoded string); `dropped`
+ * counts the others.
+ */
+function utf8Entries(dir: string): { entries: { name: string; isDir: boolean; isFile: boolean }[]; dropped: number } {
+  const raw = readdirSync(dir, { withFileTypes: true, encoding: 'buffer' }) as unknown as { name: Buffer; isDirectory(): boolean; isFile(): boolean }[];
+  let dropped = 0;
+  const entries = raw.flatMap((e) => {
+    const name = e.name.toString('utf8');
+    if (!Buffer.from(name, 'utf8').equals(e.name)) {
+      dropped++;
+      return [];
+    }
+    return [{ name, isDir: e.isDirectory(), isFile: e.isFile() }];
+  });
+  return { entries, dropped };
+}
+
+/**
+ * Class folders of root in torchvision order, and the files of each (sorted, recursive). Names
+ * that are not valid UTF-8 are skipped, with one warning per folder naming it and the count.
+ */
+export function scanImageFolder(root: string, warn: (line: string) => void = (l) => process.stderr.write(l + '\n')): { classNames: string[]; files: string[][] } {
   if (!existsSync(root) || !statSync(root).isDirectory()) throw new DataFormatError(root, 'image folder does not exist or is not a folder');
-  const classNames = codePointSort(readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name));
+  const listed = (dir: string): { name: string; isDir: boolean; isFile: boolean }[] => {
+    const { entries, dropped } = utf8Entries(dir);
+    if (dropped > 0) warn(`normlab: skipping ${dropped} entr${dropped === 1 ? 'y' : 'ies'} in ${dir} whose name${dropped === 1 ? ' is' : 's are'} not valid UTF-8 (rename to include them)`);
+    return entries;
+  };
+  const classNames = codePointSort(listed(root).filter((e) => e.isDir && !e.name.startsWith('.')).map((e) => e.name));
   if (classNames.length === 0) throw new DataFormatError(root, 'no class folders: expected root/<class>/<image files>');
   const walk = (dir: string): string[] => {
     const out: string[] = [];
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
+    for (const e of listed(dir)) {
       if (e.name.startsWith('.')) continue;
       const p = join(dir, e.name);
-      if (e.isDirectory()) out.push(...walk(p));
-      else if (e.isFile()) out.push(p);
+      if (e.isDir) out.push(...walk(p));
+      else if (e.isFile) out.push(p);
     }
     return out;
   };
@@ -168,7 +195,7 @@ function reportSkipped(root: string, index: CacheIndex, candidates: number, opti
 async function buildCache(root: string, cacheDir: string, options: ImageFolderOptions): Promise<{ index: CacheIndex; dataFile: string }> {
   const size = options.size ?? 64;
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`openImageFolder: size must be an integer >= 1, got ${size}`);
-  const { classNames, files } = scanImageFolder(root);
+  const { classNames, files } = scanImageFolder(root, warnLine(options));
   const fp = fingerprint(root, files);
   const flat = files.flatMap((list, c) => list.map((f) => ({ file: f, label: c })));
   // More decodes in flight than cores hide file-read latency; sharp's operation cache is off

@@ -3,10 +3,11 @@
 // plus spec.json, analysis.json (when the experiment analyses the trained model) and
 // record.json, written last: its presence marks the run finished, so re-running an experiment
 // with --resume re-uses finished runs and continues interrupted ones from their checkpoint.
-import { existsSync, readFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runTraining } from '../train/run.js';
 import { writeJsonAtomic } from '../train/atomic.js';
+import { readJsonFile } from '../train/jsonFile.js';
 import type { Experiment, RunRecord, RunSpec } from './experiment.js';
 import { getExperiment } from './registry.js';
 
@@ -32,7 +33,7 @@ export function runDirName(spec: RunSpec): string {
 export function readRecord(runDir: string): RunRecord | null {
   const f = join(runDir, 'record.json');
   if (!existsSync(f)) return null;
-  return JSON.parse(readFileSync(f, 'utf8')) as RunRecord;
+  return readJsonFile(f, 'readRecord') as RunRecord;
 }
 
 export async function executeRun(spec: RunSpec, runDir: string, opts: ExecuteOptions = {}): Promise<RunRecord> {

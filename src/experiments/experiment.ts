@@ -91,7 +91,8 @@ export function applyOverrides<C extends ExperimentConfig>(name: string, base: C
     if (eq <= 0) throw new RangeError(`${name}: --set expects key=value, got '${s}'`);
     const key = s.slice(0, eq);
     const raw = s.slice(eq + 1);
-    if (!(key in base)) throw new RangeError(`${name}: unknown setting '${key}'; known settings: ${Object.keys(base).join(', ')}`);
+    // Own keys only: 'constructor', 'toString' or '__proto__' are in every object but are no settings.
+    if (!Object.hasOwn(base, key)) throw new RangeError(`${name}: --set: unknown setting '${key}'; allowed settings: ${Object.keys(base).join(', ')}`);
     const def = base[key];
     const num = (v: string): number => {
       const n = Number(v);

@@ -1,11 +1,13 @@
 // A trained model from a checkpoint: which network it is comes from the run's config.json next
 // to the checkpoint (network, norm, activation, inputNorm and `input`: classes, channels, size,
 // normalization), and flags may override any of it or stand in when there is no config.json.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createModel, type NormSpec } from '../models/index.js';
 import type { Module } from '../nn/module.js';
 import { loadSafetensors } from '../train/safetensors.js';
+import { readJsonFile } from '../train/jsonFile.js';
+import { inputSizeProblem } from '../models/inputs.js';
 import type { RunInput } from '../train/run.js';
 
 export interface ModelSpec {
@@ -31,7 +33,7 @@ function defaultGeometry(network: string): { channels: number; imageSize: number
 /** The model spec of a checkpoint: <dir>/config.json, then the overrides. */
 export function readModelSpec(checkpoint: string, overrides: SpecOverrides = {}): ModelSpec {
   const configFile = join(dirname(checkpoint), 'config.json');
-  const cfg = existsSync(configFile) ? (JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>) : {};
+  const cfg = existsSync(configFile) ? (readJsonFile(configFile, '--checkpoint') as Record<string, unknown>) : {};
   const input = (cfg.input ?? {}) as Partial<RunInput>;
   const network = overrides.network ?? (cfg.network as string | undefined);
   if (network === undefined) throw new Error(`${checkpoint}: no config.json next to the checkpoint names the network; pass --network (and --norm, --num-classes)`);
@@ -52,6 +54,8 @@ export function readModelSpec(checkpoint: string, overrides: SpecOverrides = {})
 /** Builds the spec's network, loads the checkpoint into it (strict) and puts it in eval mode. */
 export function loadModel(checkpoint: string, overrides: SpecOverrides = {}): { model: Module; spec: ModelSpec } {
   const spec = readModelSpec(checkpoint, overrides);
+  const problem = inputSizeProblem(spec.network, spec.imageSize);
+  if (problem !== null) throw new RangeError(`loadModel: ${problem}`);
   const model = createModel(spec.network, {
     norm: spec.norm, numClasses: spec.numClasses, inChannels: spec.channels, imageSize: spec.imageSize,
     inputNorm: spec.inputNorm, activation: spec.activation,

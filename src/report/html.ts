@@ -10,6 +10,7 @@ import { readFileSync, existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { writeFileAtomic } from '../train/atomic.js';
+import { jsonErrorAt } from '../train/jsonFile.js';
 import type { EpochMetrics, TrainResult } from '../train/trainer.js';
 import { pairedTTest } from '../analysis/ttest.js';
 import { renderChart, curvesChart, barChart, type ChartSpec, type RunGroup } from './charts.js';
@@ -30,10 +31,11 @@ export const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (ch) => `
 function readJson(dir: string, file: string): unknown {
   const path = join(dir, file);
   if (!existsSync(path)) throw new Error(`report: run directory '${dir}' has no ${file}`);
+  const text = readFileSync(path, 'utf8');
   try {
-    return JSON.parse(readFileSync(path, 'utf8'));
+    return JSON.parse(text);
   } catch (err) {
-    throw new Error(`report: ${file} in run directory '${dir}' is malformed: ${(err as Error).message}`);
+    throw new Error(`report: ${file} in run directory '${dir}' is malformed: ${jsonErrorAt(text, err)}`);
   }
 }
 
@@ -51,7 +53,7 @@ export function readRun(dir: string): RunData {
     try {
       m = JSON.parse(line);
     } catch (err) {
-      throw new Error(`report: metrics.jsonl in run directory '${dir}' is malformed at line ${n}: ${(err as Error).message}`);
+      throw new Error(`report: metrics.jsonl in run directory '${dir}' is malformed at line ${n}: ${jsonErrorAt(line, err)}`);
     }
     const e = m as Partial<EpochMetrics>;
     if (typeof e !== 'object' || e === null || typeof e.epoch !== 'number' || typeof e.train_acc !== 'number' || typeof e.train_loss !== 'number') {

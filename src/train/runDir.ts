@@ -16,6 +16,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ensureDir, processAlive, tempName } from './atomic.js';
 import { CHECKPOINTS, removeStaleCheckpointTemps } from './checkpoint.js';
+import { jsonErrorAt } from './jsonFile.js';
 
 /** A refused run directory or resume (the CLI exits with code 2). */
 export class RunDirError extends Error {
@@ -123,7 +124,7 @@ export function openRunDir(dir: string, o: RunDirOptions = {}): RunDir {
       try {
         return JSON.parse(text) as Record<string, unknown>;
       } catch (err) {
-        throw new RunDirError(`--resume: ${f} is not valid JSON (${(err as Error).message}); the run cannot be compared with the new flags`);
+        throw new RunDirError(`--resume: ${f}: ${jsonErrorAt(text, err)}; the run cannot be compared with the new flags`);
       }
     },
     clear: () => {

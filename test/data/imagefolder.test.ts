@@ -77,6 +77,18 @@ describe('image folders', () => {
     await assert.rejects(openImageFolder(root, { size: 4, strict: true }), /2 unreadable file\(s\) \(strict\)[^]*notes\.txt[^]*truncated\.png/);
   });
 
+  it('skips file names that are not valid UTF-8 with one warning naming the folder and the count', async () => {
+    const root = tempDir();
+    await colourTree(root, 2);
+    const png = await sharp({ create: { width: 9, height: 9, channels: 3, background: '#808080' } }).png().toBuffer();
+    // Latin-1 'é' (0xe9) and a lone 0xff: bytes a Linux file system accepts but UTF-8 does not decode.
+    for (const bytes of [[0x63, 0x61, 0x66, 0xe9], [0xff]]) writeFileSync(Buffer.concat([Buffer.from(join(root, 'a') + '/'), Buffer.from(bytes), Buffer.from('.png')]), png);
+    const warnings: string[] = [];
+    const ds = await openImageFolder(root, { size: 4, warn: (l) => warnings.push(l) });
+    assert.equal(ds.n, 6);
+    assert.deepEqual(warnings, [`normlab: skipping 2 entries in ${join(root, 'a')} whose names are not valid UTF-8 (rename to include them)`]);
+  });
+
   it('detects grayscale folders and splits one tree into stratified train and test parts by seed', async () => {
     const root = tempDir();
     for (const [cls, v] of [['zero', 30], ['one', 200]] as const) {

@@ -76,7 +76,7 @@ describe('experiment configuration', () => {
     assert.equal(c.epochs, 2);
     assert.deepEqual(c.batchSizes, [32, 8]);
     assert.equal(c.dataset, 'fashion-mnist');
-    assert.throws(() => applyOverrides('fbn-batch-sweep', exp.quick, ['epochz=2']), /unknown setting 'epochz'; known settings: dataset/);
+    assert.throws(() => applyOverrides('fbn-batch-sweep', exp.quick, ['epochz=2']), /unknown setting 'epochz'; allowed settings: dataset/);
     assert.throws(() => applyOverrides('fbn-batch-sweep', exp.quick, ['epochs=many']), /'epochs' must be a number, got 'many'/);
   });
 

@@ -4,24 +4,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFil
 import { spawnSync } from 'node:child_process';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { runCli, STACK_LINE } from '../helpers/cli.js';
+import { rgbFolder } from '../helpers/images.js';
 import { openRunDir, LOCK_FILE, RunDirError } from '../../src/train/runDir.js';
 
 const TINY = ['train', '--network', 'fbn-mnist', '--train-limit', '64', '--test-limit', '32', '--batch-size', '32', '--progress', 'none'];
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'normlab-rundir-'));
-
-/** root/<class>/<i>.png: 3 classes of 4 RGB images of 40 x 40. */
-async function rgbFolder(root: string): Promise<void> {
-  for (const [c, color] of [[0, [250, 10, 10]], [1, [10, 250, 10]], [2, [10, 10, 250]]] as [number, number[]][]) {
-    mkdirSync(join(root, `class${c}`), { recursive: true });
-    for (let i = 0; i < 4; i++) {
-      const px = Buffer.alloc(40 * 40 * 3);
-      for (let k = 0; k < 40 * 40; k++) for (let ch = 0; ch < 3; ch++) px[k * 3 + ch] = Math.min(255, color[ch] + i * 3);
-      await sharp(px, { raw: { width: 40, height: 40, channels: 3 } }).png().toFile(join(root, `class${c}`, `${i}.png`));
-    }
-  }
-}
 
 describe('run directories', () => {
   it('refuses a non-empty --out without --resume or --overwrite, and --overwrite replaces the run', async () => {
