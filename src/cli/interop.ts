@@ -9,7 +9,7 @@ import { MODEL_NAMES, type NormKind, type NormSpec } from '../models/index.js';
 import { loadModel, type SpecOverrides } from '../interop/checkpoint.js';
 import { evaluate, formatEval, predictTopK, specTransform } from '../interop/evaluate.js';
 import { saveOnnx } from '../interop/onnx.js';
-import { writeJsonAtomic } from '../train/atomic.js';
+import { ensureDir, writeJsonAtomic } from '../train/atomic.js';
 import { Generator } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 import { setNumThreads } from '../backend/index.js';
@@ -105,6 +105,7 @@ export function interopCommands(program: Command, setCode: (c: number) => void):
     .action((o: Record<string, unknown>) => {
       const { model, spec } = loadModel(resolve(o.checkpoint as string), overrides(o));
       const out = resolve(o.onnx as string);
+      ensureDir(dirname(out), '--onnx');
       const summary = saveOnnx(out, model, { inputShape: [1, spec.channels, spec.imageSize, spec.imageSize], foldBatchNorm: o.foldBn as boolean });
       const counts = new Map<string, number>();
       for (const op of summary.ops) counts.set(op, (counts.get(op) ?? 0) + 1);

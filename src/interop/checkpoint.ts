@@ -32,6 +32,7 @@ function defaultGeometry(network: string): { channels: number; imageSize: number
 
 /** The model spec of a checkpoint: <dir>/config.json, then the overrides. */
 export function readModelSpec(checkpoint: string, overrides: SpecOverrides = {}): ModelSpec {
+  if (!existsSync(checkpoint)) throw new Error(`--checkpoint: no file '${checkpoint}'`);
   const configFile = join(dirname(checkpoint), 'config.json');
   const cfg = existsSync(configFile) ? (readJsonFile(configFile, '--checkpoint') as Record<string, unknown>) : {};
   const input = (cfg.input ?? {}) as Partial<RunInput>;

@@ -247,11 +247,20 @@ async function train(cfg: TrainConfig, dir: RunDir | null, opts: RunOptions): Pr
   let val: SubsetDataset | null = null;
   if (cfg.valSplit > 0) {
     // The validation split is fixed by md5Seed(0), as seed 001 creates it with seed 0.
+    const n = train.n;
+    const valid = cfg.valSplit < 1 || (Number.isInteger(cfg.valSplit) && cfg.valSplit < n);
+    if (!valid) throw new RangeError(`train: valSplit (--val-split) must be a fraction in (0, 1) or a count from 1 to ${n - 1} (the training set has ${n} samples), got ${cfg.valSplit}`);
     const parts = splitDataset(train, { valSize: cfg.valSplit, seed: md5Seed(0) });
     train = parts.train;
     val = parts.val;
   }
   const geometry = { channels: train.channels, size: cfg.imageSize > 0 ? cfg.imageSize : train.height };
+  for (const [flag, v] of [['mean', cfg.mean], ['std', cfg.std]] as const) {
+    if (v !== undefined && v.length !== train.channels) {
+      throw new RangeError(`train: ${flag} (--${flag}) needs one value per channel of the data (${train.channels}), got ${v.length}: ${v.join(',')}`);
+    }
+  }
+  if (cfg.std !== undefined && cfg.std.some((x) => !(x > 0))) throw new RangeError(`train: std (--std) values must be > 0, got ${cfg.std.join(',')}`);
   const evalT: Transform[] = [];
   const trainT: Transform[] = [];
   if (cfg.imageSize > 0 && cfg.imageSize !== train.height) {

@@ -29,6 +29,25 @@ describe('command-line messages', () => {
     }
   });
 
+  it('names the flag, the allowed values and the data for --val-split, --mean, --checkpoint and --onnx', async () => {
+    const v = await runCli(['train', ...TINY, '--val-split', '1.5', '--out', join(tmp(), 'a')]);
+    assert.match(v.stderr, /train: valSplit \(--val-split\) must be a fraction in \(0, 1\) or a count from 1 to 63 \(the training set has 64 samples\), got 1\.5/);
+    const m = await runCli(['train', ...TINY, '--mean', '0.1,0.2', '--std', '0.3,0.4', '--out', join(tmp(), 'b')]);
+    assert.match(m.stderr, /train: mean \(--mean\) needs one value per channel of the data \(1\), got 2: 0\.1,0\.2/);
+    const s = await runCli(['train', ...TINY, '--mean', '0.1', '--std', '0', '--out', join(tmp(), 'c')]);
+    assert.match(s.stderr, /train: std \(--std\) values must be > 0, got 0/);
+    const c = await runCli(['eval', '--checkpoint', join(tmp(), 'none.safetensors')]);
+    assert.match(c.stderr, /--checkpoint: no file '.*none\.safetensors'/);
+    const out = join(tmp(), 'run');
+    assert.equal((await runCli(['train', ...TINY, '--out', out])).status, 0);
+    const e = await runCli(['export', '--checkpoint', join(out, 'best.safetensors'), '--onnx', '/proc/normlab/m.onnx']);
+    assert.match(e.stderr, /--onnx: cannot create directory '\/proc\/normlab': ENOENT/);
+    for (const r of [v, m, s, c, e]) {
+      assert.equal(r.status, 1);
+      assert.doesNotMatch(r.stderr, STACK_LINE);
+    }
+  });
+
   it('rejects --set keys that are not settings, listing the allowed ones', async () => {
     for (const key of ['constructor', '__proto__', 'toString', 'epochz']) {
       const r = await runCli(['run', 'fbn-batch-sweep', '--set', `${key}=1`, '--show-config']);
