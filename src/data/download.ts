@@ -5,13 +5,14 @@
 // checksum is renamed into place, so a failed, interrupted or mismatching download leaves no
 // partial file in the cache. Uses the global fetch (Node >= 18); mirrors are tried in order.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Checksum, RemoteFile } from './sources.js';
+import { ensureDir } from '../train/atomic.js';
 
 /** The cache root: $NORMLAB_DATA or ~/.cache/normlab. */
 export function defaultCacheDir(): string {
@@ -36,7 +37,7 @@ let tempCounter = 0;
 export async function downloadFile(remote: RemoteFile, dest: string): Promise<string> {
   if (existsSync(dest)) return dest;
   if (typeof fetch !== 'function') throw new Error(`download of ${remote.name}: no global fetch in this Node version`);
-  mkdirSync(dirname(dest), { recursive: true });
+  ensureDir(dirname(dest), 'download');
   const failures: string[] = [];
   for (const url of remote.urls) {
     const tmp = `${dest}.part-${process.pid}-${tempCounter++}`;

@@ -25,11 +25,11 @@
 // warning line each and a count at the end; `strict` makes them an error. An empty class folder
 // or a folder without any image is an error.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import sharp from 'sharp';
-import { writeJsonAtomic } from '../train/atomic.js';
+import { ensureDir, writeJsonAtomic } from '../train/atomic.js';
 import { DataFormatError } from './errors.js';
 import { FolderDataset } from './folder.js';
 
@@ -224,7 +224,7 @@ async function buildCache(root: string, cacheDir: string, options: ImageFolderOp
   });
   const channels: 1 | 3 = forced ?? (probes.every((p) => !p.ok || p.gray) ? 1 : 3);
   const dir = keyDir(channels);
-  mkdirSync(dir, { recursive: true });
+  ensureDir(dir, 'openImageFolder: cache');
   const dataFile = join(dir, 'images.u8');
   const tmp = `${dataFile}.tmp-${process.pid}`;
   const per = channels * size * size;

@@ -3,10 +3,10 @@
 // plus spec.json, analysis.json (when the experiment analyses the trained model) and
 // record.json, written last: its presence marks the run finished, so re-running an experiment
 // with --resume re-uses finished runs and continues interrupted ones from their checkpoint.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { runTraining } from '../train/run.js';
-import { writeJsonAtomic } from '../train/atomic.js';
+import { ensureDir, writeJsonAtomic } from '../train/atomic.js';
 import { readJsonFile } from '../train/jsonFile.js';
 import type { Experiment, RunRecord, RunSpec } from './experiment.js';
 import { getExperiment } from './registry.js';
@@ -40,7 +40,7 @@ export async function executeRun(spec: RunSpec, runDir: string, opts: ExecuteOpt
   const done = readRecord(runDir);
   if (done !== null && done.spec.id === spec.id) return done;
   const exp: Experiment = getExperiment(spec.experiment);
-  mkdirSync(runDir, { recursive: true });
+  ensureDir(runDir, 'executeRun');
   writeJsonAtomic(join(runDir, 'spec.json'), spec);
   const train = { ...spec.train, seed: spec.seed, label: spec.group, ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) };
   // extra.checkpoints === false skips checkpoints (an interrupted run then starts over).

@@ -1,11 +1,11 @@
 // Runs an experiment end to end: configuration (quick or full, --set overrides, --seeds),
 // a data check, its runs on the local pool, and its report.
-import { existsSync, rmSync, mkdirSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyOverrides, expand, type ExperimentConfig, type RunRecord, type RunSpec } from './experiment.js';
 import { getExperiment } from './registry.js';
 import { runPool } from './pool.js';
-import { writeJsonAtomic } from '../train/atomic.js';
+import { ensureDir, writeJsonAtomic } from '../train/atomic.js';
 import { loadDatasetSync, DATASET_NAMES, type DatasetName } from '../data/load.js';
 
 export interface RunExperimentOptions {
@@ -54,7 +54,7 @@ export async function runExperiment(name: string, o: RunExperimentOptions): Prom
   const dir = join(o.out, name);
   const runsDir = join(dir, 'runs');
   if (!o.resume && existsSync(runsDir)) rmSync(runsDir, { recursive: true, force: true });
-  mkdirSync(runsDir, { recursive: true });
+  ensureDir(runsDir, '--out');
   writeJsonAtomic(join(dir, 'experiment.json'), { experiment: name, seedDoc: exp.seedDoc, mode: o.mode, config });
   const specs = expand(exp, config);
   const log = o.log ?? (() => undefined);

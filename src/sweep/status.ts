@@ -1,11 +1,10 @@
 // `normlab sweep status|report <id>`: counts and ETA from the sweep's hashes, and the experiment's
 // own report built from the stored records, exactly as the local pool's run would build it.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { ExperimentConfig, RunRecord } from '../experiments/experiment.js';
 import { getExperiment } from '../experiments/registry.js';
-import { writeJsonAtomic } from '../train/atomic.js';
+import { ensureDir, writeJsonAtomic } from '../train/atomic.js';
 import { sweepKeys } from './keys.js';
 import { checkSweepId } from './schema.js';
 
@@ -130,7 +129,7 @@ export async function storedSweep(client: Redis, sweep: string): Promise<StoredS
 export async function writeSweepReport(client: Redis, sweep: string, outDir: string): Promise<string> {
   const s = await storedSweep(client, sweep);
   if (s.missing.length > 0) throw new RangeError(`sweep '${sweep}': ${s.missing.length} of ${s.records.length + s.missing.length} run(s) have no result yet (see 'normlab sweep status ${sweep}')`);
-  mkdirSync(outDir, { recursive: true });
+  ensureDir(outDir, '--out');
   const exp = getExperiment(s.experiment);
   writeJsonAtomic(join(outDir, 'experiment.json'), { experiment: s.experiment, seedDoc: exp.seedDoc, mode: s.mode, config: s.config, sweep });
   const report = await exp.report(s.config, s.records, outDir);
