@@ -91,8 +91,8 @@ describe('run directories', () => {
 
   it('fails at once, naming the path and the OS error, for an --out that cannot be created or is a file', async () => {
     const t0 = Date.now();
-    const proc = await runCli([...TINY, '--out', '/proc/normlab-run']);
-    assert.equal(proc.status, 2);
+    const proc = await runCli([...TINY, '--out', '/proc/normlab-run'], {}, 30_000);
+    assert.equal(proc.status, 2, `status ${proc.status}, signal ${proc.signal}: a hang is killed after 30 s`);
     assert.match(proc.stderr, /--out: cannot create directory '\/proc\/normlab-run': ENOENT/);
     assert.ok(Date.now() - t0 < 30_000);
     const file = join(tmp(), 'file.txt');
