@@ -16,6 +16,7 @@ import { defaultGenerator } from '../tensor/random.js';
 import { saveSafetensors, loadSafetensors } from './safetensors.js';
 import { writeFileAtomic, writeJsonAtomic } from './atomic.js';
 import { makeProgress, type ProgressSink } from './progress.js';
+import { nameFilteredBatchNorms } from '../nn/norm/fbn_limit.js';
 
 export interface Batch {
   x: Tensor;
@@ -104,6 +105,8 @@ export class Trainer {
     }
     this.o = options;
     this.progress = makeProgress(options.progress ?? 'auto');
+    // Warnings of Filtered BN layers name them by their place in the model ('features.1').
+    nameFilteredBatchNorms(options.model);
   }
 
   /** Mean loss and accuracy over a source, in eval mode without gradients. */
