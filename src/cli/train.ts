@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { DEFAULT_CONFIG, runTraining, type TrainConfig } from '../train/run.js';
 import { DATASET_NAMES } from '../data/load.js';
-import { MODEL_NAMES, type NormKind } from '../models/index.js';
+import { MODEL_NAMES, hasBnLayers, type NormKind } from '../models/index.js';
 import { choice, intArg, listArg, numArg, UsageError } from './main.js';
 
 const NORMS: readonly NormKind[] = ['bn', 'fbn', 'brn', 'gn', 'ln', 'in', 'none'];
@@ -25,8 +25,8 @@ export function trainCommand(program: Command, setCode: (c: number) => void): vo
     .addOption(choice('--scheduler <name>', 'learning-rate schedule per epoch', ['cos', 'step', 'none'], d.scheduler))
     .option('--momentum <x>', 'SGD/RMSprop momentum', numArg('--momentum', 0), d.momentum)
     .option('--weight-decay <x>', 'weight decay', numArg('--weight-decay', 0), d.weightDecay)
-    .option('--bn-weight <x>', 'initial BN gamma (seed 001; <= 0 means 1)', numArg('--bn-weight'), d.bnWeight)
-    .option('--c <x>', 'divide the BN-gamma learning rate by c; c > 0 also turns off decay on 1-D parameters (seed 001)', numArg('--c', 0), d.c)
+    .option('--bn-weight <x>', "initial gamma of every BN layer (seed 001; <= 0 means 1); > 0 turns on seed 001's parameter groups", numArg('--bn-weight'), d.bnWeight)
+    .option('--c <x>', "divide the BN-gamma learning rate by c (seed 001); > 0 turns on seed 001's parameter groups: no weight decay on biases and norm gamma/beta", numArg('--c', 0), d.c)
     .addOption(choice('--input-norm <kind>', "input normalization: 'bn' layer (seed 001) or dataset mean/std", ['bn', 'dataset'], d.inputNorm))
     .option('--l1 <lambda>', 'L1 penalty on weights (seed 002 uses 1e-3)', numArg('--l1', 0), d.l1)
     .addOption(choice('--augment <kind>', 'augmentation (imagenet: random resized crop + flip)', ['none', 'crop-flip', 'keras', 'imagenet'], d.augment))
@@ -60,6 +60,9 @@ export function trainCommand(program: Command, setCode: (c: number) => void): vo
         mean: o.mean as number[] | undefined, std: o.std as number[] | undefined,
       };
       if ((cfg.mean === undefined) !== (cfg.std === undefined)) throw new UsageError('--mean and --std go together');
+      if ((cfg.bnWeight ?? 0) > 0 && !hasBnLayers(norm, cfg.inputNorm)) {
+        throw new UsageError(`--bn-weight ${cfg.bnWeight} initialises BN layers' gamma, but --network ${cfg.network} with --norm ${kind} has none (use --norm bn, fbn or brn, or --input-norm bn)`);
+      }
       if (cfg.network === 'alexnet' && (cfg.imageSize ?? 0) > 0 && (cfg.imageSize ?? 0) < 63) {
         throw new UsageError(`--image-size must be >= 63 for alexnet, got ${cfg.imageSize}`);
       }

@@ -6,7 +6,7 @@
 import * as nn from '../nn/index.js';
 import { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { makeNorm, normKind, type NormSpec } from './norm.js';
+import { makeInputNorm, makeNorm, normKind, withBnWeight, type NormSpec } from './norm.js';
 
 export interface CifarCnnOptions {
   norm?: NormSpec;
@@ -15,9 +15,14 @@ export interface CifarCnnOptions {
   numClasses?: number;
   inChannels?: number;
   imageSize?: number;
+  /** Initial γ of the BN layers (seed 001; <= 0 or absent: 1). */
+  bnWeight?: number;
+  /** 'bn' puts seed 001's input-normalization BN first (module `input_norm`); 'dataset': none. */
+  inputNorm?: 'bn' | 'dataset';
 }
 
 export class CifarCnn extends Module {
+  readonly inputNorm: Module | null;
   readonly body: nn.Sequential;
   readonly fc: Module;
 
@@ -26,7 +31,9 @@ export class CifarCnn extends Module {
     const blocks = opts.blocks ?? 5;
     if (!Number.isInteger(blocks) || blocks < 2) throw new RangeError(`CifarCnn: blocks must be an integer >= 2, got ${blocks}`);
     const act = (): Module => ((opts.activation ?? 'relu') === 'sigmoid' ? new nn.Sigmoid() : new nn.ReLU());
-    const spec: NormSpec = opts.norm === undefined ? { kind: 'bn', momentum: 0.01, eps: 1e-3 } : opts.norm;
+    const spec = withBnWeight(opts.norm, opts.bnWeight, { kind: 'bn', momentum: 0.01, eps: 1e-3 });
+    const inNorm = makeInputNorm(opts.inputNorm, opts.inChannels ?? 3, opts.bnWeight);
+    this.inputNorm = inNorm === null ? null : this.registerModule('input_norm', inNorm);
     const withNorm = normKind(spec) !== 'none';
     const conv = (i: number, o: number): Module[] => [new nn.Conv2d(i, o, 3, { padding: 1 }), ...(withNorm ? [makeNorm(spec, o, 2)] : []), act()];
     const layers: Module[] = [];
@@ -43,6 +50,7 @@ export class CifarCnn extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return this.fc.call(this.body.call(x).flatten(1));
+    const y = this.inputNorm === null ? x : this.inputNorm.call(x);
+    return this.fc.call(this.body.call(y).flatten(1));
   }
 }

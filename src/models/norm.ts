@@ -17,3 +17,38 @@ export function makeNorm(spec: NormSpec | undefined, channels: number, dims: 1 |
   const { kind, ...opts } = spec;
   return nn.norm(kind, channels, { ...opts, dims });
 }
+
+/**
+ * Seed 001's scale-init: `spec` with its BN γ initialised to bnWeight (bnWeight <= 0 or absent:
+ * the spec unchanged). `fallback` is the model's own default spec when `spec` is undefined.
+ * The factory passes bnWeight to the kinds with BN's affine (bn, fbn, brn) and ignores it for the
+ * rest; createModel rejects a bnWeight on a model without such a layer.
+ */
+export function withBnWeight(spec: NormSpec | undefined, bnWeight: number | undefined, fallback: NormSpec = 'bn'): NormSpec {
+  const s = spec ?? fallback;
+  if (bnWeight === undefined || !(bnWeight > 0)) return s;
+  return typeof s === 'string' ? { kind: s, bnWeight } : { ...s, bnWeight };
+}
+
+/**
+ * Seed 001's input normalization: 'bn' gives the affine BN placed first (nn.InputNorm, γ =
+ * 0.58·bnWeight, β frozen); 'dataset' or absent gives null (the data pipeline normalizes by the
+ * dataset's mean and std instead).
+ */
+export function makeInputNorm(inputNorm: 'bn' | 'dataset' | undefined, channels: number, bnWeight: number | undefined, dims: 1 | 2 = 2): Module | null {
+  if (inputNorm === undefined || inputNorm === 'dataset') return null;
+  if (inputNorm !== 'bn') throw new RangeError(`makeInputNorm: inputNorm must be 'bn' or 'dataset', got '${String(inputNorm)}'`);
+  return new nn.InputNorm(channels, { bnWeight, dims });
+}
+
+/**
+ * True when a network built with `spec` (every network here puts it after each conv/fc it
+ * normalizes) and `inputNorm` has a BN layer for seed 001's bnWeight to initialise: kinds bn,
+ * fbn and brn, or the input-norm BN. createModel checks the built model itself; this lets a
+ * command line refuse the flags before loading any data.
+ */
+export function hasBnLayers(spec: NormSpec | undefined, inputNorm: 'bn' | 'dataset' | undefined): boolean {
+  const kind = normKind(spec);
+  if (typeof spec === 'object' && spec.affine === false && inputNorm !== 'bn') return false;
+  return kind === 'bn' || kind === 'fbn' || kind === 'brn' || inputNorm === 'bn';
+}

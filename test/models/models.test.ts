@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { models, randn, noGrad } from '../../src/index.js';
+import { models, nn, randn, noGrad } from '../../src/index.js';
 import { loadFixtures } from '../helpers/fixtures.js';
 
 const counts = loadFixtures('models')[0].params as Record<string, number>;
@@ -56,5 +56,66 @@ describe('model forward shapes', () => {
 
   it('rejects an unknown network name and lists the known ones', () => {
     assert.throws(() => models.createModel('resnet19'), /unknown network 'resnet19'.*resnet18/);
+  });
+});
+
+describe("seed 001's scale-init BN and BN input normalization on every network", () => {
+  // Input geometry per network: MNIST nets 1×28×28, AlexNet >= 63×63, the rest 3×32×32.
+  const nets: [string, number[]][] = [
+    ['fbn-mnist', [2, 1, 28, 28]], ['lenet5', [2, 1, 28, 28]], ['seed002', [2, 1, 28, 28]], ['cifar-cnn', [2, 3, 32, 32]],
+    ['alexnet', [2, 3, 64, 64]], ['vgg11', [2, 3, 32, 32]], ['resnet18', [2, 3, 32, 32]], ['resnet50', [2, 3, 32, 32]],
+  ];
+  for (const [name, shape] of nets) {
+    it(`initialises every BN gamma of ${name} to bnWeight and runs the input-norm BN first`, () => {
+      const m = models.createModel(name, { norm: 'bn', bnWeight: 0.1, inputNorm: 'bn', inChannels: shape[1] });
+      const bns = m.namedModules().filter(([, x]) => x instanceof nn.BatchNorm1d || x instanceof nn.BatchNorm2d);
+      assert.ok(bns.length >= 1, `${name} has BN layers`);
+      for (const [n, bn] of bns) assert.ok(bn.getParameter('weight')!.buffer.every((v) => Math.abs(v - 0.1) < 1e-7), `${n}.weight is 0.1`);
+      const sd = m.stateDict();
+      // Seed 001's input normalization: γ = 0.58 · bnWeight, β frozen at 0 (a buffer, not a parameter).
+      assert.ok(sd['input_norm.weight'].buffer.every((v) => Math.abs(v - 0.058) < 1e-7), 'input_norm.weight is 0.058');
+      assert.ok(m.namedParameters().every(([n]) => n !== 'input_norm.bias'), 'input_norm.bias is frozen');
+      const order: nn.Module[] = [];
+      const leaves = m.modules().filter((x) => x.namedChildren().length === 0);
+      const removers = leaves.map((x) => x.registerForwardHook((mod) => order.push(mod)));
+      const x = randn(shape, { seed: 5 });
+      m.train();
+      noGrad(() => m.call(x));
+      for (const r of removers) r();
+      assert.equal(order[0], m.namedModules().find(([n]) => n === 'input_norm')![1], 'input_norm runs before every other layer');
+    });
+  }
+
+  it('keeps the 5-block CNN on Keras BN defaults when bnWeight is set', () => {
+    const m = models.createModel('cifar-cnn', { bnWeight: 0.1 });
+    const bn = m.modules().find((x) => x instanceof nn.BatchNorm2d) as nn.BatchNorm2d;
+    assert.equal(bn.momentum, 0.01);
+    assert.equal(bn.eps, 1e-3);
+    assert.equal(bn.weight!.buffer[0], Math.fround(0.1));
+  });
+
+  it('initialises Filtered BN and Batch Renorm gammas too', () => {
+    for (const kind of ['fbn', 'brn'] as const) {
+      const m = models.createModel('lenet5', { norm: kind, bnWeight: 0.25 });
+      const gammas = m.namedParameters().filter(([n]) => /^(features|classifier)\.\d+\.weight$/.test(n) && m.stateDict()[n].ndim === 1);
+      assert.equal(gammas.length, 4, kind);
+      for (const [n, p] of gammas) assert.ok(p.buffer.every((v) => v === 0.25), `${kind} ${n}`);
+    }
+  });
+
+  it('leaves the input alone when inputNorm is dataset', () => {
+    assert.ok(!Object.keys(models.createModel('vgg11', { inputNorm: 'dataset' }).stateDict()).some((k) => k.startsWith('input_norm.')));
+  });
+
+  it('rejects bnWeight on a network without BN layers, naming the network and norm', () => {
+    for (const norm of ['gn', 'ln', 'in', 'none'] as const) {
+      const spec = norm === 'gn' ? { kind: norm, groups: 2 } : norm;
+      assert.throws(() => models.createModel('lenet5', { norm: spec, bnWeight: 0.1 }), new RegExp(`createModel: bnWeight 0\\.1 initialises the γ of BN layers, but 'lenet5' with norm '${norm}' has none`));
+    }
+  });
+
+  it('accepts bnWeight without BN layers in the body when the input-norm BN is there', () => {
+    const m = models.createModel('lenet5', { norm: 'none', bnWeight: 0.1, inputNorm: 'bn' });
+    assert.ok(Math.abs(m.stateDict()['input_norm.weight'].buffer[0] - 0.058) < 1e-7);
   });
 });
