@@ -20,6 +20,7 @@ export function trainCommand(program: Command, setCode: (c: number) => void): vo
     .option('--groups <g>', 'GroupNorm groups (gn)', intArg('--groups', 1), 2)
     .option('--batch-size <n>', 'batch size', intArg('--batch-size', 1), d.batchSize)
     .option('--epochs <n>', 'epochs', intArg('--epochs', 1), d.epochs)
+    .option('--steps-per-epoch <n>', "training batches per epoch, passes over the data continuing across epochs (Keras' steps_per_epoch; 0: one pass)", intArg('--steps-per-epoch', 0), 0)
     .addOption(choice('--optimizer <name>', 'optimizer', ['sgd', 'adam', 'adamw', 'rmsprop'], d.optimizer))
     .option('--lr <x>', 'learning rate', numArg('--lr', 0), d.lr)
     .addOption(choice('--scheduler <name>', 'learning-rate schedule per epoch', ['cos', 'step', 'none'], d.scheduler))
@@ -50,7 +51,7 @@ export function trainCommand(program: Command, setCode: (c: number) => void): vo
       const norm = kind === 'fbn' ? { kind, threshold: o.threshold as number } : kind === 'gn' ? { kind, groups: o.groups as number } : kind;
       const cfg: Partial<TrainConfig> = {
         dataset: o.dataset as TrainConfig['dataset'], network: o.network as string, norm,
-        batchSize: o.batchSize as number, epochs: o.epochs as number, optimizer: o.optimizer as TrainConfig['optimizer'],
+        batchSize: o.batchSize as number, epochs: o.epochs as number, stepsPerEpoch: o.stepsPerEpoch as number, optimizer: o.optimizer as TrainConfig['optimizer'],
         lr: o.lr as number, scheduler: o.scheduler as TrainConfig['scheduler'], momentum: o.momentum as number,
         weightDecay: o.weightDecay as number, bnWeight: o.bnWeight as number, c: o.c as number,
         inputNorm: o.inputNorm as TrainConfig['inputNorm'], l1: o.l1 as number, augment: o.augment as TrainConfig['augment'],

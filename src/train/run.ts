@@ -69,6 +69,12 @@ export interface TrainConfig {
   /** Resize images to this size (0: keep), e.g. 224 for AlexNet; the folder dataset's cache resolution (0: 64). */
   imageSize: number;
   activation: 'relu' | 'sigmoid';
+  /**
+   * Training steps per epoch (Keras' steps_per_epoch over a looping generator, seed 003: 2,000 at
+   * batch 80): each epoch takes this many batches, passes continuing across epochs, each new pass
+   * reshuffled. 0 or unset: one pass over the training set per epoch.
+   */
+  stepsPerEpoch?: number;
   /** Dropout probability of models that take one (seed 002's network); unset: the model's own. */
   dropout?: number;
   dataDir?: string;
@@ -260,6 +266,7 @@ export async function runTraining(config: Partial<TrainConfig>, opts: RunOptions
     new DataLoader(ds, { batchSize, shuffle, seed: loaderSeed, transform: t.length > 0 ? compose(...t) : undefined });
   const trainer = new Trainer({
     model, optimizer, scheduler, epochs: cfg.epochs,
+    stepsPerEpoch: cfg.stepsPerEpoch !== undefined && cfg.stepsPerEpoch > 0 ? cfg.stepsPerEpoch : undefined,
     train: loaderSource(mk(train, trainT, true), opts.onTrainBatch),
     val: val === null ? undefined : loaderSource(mk(val, evalT, false)),
     test: loaderSource(mk(test, evalT, false)),

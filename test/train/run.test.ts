@@ -111,4 +111,60 @@ describe('training runs', () => {
     const trainer = new Trainer({ model, optimizer: opt, train: source, epochs: 1, progress: 'none' });
     assert.throws(() => trainer.fit(), /loss is NaN at epoch 1, batch 3/);
   });
+
+  it('takes stepsPerEpoch batches per epoch from a source that loops over the data, reshuffling each pass', async () => {
+    // 160 samples in batches of 40: 4 batches a pass; 6 steps an epoch, as Keras' fit_generator(steps_per_epoch=6).
+    const cfg = { ...small, trainLimit: 160, testLimit: 40, batchSize: 40, stepsPerEpoch: 6 };
+    const passes: number[] = [];
+    const byPass = new Map<number, number[]>();
+    const run = await runTraining({ ...cfg, epochs: 2 }, {
+      progress: 'none',
+      onTrainBatch: (pass, idx) => { passes.push(pass); byPass.set(pass, [...(byPass.get(pass) ?? []), ...idx]); },
+    });
+    assert.deepEqual(passes, [1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3]);
+    const identity = Array.from({ length: 160 }, (_, i) => i);
+    for (const p of [1, 2]) assert.deepEqual([...byPass.get(p)!].sort((a, b) => a - b), identity, `pass ${p} covers the data once`);
+    assert.notDeepEqual(byPass.get(1), byPass.get(2), 'a new shuffle each pass');
+    assert.equal(run.result.history.length, 2);
+  });
+
+  it('resumes inside a pass when stepsPerEpoch ends epochs there, with the metrics and batches of an uninterrupted run', async () => {
+    const cfg = { ...small, trainLimit: 160, testLimit: 40, batchSize: 40, stepsPerEpoch: 6 };
+    const a = mkdtempSync(join(tmpdir(), 'normlab-run-'));
+    const b = mkdtempSync(join(tmpdir(), 'normlab-run-'));
+    const fullOrder: number[][] = [];
+    const full = await runTraining({ ...cfg, epochs: 3 }, { outDir: a, progress: 'none', onTrainBatch: (_p, idx) => { fullOrder.push([...idx]); } });
+    await runTraining({ ...cfg, epochs: 2 }, { outDir: b, progress: 'none' });
+    const resumedOrder: number[][] = [];
+    const resumed = await runTraining({ ...cfg, epochs: 3 }, { outDir: b, resume: true, progress: 'none', onTrainBatch: (_p, idx) => { resumedOrder.push([...idx]); } });
+    // Two epochs of 6 steps are 12 batches, 3 whole passes: epoch 3 starts a new pass.
+    assert.deepEqual(resumedOrder, fullOrder.slice(12));
+    assert.deepEqual(strip(resumed.result.history as unknown as Record<string, unknown>[]), strip(full.result.history as unknown as Record<string, unknown>[]));
+    const c = mkdtempSync(join(tmpdir(), 'normlab-run-'));
+    await runTraining({ ...cfg, epochs: 1 }, { outDir: c, progress: 'none' });
+    const fromMidPass: number[][] = [];
+    const resumed2 = await runTraining({ ...cfg, epochs: 3 }, { outDir: c, resume: true, progress: 'none', onTrainBatch: (_p, idx) => { fromMidPass.push([...idx]); } });
+    // After epoch 1 (6 steps) the run stands at batch 3 of pass 2.
+    assert.deepEqual(fromMidPass, fullOrder.slice(6));
+    const wa = loadSafetensors(join(a, 'last.safetensors')).tensors;
+    const wc = loadSafetensors(join(c, 'last.safetensors')).tensors;
+    for (const k of Object.keys(wa)) assert.deepEqual([...wc[k].buffer], [...wa[k].buffer], k);
+    assert.deepEqual(strip(resumed2.result.history as unknown as Record<string, unknown>[]), strip(full.result.history as unknown as Record<string, unknown>[]));
+  });
+
+  it('rejects a stepsPerEpoch that is not a positive integer', () => {
+    const model = new nn.Linear(4, 3);
+    const source = { numBatches: 1, numSamples: 2, *epoch() { yield { x: tensor(new Float32Array(8), [2, 4]), y: Int32Array.from([0, 1]) }; } };
+    assert.throws(
+      () => new Trainer({ model, optimizer: new optim.SGD(model.parameters(), { lr: 0.1 }), train: source, epochs: 1, stepsPerEpoch: 0, progress: 'none' }),
+      /Trainer: stepsPerEpoch must be an integer >= 1 \(or unset for one pass per epoch\), got 0/,
+    );
+  });
+
+  it('stops with a message when a looping source has no batch', () => {
+    const model = new nn.Linear(4, 3);
+    const source = { numBatches: 0, numSamples: 0, *epoch() { /* an empty pass */ } };
+    const trainer = new Trainer({ model, optimizer: new optim.SGD(model.parameters(), { lr: 0.1 }), train: source, epochs: 1, stepsPerEpoch: 3, progress: 'none' });
+    assert.throws(() => trainer.fit(), /Trainer: the training source gave no batch in a whole pass/);
+  });
 });

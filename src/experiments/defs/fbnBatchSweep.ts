@@ -28,6 +28,7 @@ const label = (bs: number, t: number | null): string => (t === null ? `bs=${bs} 
 export const fbnBatchSweep: Experiment<BatchSweepConfig> = {
   name: 'fbn-batch-sweep',
   seedDoc: '000',
+  seedFile: 'MNIST/mnist_batchsize.py',
   description: 'batch sizes 256..8 x thresholds 2..5 with BN as baseline; heat maps of accuracy and FBN - BN',
   full,
   quick: { ...full, dataset: 'mnist-bundled', epochs: 1, batchSizes: [64, 16], thresholds: [2, 4], lr: 0.05, momentum: 0.9, seeds: 1, trainLimit: 600, testLimit: 300 },

@@ -17,11 +17,12 @@ export interface FbnCompareConfig extends ExperimentConfig {
   testLimit: number;
 }
 
-function fbnCompare(name: string, network: 'fbn-mnist' | 'lenet5', description: string, fullSeeds: number): Experiment<FbnCompareConfig> {
+function fbnCompare(name: string, network: 'fbn-mnist' | 'lenet5', seedFile: string, description: string, fullSeeds: number): Experiment<FbnCompareConfig> {
   const full: FbnCompareConfig = { dataset: 'mnist', epochs: 3, batchSize: 256, lr: 0.01, momentum: 0.5, threshold: 4, seeds: fullSeeds, trainLimit: 0, testLimit: 0 };
   return {
     name,
     seedDoc: '000',
+    seedFile,
     description,
     full,
     quick: { ...full, dataset: 'mnist-bundled', epochs: 2, batchSize: 64, lr: 0.05, momentum: 0.9, seeds: 2, trainLimit: 1000, testLimit: 400 },
@@ -58,5 +59,5 @@ function fbnCompare(name: string, network: 'fbn-mnist' | 'lenet5', description: 
   };
 }
 
-export const fbnMnist = fbnCompare('fbn-mnist', 'fbn-mnist', 'small MNIST CNN, BN vs FBN (T = 4), batch 256, 3 epochs, 10 repeats, paired t-test', 10);
-export const fbnLenet5 = fbnCompare('fbn-lenet5', 'lenet5', 'LeNet-5 with BN vs FBN after every layer, batch 256, 3 epochs', 5);
+export const fbnMnist = fbnCompare('fbn-mnist', 'fbn-mnist', 'MNIST/mnist_train.py', 'small MNIST CNN, BN vs FBN (T = 4), batch 256, 3 epochs, 10 repeats, paired t-test', 10);
+export const fbnLenet5 = fbnCompare('fbn-lenet5', 'lenet5', 'MNIST/mnist_lenet5_test.py', 'LeNet-5 with BN vs FBN after every layer, batch 256, 3 epochs', 5);

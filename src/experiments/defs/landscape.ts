@@ -32,6 +32,7 @@ const full: LandscapeConfig = {
 export const landscape: Experiment<LandscapeConfig> = {
   name: 'landscape',
   seedDoc: '000',
+  seedFile: 'MNIST/mnist_loss_test.py, ImageNet/vgg_loss_landscape.py',
   description: 'loss and gradient-norm landscapes (filter-normalized directions) of BN and FBN models',
   full,
   quick: { ...full, dataset: 'mnist-bundled', epochs: 1, batchSize: 64, lr: 0.05, momentum: 0.9, trainLimit: 600, testLimit: 128, dims: 2, points: 5, evalBatches: 1 },
