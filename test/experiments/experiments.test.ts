@@ -58,6 +58,10 @@ describe('every experiment in quick mode', () => {
     assert.equal(specs.length, 45);
     // Seed 0 only draws the validation split (train/run.ts splits with md5Seed(0)).
     assert.ok(specs.every((s) => s.train.valSplit === 5000));
+    // Baseline and method share seed 001's parameter groups; they differ in γ's init and lr / c.
+    const first = (g: string): Record<string, unknown> => specs.find((s) => s.group === g)!.train as Record<string, unknown>;
+    assert.deepEqual([first('baseline').bnWeight, first('baseline').c], [1, 1]);
+    assert.deepEqual([first('γ=0.1, c=100').bnWeight, first('γ=0.1, c=100').c], [0.1, 100]);
   });
 
   it("takes seed 003's schedule: 20 epochs of 2,000 steps at batch 80", () => {

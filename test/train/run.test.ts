@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { runTraining, type TrainConfig } from '../../src/train/run.js';
+import { DEFAULT_CONFIG, runTraining, trainParamGroups, type TrainConfig } from '../../src/train/run.js';
+import { createModel } from '../../src/models/index.js';
 import { loadSafetensors } from '../../src/train/safetensors.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { nn, optim, tensor } from '../../src/index.js';
@@ -166,5 +167,28 @@ describe('training runs', () => {
     const source = { numBatches: 0, numSamples: 0, *epoch() { /* an empty pass */ } };
     const trainer = new Trainer({ model, optimizer: new optim.SGD(model.parameters(), { lr: 0.1 }), train: source, epochs: 1, stepsPerEpoch: 3, progress: 'none' });
     assert.throws(() => trainer.fit(), /Trainer: the training source gave no batch in a whole pass/);
+  });
+
+  it("uses one group with the weight decay on every parameter unless seed 001's method is on", () => {
+    const model = createModel('lenet5');
+    const off = trainParamGroups({ ...DEFAULT_CONFIG, lr: 0.1, weightDecay: 5e-4 }, model);
+    assert.deepEqual(off.map((g) => [g.name, g.params.length, g.lr, g.weightDecay]), [['all', 18, 0.1, 5e-4]]);
+    // bnWeight alone turns the groups on with c = 1; c alone turns them on with lr / c.
+    const init = trainParamGroups({ ...DEFAULT_CONFIG, lr: 0.1, weightDecay: 5e-4, bnWeight: 0.1 }, model);
+    assert.deepEqual(init.map((g) => [g.name, g.params.length, g.lr, g.weightDecay]), [['decay', 5, 0.1, 5e-4], ['no_decay', 9, 0.1, 0], ['bn_weight', 4, 0.1, 0]]);
+    const lrc = trainParamGroups({ ...DEFAULT_CONFIG, lr: 0.1, weightDecay: 5e-4, c: 100 }, model);
+    assert.deepEqual(lrc.map((g) => [g.name, g.lr]), [['decay', 0.1], ['no_decay', 0.1], ['bn_weight', 0.001]]);
+  });
+
+  it('records the parameter groups in config.json', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'normlab-run-'));
+    await runTraining({ ...small, epochs: 1, trainLimit: 128, testLimit: 64, bnWeight: 0.5, c: 10, weightDecay: 1e-4 }, { outDir: dir, progress: 'none' });
+    const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { paramGroups: string[] };
+    // fbn-mnist: conv1, conv2, fc1, fc2 weights; their 4 biases and BN β; BN γ (50 values).
+    assert.deepEqual(cfg.paramGroups, [
+      'param group decay: 4 tensors, 21750 values, lr 0.05, weight decay 0.0001',
+      'param group no_decay: 5 tensors, 140 values, lr 0.05, weight decay 0',
+      'param group bn_weight: 1 tensors, 50 values, lr 0.005, weight decay 0',
+    ]);
   });
 });

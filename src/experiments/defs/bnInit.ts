@@ -50,8 +50,9 @@ export const bnInit: Experiment<BnInitConfig> = {
     };
     const out = [];
     for (let s = 1; s <= c.seeds; s++) {
-      // The baseline keeps PyTorch's defaults: γ = 1, one lr, weight decay on every parameter.
-      out.push({ group: BASELINE, seed: s, train: { ...base, bnWeight: 0, c: 0, inputNorm: 'dataset' as const }, extra: {} });
+      // The baseline runs through seed 001's parameter groups too (γ = 1, c = 1: biases and norm
+      // γ/β without weight decay, one lr), so it differs from the method only in γ's init and lr / c.
+      out.push({ group: BASELINE, seed: s, train: { ...base, bnWeight: 1, c: 1, inputNorm: 'dataset' as const }, extra: {} });
       out.push({ group: `γ=${c.bnWeight}, c=${c.c}`, seed: s, train: { ...base, bnWeight: c.bnWeight, c: c.c, inputNorm: 'dataset' as const }, extra: {} });
       if (c.inputNormVariant) {
         out.push({ group: `γ=${c.bnWeight}, c=${c.c}, BN input norm`, seed: s, train: { ...base, bnWeight: c.bnWeight, c: c.c, inputNorm: 'bn' as const }, extra: {} });
@@ -74,7 +75,8 @@ export const bnInit: Experiment<BnInitConfig> = {
       title: 'bn-init: Revisiting Batch Norm Initialization',
       subtitle: `${c.network} on ${c.dataset}, seed 001 (ECCV 2022)`,
       notes: [
-        `Settings: baseline (γ = 1, weight decay on all parameters) vs γ initialised to ${c.bnWeight} with the BN-γ learning rate divided by c = ${c.c} and no weight decay on 1-D parameters${c.inputNormVariant ? ', and the same with an affine BN as input normalization (γ = 0.58·bnWeight, β frozen) instead of dataset mean/std' : ''}.`,
+        `Settings: baseline (γ = 1, c = 1) vs γ initialised to ${c.bnWeight} with the BN-γ learning rate divided by c = ${c.c}${c.inputNormVariant ? ', and the same with an affine BN as input normalization (γ = 0.58·bnWeight, β frozen) instead of dataset mean/std' : ''}.`,
+        'Every setting, the baseline included, uses seed 001\'s parameter groups (weight_decay_and_learning_rate.py): conv and linear weights get the weight decay, biases and BN β no weight decay, BN γ no weight decay and lr / c.',
         `${c.seeds} MD5-derived seeds; validation split of ${c.valSplit} training images fixed by md5(0); SGD lr ${c.lr} momentum ${c.momentum} weight decay ${c.weightDecay}, cosine schedule over ${c.epochs} epoch(s), batch ${c.batchSize}.`,
         `Significance as in t_test.py: one-sided paired t-test of each setting against the baseline on test accuracy; the baseline has ${baseRuns.length} run(s).`,
       ],
