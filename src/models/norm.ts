@@ -10,12 +10,16 @@ export function normKind(spec: NormSpec | undefined): NormKind {
   return typeof spec === 'string' ? spec : spec.kind;
 }
 
-/** Builds the normalization layer of `spec` for `channels` features of a 1-D or 2-D input. */
+/**
+ * Builds the normalization layer of `spec` for `channels` features of a 1-D or 2-D input.
+ * `pooled1d: true` in an fbn spec pools the statistics of the 1-D layers only (seed 000's 1-D
+ * FilteredBatchNorm pools all features into one mean/variance; its 2-D layer is per channel).
+ */
 export function makeNorm(spec: NormSpec | undefined, channels: number, dims: 1 | 2): Module {
   if (spec === undefined) return nn.norm('bn', channels, { dims });
   if (typeof spec === 'string') return nn.norm(spec, channels, { dims });
-  const { kind, ...opts } = spec;
-  return nn.norm(kind, channels, { ...opts, dims });
+  const { kind, pooled1d, ...opts } = spec;
+  return nn.norm(kind, channels, { ...opts, ...(pooled1d === true && dims === 1 ? { pooled: true } : {}), dims });
 }
 
 /**

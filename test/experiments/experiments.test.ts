@@ -64,6 +64,17 @@ describe('every experiment in quick mode', () => {
     assert.deepEqual([first('γ=0.1, c=100').bnWeight, first('γ=0.1, c=100').c], [0.1, 100]);
   });
 
+  it("builds seed 000's FBN with the seed's pooled 1-D layer, running statistics in eval unless set to batch", () => {
+    for (const name of ['fbn-mnist', 'fbn-lenet5', 'fbn-batch-sweep', 'landscape']) {
+      const fbn = expand(getExperiment(name), resolveConfig(name, { mode: 'full' })).filter((s) => typeof s.train.norm === 'object');
+      assert.ok(fbn.length > 0, name);
+      for (const s of fbn) assert.deepEqual([(s.train.norm as Record<string, unknown>).pooled1d, (s.train.norm as Record<string, unknown>).evalMode], [true, 'running'], name);
+    }
+    const batch = expand(getExperiment('fbn-mnist'), resolveConfig('fbn-mnist', { mode: 'full', sets: ['fbnEvalMode=batch', 'fbnPooled1d=false'] }));
+    assert.deepEqual(batch.filter((s) => s.group !== 'BN').map((s) => s.train.norm)[0], { kind: 'fbn', threshold: 4, pooled1d: false, evalMode: 'batch' });
+    assert.throws(() => expand(getExperiment('fbn-mnist'), resolveConfig('fbn-mnist', { mode: 'full', sets: ['fbnEvalMode=train'] })), /fbn-mnist: setting 'fbnEvalMode' must be 'running' or 'batch', got 'train'/);
+  });
+
   it("takes seed 003's schedule: 20 epochs of 2,000 steps at batch 80", () => {
     const specs = expand(getExperiment('bn-intuition'), resolveConfig('bn-intuition', { mode: 'full' }));
     for (const s of specs) assert.deepEqual([s.train.epochs, s.train.stepsPerEpoch, s.train.batchSize, s.train.augment], [20, 2000, 80, 'keras']);

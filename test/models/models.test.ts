@@ -119,3 +119,15 @@ describe("seed 001's scale-init BN and BN input normalization on every network",
     assert.ok(Math.abs(m.stateDict()['input_norm.weight'].buffer[0] - 0.058) < 1e-7);
   });
 });
+
+describe("seed 000's 1-D Filtered BN variant in a model's norm spec", () => {
+  it('pools the statistics of the 1-D layers only with pooled1d, as the seed builds its 1-D and 2-D layers', () => {
+    const m = models.createModel('lenet5', { norm: { kind: 'fbn', threshold: 3, pooled1d: true } });
+    const fbns = m.modules().filter((x): x is nn.FilteredBatchNorm1d | nn.FilteredBatchNorm2d => x instanceof nn.FilteredBatchNorm1d || x instanceof nn.FilteredBatchNorm2d);
+    assert.deepEqual(fbns.map((x) => [x.constructor.name, x.pooled]), [
+      ['FilteredBatchNorm2d', false], ['FilteredBatchNorm2d', false], ['FilteredBatchNorm1d', true], ['FilteredBatchNorm1d', true],
+    ]);
+    const plain = models.createModel('lenet5', { norm: { kind: 'fbn', threshold: 3 } });
+    assert.ok(plain.modules().every((x) => !(x instanceof nn.FilteredBatchNorm1d) || !x.pooled));
+  });
+});
