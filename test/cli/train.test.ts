@@ -51,7 +51,7 @@ describe('normlab train', () => {
   it('lists every flag with its default in --help', () => {
     const r = run(['train', '--help']);
     assert.equal(r.status, 0);
-    for (const flag of ['--dataset', '--network', '--norm', '--threshold', '--batch-size', '--epochs', '--optimizer', '--lr', '--scheduler', '--momentum',
+    for (const flag of ['--dataset', '--network', '--norm', '--threshold', '--batch-size', '--epochs', '--steps-per-epoch', '--optimizer', '--lr', '--scheduler', '--momentum',
       '--weight-decay', '--bn-weight', '--c ', '--input-norm', '--l1', '--augment', '--seed', '--threads', '--data-dir', '--out', '--resume']) {
       assert.ok(r.stdout.includes(flag), `missing ${flag}`);
     }
