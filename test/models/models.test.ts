@@ -131,3 +131,29 @@ describe("seed 000's 1-D Filtered BN variant in a model's norm spec", () => {
     assert.ok(plain.modules().every((x) => !(x instanceof nn.FilteredBatchNorm1d) || !x.pooled));
   });
 });
+
+describe("seed 003's 5-block CNN starts from Keras' initialisation", () => {
+  it('draws conv and dense weights from Glorot-uniform bounds sqrt(6 / (fan_in + fan_out)) with zero biases', () => {
+    const m = models.createModel('cifar-cnn', { norm: 'none' });
+    const sd = m.stateDict();
+    // The first conv: 3·3·3 = 27 in, 3·3·60 = 540 out; a 60→60 conv: 540 and 540; the dense layer 400 → 100.
+    for (const [key, bound] of [['body.0.weight', Math.sqrt(6 / 567)], ['body.2.weight', Math.sqrt(6 / 1080)], ['fc.weight', Math.sqrt(6 / 500)]] as const) {
+      const w = sd[key].buffer;
+      let max = 0;
+      let sq = 0;
+      for (const v of w) {
+        max = Math.max(max, Math.abs(v));
+        sq += v * v;
+      }
+      assert.ok(max <= bound && max > 0.95 * bound, `${key}: max |w| ${max} vs bound ${bound}`);
+      // U(−b, b) has variance b²/3; thousands of draws land within 10 %.
+      assert.ok(Math.abs(sq / w.length / (bound * bound / 3) - 1) < 0.1, `${key}: variance ${sq / w.length}`);
+    }
+    for (const [k, t] of Object.entries(sd)) if (k.endsWith('.bias')) assert.ok(t.buffer.every((v) => v === 0), `${k} is 0`);
+  });
+
+  it("keeps PyTorch's layer defaults with init 'pytorch'", () => {
+    const m = new models.CifarCnn({ norm: 'none', init: 'pytorch' });
+    assert.ok(m.stateDict()['fc.bias'].buffer.some((v) => v !== 0));
+  });
+});
