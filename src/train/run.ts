@@ -110,8 +110,9 @@ export interface RunOptions {
   /** Called once with the initialized model, before the first step (and before a resume loads its checkpoint). */
   onStart?: (model: Module) => void;
   /**
-   * Called with each training batch as the loader hands it out, before its step: the epoch
-   * (1-based) and the batch's dataset indices. Used to replay the exact sample order elsewhere
+   * Called with each training batch as the loader hands it out, before its step: the loader's
+   * pass over the data (1-based; the epoch, unless stepsPerEpoch ends epochs inside passes) and
+   * the batch's dataset indices. Used to replay the exact sample order elsewhere
    * (bench/accuracy_fashion.ts feeds it to PyTorch).
    */
   onTrainBatch?: (epoch: number, indices: Int32Array) => void;
