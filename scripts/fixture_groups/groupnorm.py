@@ -1,5 +1,5 @@
 """GroupNorm, LayerNorm and InstanceNorm: forward and gradients with a random upstream gradient
-(InstanceNorm also with running statistics over 3 steps and eval)."""
+(InstanceNorm also with running statistics and num_batches_tracked over 3 steps, and eval)."""
 import torch
 
 from fixture_lib import case
@@ -53,7 +53,8 @@ def make():
         xe = torch.randn(*shape, generator=g)
         extra = dict(x1=xs[1], x2=xs[2], xe=xe, ye=m(xe))
         if track:
-            extra.update(running_mean=m.running_mean, running_var=m.running_var)
+            # PyTorch's _InstanceNorm never increments num_batches_tracked (it stays 0 here).
+            extra.update(running_mean=m.running_mean, running_var=m.running_var, num_batches_tracked=m.num_batches_tracked)
         cases.append(case(f"{cls.__name__}({shape[1]}) on {list(shape)} affine={affine} track={track}",
                           dict(kind="in", shape=list(shape), affine=affine, track=track), **out, **extra))
     return cases

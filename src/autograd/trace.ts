@@ -6,7 +6,10 @@
 //   padding}, adaptiveAvgPool2d {size}, every unary elementwise op (name as the op, {p0, p1}),
 //   add (tensor + tensor; tensor + number as 'addScalar' {value}), reshape {shape}, and the
 //   running-statistics normalization of batchNorm / filteredBatchNorm in eval
-//   ('batchNormEval': inputs x, runningMean, runningVar, weight?, bias? and {eps}).
+//   ('batchNormEval': inputs x, runningMean, runningVar, weight?, bias? and {eps}), and the
+//   per-sample statistics of groupNorm and instanceNorm ('groupNorm': x, weight?, bias?
+//   {groups, eps}; instance statistics are groups = C) and layerNorm ('layerNorm': x, weight?,
+//   bias? {normalizedShape, eps}).
 // Ops not listed leave no entry; the exporter reports a tensor it cannot trace to its source.
 import type { Tensor } from '../tensor/tensor.js';
 

@@ -11,7 +11,7 @@ export function runCommand(program: Command, setCode: (c: number) => void): void
     .command('run')
     .description("run one of the seeds' experiments and write its runs and report.html")
     .argument('[experiment]', 'experiment name (see --list)')
-    .option('--list', 'list the experiments with their seed and a one-line description', false)
+    .option('--list', 'list the experiments with the seed and file each reproduces and a one-line description', false)
     .option('--full', "the seed's own configuration (default: quick mode on bundled data)", false)
     .option('--set <key=value>', 'override a configuration value (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--seeds <n>', 'number of seeds (repeats) per setting', intArg('--seeds', 1))
@@ -22,8 +22,11 @@ export function runCommand(program: Command, setCode: (c: number) => void): void
     .option('--show-config', 'print the resolved configuration and exit', false)
     .action(async (name: string | undefined, o: { list: boolean; full: boolean; set: string[]; seeds?: number; workers: number; resume: boolean; out: string; dataDir?: string; showConfig: boolean }) => {
       if (o.list || name === undefined) {
+        // Per experiment: its name, then the seed and the file(s) whose method it reproduces, then what it does.
         const w = Math.max(...EXPERIMENTS.map((e) => e.name.length));
-        for (const e of EXPERIMENTS) process.stdout.write(`${e.name.padEnd(w)}  seed ${e.seedDoc}  ${e.description}\n`);
+        for (const e of EXPERIMENTS) {
+          process.stdout.write(`${e.name.padEnd(w)}  seed ${e.seedDoc}: ${e.seedFile}\n${' '.repeat(w)}  ${e.description}\n`);
+        }
         setCode(0);
         return;
       }

@@ -5,7 +5,7 @@ import { DEFAULT_CONFIG, runTraining, type TrainConfig } from '../train/run.js';
 import { RunDirError } from '../train/runDir.js';
 import { inputSizeProblem } from '../models/inputs.js';
 import { DATASET_NAMES } from '../data/load.js';
-import { MODEL_NAMES, type NormKind } from '../models/index.js';
+import { MODEL_NAMES, hasBnLayers, type NormKind } from '../models/index.js';
 import { choice, intArg, listArg, numArg, positiveArg, threadsArg, UsageError } from './main.js';
 
 const NORMS: readonly NormKind[] = ['bn', 'fbn', 'brn', 'gn', 'ln', 'in', 'none'];
@@ -22,13 +22,14 @@ export function trainCommand(program: Command, setCode: (c: number) => void): vo
     .option('--groups <g>', 'GroupNorm groups (gn)', intArg('--groups', 1), 2)
     .option('--batch-size <n>', 'batch size', intArg('--batch-size', 1), d.batchSize)
     .option('--epochs <n>', 'epochs', intArg('--epochs', 1), d.epochs)
+    .option('--steps-per-epoch <n>', "training batches per epoch, passes over the data continuing across epochs (Keras' steps_per_epoch; 0: one pass)", intArg('--steps-per-epoch', 0), 0)
     .addOption(choice('--optimizer <name>', 'optimizer', ['sgd', 'adam', 'adamw', 'rmsprop'], d.optimizer))
     .option('--lr <x>', 'learning rate', numArg('--lr', 0), d.lr)
     .addOption(choice('--scheduler <name>', 'learning-rate schedule per epoch', ['cos', 'step', 'none'], d.scheduler))
     .option('--momentum <x>', 'SGD/RMSprop momentum', numArg('--momentum', 0), d.momentum)
     .option('--weight-decay <x>', 'weight decay', numArg('--weight-decay', 0), d.weightDecay)
-    .option('--bn-weight <x>', 'initial BN gamma (seed 001; <= 0 means 1)', numArg('--bn-weight'), d.bnWeight)
-    .option('--c <x>', 'divide the BN-gamma learning rate by c; c > 0 also turns off decay on 1-D parameters (seed 001)', numArg('--c', 0), d.c)
+    .option('--bn-weight <x>', "initial gamma of every BN layer (seed 001; <= 0 means 1); > 0 turns on seed 001's parameter groups", numArg('--bn-weight'), d.bnWeight)
+    .option('--c <x>', "divide the BN-gamma learning rate by c (seed 001); > 0 turns on seed 001's parameter groups: no weight decay on biases and norm gamma/beta", numArg('--c', 0), d.c)
     .addOption(choice('--input-norm <kind>', "input normalization: 'bn' layer (seed 001) or dataset mean/std", ['bn', 'dataset'], d.inputNorm))
     .option('--l1 <lambda>', 'L1 penalty on weights (seed 002 uses 1e-3)', numArg('--l1', 0), d.l1)
     .addOption(choice('--augment <kind>', 'augmentation (imagenet: random resized crop + flip)', ['none', 'crop-flip', 'keras', 'imagenet'], d.augment))
@@ -54,7 +55,7 @@ export function trainCommand(program: Command, setCode: (c: number) => void): vo
       const norm = kind === 'fbn' ? { kind, threshold: o.threshold as number } : kind === 'gn' ? { kind, groups: o.groups as number } : kind;
       const cfg: Partial<TrainConfig> = {
         dataset: o.dataset as TrainConfig['dataset'], network: o.network as string, norm,
-        batchSize: o.batchSize as number, epochs: o.epochs as number, optimizer: o.optimizer as TrainConfig['optimizer'],
+        batchSize: o.batchSize as number, epochs: o.epochs as number, stepsPerEpoch: o.stepsPerEpoch as number, optimizer: o.optimizer as TrainConfig['optimizer'],
         lr: o.lr as number, scheduler: o.scheduler as TrainConfig['scheduler'], momentum: o.momentum as number,
         weightDecay: o.weightDecay as number, bnWeight: o.bnWeight as number, c: o.c as number,
         inputNorm: o.inputNorm as TrainConfig['inputNorm'], l1: o.l1 as number, augment: o.augment as TrainConfig['augment'],
@@ -68,6 +69,9 @@ export function trainCommand(program: Command, setCode: (c: number) => void): vo
       if (o.allowConfigChange && !o.resume) throw new UsageError('--allow-config-change goes with --resume');
       const problem = cfg.imageSize! > 0 ? inputSizeProblem(cfg.network!, cfg.imageSize!) : null;
       if (problem !== null) throw new UsageError(`--image-size: ${problem}`);
+      if ((cfg.bnWeight ?? 0) > 0 && !hasBnLayers(norm, cfg.inputNorm)) {
+        throw new UsageError(`--bn-weight ${cfg.bnWeight} initialises BN layers' gamma, but --network ${cfg.network} with --norm ${kind} has none (use --norm bn, fbn or brn, or --input-norm bn)`);
+      }
       const out = resolve(o.out as string);
       let run;
       try {

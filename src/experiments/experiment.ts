@@ -38,6 +38,8 @@ export interface Experiment<C extends ExperimentConfig = ExperimentConfig> {
   name: string;
   /** The seed document it comes from: '000' … '003'. */
   seedDoc: string;
+  /** The file(s) of that seed whose method it reproduces, e.g. 'MNIST/mnist_train.py'. */
+  seedFile: string;
   description: string;
   /** Minutes, bundled or synthetic data, no network (CI). */
   quick: C;

@@ -55,7 +55,7 @@ export async function runExperiment(name: string, o: RunExperimentOptions): Prom
   const runsDir = join(dir, 'runs');
   if (!o.resume && existsSync(runsDir)) rmSync(runsDir, { recursive: true, force: true });
   ensureDir(runsDir, '--out');
-  writeJsonAtomic(join(dir, 'experiment.json'), { experiment: name, seedDoc: exp.seedDoc, mode: o.mode, config });
+  writeJsonAtomic(join(dir, 'experiment.json'), { experiment: name, seedDoc: exp.seedDoc, seedFile: exp.seedFile, mode: o.mode, config });
   const specs = expand(exp, config);
   const log = o.log ?? (() => undefined);
   log(`${name}: ${specs.length} run(s), ${o.workers ?? 1} worker(s), writing ${dir}`);

@@ -10,7 +10,13 @@
 //   tanh → Relu / Sigmoid / Tanh; add → Add; addScalar → Add with a constant; reshape that keeps
 //   the batch dimension → Flatten(axis 1) when the result is 2-D, else Reshape with 0 for batch;
 //   batchNormEval (BN / FBN in eval with running statistics) → BatchNormalization, or with
-//   foldBatchNorm folded into the Conv or Gemm before it when that op's output feeds only it.
+//   foldBatchNorm folded into the Conv or Gemm before it when that op's output feeds only it
+//   (Batch Renorm and InstanceNorm with running statistics take the same path in eval);
+//   groupNorm (GroupNorm, GroupNorm(1, C) as 'ln', InstanceNorm without running statistics) and
+//   layerNorm → primitive ops, as opset 13 has neither GroupNormalization nor
+//   LayerNormalization: Reshape to [N, G, −1], ReduceMean, Sub, Mul, ReduceMean, Add ε, Sqrt,
+//   Div (the biased variance, as the layers), Reshape back to Shape(x), then Mul γ and Add β
+//   broadcast per channel ([C, 1, …]) or over the normalized dims (LayerNorm).
 // Dropout is the identity in eval and leaves no node.
 //
 // The protobuf is written by hand (field numbers from onnx.proto; every message is
@@ -177,7 +183,8 @@ export function exportOnnx(model: Module, options: OnnxExportOptions): { bytes: 
     }
     throw new Error(
       `exportOnnx: an input of ${user} (shape [${t.shape.join(', ')}]) comes from an op the exporter does not trace; ` +
-        'supported: conv2d, linear, pooling, relu/sigmoid/tanh, add, reshape/flatten, BN/FBN in eval (see src/autograd/trace.ts)',
+        'supported: conv2d, linear, pooling, relu/sigmoid/tanh, add, reshape/flatten, BN/FBN/Batch Renorm with running statistics, ' +
+        'GroupNorm/LayerNorm/InstanceNorm (see src/autograd/trace.ts); Filtered BN with evalMode batch normalizes with batch statistics in eval, which ONNX cannot express',
     );
   };
   const out = (t: Tensor): string => {
@@ -273,6 +280,53 @@ export function exportOnnx(model: Module, options: OnnxExportOptions): { bytes: 
           op: 'BatchNormalization', inputs: [ref(xIn, 'batchNorm'), gamma, beta, ref(mean, 'batchNorm'), ref(vr, 'batchNorm')],
           outputs: [out(e.output)], attrs: [{ name: 'epsilon', f: eps }],
         });
+        break;
+      }
+      case 'groupNorm':
+      case 'layerNorm': {
+        const [xIn, weight, nBias] = e.inputs as [Tensor, Tensor | null, Tensor | null];
+        const eps = at.eps as number;
+        const input = ref(xIn, e.op);
+        const t = (): string => `t${tmp++}`;
+        const epsName = constant(`${e.op}_eps`, [], Float32Array.of(eps));
+        let stats: { src: string; axes: number[] };
+        let grouped = '';
+        if (e.op === 'groupNorm') {
+          grouped = t();
+          nodes.push({ op: 'Reshape', inputs: [input, constant('group_shape', [3], BigInt64Array.of(0n, BigInt(at.groups as number), -1n))], outputs: [grouped], attrs: [] });
+          stats = { src: grouped, axes: [2] };
+        } else {
+          const k = (at.normalizedShape as number[]).length;
+          stats = { src: input, axes: Array.from({ length: k }, (_, i) => i - k) };
+        }
+        const [mean, centred, sq, vr, shifted, sd, normed] = [t(), t(), t(), t(), t(), t(), t()];
+        nodes.push(
+          { op: 'ReduceMean', inputs: [stats.src], outputs: [mean], attrs: [{ name: 'axes', ints: stats.axes }, { name: 'keepdims', i: 1 }] },
+          { op: 'Sub', inputs: [stats.src, mean], outputs: [centred], attrs: [] },
+          { op: 'Mul', inputs: [centred, centred], outputs: [sq], attrs: [] },
+          { op: 'ReduceMean', inputs: [sq], outputs: [vr], attrs: [{ name: 'axes', ints: stats.axes }, { name: 'keepdims', i: 1 }] },
+          { op: 'Add', inputs: [vr, epsName], outputs: [shifted], attrs: [] },
+          { op: 'Sqrt', inputs: [shifted], outputs: [sd], attrs: [] },
+          { op: 'Div', inputs: [centred, sd], outputs: [normed], attrs: [] },
+        );
+        let cur = normed;
+        if (e.op === 'groupNorm') {
+          const shape = t();
+          cur = t();
+          nodes.push({ op: 'Shape', inputs: [input], outputs: [shape], attrs: [] }, { op: 'Reshape', inputs: [normed, shape], outputs: [cur], attrs: [] });
+        }
+        // γ and β: per channel ([C, 1, ...] against (N, C, *)) for groupNorm, the normalized shape for layerNorm.
+        const affineDims = (p: Tensor): number[] => (e.op === 'groupNorm' ? [p.size, ...new Array<number>(xIn.ndim - 2).fill(1)] : [...p.shape]);
+        const affine = (p: Tensor | null, op: 'Mul' | 'Add', base: string): void => {
+          if (p === null) return;
+          const name = constant(stateNames.get(p) ?? base, affineDims(p), p.buffer);
+          const next = t();
+          nodes.push({ op, inputs: [cur, name], outputs: [next], attrs: [] });
+          cur = next;
+        };
+        affine(weight, 'Mul', `${e.op}_weight`);
+        affine(nBias, 'Add', `${e.op}_bias`);
+        names.set(e.output, cur);
         break;
       }
       default:

@@ -5,16 +5,21 @@
 import * as nn from '../nn/index.js';
 import { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { makeNorm, normKind, type NormSpec } from './norm.js';
+import { makeInputNorm, makeNorm, normKind, withBnWeight, type NormSpec } from './norm.js';
 
 export interface AlexNetOptions {
   norm?: NormSpec;
   inChannels?: number;
   numClasses?: number;
   dropout?: number;
+  /** Initial γ of the BN layers (seed 001; <= 0 or absent: 1). */
+  bnWeight?: number;
+  /** 'bn' puts seed 001's input-normalization BN first (module `input_norm`); 'dataset': none. */
+  inputNorm?: 'bn' | 'dataset';
 }
 
 export class AlexNet extends Module {
+  readonly inputNorm: Module | null;
   readonly features: nn.Sequential;
   readonly classifier: nn.Sequential;
   private readonly pool = new nn.AdaptiveAvgPool2d(6);
@@ -22,9 +27,12 @@ export class AlexNet extends Module {
   constructor(opts: AlexNetOptions = {}) {
     super();
     const withNorm = normKind(opts.norm) !== 'none';
+    const norm = withBnWeight(opts.norm, opts.bnWeight);
+    const inNorm = makeInputNorm(opts.inputNorm, opts.inChannels ?? 3, opts.bnWeight);
+    this.inputNorm = inNorm === null ? null : this.registerModule('input_norm', inNorm);
     const block = (i: number, o: number, k: number, stride: number, padding: number): Module[] => [
       new nn.Conv2d(i, o, k, { stride, padding }),
-      ...(withNorm ? [makeNorm(opts.norm, o, 2)] : []),
+      ...(withNorm ? [makeNorm(norm, o, 2)] : []),
       new nn.ReLU(),
     ];
     this.features = this.registerModule(
@@ -44,6 +52,7 @@ export class AlexNet extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return this.classifier.call(this.pool.call(this.features.call(x)).flatten(1));
+    const y = this.inputNorm === null ? x : this.inputNorm.call(x);
+    return this.classifier.call(this.pool.call(this.features.call(y)).flatten(1));
   }
 }

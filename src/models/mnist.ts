@@ -2,13 +2,17 @@
 import * as nn from '../nn/index.js';
 import { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { makeNorm, type NormSpec } from './norm.js';
+import { makeInputNorm, makeNorm, withBnWeight, type NormSpec } from './norm.js';
 
 export interface ModelOptions {
   norm?: NormSpec;
   numClasses?: number;
   /** Channels of the input images (default 1); the first conv takes them. */
   inChannels?: number;
+  /** Initial γ of the BN layers (seed 001; <= 0 or absent: 1). */
+  bnWeight?: number;
+  /** 'bn' puts seed 001's input-normalization BN first (module `input_norm`); 'dataset': none. */
+  inputNorm?: 'bn' | 'dataset';
 }
 
 /**
@@ -16,6 +20,7 @@ export interface ModelOptions {
  * Dropout2d, max-pool 2, ReLU, fc 320→50, norm, ReLU, dropout, fc 50→10. Input 1×28×28.
  */
 export class FbnMnistNet extends Module {
+  readonly inputNorm: Module | null;
   readonly conv1: Module;
   readonly conv2: Module;
   readonly conv2Drop: Module;
@@ -28,17 +33,21 @@ export class FbnMnistNet extends Module {
 
   constructor(opts: ModelOptions = {}) {
     super();
+    const norm = withBnWeight(opts.norm, opts.bnWeight);
+    const inNorm = makeInputNorm(opts.inputNorm, opts.inChannels ?? 1, opts.bnWeight);
+    this.inputNorm = inNorm === null ? null : this.registerModule('input_norm', inNorm);
     this.conv1 = this.registerModule('conv1', new nn.Conv2d(opts.inChannels ?? 1, 10, 5));
     this.conv2 = this.registerModule('conv2', new nn.Conv2d(10, 20, 5));
     this.conv2Drop = this.registerModule('conv2_drop', new nn.Dropout2d(0.5));
     this.fc1 = this.registerModule('fc1', new nn.Linear(320, 50));
-    this.bn = this.registerModule('bn', makeNorm(opts.norm, 50, 1));
+    this.bn = this.registerModule('bn', makeNorm(norm, 50, 1));
     this.drop = this.registerModule('dropout', new nn.Dropout(0.5));
     this.fc2 = this.registerModule('fc2', new nn.Linear(50, opts.numClasses ?? 10));
   }
 
   forward(x: Tensor): Tensor {
-    let y = this.act.call(this.pool.call(this.conv1.call(x)));
+    let y = this.inputNorm === null ? x : this.inputNorm.call(x);
+    y = this.act.call(this.pool.call(this.conv1.call(y)));
     y = this.act.call(this.pool.call(this.conv2Drop.call(this.conv2.call(y))));
     y = y.flatten(1);
     y = this.drop.call(this.act.call(this.bn.call(this.fc1.call(y))));
@@ -52,30 +61,35 @@ export class FbnMnistNet extends Module {
  * max-pool 2; fc 400→120, norm, ReLU; fc 120→84, norm, ReLU; fc 84→10.
  */
 export class LeNet5 extends Module {
+  readonly inputNorm: Module | null;
   readonly features: nn.Sequential;
   readonly classifier: nn.Sequential;
 
   constructor(opts: ModelOptions = {}) {
     super();
+    const norm = withBnWeight(opts.norm, opts.bnWeight);
+    const inNorm = makeInputNorm(opts.inputNorm, opts.inChannels ?? 1, opts.bnWeight);
+    this.inputNorm = inNorm === null ? null : this.registerModule('input_norm', inNorm);
     this.features = this.registerModule(
       'features',
       new nn.Sequential(
-        new nn.Conv2d(opts.inChannels ?? 1, 6, 5, { padding: 2 }), makeNorm(opts.norm, 6, 2), new nn.ReLU(), new nn.MaxPool2d(2),
-        new nn.Conv2d(6, 16, 5), makeNorm(opts.norm, 16, 2), new nn.ReLU(), new nn.MaxPool2d(2),
+        new nn.Conv2d(opts.inChannels ?? 1, 6, 5, { padding: 2 }), makeNorm(norm, 6, 2), new nn.ReLU(), new nn.MaxPool2d(2),
+        new nn.Conv2d(6, 16, 5), makeNorm(norm, 16, 2), new nn.ReLU(), new nn.MaxPool2d(2),
       ),
     );
     this.classifier = this.registerModule(
       'classifier',
       new nn.Sequential(
-        new nn.Linear(400, 120), makeNorm(opts.norm, 120, 1), new nn.ReLU(),
-        new nn.Linear(120, 84), makeNorm(opts.norm, 84, 1), new nn.ReLU(),
+        new nn.Linear(400, 120), makeNorm(norm, 120, 1), new nn.ReLU(),
+        new nn.Linear(120, 84), makeNorm(norm, 84, 1), new nn.ReLU(),
         new nn.Linear(84, opts.numClasses ?? 10),
       ),
     );
   }
 
   forward(x: Tensor): Tensor {
-    return this.classifier.call(this.features.call(x).flatten(1));
+    const y = this.inputNorm === null ? x : this.inputNorm.call(x);
+    return this.classifier.call(this.features.call(y).flatten(1));
   }
 }
 
@@ -91,12 +105,16 @@ export interface Seed002Options extends ModelOptions {
  * applies log_softmax + nll_loss, which equals cross-entropy on logits.
  */
 export class Seed002Net extends Module {
+  readonly inputNorm: Module | null;
   readonly body: nn.Sequential;
 
   constructor(opts: Seed002Options = {}) {
     super();
     const p = opts.dropout ?? 0.05;
-    const n = (c: number): Module => makeNorm(opts.norm, c, 2);
+    const norm = withBnWeight(opts.norm, opts.bnWeight);
+    const inNorm = makeInputNorm(opts.inputNorm, opts.inChannels ?? 1, opts.bnWeight);
+    this.inputNorm = inNorm === null ? null : this.registerModule('input_norm', inNorm);
+    const n = (c: number): Module => makeNorm(norm, c, 2);
     const conv = (i: number, o: number, k: number): Module => new nn.Conv2d(i, o, k, { bias: false });
     this.body = this.registerModule(
       'body',
@@ -115,6 +133,6 @@ export class Seed002Net extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return this.body.call(x).flatten(1);
+    return this.body.call(this.inputNorm === null ? x : this.inputNorm.call(x)).flatten(1);
   }
 }

@@ -5,7 +5,7 @@
 import * as nn from '../nn/index.js';
 import { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { makeNorm, type NormSpec } from './norm.js';
+import { makeInputNorm, makeNorm, withBnWeight, type NormSpec } from './norm.js';
 import { kaimingNormal, constant } from '../nn/init.js';
 
 export interface ResNetOptions {
@@ -105,11 +105,11 @@ export class ResNet extends Module {
     super();
     const spec = DEPTHS[depth];
     if (spec === undefined) throw new RangeError(`ResNet: depth must be 18, 34, 50, 101 or 152, got ${depth}`);
-    const bnWeight = opts.bnWeight !== undefined && opts.bnWeight > 0 ? opts.bnWeight : 1;
-    const normSpec = opts.norm ?? 'bn';
-    const norm = (c: number): Module => makeNorm(typeof normSpec === 'string' ? { kind: normSpec, bnWeight } : { bnWeight, ...normSpec }, c, 2);
+    const normSpec = withBnWeight(opts.norm, opts.bnWeight);
+    const norm = (c: number): Module => makeNorm(normSpec, c, 2);
     const inC = opts.inChannels ?? 3;
-    this.inputNorm = opts.inputNorm === 'bn' ? this.registerModule('input_norm', new nn.InputNorm(inC, { bnWeight })) : null;
+    const inNorm = makeInputNorm(opts.inputNorm, inC, opts.bnWeight);
+    this.inputNorm = inNorm === null ? null : this.registerModule('input_norm', inNorm);
     this.conv1 = this.registerModule('conv1', new nn.Conv2d(inC, 64, 3, { stride: 1, padding: 1, bias: false }));
     this.bn1 = this.registerModule('bn1', norm(64));
     const expansion = spec.block === 'basic' ? 1 : 4;

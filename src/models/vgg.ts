@@ -6,7 +6,7 @@
 import * as nn from '../nn/index.js';
 import { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { makeNorm, normKind, type NormSpec } from './norm.js';
+import { makeInputNorm, makeNorm, normKind, withBnWeight, type NormSpec } from './norm.js';
 
 const CFG: Record<number, (number | 'M')[]> = {
   11: [64, 'M', 128, 'M', 256, 256, 'M', 512, 512, 'M', 512, 512, 'M'],
@@ -20,9 +20,14 @@ export interface VGGOptions {
   numClasses?: number;
   inChannels?: number;
   dropout?: number;
+  /** Initial γ of the BN layers (seed 001; <= 0 or absent: 1). */
+  bnWeight?: number;
+  /** 'bn' puts seed 001's input-normalization BN first (module `input_norm`); 'dataset': none. */
+  inputNorm?: 'bn' | 'dataset';
 }
 
 export class VGG extends Module {
+  readonly inputNorm: Module | null;
   readonly features: nn.Sequential;
   readonly classifier: nn.Sequential;
   private readonly pool = new nn.AdaptiveAvgPool2d(1);
@@ -34,12 +39,15 @@ export class VGG extends Module {
     const layers: Module[] = [];
     let c = opts.inChannels ?? 3;
     const withNorm = normKind(opts.norm) !== 'none';
+    const norm = withBnWeight(opts.norm, opts.bnWeight);
+    const inNorm = makeInputNorm(opts.inputNorm, c, opts.bnWeight);
+    this.inputNorm = inNorm === null ? null : this.registerModule('input_norm', inNorm);
     for (const v of cfg) {
       if (v === 'M') {
         layers.push(new nn.MaxPool2d(2, { stride: 2 }));
       } else {
         layers.push(new nn.Conv2d(c, v, 3, { padding: 1 }));
-        if (withNorm) layers.push(makeNorm(opts.norm, v, 2));
+        if (withNorm) layers.push(makeNorm(norm, v, 2));
         layers.push(new nn.ReLU());
         c = v;
       }
@@ -53,6 +61,7 @@ export class VGG extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return this.classifier.call(this.pool.call(this.features.call(x)).flatten(1));
+    const y = this.inputNorm === null ? x : this.inputNorm.call(x);
+    return this.classifier.call(this.pool.call(this.features.call(y)).flatten(1));
   }
 }

@@ -37,6 +37,16 @@ export function kaimingUniform(t: Tensor, o: KaimingOptions = {}): void {
   uniform(t, -bound, bound, o.generator);
 }
 
+/**
+ * U(−bound, bound) with bound = gain·sqrt(6 / (fan_in + fan_out)) (xavier_uniform_; Keras'
+ * glorot_uniform with gain 1, whose fans of a kh×kw×in×out kernel are the same products).
+ */
+export function xavierUniform(t: Tensor, gain = 1, generator?: Generator): void {
+  const { fanIn, fanOut } = fans(t);
+  const bound = gain * Math.sqrt(6 / (fanIn + fanOut));
+  uniform(t, -bound, bound, generator);
+}
+
 export function uniform(t: Tensor, low: number, high: number, generator?: Generator): void {
   const g = generator ?? defaultGenerator();
   for (let i = 0; i < t.size; i++) t.buffer[i] = low + (high - low) * g.uniform();

@@ -361,7 +361,9 @@ export function groupNorm(x: Tensor, groups: number, weight: Tensor | null = nul
   }
   checkParam(fn, 'weight', weight, v.C);
   checkParam(fn, 'bias', bias, v.C);
-  return groupNormCore(fn, x, v.N, groups, v.C / groups, v.S, weight, bias, eps).out;
+  const out = groupNormCore(fn, x, v.N, groups, v.C / groups, v.S, weight, bias, eps).out;
+  traceOp('groupNorm', [x, weight, bias], out, { groups, eps });
+  return out;
 }
 
 /** Layer normalization over the trailing dims `normalizedShape`, elementwise affine (as PyTorch). */
@@ -375,7 +377,9 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight:
   const D = numelOf(normalizedShape);
   checkParam(fn, 'weight', weight, D);
   checkParam(fn, 'bias', bias, D);
-  return groupNormCore(fn, x, x.size / Math.max(D, 1), 1, D, 1, weight, bias, eps).out;
+  const out = groupNormCore(fn, x, x.size / Math.max(D, 1), 1, D, 1, weight, bias, eps).out;
+  traceOp('layerNorm', [x, weight, bias], out, { normalizedShape: [...normalizedShape], eps });
+  return out;
 }
 
 export interface InstanceNormOptions {
@@ -410,6 +414,8 @@ export function instanceNorm(
   checkSpatialValues(fn, x, v);
   const bvar = zeroFloats(v.N * v.C);
   const { out, mean } = groupNormCore(fn, x, v.N, v.C, 1, v.S, weight, bias, eps, bvar);
+  // Instance statistics are GroupNorm's with one channel per group.
+  traceOp('groupNorm', [x, weight, bias], out, { groups: v.C, eps });
   if (runningMean !== null || runningVar !== null) {
     const m = new Float64Array(v.C);
     const s = new Float64Array(v.C);

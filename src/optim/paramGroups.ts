@@ -1,41 +1,60 @@
-// Seed 001's parameter groups ("Revisiting Batch Norm Initialization"):
-//  - 1-D parameters (biases, BN γ and β) get no weight decay (noDecayOn1d);
-//  - 1-D parameters named `weight` (BN γ) get lr / c when c > 1 (bnWeightLrDivisor), still
-//    following the scheduler;
-//  - every other parameter (conv and linear weights) gets lr and weightDecay.
+// Seed 001's parameter groups ("Revisiting Batch Norm Initialization",
+// weight_decay_and_learning_rate.py), one rule for `normlab train`, the bn-init experiment and
+// library users:
+//  - 'bn_weight': the scale γ of every normalization layer (a parameter named `weight` that is
+//    1-D, as in BN, Filtered BN, Batch Renorm, GroupNorm, InstanceNorm and the input-norm BN, or
+//    the elementwise weight of a LayerNorm) gets lr / c and no weight decay; schedulers scale
+//    each group's own initial lr, so it still follows the schedule;
+//  - 'no_decay': every bias (conv, linear, and the shift β of normalization layers) gets lr and
+//    no weight decay;
+//  - 'decay': every other parameter (conv and linear weights) gets lr and the weight decay.
+// Groups without parameters are left out.
 import type { Module } from '../nn/module.js';
+import { LayerNorm } from '../nn/norm/group_norm.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export interface ParamGroupRules {
   lr: number;
   weightDecay: number;
-  noDecayOn1d?: boolean;
-  bnWeightLrDivisor?: number;
+  /** The BN-γ learning rate is lr / c (seed 001 uses 100); default 1. */
+  c?: number;
 }
 
 export interface ParamGroupSpec {
   params: Tensor[];
   lr: number;
   weightDecay: number;
-  name: string;
+  name: 'decay' | 'no_decay' | 'bn_weight';
 }
 
 export function paramGroups(model: Module, rules: ParamGroupRules): ParamGroupSpec[] {
-  const c = rules.bnWeightLrDivisor ?? 1;
-  if (!(c > 0)) throw new RangeError(`paramGroups: bnWeightLrDivisor must be > 0, got ${c}`);
-  const noDecay = rules.noDecayOn1d ?? true;
-  const decayed: Tensor[] = [];
-  const oneD: Tensor[] = [];
-  const bnWeights: Tensor[] = [];
-  for (const [name, p] of model.namedParameters()) {
-    const is1d = p.ndim <= 1;
-    if (is1d && c > 1 && (name === 'weight' || name.endsWith('.weight'))) bnWeights.push(p);
-    else if (is1d && noDecay) oneD.push(p);
-    else decayed.push(p);
+  const c = rules.c ?? 1;
+  if (!(c > 0) || !Number.isFinite(c)) throw new RangeError(`paramGroups: rules.c must be a finite number > 0, got ${c}`);
+  if (!(rules.lr >= 0)) throw new RangeError(`paramGroups: rules.lr must be >= 0, got ${rules.lr}`);
+  if (!(rules.weightDecay >= 0)) throw new RangeError(`paramGroups: rules.weightDecay must be >= 0, got ${rules.weightDecay}`);
+  const decay: Tensor[] = [];
+  const noDecay: Tensor[] = [];
+  const gamma: Tensor[] = [];
+  const modules = new Map(model.namedModules());
+  for (const [full, p] of model.namedParameters()) {
+    const dot = full.lastIndexOf('.');
+    const name = full.slice(dot + 1);
+    const owner = modules.get(dot < 0 ? '' : full.slice(0, dot));
+    if (name === 'weight' && (p.ndim <= 1 || owner instanceof LayerNorm)) gamma.push(p);
+    else if (name === 'bias') noDecay.push(p);
+    else decay.push(p);
   }
   const groups: ParamGroupSpec[] = [];
-  if (decayed.length > 0) groups.push({ name: 'decay', params: decayed, lr: rules.lr, weightDecay: rules.weightDecay });
-  if (oneD.length > 0) groups.push({ name: 'no_decay_1d', params: oneD, lr: rules.lr, weightDecay: 0 });
-  if (bnWeights.length > 0) groups.push({ name: 'bn_weight', params: bnWeights, lr: rules.lr / c, weightDecay: noDecay ? 0 : rules.weightDecay });
+  if (decay.length > 0) groups.push({ name: 'decay', params: decay, lr: rules.lr, weightDecay: rules.weightDecay });
+  if (noDecay.length > 0) groups.push({ name: 'no_decay', params: noDecay, lr: rules.lr, weightDecay: 0 });
+  if (gamma.length > 0) groups.push({ name: 'bn_weight', params: gamma, lr: rules.lr / c, weightDecay: 0 });
   return groups;
+}
+
+/** One line per group: name, tensor and value counts, lr and weight decay. */
+export function describeParamGroups(groups: readonly { name?: string; params: Tensor[]; lr: number; weightDecay: number }[]): string[] {
+  return groups.map((g, i) => {
+    const values = g.params.reduce((a, p) => a + p.size, 0);
+    return `param group ${g.name ?? String(i)}: ${g.params.length} tensors, ${values} values, lr ${g.lr}, weight decay ${g.weightDecay}`;
+  });
 }

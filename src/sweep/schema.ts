@@ -35,7 +35,7 @@ export const runSpecSchema = z.strictObject({
   experiment: z.enum(EXPERIMENTS.map((e) => e.name) as [string, ...string[]]),
   group: z.string().max(200),
   seed: z.number().int().nonnegative(),
-  train: z.partialRecord(z.enum([...trainKeys, 'label', 'dropout']), z.json()),
+  train: z.partialRecord(z.enum([...trainKeys, 'label', 'dropout', 'stepsPerEpoch']), z.json()),
   extra: z.record(z.string(), configValue),
 });
 

@@ -131,7 +131,7 @@ export async function writeSweepReport(client: Redis, sweep: string, outDir: str
   if (s.missing.length > 0) throw new RangeError(`sweep '${sweep}': ${s.missing.length} of ${s.records.length + s.missing.length} run(s) have no result yet (see 'normlab sweep status ${sweep}')`);
   ensureDir(outDir, '--out');
   const exp = getExperiment(s.experiment);
-  writeJsonAtomic(join(outDir, 'experiment.json'), { experiment: s.experiment, seedDoc: exp.seedDoc, mode: s.mode, config: s.config, sweep });
+  writeJsonAtomic(join(outDir, 'experiment.json'), { experiment: s.experiment, seedDoc: exp.seedDoc, seedFile: exp.seedFile, mode: s.mode, config: s.config, sweep });
   const report = await exp.report(s.config, s.records, outDir);
   writeJsonAtomic(join(outDir, 'results.json'), { experiment: s.experiment, mode: s.mode, config: s.config, sweep, runs: s.records.map((r) => ({ id: r.spec.id, group: r.spec.group, seed: r.spec.seed, final: r.results.final, total_seconds: r.results.total_seconds })) });
   return report;

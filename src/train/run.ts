@@ -13,7 +13,8 @@ import { SGD } from '../optim/sgd.js';
 import { Adam, AdamW } from '../optim/adam.js';
 import { RMSprop } from '../optim/rmsprop.js';
 import { CosineAnnealingLR, StepLR, ConstantLR, type Scheduler } from '../optim/scheduler.js';
-import { paramGroups } from '../optim/paramGroups.js';
+import { paramGroups, describeParamGroups } from '../optim/paramGroups.js';
+import type { Tensor } from '../tensor/tensor.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { l1Penalty } from '../optim/penalty.js';
 import { manualSeed } from '../tensor/random.js';
@@ -43,7 +44,10 @@ export interface TrainConfig {
   weightDecay: number;
   /** Seed 001: initial BN γ (<= 0 → 1). */
   bnWeight: number;
-  /** Seed 001: BN γ learning rate ÷ c (c > 1); 1-D parameters get no weight decay when c > 0. */
+  /**
+   * Seed 001: BN γ learning rate ÷ c (c > 0). With c > 0 or bnWeight > 0 the optimizer gets seed
+   * 001's parameter groups (usesSeed001Groups): no weight decay on biases and norm γ/β.
+   */
   c: number;
   /** Seed 001: 'bn' prepends an input-normalization BN; 'dataset' normalizes by dataset mean/std. */
   inputNorm: 'bn' | 'dataset';
@@ -70,6 +74,12 @@ export interface TrainConfig {
   /** Resize images to this size (0: keep), e.g. 224 for AlexNet; the folder dataset's cache resolution (0: 64). */
   imageSize: number;
   activation: 'relu' | 'sigmoid';
+  /**
+   * Training steps per epoch (Keras' steps_per_epoch over a looping generator, seed 003: 2,000 at
+   * batch 80): each epoch takes this many batches, passes continuing across epochs, each new pass
+   * reshuffled. 0 or unset: one pass over the training set per epoch.
+   */
+  stepsPerEpoch?: number;
   /** Dropout probability of models that take one (seed 002's network); unset: the model's own. */
   dropout?: number;
   dataDir?: string;
@@ -112,8 +122,9 @@ export interface RunOptions {
   /** Called once with the initialized model, before the first step (and before a resume loads its checkpoint). */
   onStart?: (model: Module) => void;
   /**
-   * Called with each training batch as the loader hands it out, before its step: the epoch
-   * (1-based) and the batch's dataset indices. Used to replay the exact sample order elsewhere
+   * Called with each training batch as the loader hands it out, before its step: the loader's
+   * pass over the data (1-based; the epoch, unless stepsPerEpoch ends epochs inside passes) and
+   * the batch's dataset indices. Used to replay the exact sample order elsewhere
    * (bench/accuracy_fashion.ts feeds it to PyTorch).
    */
   onTrainBatch?: (epoch: number, indices: Int32Array) => void;
@@ -175,11 +186,26 @@ function cachedChannelStats(ds: Dataset): { mean: number[]; std: number[] } {
   return { mean: [...st.mean], std: [...st.std] };
 }
 
-function makeOptimizer(cfg: TrainConfig, model: Module): Optimizer<{ lr: number }> {
-  // Seed 001's parameter groups whenever c > 0: no decay on 1-D parameters, BN γ at lr / c.
-  const params = cfg.c > 0
-    ? paramGroups(model, { lr: cfg.lr, weightDecay: cfg.weightDecay, noDecayOn1d: true, bnWeightLrDivisor: cfg.c })
-    : model.parameters();
+/**
+ * Seed 001's method is on when the config asks for any part of it that concerns the optimizer:
+ * a BN γ initialisation (bnWeight > 0) or a BN-γ learning-rate divisor (c > 0).
+ */
+export function usesSeed001Groups(cfg: Pick<TrainConfig, 'bnWeight' | 'c'>): boolean {
+  return cfg.bnWeight > 0 || cfg.c > 0;
+}
+
+/**
+ * The optimizer's parameter groups: seed 001's (optim/paramGroups.ts, with c = 1 when only
+ * bnWeight is set) when its method is on, else one group with the weight decay on every parameter
+ * (PyTorch's default).
+ */
+export function trainParamGroups(cfg: TrainConfig, model: Module): { name: string; params: Tensor[]; lr: number; weightDecay: number }[] {
+  if (usesSeed001Groups(cfg)) return paramGroups(model, { lr: cfg.lr, weightDecay: cfg.weightDecay, c: cfg.c > 0 ? cfg.c : 1 });
+  return [{ name: 'all', params: model.parameters(), lr: cfg.lr, weightDecay: cfg.weightDecay }];
+}
+
+function makeOptimizer(cfg: TrainConfig, model: Module, groups: ReturnType<typeof trainParamGroups>): Optimizer<{ lr: number }> {
+  const params = groups.map((g) => ({ params: g.params, lr: g.lr, weightDecay: g.weightDecay }));
   switch (cfg.optimizer) {
     case 'sgd': return new SGD(params, { lr: cfg.lr, momentum: cfg.momentum, weightDecay: cfg.weightDecay });
     case 'adam': return new Adam(params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
@@ -292,12 +318,15 @@ async function train(cfg: TrainConfig, dir: RunDir | null, opts: RunOptions): Pr
     norm: cfg.norm, numClasses: train.numClasses, inChannels: train.channels, imageSize: geometry.size,
     bnWeight: cfg.bnWeight, inputNorm: cfg.inputNorm, activation: cfg.activation, dropout: cfg.dropout,
   });
-  const optimizer = makeOptimizer(cfg, model);
+  const groups = trainParamGroups(cfg, model);
+  const groupLines = describeParamGroups(groups);
+  if ((opts.progress ?? 'auto') !== 'none') process.stderr.write(groupLines.join('\n') + '\n');
+  const optimizer = makeOptimizer(cfg, model, groups);
   const scheduler = makeScheduler(cfg, optimizer);
   const loaderSeed = streamSeed(seed, 'loader');
   const mk = (ds: SubsetDataset, t: Transform[], shuffle: boolean, batchSize = cfg.batchSize): DataLoader =>
     new DataLoader(ds, { batchSize, shuffle, seed: loaderSeed, transform: t.length > 0 ? compose(...t) : undefined });
-  const runConfig = { ...cfg, derivedSeed: seed, input };
+  const runConfig = { ...cfg, derivedSeed: seed, input, paramGroups: groupLines };
   // Everything that can fail before training has passed: only now is an old run replaced.
   if (dir !== null && opts.overwrite && !resuming) dir.clear();
   if (stored !== null && (changes.length > 0 || stored.epochs !== cfg.epochs)) {
@@ -307,6 +336,7 @@ async function train(cfg: TrainConfig, dir: RunDir | null, opts: RunOptions): Pr
   }
   const trainer = new Trainer({
     model, optimizer, scheduler, epochs: cfg.epochs,
+    stepsPerEpoch: cfg.stepsPerEpoch !== undefined && cfg.stepsPerEpoch > 0 ? cfg.stepsPerEpoch : undefined,
     train: loaderSource(mk(train, trainT, true), opts.onTrainBatch),
     val: val === null ? undefined : loaderSource(mk(val, evalT, false)),
     test: loaderSource(mk(test, evalT, false)),

@@ -17,6 +17,7 @@ import { defaultGenerator } from '../tensor/random.js';
 import { ensureDir, writeFileAtomic, writeJsonAtomic } from './atomic.js';
 import { latestCheckpoint, publishCheckpoint, removeIfPresent, removeSetsBefore, writeCheckpoint } from './checkpoint.js';
 import { makeProgress, type ProgressSink } from './progress.js';
+import { nameFilteredBatchNorms } from '../nn/norm/fbn_limit.js';
 
 export interface Batch {
   x: Tensor;
@@ -84,6 +85,12 @@ export interface TrainerOptions {
   checkpoints?: boolean;
   /** Called after every epoch with its metrics. */
   onEpoch?: (m: EpochMetrics) => void;
+  /**
+   * Training steps per epoch, as Keras' fit(steps_per_epoch=...) over a looping generator: each
+   * epoch takes this many batches from the training source, continuing its current pass and
+   * starting a new pass (a new shuffle) whenever one ends. Unset: one pass per epoch.
+   */
+  stepsPerEpoch?: number;
 }
 
 interface TrainerState {
@@ -100,13 +107,21 @@ interface TrainerState {
 export class Trainer {
   private readonly o: TrainerOptions;
   private readonly progress: ProgressSink;
+  /** The training pass in progress when stepsPerEpoch ends epochs inside passes. */
+  private pass: Iterator<Batch> | null = null;
 
   constructor(options: TrainerOptions) {
     if (!Number.isInteger(options.epochs) || options.epochs < 1) {
       throw new RangeError(`Trainer: epochs must be an integer >= 1, got ${options.epochs}`);
     }
+    const spe = options.stepsPerEpoch;
+    if (spe !== undefined && (!Number.isInteger(spe) || spe < 1)) {
+      throw new RangeError(`Trainer: stepsPerEpoch must be an integer >= 1 (or unset for one pass per epoch), got ${spe}`);
+    }
     this.o = options;
     this.progress = makeProgress(options.progress ?? 'auto');
+    // Warnings of Filtered BN layers name them by their place in the model ('features.1').
+    nameFilteredBatchNorms(options.model);
   }
 
   /** Mean loss and accuracy over a source, in eval mode without gradients. */
@@ -195,6 +210,9 @@ export class Trainer {
         writeFileAtomic(join(out, 'metrics.jsonl'), history.map((h) => JSON.stringify(h)).join('\n') + '\n');
       }
     }
+    // A pass left open by stepsPerEpoch ends here (a loader stops its worker threads on return).
+    this.pass?.return?.();
+    this.pass = null;
     const final = history[history.length - 1];
     const bestM = history[best.epoch - 1];
     const result: TrainResult = {
@@ -211,6 +229,31 @@ export class Trainer {
     return result;
   }
 
+  /**
+   * `count` batches of the training source: the rest of the pass in progress, then new passes.
+   * The source's state (getState) follows the batches handed out, so a checkpoint taken between
+   * epochs resumes inside the pass.
+   */
+  private *steps(count: number): Generator<Batch> {
+    let taken = 0;
+    let fromThisPass = 0;
+    while (taken < count) {
+      if (this.pass === null) {
+        this.pass = this.o.train.epoch()[Symbol.iterator]();
+        fromThisPass = -1;
+      }
+      const r = this.pass.next();
+      if (r.done === true) {
+        this.pass = null;
+        if (fromThisPass === -1) throw new RangeError('Trainer: the training source gave no batch in a whole pass; stepsPerEpoch needs a non-empty source');
+        continue;
+      }
+      fromThisPass = Math.max(fromThisPass, 0) + 1;
+      taken++;
+      yield r.value;
+    }
+  }
+
   private trainEpoch(epoch: number): EpochMetrics {
     const o = this.o;
     const lr = o.optimizer.groups[0].hp.lr;
@@ -220,7 +263,8 @@ export class Trainer {
     let correct = 0;
     let n = 0;
     let b = 0;
-    for (const batch of o.train.epoch()) {
+    const batches = o.stepsPerEpoch === undefined ? o.train.numBatches : o.stepsPerEpoch;
+    for (const batch of o.stepsPerEpoch === undefined ? o.train.epoch() : this.steps(o.stepsPerEpoch)) {
       b++;
       o.optimizer.zeroGrad();
       const logits = o.model.call(batch.x);
@@ -238,8 +282,8 @@ export class Trainer {
       n += batch.y.length;
       const sec = Number(process.hrtime.bigint() - t0) / 1e9;
       this.progress.batch({
-        epoch, epochs: o.epochs, batch: b, batches: o.train.numBatches, loss: lossSum / n, acc: correct / n,
-        samplesPerSec: n / sec, etaSec: (sec / b) * (o.train.numBatches - b),
+        epoch, epochs: o.epochs, batch: b, batches, loss: lossSum / n, acc: correct / n,
+        samplesPerSec: n / sec, etaSec: (sec / b) * (batches - b),
       });
     }
     o.scheduler?.step();

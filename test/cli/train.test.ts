@@ -31,10 +31,27 @@ describe('normlab train', () => {
     assert.match(choice.stderr, /Allowed choices are bn, fbn/);
   });
 
+  it('refuses --bn-weight on a network without BN layers before loading any data', () => {
+    const r = run(['train', '--network', 'lenet5', '--norm', 'gn', '--bn-weight', '0.1', '--data-dir', '/nonexistent']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /--bn-weight 0\.1 initialises BN layers' gamma, but --network lenet5 with --norm gn has none/);
+  });
+
+  it('prints the parameter groups at the start of training', () => {
+    const out = mkdtempSync(join(tmpdir(), 'normlab-cli-'));
+    const r = run(['train', '--network', 'lenet5', '--bn-weight', '0.1', '--c', '100', '--lr', '0.1', '--weight-decay', '0.0005',
+      '--train-limit', '64', '--test-limit', '32', '--progress', 'lines', '--out', out]);
+    assert.equal(r.status, 0, r.stderr);
+    // LeNet-5: 5 conv/linear weights (61,470 values); 5 biases + 4 BN betas; 4 BN gammas (226 values).
+    assert.match(r.stderr, /param group decay: 5 tensors, 61470 values, lr 0\.1, weight decay 0\.0005\n/);
+    assert.match(r.stderr, /param group no_decay: 9 tensors, 462 values, lr 0\.1, weight decay 0\n/);
+    assert.match(r.stderr, /param group bn_weight: 4 tensors, 226 values, lr 0\.001, weight decay 0\n/);
+  });
+
   it('lists every flag with its default in --help', () => {
     const r = run(['train', '--help']);
     assert.equal(r.status, 0);
-    for (const flag of ['--dataset', '--network', '--norm', '--threshold', '--batch-size', '--epochs', '--optimizer', '--lr', '--scheduler', '--momentum',
+    for (const flag of ['--dataset', '--network', '--norm', '--threshold', '--batch-size', '--epochs', '--steps-per-epoch', '--optimizer', '--lr', '--scheduler', '--momentum',
       '--weight-decay', '--bn-weight', '--c ', '--input-norm', '--l1', '--augment', '--seed', '--threads', '--data-dir', '--out', '--resume']) {
       assert.ok(r.stdout.includes(flag), `missing ${flag}`);
     }

@@ -7,6 +7,8 @@ import { EXPERIMENTS, getExperiment } from '../../src/experiments/registry.js';
 import { runExperiment, resolveConfig, type ExperimentOutput } from '../../src/experiments/runExperiment.js';
 import { applyOverrides, expand } from '../../src/experiments/experiment.js';
 import { setNumThreads, getNumThreads } from '../../src/index.js';
+import { spawnSync } from 'node:child_process';
+import { repoRoot } from '../helpers/fixtures.js';
 
 /** What each experiment's report must show: charts (SVG), tables, images. */
 const expected: Record<string, { charts: number; tables: number; images?: boolean; text: RegExp[] }> = {
@@ -32,6 +34,50 @@ describe('every experiment in quick mode', () => {
     assert.equal(EXPERIMENTS.length, 10);
     assert.deepEqual(Object.keys(expected).sort(), EXPERIMENTS.map((e) => e.name).sort());
     for (const e of EXPERIMENTS) assert.match(e.seedDoc, /^00[0-3]$/);
+  });
+
+  it('names for each experiment the seed file whose method it reproduces, in run --list too', () => {
+    const files: Record<string, RegExp> = {
+      'fbn-mnist': /^MNIST\/mnist_train\.py$/, 'fbn-lenet5': /^MNIST\/mnist_lenet5_test\.py$/, 'fbn-batch-sweep': /^MNIST\/mnist_batchsize\.py$/,
+      'activation-stats': /plot_activation_distributions_resnet\.py.*plot_outlier_images\.py/, 'batch-stats': /^CIFAR\/alexnet_small_large_compare\.py$/,
+      landscape: /^MNIST\/mnist_loss_test\.py/, 'fbn-alexnet': /^CIFAR\/alexnet_batchnorm_double\.py$/, 'bn-init': /^train\.py/,
+      'mnist-norms': /^README/, 'bn-intuition': /notebook/,
+    };
+    for (const e of EXPERIMENTS) assert.match(e.seedFile, files[e.name], e.name);
+    const list = spawnSync(process.execPath, [join(repoRoot, 'bin', 'normlab.js'), 'run', '--list'], { encoding: 'utf8' });
+    assert.equal(list.status, 0, list.stderr);
+    assert.match(list.stdout, /^fbn-batch-sweep +seed 000: MNIST\/mnist_batchsize\.py$/m);
+    assert.match(list.stdout, /^bn-init +seed 001: train\.py/m);
+  });
+
+  it("runs seed 001's full study with seeds 1 to 15 in each of its three settings", () => {
+    const specs = expand(getExperiment('bn-init'), resolveConfig('bn-init', { mode: 'full' }));
+    const seeds = (g: string): number[] => specs.filter((s) => s.group === g).map((s) => s.seed);
+    const oneToFifteen = Array.from({ length: 15 }, (_, i) => i + 1);
+    for (const g of ['baseline', 'γ=0.1, c=100', 'γ=0.1, c=100, BN input norm']) assert.deepEqual(seeds(g), oneToFifteen, g);
+    assert.equal(specs.length, 45);
+    // Seed 0 only draws the validation split (train/run.ts splits with md5Seed(0)).
+    assert.ok(specs.every((s) => s.train.valSplit === 5000));
+    // Baseline and method share seed 001's parameter groups; they differ in γ's init and lr / c.
+    const first = (g: string): Record<string, unknown> => specs.find((s) => s.group === g)!.train as Record<string, unknown>;
+    assert.deepEqual([first('baseline').bnWeight, first('baseline').c], [1, 1]);
+    assert.deepEqual([first('γ=0.1, c=100').bnWeight, first('γ=0.1, c=100').c], [0.1, 100]);
+  });
+
+  it("builds seed 000's FBN with the seed's pooled 1-D layer, running statistics in eval unless set to batch", () => {
+    for (const name of ['fbn-mnist', 'fbn-lenet5', 'fbn-batch-sweep', 'landscape']) {
+      const fbn = expand(getExperiment(name), resolveConfig(name, { mode: 'full' })).filter((s) => typeof s.train.norm === 'object');
+      assert.ok(fbn.length > 0, name);
+      for (const s of fbn) assert.deepEqual([(s.train.norm as Record<string, unknown>).pooled1d, (s.train.norm as Record<string, unknown>).evalMode], [true, 'running'], name);
+    }
+    const batch = expand(getExperiment('fbn-mnist'), resolveConfig('fbn-mnist', { mode: 'full', sets: ['fbnEvalMode=batch', 'fbnPooled1d=false'] }));
+    assert.deepEqual(batch.filter((s) => s.group !== 'BN').map((s) => s.train.norm)[0], { kind: 'fbn', threshold: 4, pooled1d: false, evalMode: 'batch' });
+    assert.throws(() => expand(getExperiment('fbn-mnist'), resolveConfig('fbn-mnist', { mode: 'full', sets: ['fbnEvalMode=train'] })), /fbn-mnist: setting 'fbnEvalMode' must be 'running' or 'batch', got 'train'/);
+  });
+
+  it("takes seed 003's schedule: 20 epochs of 2,000 steps at batch 80", () => {
+    const specs = expand(getExperiment('bn-intuition'), resolveConfig('bn-intuition', { mode: 'full' }));
+    for (const s of specs) assert.deepEqual([s.train.epochs, s.train.stepsPerEpoch, s.train.batchSize, s.train.augment], [20, 2000, 80, 'keras']);
   });
 
   for (const name of Object.keys(expected)) {

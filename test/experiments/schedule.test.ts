@@ -34,6 +34,13 @@ describe('longest-first scheduling of runs', () => {
     assert.ok(expectedCost(spec({ ...base, valSplit: 100 })) < c);
   });
 
+  it('counts stepsPerEpoch steps of a batch each, whatever the set size', () => {
+    const base: Train = { dataset: 'cifar100', testLimit: 1000, epochs: 2, batchSize: 80 };
+    // 2 epochs × (2,000 steps × 80 samples + 2,000 steps × 8 + 1,000 test samples / 3).
+    assert.equal(expectedCost(spec({ ...base, stepsPerEpoch: 2000 })), 2 * (160000 + 16000 + 1000 / 3));
+    assert.equal(expectedCost(spec({ ...base, stepsPerEpoch: 2000, trainLimit: 800 })), expectedCost(spec({ ...base, stepsPerEpoch: 2000 })));
+  });
+
   it('reads the same defaults as the training configuration', () => {
     for (const [k, v] of Object.entries(COST_DEFAULTS)) assert.equal(v, DEFAULT_CONFIG[k as keyof typeof DEFAULT_CONFIG], `default ${k}`);
   });

@@ -93,35 +93,50 @@ describe('optimizers against torch.optim', () => {
 });
 
 describe('seed 001 parameter groups', () => {
-  class Tiny extends nn.Module {
-    conv = this.registerParameter('weight', new nn.Parameter(new Float32Array(8), [2, 4]))!;
-    forward(x: Tensor): Tensor {
-      return x;
-    }
-  }
-  class Bn extends nn.Module {
-    w = this.registerParameter('weight', new nn.Parameter(new Float32Array(2), [2]))!;
-    b = this.registerParameter('bias', new nn.Parameter(new Float32Array(2), [2]))!;
-    forward(x: Tensor): Tensor {
-      return x;
-    }
-  }
-  class Net extends nn.Module {
-    a = this.registerModule('conv', new Tiny());
-    b = this.registerModule('bn', new Bn());
-    forward(x: Tensor): Tensor {
-      return x;
-    }
-  }
+  // conv (weight, bias), BN (γ, β), the input-norm BN (γ; β frozen), LayerNorm over [4, 3, 3]
+  // (γ, β of rank 3), GroupNorm (γ, β) and linear (weight, bias).
+  const net = (): nn.Sequential => new nn.Sequential(
+    new nn.InputNorm(1), new nn.Conv2d(1, 4, 3, { padding: 1 }), new nn.BatchNorm2d(4), new nn.LayerNorm([4, 3, 3]),
+    new nn.GroupNorm(2, 4), new nn.Flatten(), new nn.Linear(36, 2),
+  );
+  const names = (m: nn.Module, ps: Tensor[]): string[] => m.namedParameters().filter(([, p]) => ps.includes(p)).map(([n]) => n);
 
-  it('puts BN weights in an lr / c group without decay and biases in a no-decay group', () => {
-    const groups = optim.paramGroups(new Net(), { lr: 0.1, weightDecay: 1e-4, noDecayOn1d: true, bnWeightLrDivisor: 100 });
+  it('gives norm scales lr / c without decay, biases and shifts lr without decay, conv and linear weights the decay', () => {
+    const m = net();
+    const groups = optim.paramGroups(m, { lr: 0.1, weightDecay: 1e-4, c: 100 });
     const byName = Object.fromEntries(groups.map((g) => [g.name, g]));
-    assert.equal(byName.decay.params.length, 1);
+    assert.deepEqual(names(m, byName.decay.params), ['1.weight', '6.weight']);
+    assert.equal(byName.decay.lr, 0.1);
     assert.equal(byName.decay.weightDecay, 1e-4);
-    assert.equal(byName.no_decay_1d.params.length, 1);
-    assert.equal(byName.no_decay_1d.weightDecay, 0);
+    assert.deepEqual(names(m, byName.no_decay.params), ['1.bias', '2.bias', '3.bias', '4.bias', '6.bias']);
+    assert.equal(byName.no_decay.lr, 0.1);
+    assert.equal(byName.no_decay.weightDecay, 0);
+    assert.deepEqual(names(m, byName.bn_weight.params), ['0.weight', '2.weight', '3.weight', '4.weight']);
     assert.equal(byName.bn_weight.lr, 0.001);
     assert.equal(byName.bn_weight.weightDecay, 0);
+    assert.equal(groups.reduce((a, g) => a + g.params.length, 0), m.parameters().length, 'every parameter in exactly one group');
+  });
+
+  it('keeps the BN-scale group on the schedule at lr / c', () => {
+    const groups = optim.paramGroups(net(), { lr: 0.1, weightDecay: 1e-4, c: 100 });
+    const opt = new optim.SGD(groups, { lr: 0.1 });
+    const sched = new optim.CosineAnnealingLR(opt, 4);
+    sched.step();
+    sched.step();
+    // Half way through a cosine schedule every group is at half its initial lr.
+    assertClose(Float32Array.from(sched.getLr()), Float32Array.from([0.05, 0.05, 0.0005]), 'lr after 2 of 4 epochs');
+  });
+
+  it('describes each group with its counts, lr and weight decay', () => {
+    const lines = optim.describeParamGroups(optim.paramGroups(net(), { lr: 0.1, weightDecay: 1e-4, c: 100 }));
+    assert.deepEqual(lines, [
+      'param group decay: 2 tensors, 108 values, lr 0.1, weight decay 0.0001',
+      'param group no_decay: 5 tensors, 50 values, lr 0.1, weight decay 0',
+      'param group bn_weight: 4 tensors, 45 values, lr 0.001, weight decay 0',
+    ]);
+  });
+
+  it('rejects a c that is not positive', () => {
+    assert.throws(() => optim.paramGroups(net(), { lr: 0.1, weightDecay: 0, c: 0 }), /paramGroups: rules\.c must be a finite number > 0, got 0/);
   });
 });

@@ -42,6 +42,7 @@ interface LayerRow {
 export const activationStats: Experiment<ActivationStatsConfig> = {
   name: 'activation-stats',
   seedDoc: '000',
+  seedFile: 'activations/plot_activation_distributions_resnet.py, plot_activation_distributionvgg.py, plot_outlier_images.py',
   description: 'distribution statistics of every norm layer input of a trained VGG-BN and ResNet-18, box plots, outlier images',
   full,
   quick: { ...full, dataset: 'mnist-bundled', epochs: 1, batchSize: 32, trainLimit: 64, testLimit: 32, imageSize: 32, statBatches: 1, outlierSigma: 3, outliers: 6 },

@@ -31,6 +31,7 @@ const full: BatchStatsConfig = {
 export const batchStats: Experiment<BatchStatsConfig> = {
   name: 'batch-stats',
   seedDoc: '000',
+  seedFile: 'CIFAR/alexnet_small_large_compare.py',
   description: 'batch-statistics error vs batch size (2..512), BN batch stats vs FBN filtered stats at several thresholds',
   full,
   quick: { ...full, dataset: 'mnist-bundled', epochs: 1, batchSize: 64, lr: 0.05, momentum: 0.9, trainLimit: 800, testLimit: 300, layers: ['features.1', 'classifier.1'], batchSizes: [2, 8, 32, 128], thresholds: [2, 3], repeats: 5, maxSamples: 300 },

@@ -1,8 +1,9 @@
 // Seed 001 ("Revisiting Batch Norm Initialization", ECCV 2022): ResNet on CIFAR with the BN
 // scale γ initialised to 0.1 and its learning rate divided by c = 100 (no weight decay on 1-D
 // parameters), optionally with BN as input normalization, against the standard initialisation.
-// 45k/5k stratified train/validation split, cosine schedule, MD5-derived seeds, one-sided
-// paired t-test per setting; the table follows the form of the seed's README.
+// 45k/5k stratified train/validation split drawn with seed 0, runs with seeds 1…15 (the seed's
+// README: "We used [1, 15] for our work with 0 to create the validation set"), MD5-derived,
+// cosine schedule, one-sided paired t-test per setting; the table follows the seed's README.
 import type { Experiment, ExperimentConfig, RunRecord } from '../experiment.js';
 import type { DatasetName } from '../../data/load.js';
 import { curves, finalTable, groupsOf, significanceTable } from '../compare.js';
@@ -28,7 +29,7 @@ export interface BnInitConfig extends ExperimentConfig {
 }
 
 const full: BnInitConfig = {
-  dataset: 'cifar10', network: 'resnet18', epochs: 180, batchSize: 128, lr: 0.1, momentum: 0.9, weightDecay: 1e-4, bnWeight: 0.1, c: 100, seeds: 5,
+  dataset: 'cifar10', network: 'resnet18', epochs: 180, batchSize: 128, lr: 0.1, momentum: 0.9, weightDecay: 1e-4, bnWeight: 0.1, c: 100, seeds: 15,
   valSplit: 5000, trainLimit: 0, testLimit: 0, imageSize: 0, inputNormVariant: true,
 };
 
@@ -37,7 +38,8 @@ export const BASELINE = 'baseline';
 export const bnInit: Experiment<BnInitConfig> = {
   name: 'bn-init',
   seedDoc: '001',
-  description: 'ResNet on CIFAR: baseline vs gamma init 0.1 with lr/c (c = 100), and BN input normalization; 5 MD5 seeds, paired t-tests',
+  seedFile: 'train.py (with networks.py, batch_norm.py, weight_decay_and_learning_rate.py, seeds.py, t_test.py)',
+  description: 'ResNet on CIFAR: baseline vs gamma init 0.1 with lr/c (c = 100), and BN input normalization; MD5 seeds 1-15 (seed 0 draws the validation split), paired t-tests',
   full,
   quick: { ...full, dataset: 'mnist-bundled', epochs: 1, batchSize: 32, lr: 0.05, seeds: 2, valSplit: 16, trainLimit: 64, testLimit: 32, imageSize: 16 },
   runs(c) {
@@ -48,8 +50,9 @@ export const bnInit: Experiment<BnInitConfig> = {
     };
     const out = [];
     for (let s = 1; s <= c.seeds; s++) {
-      // The baseline keeps PyTorch's defaults: γ = 1, one lr, weight decay on every parameter.
-      out.push({ group: BASELINE, seed: s, train: { ...base, bnWeight: 0, c: 0, inputNorm: 'dataset' as const }, extra: {} });
+      // The baseline runs through seed 001's parameter groups too (γ = 1, c = 1: biases and norm
+      // γ/β without weight decay, one lr), so it differs from the method only in γ's init and lr / c.
+      out.push({ group: BASELINE, seed: s, train: { ...base, bnWeight: 1, c: 1, inputNorm: 'dataset' as const }, extra: {} });
       out.push({ group: `γ=${c.bnWeight}, c=${c.c}`, seed: s, train: { ...base, bnWeight: c.bnWeight, c: c.c, inputNorm: 'dataset' as const }, extra: {} });
       if (c.inputNormVariant) {
         out.push({ group: `γ=${c.bnWeight}, c=${c.c}, BN input norm`, seed: s, train: { ...base, bnWeight: c.bnWeight, c: c.c, inputNorm: 'bn' as const }, extra: {} });
@@ -72,7 +75,8 @@ export const bnInit: Experiment<BnInitConfig> = {
       title: 'bn-init: Revisiting Batch Norm Initialization',
       subtitle: `${c.network} on ${c.dataset}, seed 001 (ECCV 2022)`,
       notes: [
-        `Settings: baseline (γ = 1, weight decay on all parameters) vs γ initialised to ${c.bnWeight} with the BN-γ learning rate divided by c = ${c.c} and no weight decay on 1-D parameters${c.inputNormVariant ? ', and the same with an affine BN as input normalization (γ = 0.58·bnWeight, β frozen) instead of dataset mean/std' : ''}.`,
+        `Settings: baseline (γ = 1, c = 1) vs γ initialised to ${c.bnWeight} with the BN-γ learning rate divided by c = ${c.c}${c.inputNormVariant ? ', and the same with an affine BN as input normalization (γ = 0.58·bnWeight, β frozen) instead of dataset mean/std' : ''}.`,
+        'Every setting, the baseline included, uses seed 001\'s parameter groups (weight_decay_and_learning_rate.py): conv and linear weights get the weight decay, biases and BN β no weight decay, BN γ no weight decay and lr / c.',
         `${c.seeds} MD5-derived seeds; validation split of ${c.valSplit} training images fixed by md5(0); SGD lr ${c.lr} momentum ${c.momentum} weight decay ${c.weightDecay}, cosine schedule over ${c.epochs} epoch(s), batch ${c.batchSize}.`,
         `Significance as in t_test.py: one-sided paired t-test of each setting against the baseline on test accuracy; the baseline has ${baseRuns.length} run(s).`,
       ],

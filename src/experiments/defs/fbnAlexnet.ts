@@ -26,6 +26,7 @@ const full: AlexnetConfig = { dataset: 'cifar10', imageSize: 224, epochs: 10, ba
 export const fbnAlexnet: Experiment<AlexnetConfig> = {
   name: 'fbn-alexnet',
   seedDoc: '000',
+  seedFile: 'CIFAR/alexnet_batchnorm_double.py',
   description: 'AlexNet on CIFAR-10 at 224x224, BN vs FBN, with gamma and beta trained (the seed forgot to)',
   full,
   quick: { ...full, dataset: 'mnist-bundled', imageSize: 64, epochs: 1, batchSize: 32, lr: 0.01, seeds: 1, trainLimit: 64, testLimit: 32, checkpoints: false },

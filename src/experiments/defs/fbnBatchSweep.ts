@@ -4,6 +4,7 @@ import type { DatasetName } from '../../data/load.js';
 import { finalTable, groupsOf } from '../compare.js';
 import { mean } from '../reportSpec.js';
 import { renderReport } from '../render.js';
+import { FBN_DEFAULTS, fbnSpec, fbnVariantNote } from '../fbnSpec.js';
 
 export interface BatchSweepConfig extends ExperimentConfig {
   dataset: string;
@@ -16,11 +17,13 @@ export interface BatchSweepConfig extends ExperimentConfig {
   seeds: number;
   trainLimit: number;
   testLimit: number;
+  fbnPooled1d: boolean;
+  fbnEvalMode: string;
 }
 
 const full: BatchSweepConfig = {
   dataset: 'mnist', network: 'fbn-mnist', epochs: 3, batchSizes: [256, 128, 64, 32, 16, 8], thresholds: [2, 3, 4, 5], lr: 0.01, momentum: 0.5,
-  seeds: 10, trainLimit: 0, testLimit: 0,
+  seeds: 10, trainLimit: 0, testLimit: 0, ...FBN_DEFAULTS,
 };
 
 const label = (bs: number, t: number | null): string => (t === null ? `bs=${bs} BN` : `bs=${bs} FBN T=${t}`);
@@ -28,6 +31,7 @@ const label = (bs: number, t: number | null): string => (t === null ? `bs=${bs} 
 export const fbnBatchSweep: Experiment<BatchSweepConfig> = {
   name: 'fbn-batch-sweep',
   seedDoc: '000',
+  seedFile: 'MNIST/mnist_batchsize.py',
   description: 'batch sizes 256..8 x thresholds 2..5 with BN as baseline; heat maps of accuracy and FBN - BN',
   full,
   quick: { ...full, dataset: 'mnist-bundled', epochs: 1, batchSizes: [64, 16], thresholds: [2, 4], lr: 0.05, momentum: 0.9, seeds: 1, trainLimit: 600, testLimit: 300 },
@@ -41,7 +45,7 @@ export const fbnBatchSweep: Experiment<BatchSweepConfig> = {
         };
         out.push({ group: label(bs, null), seed: s, train: { ...base, norm: 'bn' as const }, extra: { batchSize: bs, threshold: 0 } });
         for (const t of c.thresholds) {
-          out.push({ group: label(bs, t), seed: s, train: { ...base, norm: { kind: 'fbn' as const, threshold: t } }, extra: { batchSize: bs, threshold: t } });
+          out.push({ group: label(bs, t), seed: s, train: { ...base, norm: fbnSpec('fbn-batch-sweep', t, c) }, extra: { batchSize: bs, threshold: t } });
         }
       }
     }
@@ -65,6 +69,7 @@ export const fbnBatchSweep: Experiment<BatchSweepConfig> = {
       notes: [
         `Every cell is the mean final test accuracy over ${c.seeds} seed(s); ${c.epochs} epoch(s), SGD lr ${c.lr} momentum ${c.momentum}.`,
         'The second heat map is FBN minus BN at the same batch size, in percentage points: positive cells are where filtering helps.',
+        fbnVariantNote(c),
       ],
       config: c,
       tables: [

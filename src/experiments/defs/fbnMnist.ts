@@ -4,6 +4,7 @@ import type { Experiment, ExperimentConfig, RunRecord } from '../experiment.js';
 import type { DatasetName } from '../../data/load.js';
 import { curves, finalTable, significanceTable } from '../compare.js';
 import { renderReport } from '../render.js';
+import { FBN_DEFAULTS, fbnSpec, fbnVariantNote } from '../fbnSpec.js';
 
 export interface FbnCompareConfig extends ExperimentConfig {
   dataset: string;
@@ -15,13 +16,16 @@ export interface FbnCompareConfig extends ExperimentConfig {
   seeds: number;
   trainLimit: number;
   testLimit: number;
+  fbnPooled1d: boolean;
+  fbnEvalMode: string;
 }
 
-function fbnCompare(name: string, network: 'fbn-mnist' | 'lenet5', description: string, fullSeeds: number): Experiment<FbnCompareConfig> {
-  const full: FbnCompareConfig = { dataset: 'mnist', epochs: 3, batchSize: 256, lr: 0.01, momentum: 0.5, threshold: 4, seeds: fullSeeds, trainLimit: 0, testLimit: 0 };
+function fbnCompare(name: string, network: 'fbn-mnist' | 'lenet5', seedFile: string, description: string, fullSeeds: number): Experiment<FbnCompareConfig> {
+  const full: FbnCompareConfig = { dataset: 'mnist', epochs: 3, batchSize: 256, lr: 0.01, momentum: 0.5, threshold: 4, seeds: fullSeeds, trainLimit: 0, testLimit: 0, ...FBN_DEFAULTS };
   return {
     name,
     seedDoc: '000',
+    seedFile,
     description,
     full,
     quick: { ...full, dataset: 'mnist-bundled', epochs: 2, batchSize: 64, lr: 0.05, momentum: 0.9, seeds: 2, trainLimit: 1000, testLimit: 400 },
@@ -33,7 +37,7 @@ function fbnCompare(name: string, network: 'fbn-mnist' | 'lenet5', description: 
       const out = [];
       for (let s = 1; s <= c.seeds; s++) {
         out.push({ group: 'BN', seed: s, train: { ...base, norm: 'bn' as const }, extra: {} });
-        out.push({ group: `FBN T=${c.threshold}`, seed: s, train: { ...base, norm: { kind: 'fbn' as const, threshold: c.threshold } }, extra: {} });
+        out.push({ group: `FBN T=${c.threshold}`, seed: s, train: { ...base, norm: fbnSpec(name, c.threshold, c) }, extra: {} });
       }
       return out;
     },
@@ -43,7 +47,8 @@ function fbnCompare(name: string, network: 'fbn-mnist' | 'lenet5', description: 
         subtitle: `${network === 'lenet5' ? 'LeNet-5' : 'small MNIST CNN'} on ${c.dataset}, seed 000 (Filtered Batch Normalization, ICPR 2020)`,
         notes: [
           `Each network is trained ${c.seeds} times per normalization (MD5-derived seeds 1..${c.seeds}), ${c.epochs} epochs, batch ${c.batchSize}, SGD lr ${c.lr} momentum ${c.momentum}.`,
-          'FBN computes per-channel mean and unbiased variance, keeps the elements with |z| < T and normalizes every element with the statistics of the kept ones; running statistics (of the filtered statistics) are used in evaluation.',
+          'FBN computes the mean and unbiased variance, keeps the elements with |z| < T and normalizes every element with the statistics of the kept ones.',
+          fbnVariantNote(c),
           'The significance test asks whether FBN beats BN on final test accuracy, pairing runs by seed (one-sided paired t-test, p ≤ 0.05).',
         ],
         config: c,
@@ -58,5 +63,5 @@ function fbnCompare(name: string, network: 'fbn-mnist' | 'lenet5', description: 
   };
 }
 
-export const fbnMnist = fbnCompare('fbn-mnist', 'fbn-mnist', 'small MNIST CNN, BN vs FBN (T = 4), batch 256, 3 epochs, 10 repeats, paired t-test', 10);
-export const fbnLenet5 = fbnCompare('fbn-lenet5', 'lenet5', 'LeNet-5 with BN vs FBN after every layer, batch 256, 3 epochs', 5);
+export const fbnMnist = fbnCompare('fbn-mnist', 'fbn-mnist', 'MNIST/mnist_train.py', 'small MNIST CNN, BN vs FBN (T = 4), batch 256, 3 epochs, 10 repeats, paired t-test', 10);
+export const fbnLenet5 = fbnCompare('fbn-lenet5', 'lenet5', 'MNIST/mnist_lenet5_test.py', 'LeNet-5 with BN vs FBN after every layer, batch 256, 3 epochs', 5);

@@ -6,6 +6,7 @@ import type { Experiment, ExperimentConfig, RunRecord } from '../experiment.js';
 import type { DatasetName } from '../../data/load.js';
 import { lossLandscape, linspace, type LandscapeResult } from '../../analysis/landscape.js';
 import { renderReport } from '../render.js';
+import { FBN_DEFAULTS, fbnSpec, fbnVariantNote } from '../fbnSpec.js';
 import type { ChartSpec } from '../reportSpec.js';
 
 export interface LandscapeConfig extends ExperimentConfig {
@@ -22,16 +23,19 @@ export interface LandscapeConfig extends ExperimentConfig {
   points: number;
   span: number;
   evalBatches: number;
+  fbnPooled1d: boolean;
+  fbnEvalMode: string;
 }
 
 const full: LandscapeConfig = {
   dataset: 'mnist', network: 'fbn-mnist', threshold: 4, epochs: 3, batchSize: 256, lr: 0.01, momentum: 0.5, trainLimit: 0, testLimit: 0,
-  dims: 2, points: 21, span: 1, evalBatches: 4,
+  dims: 2, points: 21, span: 1, evalBatches: 4, ...FBN_DEFAULTS,
 };
 
 export const landscape: Experiment<LandscapeConfig> = {
   name: 'landscape',
   seedDoc: '000',
+  seedFile: 'MNIST/mnist_loss_test.py, ImageNet/vgg_loss_landscape.py',
   description: 'loss and gradient-norm landscapes (filter-normalized directions) of BN and FBN models',
   full,
   quick: { ...full, dataset: 'mnist-bundled', epochs: 1, batchSize: 64, lr: 0.05, momentum: 0.9, trainLimit: 600, testLimit: 128, dims: 2, points: 5, evalBatches: 1 },
@@ -43,7 +47,7 @@ export const landscape: Experiment<LandscapeConfig> = {
     const extra = { dims: c.dims, points: c.points, span: c.span, evalBatches: c.evalBatches };
     return [
       { group: 'BN', seed: 1, train: { ...base, norm: 'bn' as const }, extra },
-      { group: `FBN T=${c.threshold}`, seed: 1, train: { ...base, norm: { kind: 'fbn' as const, threshold: c.threshold } }, extra },
+      { group: `FBN T=${c.threshold}`, seed: 1, train: { ...base, norm: fbnSpec('landscape', c.threshold, c) }, extra },
     ];
   },
   analyze(spec, ctx) {
@@ -83,6 +87,7 @@ export const landscape: Experiment<LandscapeConfig> = {
       notes: [
         `Both models are trained ${c.epochs} epoch(s) with the same seed; the landscape is evaluated on ${c.evalBatches} fixed test batch(es) in eval mode on a ${c.points}×${c.dims === 2 ? c.points : 1} grid over [−${c.span}, ${c.span}] along filter-normalized Gaussian directions (Li et al. 2018; biases and norm parameters get no direction).`,
         'Difference from the seed: its landscape script builds FBN layers without passing its threshold; here FBN uses T = ' + c.threshold + '.',
+        fbnVariantNote(c),
         'A flatter, smaller gradient-norm basin around α = β = 0 is what seed 000 reports for FBN.',
       ],
       config: c,

@@ -26,6 +26,7 @@ const full: MnistNormsConfig = { dataset: 'mnist', epochs: 15, batchSize: 128, l
 export const mnistNorms: Experiment<MnistNormsConfig> = {
   name: 'mnist-norms',
   seedDoc: '002',
+  seedFile: 'README (Net, batch_norm(), the L1 loss)',
   description: 'MNIST 7-block CNN: BN + L1 vs LayerNorm vs GroupNorm(2) with dropout; curves, table, misclassified galleries',
   full,
   quick: { ...full, dataset: 'mnist-bundled', epochs: 2, batchSize: 64, lr: 0.05, trainLimit: 1000, testLimit: 300, gallery: 6 },

@@ -3,6 +3,7 @@
 import { Tensor } from '../../tensor/tensor.js';
 import { filteredBatchNormWithStats } from '../../ops/norm.js';
 import { RunningStats, type RunningStatsOptions } from './running_stats.js';
+import { fbnValuesPerStatistic, warnFbnNoFilter } from './fbn_limit.js';
 
 export interface FilteredBatchNormOptions extends RunningStatsOptions {
   /** T: keep values with -T < (x - mu0) / sigma0 < T (default 4); must be > 0. */
@@ -30,6 +31,9 @@ abstract class FilteredBatchNormBase extends RunningStats {
   readonly pooled: boolean;
   /** Fraction of values kept per channel by the last batch-statistics forward (one entry when pooled). */
   lastKeptFraction: Float32Array | null = null;
+  /** How warnings name the layer: its class until a container names it (nameFilteredBatchNorms). */
+  layerName: string;
+  private filterChecked = false;
 
   constructor(numFeatures: number, options: FilteredBatchNormOptions = {}) {
     super(numFeatures, options, { affine: true, trackRunningStats: true });
@@ -38,6 +42,7 @@ abstract class FilteredBatchNormBase extends RunningStats {
     this.threshold = T;
     this.evalMode = options.evalMode ?? 'running';
     this.pooled = options.pooled ?? false;
+    this.layerName = new.target.name;
   }
 
   /** evalMode 'batch' keeps the (filtered) batch statistics in eval. */
@@ -50,6 +55,11 @@ abstract class FilteredBatchNormBase extends RunningStats {
     const batch = this.useBatchStats();
     const momentum = this.updatesRunningStats() ? this.nextFactor() : 0;
     const update = this.updatesRunningStats();
+    if (this.training && !this.filterChecked) {
+      // Once, at the first training batch: warn when T keeps every value (fbn_limit.ts).
+      this.filterChecked = true;
+      warnFbnNoFilter(this.layerName, fbnValuesPerStatistic(x.shape, this.pooled), this.threshold);
+    }
     const { out, stats } = filteredBatchNormWithStats(
       x, batch && !update ? null : this.runningMean, batch && !update ? null : this.runningVar, this.weight, this.bias,
       { training: batch, momentum, eps: this.eps, threshold: this.threshold, pooled: this.pooled },

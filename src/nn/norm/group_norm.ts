@@ -83,17 +83,23 @@ export type InstanceNormOptions = Omit<RunningStatsOptions, 'bnWeight'>;
  * Statistics per (sample, channel) over the spatial dims. As PyTorch: affine and
  * trackRunningStats default to false; with running statistics, training updates them with the
  * batch average of the per-instance mean and unbiased variance, and eval uses them.
+ * As PyTorch 1.13's _InstanceNorm, num_batches_tracked is a buffer (with trackRunningStats) that
+ * training never increments, and momentum must be a number: the cumulative average (momentum
+ * null) would need that count.
  */
 abstract class InstanceNormBase extends RunningStats {
   protected abstract readonly ranks: readonly number[];
 
   constructor(numFeatures: number, options: InstanceNormOptions = {}) {
+    if (options.momentum === null) {
+      throw new TypeError(`${new.target.name}: momentum must be a number (PyTorch's instance_norm takes no cumulative average), got null`);
+    }
     super(numFeatures, options, { affine: false, trackRunningStats: false });
   }
 
   forward(x: Tensor): Tensor {
     this.check(x, this.ranks, 'spatial');
-    const momentum = this.updatesRunningStats() ? this.nextFactor() : 0;
+    const momentum = this.updatesRunningStats() ? (this.momentum as number) : 0;
     // Running buffers are null without trackRunningStats; they are updated only in training.
     return instanceNorm(x, this.runningMean, this.runningVar, this.weight, this.bias, {
       useInputStats: this.useBatchStats(),

@@ -39,6 +39,7 @@ describe('GroupNorm, LayerNorm and InstanceNorm against PyTorch fixtures', () =>
           const sd = m.stateDict();
           assertClose(sd.running_mean.buffer, c.tensors.running_mean.data, 'running_mean');
           assertClose(sd.running_var.buffer, c.tensors.running_var.data, 'running_var');
+          assert.deepEqual([...sd.num_batches_tracked.buffer], [...c.tensors.num_batches_tracked.data], 'num_batches_tracked');
         }
         m.eval();
         assertClose(m.forward(t(c.tensors.xe)).buffer, c.tensors.ye.data, 'eval output');
@@ -68,6 +69,10 @@ describe('per-sample norm layers', () => {
     const m = new nn.InstanceNorm2d(3);
     assert.deepEqual(Object.keys(m.stateDict()), []);
     assert.equal(m.parameters().length, 0);
+  });
+
+  it('rejects a null momentum for InstanceNorm, as PyTorch 1.13 instance_norm does', () => {
+    assert.throws(() => new nn.InstanceNorm2d(3, { momentum: null, trackRunningStats: true }), /InstanceNorm2d: momentum must be a number/);
   });
 
   it('gives GroupNorm(1, C) the statistics of LayerNorm([C, H, W])', () => {
