@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { dirname, join, resolve } from 'node:path';
 import { DATASET_NAMES, loadDataset, type DatasetName } from '../data/load.js';
 import { decodeImageFile } from '../data/imagefolder.js';
+import { NORM_KINDS } from '../nn/norm/factory.js';
 import { MODEL_NAMES, type NormKind, type NormSpec } from '../models/index.js';
 import { loadModel, type SpecOverrides } from '../interop/checkpoint.js';
 import { evaluate, formatEval, predictTopK, specTransform } from '../interop/evaluate.js';
@@ -15,7 +16,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { setNumThreads } from '../backend/index.js';
 import { choice, intArg, numArg, UsageError } from './main.js';
 
-const NORMS: readonly NormKind[] = ['bn', 'fbn', 'brn', 'gn', 'ln', 'in', 'none'];
+const NORMS: readonly NormKind[] = NORM_KINDS;
 
 /** The flags every checkpoint command shares. */
 function modelFlags(cmd: Command): Command {
@@ -24,7 +25,7 @@ function modelFlags(cmd: Command): Command {
     .addOption(choice('--network <name>', 'network (default: from config.json)', MODEL_NAMES))
     .addOption(choice('--norm <kind>', 'normalization layer (default: from config.json)', NORMS))
     .option('--threshold <T>', 'Filtered BN threshold T (with --norm fbn)', numArg('--threshold', Number.MIN_VALUE), 4)
-    .option('--groups <g>', 'GroupNorm groups (with --norm gn)', intArg('--groups', 1), 2)
+    .option('--groups <g>', 'groups (with --norm gn, gnact or evos0)', intArg('--groups', 1), 2)
     .option('--num-classes <n>', 'classes (default: from config.json)', intArg('--num-classes', 1))
     .option('--image-size <n>', 'input size (default: from config.json)', intArg('--image-size', 1))
     .option('--threads <n>', 'native threads (0: all cores)', intArg('--threads', 0), 0);
@@ -34,7 +35,7 @@ function overrides(o: Record<string, unknown>): SpecOverrides {
   const kind = o.norm as NormKind | undefined;
   let norm: NormSpec | undefined = kind;
   if (kind === 'fbn') norm = { kind, threshold: o.threshold as number };
-  if (kind === 'gn') norm = { kind, groups: o.groups as number };
+  if (kind === 'gn' || kind === 'gnact' || kind === 'evos0') norm = { kind, groups: o.groups as number };
   return {
     ...(o.network !== undefined ? { network: o.network as string } : {}),
     ...(norm !== undefined ? { norm } : {}),

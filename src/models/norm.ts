@@ -2,7 +2,8 @@
 import * as nn from '../nn/index.js';
 import type { Module } from '../nn/module.js';
 
-export type NormKind = 'bn' | 'fbn' | 'brn' | 'gn' | 'ln' | 'in' | 'none';
+export type { NormKind } from '../nn/norm/factory.js';
+import type { NormKind } from '../nn/norm/factory.js';
 export type NormSpec = NormKind | ({ kind: NormKind } & Record<string, unknown>);
 
 export function normKind(spec: NormSpec | undefined): NormKind {
