@@ -9,6 +9,7 @@ import { runTraining } from '../train/run.js';
 import { writeJsonAtomic } from '../train/atomic.js';
 import type { Experiment, RunRecord, RunSpec } from './experiment.js';
 import { getExperiment } from './registry.js';
+import { RunInstruments } from './instruments.js';
 
 export interface ExecuteOptions {
   threads?: number;
@@ -44,12 +45,17 @@ export async function executeRun(spec: RunSpec, runDir: string, opts: ExecuteOpt
   const train = { ...spec.train, seed: spec.seed, label: spec.group, ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) };
   // extra.checkpoints === false skips checkpoints (an interrupted run then starts over).
   const checkpoints = spec.extra.checkpoints !== false && opts.checkpoints !== false;
-  const out = await runTraining(train, { outDir: runDir, resume: checkpoints && (opts.resume ?? true), progress: opts.progress ?? 'none', checkpoints });
+  const inst = exp.instruments ? new RunInstruments() : null;
+  const hooks = inst === null ? {} : { onStart: inst.onStart, onEvaluate: inst.onEvaluate };
+  const out = await runTraining(train, { outDir: runDir, resume: checkpoints && (opts.resume ?? true), progress: opts.progress ?? 'none', checkpoints, ...hooks });
   let analysis: Record<string, unknown> | undefined;
-  if (exp.analyze) {
-    analysis = await exp.analyze(spec, { runDir, model: out.model, data: out.data, evalLoader: out.evalLoader });
-    writeJsonAtomic(join(runDir, 'analysis.json'), analysis);
+  if (exp.analyze) analysis = await exp.analyze(spec, { runDir, model: out.model, data: out.data, evalLoader: out.evalLoader });
+  // After the experiment's own analysis: precise BN changes the model's running statistics.
+  if (inst !== null) {
+    const instruments = inst.finish(out.model, out.evalLoader(out.data.train), out.evalLoader(out.data.test), out.result.history, runDir);
+    analysis = { ...(analysis ?? {}), instruments };
   }
+  if (analysis !== undefined) writeJsonAtomic(join(runDir, 'analysis.json'), analysis);
   const record: RunRecord = { spec, results: out.result as unknown as RunRecord['results'], ...(analysis ? { analysis } : {}) };
   writeJsonAtomic(join(runDir, 'record.json'), record);
   return record;

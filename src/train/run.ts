@@ -97,6 +97,8 @@ export interface RunOptions {
   progress?: 'auto' | 'bar' | 'lines' | 'none';
   checkpoints?: boolean;
   onEpoch?: (m: EpochMetrics) => void;
+  /** Called after each epoch's evaluation with the model and the test batches (eval transforms). */
+  onEvaluate?: (model: Module, epoch: number, test: BatchSource) => void;
   /** Called once with the initialized model, before the first step (and before a resume loads its checkpoint). */
   onStart?: (model: Module) => void;
   /**
@@ -236,12 +238,17 @@ export async function runTraining(config: Partial<TrainConfig>, opts: RunOptions
   const loaderSeed = streamSeed(seed, 'loader');
   const mk = (ds: SubsetDataset, t: Transform[], shuffle: boolean, batchSize = cfg.batchSize): DataLoader =>
     new DataLoader(ds, { batchSize, shuffle, seed: loaderSeed, transform: t.length > 0 ? compose(...t) : undefined });
+  const testSource = loaderSource(mk(test, evalT, false));
+  const onEpoch = opts.onEvaluate === undefined ? opts.onEpoch : (m: EpochMetrics): void => {
+    opts.onEpoch?.(m);
+    opts.onEvaluate!(model, m.epoch, testSource);
+  };
   const trainer = new Trainer({
     model, optimizer, scheduler, epochs: cfg.epochs,
     train: loaderSource(mk(train, trainT, true), opts.onTrainBatch),
     val: val === null ? undefined : loaderSource(mk(val, evalT, false)),
-    test: loaderSource(mk(test, evalT, false)),
-    outDir: opts.outDir, resume: opts.resume, progress: opts.progress, checkpoints: opts.checkpoints, onEpoch: opts.onEpoch,
+    test: testSource,
+    outDir: opts.outDir, resume: opts.resume, progress: opts.progress, checkpoints: opts.checkpoints, onEpoch,
     config: { ...cfg, derivedSeed: seed, input },
     penalty: cfg.l1 > 0 ? (m) => l1Penalty(m, cfg.l1) : undefined,
   });

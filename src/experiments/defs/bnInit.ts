@@ -8,6 +8,7 @@ import type { DatasetName } from '../../data/load.js';
 import { curves, finalTable, groupsOf, significanceTable } from '../compare.js';
 import { mean, pct, std } from '../reportSpec.js';
 import { renderReport } from '../render.js';
+import { instrumentCharts, preciseBnTable } from '../instruments.js';
 
 export interface BnInitConfig extends ExperimentConfig {
   dataset: string;
@@ -39,6 +40,7 @@ export const bnInit: Experiment<BnInitConfig> = {
   seedDoc: '001',
   description: 'ResNet on CIFAR: baseline vs gamma init 0.1 with lr/c (c = 100), and BN input normalization; 5 MD5 seeds, paired t-tests',
   full,
+  instruments: true,
   quick: { ...full, dataset: 'mnist-bundled', epochs: 1, batchSize: 32, lr: 0.05, seeds: 2, valSplit: 16, trainLimit: 64, testLimit: 32, imageSize: 16 },
   runs(c) {
     const base = {
@@ -77,8 +79,11 @@ export const bnInit: Experiment<BnInitConfig> = {
         `Significance as in t_test.py: one-sided paired t-test of each setting against the baseline on test accuracy; the baseline has ${baseRuns.length} run(s).`,
       ],
       config: c,
-      tables: [readme, significanceTable(records, BASELINE), finalTable(records)],
-      charts: [curves(records, 'test_acc', 'Test accuracy per epoch', 'test accuracy'), curves(records, 'val_acc', 'Validation accuracy per epoch', 'validation accuracy')],
+      tables: [readme, significanceTable(records, BASELINE), finalTable(records), ...[preciseBnTable(records)].filter((t) => t !== null)],
+      charts: [
+        curves(records, 'test_acc', 'Test accuracy per epoch', 'test accuracy'), curves(records, 'val_acc', 'Validation accuracy per epoch', 'validation accuracy'),
+        ...instrumentCharts(records),
+      ],
       grids: [],
     });
   },
