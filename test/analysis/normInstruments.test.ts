@@ -5,6 +5,10 @@ import assert from 'node:assert/strict';
 import { nn, Tensor, noGrad } from '../../src/index.js';
 import { NormMonitor, normScalars, preciseBn, quantiles, trainEvalAccuracy } from '../../src/analysis/index.js';
 import { assertClose } from '../helpers/assert.js';
+import { writeInstrumentEvents } from '../../src/experiments/instruments.js';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 // Channel 0 alternates 0 and 4 (mean 2, biased variance 4); channel 1 alternates -1 and 1
 // (mean 0, variance 1); 8 values per channel.
@@ -118,5 +122,17 @@ describe('preciseBn', () => {
     assert.ok(model.training);
     assert.throws(() => preciseBn(new nn.Sequential(new nn.Linear(2, 2)), batches, 1), /preciseBn: the model has no normalization layer with running statistics/);
     assert.throws(() => preciseBn(model, batches, 0), /preciseBn: batches must be an integer >= 1, got 0/);
+  });
+});
+
+describe('instrument TensorBoard scalars', () => {
+  it('writes drift, kept-fraction, gamma and precise-BN tags into one event file', () => {
+    const model = new nn.Sequential(new nn.FilteredBatchNorm1d(1, { threshold: 1 }));
+    const mon = new NormMonitor(model);
+    noGrad(() => model.call(new Tensor(Float32Array.of(0, 0, 0, 0, 0, 0, 0, 10), [8, 1])));
+    const dir = mkdtempSync(join(tmpdir(), 'normlab-tb-'));
+    const file = writeInstrumentEvents(dir, { ...mon.summary(), preciseBn: { batches: 3, testAccBefore: 0.5, testAccAfter: 0.6 } }, []);
+    const text = readFileSync(file).toString('latin1');
+    for (const tag of ['norm/drift_mean/0', 'norm/kept_fraction/0', 'norm/gamma_median/0', 'norm/precise_bn/test_acc_after']) assert.ok(text.includes(tag), tag);
   });
 });
