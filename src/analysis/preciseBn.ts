@@ -75,9 +75,13 @@ export function preciseBn(model: Module, source: BatchesOf<{ x: Tensor }>, batch
  * Accuracy of `model` over `source` in eval mode (running statistics) and in train mode (each
  * batch normalized with its own statistics, dropout off), leaving every running statistic and
  * training flag as it was: evalAcc - trainAcc is the gap stale or mismatched running
- * statistics cost.
+ * statistics cost. `evalMode: false` skips the eval-mode pass (evalModeAcc is then NaN), for
+ * callers that already have it.
  */
-export function trainEvalAccuracy(model: Module, source: BatchesOf<{ x: Tensor; y: Int32Array }>): { trainModeAcc: number; evalModeAcc: number; samples: number } {
+export function trainEvalAccuracy(
+  model: Module, source: BatchesOf<{ x: Tensor; y: Int32Array }>, options: { evalMode?: boolean } = {},
+): { trainModeAcc: number; evalModeAcc: number; samples: number } {
+  const withEval = options.evalMode ?? true;
   const layers = runningStatsLayers(model);
   const flags = model.modules().map((m) => [m, m.training] as const);
   const state = layers.flatMap((l) => Object.values(l.stateDict())).map((t) => [t, t.buffer.slice()] as const);
@@ -88,7 +92,7 @@ export function trainEvalAccuracy(model: Module, source: BatchesOf<{ x: Tensor; 
     noGrad(() => {
       for (const b of iterate(source)) {
         model.eval();
-        evalCorrect += countCorrect(model.call(b.x), b.y);
+        if (withEval) evalCorrect += countCorrect(model.call(b.x), b.y);
         for (const l of layers) l.training = true;
         trainCorrect += countCorrect(model.call(b.x), b.y);
         for (const [t, v] of state) t.buffer.set(v);
@@ -99,6 +103,5 @@ export function trainEvalAccuracy(model: Module, source: BatchesOf<{ x: Tensor; 
     for (const [t, v] of state) t.buffer.set(v);
     for (const [m, t] of flags) m.training = t;
   }
-  return { trainModeAcc: trainCorrect / Math.max(1, n), evalModeAcc: evalCorrect / Math.max(1, n), samples: n };
+  return { trainModeAcc: trainCorrect / Math.max(1, n), evalModeAcc: withEval ? evalCorrect / Math.max(1, n) : NaN, samples: n };
 }
-

@@ -46,9 +46,13 @@ export class RunInstruments {
     this.monitor = new NormMonitor(model);
   };
 
-  onEvaluate = (model: Module, epoch: number, test: BatchSource): void => {
-    this.monitor!.recordAffine(epoch);
-    if (runningStatsLayers(model).length > 0) this.monitor!.recordGap(epoch, trainEvalAccuracy(model, test));
+  onEvaluate = (model: Module, m: EpochMetrics, test: BatchSource): void => {
+    this.monitor!.recordAffine(m.epoch);
+    if (runningStatsLayers(model).length > 0 && m.test_acc !== undefined) {
+      // The trainer's test evaluation is the eval-mode accuracy; only the train-mode pass is added.
+      const { trainModeAcc } = trainEvalAccuracy(model, test, { evalMode: false });
+      this.monitor!.recordGap(m.epoch, { trainModeAcc, evalModeAcc: m.test_acc });
+    }
   };
 
   /**

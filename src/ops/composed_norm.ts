@@ -4,6 +4,9 @@
 // the trace tape paused and records itself as one entry that src/interop/onnx_norm.ts
 // decomposes into ONNX opset-13 nodes. Inputs are (N, C, *) unless stated.
 import { traceOp, untraced } from '../autograd/trace.js';
+import { record, needsGrad } from '../autograd/graph.js';
+import { backend } from '../backend/index.js';
+import { emptyFloats, zeroFloats } from '../tensor/alloc.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank, formatShape, numelOf } from '../tensor/shape.js';
 import { maximum, sigmoid, relu, rsqrt, tanh } from './elementwise.js';
@@ -56,12 +59,35 @@ export function rmsNorm2d(x: Tensor, weight: Tensor | null = null, eps = 1e-6): 
   const fn = 'rmsNorm2d';
   checkRank(fn, 'input', x.shape, [3, 4, 5]);
   checkPerChannel(fn, 'weight', weight, x.shape[1]);
-  const out = untraced(() => {
-    const y = x.mul(rsqrt(x.mul(x).mean(1, true).add(eps)));
-    return weight === null ? y : y.mul(weight.reshape(channelShape(x)));
-  });
+  const out = channelNorm(fn, x, weight, null, eps, false);
   traceOp('rmsNorm', [x, weight], out, { eps, axes: [1] });
   return out;
+}
+
+/**
+ * Normalization over the channels at each position on the fused kernel (native/channel_norm.cc):
+ * center true is LayerNorm2d, false RmsNorm2d. One read of x and one write of y forward; one read
+ * of x and dy and one write of dx backward.
+ */
+function channelNorm(fn: string, x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number, center: boolean): Tensor {
+  const [N, C] = x.shape;
+  const S = x.size / (N * C);
+  const out = new Tensor(emptyFloats(x.size), x.shape);
+  const mean = center ? zeroFloats(N * S) : null;
+  const invstd = zeroFloats(N * S);
+  backend.channelNormForward(x.buffer, N, C, S, weight?.buffer ?? null, bias?.buffer ?? null, eps, center, out.buffer, mean, invstd);
+  const inputs = [x, weight, bias].filter((t): t is Tensor => t !== null);
+  if (!needsGrad(...inputs)) return out;
+  return record(out, fn, inputs, (g) => {
+    const gx = x.requiresGrad ? emptyFloats(x.size) : null;
+    const gw = weight?.requiresGrad ? zeroFloats(C) : null;
+    const gb = bias?.requiresGrad ? zeroFloats(C) : null;
+    backend.channelNormBackward(x.buffer, g, N, C, S, mean, invstd, weight?.buffer ?? null, center, gx, gw, gb);
+    const grads: (Float32Array | null)[] = [gx];
+    if (weight !== null) grads.push(gw);
+    if (bias !== null) grads.push(gb);
+    return grads;
+  });
 }
 
 /**
@@ -74,14 +100,7 @@ export function layerNorm2d(x: Tensor, weight: Tensor | null = null, bias: Tenso
   const C = x.shape[1];
   checkPerChannel(fn, 'weight', weight, C);
   checkPerChannel(fn, 'bias', bias, C);
-  const out = untraced(() => {
-    const mu = x.mean(1, true);
-    const d = x.sub(mu);
-    let y = d.mul(rsqrt(d.mul(d).mean(1, true).add(eps)));
-    if (weight !== null) y = y.mul(weight.reshape(channelShape(x)));
-    if (bias !== null) y = y.add(bias.reshape(channelShape(x)));
-    return y;
-  });
+  const out = channelNorm(fn, x, weight, bias, eps, true);
   traceOp('layerNorm2d', [x, weight, bias], out, { eps });
   return out;
 }

@@ -97,8 +97,8 @@ export interface RunOptions {
   progress?: 'auto' | 'bar' | 'lines' | 'none';
   checkpoints?: boolean;
   onEpoch?: (m: EpochMetrics) => void;
-  /** Called after each epoch's evaluation with the model and the test batches (eval transforms). */
-  onEvaluate?: (model: Module, epoch: number, test: BatchSource) => void;
+  /** Called after each epoch's evaluation with the model, the epoch's metrics and the test batches (eval transforms). */
+  onEvaluate?: (model: Module, metrics: EpochMetrics, test: BatchSource) => void;
   /** Called once with the initialized model, before the first step (and before a resume loads its checkpoint). */
   onStart?: (model: Module) => void;
   /**
@@ -241,7 +241,7 @@ export async function runTraining(config: Partial<TrainConfig>, opts: RunOptions
   const testSource = loaderSource(mk(test, evalT, false));
   const onEpoch = opts.onEvaluate === undefined ? opts.onEpoch : (m: EpochMetrics): void => {
     opts.onEpoch?.(m);
-    opts.onEvaluate!(model, m.epoch, testSource);
+    opts.onEvaluate!(model, m, testSource);
   };
   const trainer = new Trainer({
     model, optimizer, scheduler, epochs: cfg.epochs,

@@ -30,6 +30,19 @@ export interface NormKernels {
     invstd: Float32Array, gamma: Float32Array | null, dx: Float32Array | null, dgamma: Float32Array | null,
     dbeta: Float32Array | null,
   ): void;
+  /**
+   * Channels-first normalization per position of x viewed as [N, C, S] (native/channel_norm.cc):
+   * each (n, s) over its C values; center true: LayerNorm2d (mean written), false: RmsNorm2d.
+   * invstd (and mean) hold N * S values.
+   */
+  channelNormForward(
+    x: Float32Array, N: number, C: number, S: number, gamma: Float32Array | null, beta: Float32Array | null,
+    eps: number, center: boolean, y: Float32Array, mean: Float32Array | null, invstd: Float32Array,
+  ): void;
+  channelNormBackward(
+    x: Float32Array, dy: Float32Array, N: number, C: number, S: number, mean: Float32Array | null, invstd: Float32Array,
+    gamma: Float32Array | null, center: boolean, dx: Float32Array | null, dgamma: Float32Array | null, dbeta: Float32Array | null,
+  ): void;
   /** dst = src at memory-copy speed (the bandwidth yardstick of the benchmarks). */
   copyFloats(src: Float32Array, dst: Float32Array): void;
 }

@@ -1,0 +1,184 @@
+// Channels-first normalization per position: x is [N, C, S] and each (n, s) is normalized over
+// its C values (timm's LayerNorm2d with center = true, RmsNorm2d with center = false):
+//   LayerNorm2d: mu = mean_c x, r = 1 / sqrt(mean_c (x - mu)^2 + eps), xhat = (x - mu) * r
+//   RmsNorm2d:   mu = 0,        r = 1 / sqrt(mean_c x^2 + eps),        xhat = x * r
+//   y = xhat * gamma[c] + beta[c]
+// Backward (gdy = gamma[c] * dy, sums over c at one position):
+//   dx = r * (gdy - [center] sum(gdy) / C - xhat * sum(gdy * xhat) / C)
+//   dgamma[c] = sum over n, s of dy * xhat; dbeta[c] = sum of dy.
+// Work is cut into fixed blocks of kPos positions of one sample; a block's C x kPos values stay
+// in cache between its passes, so x is read from memory once per kernel (and dy once in the
+// backward). Per-position sums run over c with one float lane per position (the inner loops run
+// along s and vectorize); dgamma/dbeta are summed per block in double and merged in block
+// order, so results do not depend on the thread count.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "common.h"
+#include "dispatch.h"
+#include "napi_args.h"
+
+namespace nl {
+namespace {
+
+constexpr int64_t kPos = 256;
+
+float* optional_f32(const Args& a, const Napi::CallbackInfo& info, size_t i, size_t need) {
+  if (i < info.Length() && (info[i].IsNull() || info[i].IsUndefined())) return nullptr;
+  return a.f32(i, need);
+}
+
+// One block: positions [0, len) of x (stride S between channels).
+NL_INLINE void cn_forward_body(const float* x, float* y, int64_t C, int64_t S, int64_t len, const float* gamma,
+                               const float* beta, float eps, bool center, float* mean, float* invstd) {
+  float mu[kPos], acc[kPos];
+  for (int64_t j = 0; j < len; ++j) mu[j] = 0.f, acc[j] = 0.f;
+  if (center) {
+    for (int64_t c = 0; c < C; ++c) {
+      const float* xc = x + c * S;
+      for (int64_t j = 0; j < len; ++j) mu[j] += xc[j];
+    }
+    const float inv = 1.f / static_cast<float>(C);
+    for (int64_t j = 0; j < len; ++j) mu[j] *= inv;
+  }
+  for (int64_t c = 0; c < C; ++c) {
+    const float* xc = x + c * S;
+    for (int64_t j = 0; j < len; ++j) {
+      const float d = xc[j] - mu[j];
+      acc[j] += d * d;
+    }
+  }
+  for (int64_t j = 0; j < len; ++j) acc[j] = 1.f / std::sqrt(acc[j] / static_cast<float>(C) + eps);
+  for (int64_t c = 0; c < C; ++c) {
+    const float* xc = x + c * S;
+    float* yc = y + c * S;
+    const float g = gamma ? gamma[c] : 1.f, b = beta ? beta[c] : 0.f;
+    for (int64_t j = 0; j < len; ++j) yc[j] = (xc[j] - mu[j]) * acc[j] * g + b;
+  }
+  if (mean) for (int64_t j = 0; j < len; ++j) mean[j] = mu[j];
+  for (int64_t j = 0; j < len; ++j) invstd[j] = acc[j];
+}
+NL_ISA_VARIANTS(cn_forward_block,
+                (const float* x, float* y, int64_t C, int64_t S, int64_t len, const float* gamma, const float* beta,
+                 float eps, bool center, float* mean, float* invstd),
+                (x, y, C, S, len, gamma, beta, eps, center, mean, invstd), cn_forward_body)
+
+// dgp/dbp (C doubles each, this block's partials) receive sum dy * xhat and sum dy per channel.
+NL_INLINE void cn_backward_body(const float* x, const float* dy, float* dx, int64_t C, int64_t S, int64_t len,
+                                const float* mean, const float* invstd, const float* gamma, bool center, double* dgp,
+                                double* dbp) {
+  float sa[kPos], sb[kPos], mu[kPos];
+  for (int64_t j = 0; j < len; ++j) sa[j] = 0.f, sb[j] = 0.f, mu[j] = center ? mean[j] : 0.f;
+  for (int64_t c = 0; c < C; ++c) {
+    const float* xc = x + c * S;
+    const float* dc = dy + c * S;
+    const float g = gamma ? gamma[c] : 1.f;
+    float pg = 0.f, pb = 0.f;
+    for (int64_t j = 0; j < len; ++j) {
+      const float xh = (xc[j] - mu[j]) * invstd[j];
+      sa[j] += g * dc[j];
+      sb[j] += g * dc[j] * xh;
+      pg += dc[j] * xh;
+      pb += dc[j];
+    }
+    if (dgp) dgp[c] += pg;
+    if (dbp) dbp[c] += pb;
+  }
+  if (!dx) return;
+  const float inv = 1.f / static_cast<float>(C);
+  for (int64_t j = 0; j < len; ++j) {
+    sa[j] = center ? sa[j] * inv : 0.f;
+    sb[j] *= inv;
+  }
+  for (int64_t c = 0; c < C; ++c) {
+    const float* xc = x + c * S;
+    const float* dc = dy + c * S;
+    float* o = dx + c * S;
+    const float g = gamma ? gamma[c] : 1.f;
+    for (int64_t j = 0; j < len; ++j) {
+      const float xh = (xc[j] - mu[j]) * invstd[j];
+      o[j] = invstd[j] * (g * dc[j] - sa[j] - xh * sb[j]);
+    }
+  }
+}
+NL_ISA_VARIANTS(cn_backward_block,
+                (const float* x, const float* dy, float* dx, int64_t C, int64_t S, int64_t len, const float* mean,
+                 const float* invstd, const float* gamma, bool center, double* dgp, double* dbp),
+                (x, dy, dx, C, S, len, mean, invstd, gamma, center, dgp, dbp), cn_backward_body)
+
+// channelNormForward(x, N, C, S, gamma|null, beta|null, eps, center, y, mean|null, invstd)
+// mean and invstd hold one value per position (N * S); mean is written only with center.
+Napi::Value ChannelNormForward(const Napi::CallbackInfo& info) {
+  Args a(info, "channelNormForward");
+  const int64_t N = a.int64(1), C = a.int64(2), S = a.int64(3);
+  const size_t total = static_cast<size_t>(N * C * S), nc = static_cast<size_t>(C), np = static_cast<size_t>(N * S);
+  const float* x = a.f32(0, total);
+  const float* gamma = optional_f32(a, info, 4, nc);
+  const float* beta = optional_f32(a, info, 5, nc);
+  const float eps = static_cast<float>(a.num(6));
+  const bool center = a.flag(7);
+  float* y = a.f32(8, total);
+  float* mean = optional_f32(a, info, 9, np);
+  float* invstd = a.f32(10, np);
+  const int64_t nb = (S + kPos - 1) / kPos;
+  parallel_for(N * nb, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t n = b / nb, s0 = (b % nb) * kPos, len = std::min(kPos, S - s0);
+      const int64_t off = n * C * S + s0, p = n * S + s0;
+      cn_forward_block(x + off, y + off, C, S, len, gamma, beta, eps, center, mean ? mean + p : nullptr, invstd + p);
+    }
+  });
+  return info.Env().Undefined();
+}
+
+// channelNormBackward(x, dy, N, C, S, mean|null, invstd, gamma|null, center, dx|null, dgamma|null, dbeta|null)
+Napi::Value ChannelNormBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "channelNormBackward");
+  const int64_t N = a.int64(2), C = a.int64(3), S = a.int64(4);
+  const size_t total = static_cast<size_t>(N * C * S), nc = static_cast<size_t>(C), np = static_cast<size_t>(N * S);
+  const float* x = a.f32(0, total);
+  const float* dy = a.f32(1, total);
+  const float* mean = optional_f32(a, info, 5, np);
+  const float* invstd = a.f32(6, np);
+  const float* gamma = optional_f32(a, info, 7, nc);
+  const bool center = a.flag(8);
+  if (center && !mean) a.fail(5, "must be a Float32Array when center is true");
+  float* dx = optional_f32(a, info, 9, total);
+  float* dgamma = optional_f32(a, info, 10, nc);
+  float* dbeta = optional_f32(a, info, 11, nc);
+  const int64_t nb = (S + kPos - 1) / kPos, blocks = N * nb;
+  const bool sums = dgamma || dbeta;
+  std::vector<double> partial(sums ? static_cast<size_t>(blocks) * 2 * nc : 0, 0.0);
+  parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t n = b / nb, s0 = (b % nb) * kPos, len = std::min(kPos, S - s0);
+      const int64_t off = n * C * S + s0, p = n * S + s0;
+      double* dgp = sums ? partial.data() + static_cast<size_t>(b) * 2 * nc : nullptr;
+      cn_backward_block(x + off, dy + off, dx ? dx + off : nullptr, C, S, len, center ? mean + p : nullptr, invstd + p, gamma,
+                        center, dgp, sums ? dgp + nc : nullptr);
+    }
+  });
+  if (sums) {
+    for (int64_t c = 0; c < C; ++c) {
+      double g = 0.0, bsum = 0.0;
+      for (int64_t b = 0; b < blocks; ++b) {
+        g += partial[static_cast<size_t>(b) * 2 * nc + c];
+        bsum += partial[static_cast<size_t>(b) * 2 * nc + nc + c];
+      }
+      if (dgamma) dgamma[c] = static_cast<float>(g);
+      if (dbeta) dbeta[c] = static_cast<float>(bsum);
+    }
+  }
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void register_channel_norm(Napi::Env env, Napi::Object exports) {
+  def(env, exports, "channelNormForward", ChannelNormForward);
+  def(env, exports, "channelNormBackward", ChannelNormBackward);
+}
+
+}  // namespace nl

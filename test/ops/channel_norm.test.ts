@@ -1,0 +1,80 @@
+// The fused channels-first kernel (native/channel_norm.cc) behind LayerNorm2d and RmsNorm2d, on
+// every supported ISA: against float64 references across block boundaries (S > 256 positions),
+// and bitwise equal with 1 and 2 threads.
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Tensor, randn, setNumThreads, getNumThreads, functional as F } from '../../src/index.js';
+import { forEachIsa, useIsa } from '../helpers/isa.js';
+import { assertClose } from '../helpers/assert.js';
+
+const [N, C, H, W] = [3, 5, 13, 23]; // S = 299: one full block and one partial one per sample.
+const S = H * W;
+
+/** float64 forward and gradients of sum(gy * y) for x, weight, bias. */
+function reference(x: Float32Array, w: Float32Array, b: Float32Array, gy: Float32Array, eps: number, center: boolean) {
+  const y = new Float64Array(x.length);
+  const gx = new Float64Array(x.length);
+  const gw = new Float64Array(C);
+  const gb = new Float64Array(C);
+  for (let n = 0; n < N; n++) for (let s = 0; s < S; s++) {
+    const idx = (c: number): number => (n * C + c) * S + s;
+    let mu = 0;
+    if (center) for (let c = 0; c < C; c++) mu += x[idx(c)] / C;
+    let v = 0;
+    for (let c = 0; c < C; c++) v += (x[idx(c)] - mu) ** 2 / C;
+    const r = 1 / Math.sqrt(v + eps);
+    let sa = 0;
+    let sb = 0;
+    for (let c = 0; c < C; c++) {
+      const xh = (x[idx(c)] - mu) * r;
+      y[idx(c)] = xh * w[c] + b[c];
+      gw[c] += gy[idx(c)] * xh;
+      gb[c] += gy[idx(c)];
+      sa += w[c] * gy[idx(c)];
+      sb += w[c] * gy[idx(c)] * xh;
+    }
+    for (let c = 0; c < C; c++) {
+      const xh = (x[idx(c)] - mu) * r;
+      gx[idx(c)] = r * (w[c] * gy[idx(c)] - (center ? sa / C : 0) - (xh * sb) / C);
+    }
+  }
+  return { y, gx, gw, gb };
+}
+
+function run(center: boolean) {
+  const x = new Tensor(randn([N, C, H, W], { seed: 1 }).buffer.map((v) => 2 * v + 0.5), [N, C, H, W], { requiresGrad: true });
+  const w = new Tensor(randn([C], { seed: 2 }).buffer.map((v) => 1 + 0.3 * v), [C], { requiresGrad: true });
+  const b = new Tensor(randn([C], { seed: 3 }).buffer, [C], { requiresGrad: true });
+  const gy = randn([N, C, H, W], { seed: 4 });
+  const y = center ? F.layerNorm2d(x, w, b, 1e-6) : F.rmsNorm2d(x, w, 1e-6);
+  y.backward(gy);
+  return { x, w, b, gy, y, outputs: [y.buffer, x.grad!.buffer, w.grad!.buffer, ...(center ? [b.grad!.buffer] : [])] };
+}
+
+describe('channels-first norm kernel on every supported ISA', () => {
+  forEachIsa((isa) => {
+    for (const center of [true, false]) {
+      const name = center ? 'LayerNorm2d' : 'RmsNorm2d';
+      it(`computes ${name} and its gradients as the float64 formula across position blocks on ${isa}`, () => {
+        useIsa(isa);
+        const r = run(center);
+        const ref = reference(r.x.buffer, r.w.buffer, center ? r.b.buffer : new Float32Array(C), r.gy.buffer, 1e-6, center);
+        assertClose(r.y.buffer, ref.y, `${name} forward`);
+        assertClose(r.x.grad!.buffer, ref.gx, `${name} input gradient`, { atol: 1e-4 });
+        assertClose(r.w.grad!.buffer, ref.gw, `${name} weight gradient`, { atol: 1e-3, scaleToMax: true });
+        if (center) assertClose(r.b.grad!.buffer, ref.gb, `${name} bias gradient`, { atol: 1e-3, scaleToMax: true });
+      });
+
+      it(`gives bitwise-identical ${name} results with 1 and 2 threads on ${isa}`, () => {
+        useIsa(isa);
+        const threads = getNumThreads();
+        after(() => setNumThreads(threads));
+        setNumThreads(1);
+        const one = run(center).outputs;
+        setNumThreads(2);
+        const two = run(center).outputs;
+        one.forEach((a, i) => assert.deepEqual(two[i], a, `output ${i}`));
+      });
+    }
+  });
+});
