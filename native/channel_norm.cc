@@ -1,4 +1,5 @@
-// Channels-first normalization per position: x is [N, C, S] and each (n, s) is normalized over
+// Channels-first normalization per position, and Filter Response Normalization per row (below).
+// Channels-first: x is [N, C, S] and each (n, s) is normalized over
 // its C values (timm's LayerNorm2d with center = true, RmsNorm2d with center = false):
 //   LayerNorm2d: mu = mean_c x, r = 1 / sqrt(mean_c (x - mu)^2 + eps), xhat = (x - mu) * r
 //   RmsNorm2d:   mu = 0,        r = 1 / sqrt(mean_c x^2 + eps),        xhat = x * r
@@ -19,6 +20,10 @@
 #include "common.h"
 #include "dispatch.h"
 #include "napi_args.h"
+
+// The 8-float vector helpers below pass vectors by value between always-inline functions; the
+// ABI note GCC prints for that does not apply (nothing crosses a call boundary).
+#pragma GCC diagnostic ignored "-Wpsabi"
 
 namespace nl {
 namespace {
@@ -174,11 +179,185 @@ Napi::Value ChannelNormBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---------------------------------------------------------------------------------------------
+// Filter Response Normalization + TLU per row (n, c) of x viewed as [N * C, S]:
+//   r = 1 / sqrt(mean(x^2) + eps), z = x * r * gamma[c] + beta[c], y = max(z, tau[c])
+// Backward (ties z == tau send half of dy each way, as torch.maximum):
+//   dz = dy * [z > tau] (+ dy / 2 at ties), dtau[c] += dy - dz
+//   dx = gamma[c] * r * (dz - x * r^2 * sum(dz * x) / S)
+//   dgamma[c] += r * sum(dz * x), dbeta[c] += sum(dz)
+// Row sums use 8-float vector lanes (GCC vector extensions), finished in double.
+typedef float v8f __attribute__((vector_size(32)));
+
+NL_INLINE v8f ld8(const float* p) {
+  v8f v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+NL_INLINE void st8(float* p, v8f v) { __builtin_memcpy(p, &v, sizeof v); }
+NL_INLINE double hsum8(v8f v) {
+  double s = 0.0;
+  for (int k = 0; k < 8; ++k) s += v[k];
+  return s;
+}
+
+NL_INLINE void frn_forward_body(const float* x, float* y, int64_t S, float eps, float g, float b, float tau, bool tlu,
+                                float* rout) {
+  v8f acc = {};
+  int64_t i = 0;
+  for (; i + 8 <= S; i += 8) {
+    const v8f v = ld8(x + i);
+    acc += v * v;
+  }
+  double q = hsum8(acc);
+  for (; i < S; ++i) q += static_cast<double>(x[i]) * x[i];
+  const float r = static_cast<float>(1.0 / std::sqrt(q / static_cast<double>(S) + eps));
+  *rout = r;
+  const float a = r * g;
+  const v8f a8 = a - v8f{}, b8 = b - v8f{}, t8 = tau - v8f{};
+  i = 0;
+  for (; i + 8 <= S; i += 8) {
+    v8f z = ld8(x + i) * a8 + b8;
+    if (tlu) z = z > t8 ? z : t8;
+    st8(y + i, z);
+  }
+  for (; i < S; ++i) {
+    const float z = x[i] * a + b;
+    y[i] = tlu ? std::max(z, tau) : z;
+  }
+}
+NL_ISA_VARIANTS(frn_forward_row,
+                (const float* x, float* y, int64_t S, float eps, float g, float b, float tau, bool tlu, float* rout),
+                (x, y, S, eps, g, b, tau, tlu, rout), frn_forward_body)
+
+// out[0] = sum(dz * x), out[1] = sum(dz), out[2] = sum(dy - dz) (the TLU's share).
+NL_INLINE void frn_backward_body(const float* x, const float* dy, float* dx, int64_t S, float r, float g, float b,
+                                 float tau, bool tlu, double* out) {
+  const float a = r * g;
+  v8f sx = {}, sz = {}, st = {};
+  const v8f a8 = a - v8f{}, b8 = b - v8f{}, t8 = tau - v8f{}, half = 0.5f - v8f{}, one = 1.f - v8f{}, zero = {};
+  int64_t i = 0;
+  for (; i + 8 <= S; i += 8) {
+    const v8f xv = ld8(x + i), d = ld8(dy + i);
+    v8f w = one;
+    if (tlu) {
+      const v8f z = xv * a8 + b8;
+      w = z > t8 ? one : (z == t8 ? half : zero);
+    }
+    const v8f dz = d * w;
+    sx += dz * xv;
+    sz += dz;
+    st += d - dz;
+  }
+  double qx = hsum8(sx), qz = hsum8(sz), qt = hsum8(st);
+  for (; i < S; ++i) {
+    float w = 1.f;
+    if (tlu) {
+      const float z = x[i] * a + b;
+      w = z > tau ? 1.f : (z == tau ? 0.5f : 0.f);
+    }
+    const float dz = dy[i] * w;
+    qx += static_cast<double>(dz) * x[i];
+    qz += dz;
+    qt += dy[i] - dz;
+  }
+  out[0] = qx;
+  out[1] = qz;
+  out[2] = qt;
+  if (!dx) return;
+  const float k = static_cast<float>(static_cast<double>(r) * r * qx / static_cast<double>(S));
+  const v8f k8 = k - v8f{};
+  i = 0;
+  for (; i + 8 <= S; i += 8) {
+    const v8f xv = ld8(x + i), d = ld8(dy + i);
+    v8f w = one;
+    if (tlu) {
+      const v8f z = xv * a8 + b8;
+      w = z > t8 ? one : (z == t8 ? half : zero);
+    }
+    st8(dx + i, a8 * (d * w - xv * k8));
+  }
+  for (; i < S; ++i) {
+    float w = 1.f;
+    if (tlu) {
+      const float z = x[i] * a + b;
+      w = z > tau ? 1.f : (z == tau ? 0.5f : 0.f);
+    }
+    dx[i] = a * (dy[i] * w - x[i] * k);
+  }
+}
+NL_ISA_VARIANTS(frn_backward_row,
+                (const float* x, const float* dy, float* dx, int64_t S, float r, float g, float b, float tau, bool tlu,
+                 double* out),
+                (x, dy, dx, S, r, g, b, tau, tlu, out), frn_backward_body)
+
+// frnForward(x, N, C, S, gamma, beta, tau|null, eps, y, rstd)  rstd: N * C values
+Napi::Value FrnForward(const Napi::CallbackInfo& info) {
+  Args a(info, "frnForward");
+  const int64_t N = a.int64(1), C = a.int64(2), S = a.int64(3);
+  const size_t total = static_cast<size_t>(N * C * S), nc = static_cast<size_t>(C);
+  const float* x = a.f32(0, total);
+  const float* gamma = a.f32(4, nc);
+  const float* beta = a.f32(5, nc);
+  const float* tau = optional_f32(a, info, 6, nc);
+  const float eps = static_cast<float>(a.num(7));
+  float* y = a.f32(8, total);
+  float* rstd = a.f32(9, static_cast<size_t>(N * C));
+  parallel_for(N * C, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, S)), [&](int64_t r0, int64_t r1) {
+    for (int64_t row = r0; row < r1; ++row) {
+      const int64_t c = row % C;
+      frn_forward_row(x + row * S, y + row * S, S, eps, gamma[c], beta[c], tau ? tau[c] : 0.f, tau != nullptr, rstd + row);
+    }
+  });
+  return info.Env().Undefined();
+}
+
+// frnBackward(x, dy, N, C, S, rstd, gamma, beta, tau|null, dx|null, dgamma|null, dbeta|null, dtau|null)
+Napi::Value FrnBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "frnBackward");
+  const int64_t N = a.int64(2), C = a.int64(3), S = a.int64(4);
+  const size_t total = static_cast<size_t>(N * C * S), nc = static_cast<size_t>(C), rows = static_cast<size_t>(N * C);
+  const float* x = a.f32(0, total);
+  const float* dy = a.f32(1, total);
+  const float* rstd = a.f32(5, rows);
+  const float* gamma = a.f32(6, nc);
+  const float* beta = a.f32(7, nc);
+  const float* tau = optional_f32(a, info, 8, nc);
+  float* dx = optional_f32(a, info, 9, total);
+  float* dgamma = optional_f32(a, info, 10, nc);
+  float* dbeta = optional_f32(a, info, 11, nc);
+  float* dtau = optional_f32(a, info, 12, nc);
+  std::vector<double> sums(rows * 3);
+  parallel_for(N * C, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, S)), [&](int64_t r0, int64_t r1) {
+    for (int64_t row = r0; row < r1; ++row) {
+      const int64_t c = row % C;
+      frn_backward_row(x + row * S, dy + row * S, dx ? dx + row * S : nullptr, S, rstd[row], gamma[c], beta[c],
+                       tau ? tau[c] : 0.f, tau != nullptr, sums.data() + 3 * row);
+    }
+  });
+  // Per channel, rows summed in n order: independent of the thread count.
+  for (int64_t c = 0; c < C; ++c) {
+    double g = 0.0, b = 0.0, t = 0.0;
+    for (int64_t n = 0; n < N; ++n) {
+      const size_t row = static_cast<size_t>(n * C + c);
+      g += sums[3 * row] * rstd[row];
+      b += sums[3 * row + 1];
+      t += sums[3 * row + 2];
+    }
+    if (dgamma) dgamma[c] = static_cast<float>(g);
+    if (dbeta) dbeta[c] = static_cast<float>(b);
+    if (dtau) dtau[c] = static_cast<float>(t);
+  }
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void register_channel_norm(Napi::Env env, Napi::Object exports) {
   def(env, exports, "channelNormForward", ChannelNormForward);
   def(env, exports, "channelNormBackward", ChannelNormBackward);
+  def(env, exports, "frnForward", FrnForward);
+  def(env, exports, "frnBackward", FrnBackward);
 }
 
 }  // namespace nl

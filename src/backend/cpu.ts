@@ -15,7 +15,7 @@ function checked(addon: Record<string, unknown>): Backend {
     'maxPool2dForward', 'maxPool2dBackward', 'avgPool2dForward', 'avgPool2dBackward',
     'adaptiveAvgPool2dForward', 'adaptiveAvgPool2dBackward',
     'batchNormForward', 'batchNormBackward', 'normChannelAffine', 'groupNormForward', 'groupNormBackward', 'copyFloats',
-    'channelNormForward', 'channelNormBackward',
+    'channelNormForward', 'channelNormBackward', 'frnForward', 'frnBackward',
   ];
   const missing = required.filter((k) => typeof addon[k] !== 'function');
   if (missing.length > 0) {

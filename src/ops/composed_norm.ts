@@ -152,13 +152,30 @@ export function filterResponseNorm(x: Tensor, weight: Tensor | null, bias: Tenso
   checkPerChannel(fn, 'weight', weight, C);
   checkPerChannel(fn, 'bias', bias, C);
   checkPerChannel(fn, 'tau', tau, C);
-  const cs = channelShape(x);
-  const out = untraced(() => {
-    let y = x.mul(rsqrt(x.mul(x).mean(spatialDims(x), true).add(eps)));
-    if (weight !== null) y = y.mul(weight.reshape(cs));
-    if (bias !== null) y = y.add(bias.reshape(cs));
-    return tau === null ? y : maximum(y, tau.reshape(cs));
-  });
+  // The fused kernel (native/channel_norm.cc): one read of x and one write of y forward, one
+  // read of x and dy and one write of dx backward.
+  const [N] = x.shape;
+  const S = x.size / (N * C);
+  const gamma = weight?.buffer ?? new Float32Array(C).fill(1);
+  const beta = bias?.buffer ?? new Float32Array(C);
+  const out = new Tensor(emptyFloats(x.size), x.shape);
+  const rstd = zeroFloats(N * C);
+  backend.frnForward(x.buffer, N, C, S, gamma, beta, tau?.buffer ?? null, eps, out.buffer, rstd);
+  const inputs = [x, weight, bias, tau].filter((t): t is Tensor => t !== null);
+  if (needsGrad(...inputs)) {
+    record(out, fn, inputs, (g) => {
+      const gx = x.requiresGrad ? emptyFloats(x.size) : null;
+      const gw = weight?.requiresGrad ? zeroFloats(C) : null;
+      const gb = bias?.requiresGrad ? zeroFloats(C) : null;
+      const gt = tau?.requiresGrad ? zeroFloats(C) : null;
+      backend.frnBackward(x.buffer, g, N, C, S, rstd, gamma, beta, tau?.buffer ?? null, gx, gw, gb, gt);
+      const grads: (Float32Array | null)[] = [gx];
+      if (weight !== null) grads.push(gw);
+      if (bias !== null) grads.push(gb);
+      if (tau !== null) grads.push(gt);
+      return grads;
+    });
+  }
   traceOp('filterResponseNorm', [x, weight, bias, tau], out, { eps });
   return out;
 }

@@ -1,5 +1,5 @@
-// The fused channels-first kernel (native/channel_norm.cc) behind LayerNorm2d and RmsNorm2d, on
-// every supported ISA: against float64 references across block boundaries (S > 256 positions),
+// The fused kernels of native/channel_norm.cc (LayerNorm2d and RmsNorm2d per position, FRN + TLU
+// per row), on every supported ISA: against float64 references across block boundaries (S > 256 positions),
 // and bitwise equal with 1 and 2 threads.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -50,6 +50,72 @@ function run(center: boolean) {
   y.backward(gy);
   return { x, w, b, gy, y, outputs: [y.buffer, x.grad!.buffer, w.grad!.buffer, ...(center ? [b.grad!.buffer] : [])] };
 }
+
+/** float64 FRN + TLU and the gradients of sum(gy * y) for x, weight, bias, tau. */
+function frnReference(x: Float32Array, w: Float32Array, b: Float32Array, tau: Float32Array, gy: Float32Array, eps: number) {
+  const y = new Float64Array(x.length);
+  const gx = new Float64Array(x.length);
+  const gw = new Float64Array(C);
+  const gb = new Float64Array(C);
+  const gt = new Float64Array(C);
+  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) {
+    const o = (n * C + c) * S;
+    let q = 0;
+    for (let s = 0; s < S; s++) q += x[o + s] ** 2 / S;
+    const r = 1 / Math.sqrt(q + eps);
+    let sx = 0;
+    const dz = new Float64Array(S);
+    for (let s = 0; s < S; s++) {
+      const z = x[o + s] * r * w[c] + b[c];
+      y[o + s] = Math.max(z, tau[c]);
+      dz[s] = z > tau[c] ? gy[o + s] : 0;
+      gt[c] += gy[o + s] - dz[s];
+      sx += dz[s] * x[o + s];
+      gb[c] += dz[s];
+    }
+    gw[c] += r * sx;
+    for (let s = 0; s < S; s++) gx[o + s] = w[c] * r * (dz[s] - (x[o + s] * r * r * sx) / S);
+  }
+  return { y, gx, gw, gb, gt };
+}
+
+function runFrn() {
+  const x = new Tensor(randn([N, C, H, W], { seed: 5 }).buffer.map((v) => 2 * v + 0.5), [N, C, H, W], { requiresGrad: true });
+  const w = new Tensor(randn([C], { seed: 6 }).buffer.map((v) => 1 + 0.3 * v), [C], { requiresGrad: true });
+  const b = new Tensor(randn([C], { seed: 7 }).buffer.map((v) => 0.3 * v), [C], { requiresGrad: true });
+  const tau = new Tensor(randn([C], { seed: 8 }).buffer.map((v) => 0.3 * v), [C], { requiresGrad: true });
+  const gy = randn([N, C, H, W], { seed: 9 });
+  const y = F.filterResponseNorm(x, w, b, tau, 1e-5);
+  y.backward(gy);
+  return { x, w, b, tau, gy, y, outputs: [y.buffer, x.grad!.buffer, w.grad!.buffer, b.grad!.buffer, tau.grad!.buffer] };
+}
+
+describe('Filter Response Normalization kernel on every supported ISA', () => {
+  forEachIsa((isa) => {
+    it(`computes FRN + TLU and its four gradients as the float64 formula on ${isa}`, () => {
+      useIsa(isa);
+      const r = runFrn();
+      const ref = frnReference(r.x.buffer, r.w.buffer, r.b.buffer, r.tau.buffer, r.gy.buffer, 1e-5);
+      assertClose(r.y.buffer, ref.y, 'FRN forward');
+      assertClose(r.x.grad!.buffer, ref.gx, 'FRN input gradient', { atol: 1e-4 });
+      for (const [name, t, e] of [['weight', r.w, ref.gw], ['bias', r.b, ref.gb], ['tau', r.tau, ref.gt]] as const) {
+        assertClose(t.grad!.buffer, e, `FRN ${name} gradient`, { atol: 1e-3, scaleToMax: true });
+      }
+      assert.ok(ref.gt.some((v) => v !== 0) && ref.gb.some((v) => v !== 0), 'both sides of the TLU are exercised');
+    });
+
+    it(`gives bitwise-identical FRN results with 1 and 2 threads on ${isa}`, () => {
+      useIsa(isa);
+      const threads = getNumThreads();
+      after(() => setNumThreads(threads));
+      setNumThreads(1);
+      const one = runFrn().outputs;
+      setNumThreads(2);
+      const two = runFrn().outputs;
+      one.forEach((a, i) => assert.deepEqual(two[i], a, `output ${i}`));
+    });
+  });
+});
 
 describe('channels-first norm kernel on every supported ISA', () => {
   forEachIsa((isa) => {

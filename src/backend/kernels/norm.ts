@@ -43,6 +43,19 @@ export interface NormKernels {
     x: Float32Array, dy: Float32Array, N: number, C: number, S: number, mean: Float32Array | null, invstd: Float32Array,
     gamma: Float32Array | null, center: boolean, dx: Float32Array | null, dgamma: Float32Array | null, dbeta: Float32Array | null,
   ): void;
+  /**
+   * Filter Response Normalization + TLU per row (n, c) of x viewed as [N * C, S]; rstd receives
+   * 1 / sqrt(mean(x^2) + eps) per row; tau null: no TLU.
+   */
+  frnForward(
+    x: Float32Array, N: number, C: number, S: number, gamma: Float32Array, beta: Float32Array, tau: Float32Array | null,
+    eps: number, y: Float32Array, rstd: Float32Array,
+  ): void;
+  frnBackward(
+    x: Float32Array, dy: Float32Array, N: number, C: number, S: number, rstd: Float32Array, gamma: Float32Array,
+    beta: Float32Array, tau: Float32Array | null, dx: Float32Array | null, dgamma: Float32Array | null, dbeta: Float32Array | null,
+    dtau: Float32Array | null,
+  ): void;
   /** dst = src at memory-copy speed (the bandwidth yardstick of the benchmarks). */
   copyFloats(src: Float32Array, dst: Float32Array): void;
 }
