@@ -1,4 +1,5 @@
-// Channels-first normalization per position, and Filter Response Normalization per row (below).
+// Channels-first normalization per position, Filter Response Normalization per row and
+// EvoNorm-S0 per group (below).
 // Channels-first: x is [N, C, S] and each (n, s) is normalized over
 // its C values (timm's LayerNorm2d with center = true, RmsNorm2d with center = false):
 //   LayerNorm2d: mu = mean_c x, r = 1 / sqrt(mean_c (x - mu)^2 + eps), xhat = (x - mu) * r
@@ -188,6 +189,7 @@ Napi::Value ChannelNormBackward(const Napi::CallbackInfo& info) {
 //   dgamma[c] += r * sum(dz * x), dbeta[c] += sum(dz)
 // Row sums use 8-float vector lanes (GCC vector extensions), finished in double.
 typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i_t __attribute__((vector_size(32)));
 
 NL_INLINE v8f ld8(const float* p) {
   v8f v;
@@ -351,6 +353,194 @@ Napi::Value FrnBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---------------------------------------------------------------------------------------------
+// EvoNorm-S0 per group (n, g) of x viewed as [N * G, Cg * S] (M values, channel c = g * Cg + i / S):
+//   rs = 1 / sqrt(var + eps) (biased variance over the group), u = x * sigmoid(v[c] * x),
+//   y = u * rs * w[c] + b[c]
+// Backward (A = sum over the group of dy * w[c] * u, du = dy * w[c] * rs, s = sigmoid(v x)):
+//   dx = du * (s + v x s (1 - s)) - rs^3 * A * (x - mean) / M
+//   dv[c] += sum du * x^2 s (1 - s); dw[c] += sum dy * u * rs; db[c] += sum dy
+// sigmoid uses exp from a degree-6 polynomial on [-ln2/2, ln2/2] scaled by 2^n (relative error
+// about 2e-7), written on 8-float lanes so every ISA variant vectorizes it.
+NL_INLINE v8f exp8(v8f x) {
+  const v8f lo = -87.f - v8f{}, hi = 88.f - v8f{};
+  x = x < lo ? lo : x;
+  x = x > hi ? hi : x;
+  const v8f n = __builtin_convertvector(__builtin_convertvector(x * 1.44269504088896341f + (x >= 0.f ? 0.5f - v8f{} : -0.5f - v8f{}), v8i_t), v8f);
+  const v8f r = x - n * 0.693359375f - n * -2.12194440e-4f;
+  v8f p = 1.9875691500e-4f - v8f{};
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.f;
+  const v8i_t e = (__builtin_convertvector(n, v8i_t) + 127) << 23;
+  v8f scale;
+  __builtin_memcpy(&scale, &e, sizeof scale);
+  return p * scale;
+}
+NL_INLINE v8f sigmoid8(v8f z) { return 1.f / (1.f + exp8(-z)); }
+NL_INLINE float sigmoid1(float z) { return 1.f / (1.f + std::exp(-z)); }
+
+NL_INLINE void s0_forward_body(const float* x, float* y, int64_t Cg, int64_t S, const float* v, const float* w,
+                               const float* b, float eps, float* mean, float* rstd) {
+  const int64_t M = Cg * S;
+  v8f acc = {};
+  int64_t i = 0;
+  for (; i + 8 <= M; i += 8) acc += ld8(x + i);
+  double sum = hsum8(acc);
+  for (; i < M; ++i) sum += x[i];
+  const float mu = static_cast<float>(sum / static_cast<double>(M));
+  const v8f m8 = mu - v8f{};
+  acc = v8f{};
+  i = 0;
+  for (; i + 8 <= M; i += 8) {
+    const v8f d = ld8(x + i) - m8;
+    acc += d * d;
+  }
+  double q = hsum8(acc);
+  for (; i < M; ++i) q += static_cast<double>(x[i] - mu) * (x[i] - mu);
+  const float rs = static_cast<float>(1.0 / std::sqrt(q / static_cast<double>(M) + eps));
+  *mean = mu;
+  *rstd = rs;
+  for (int64_t k = 0; k < Cg; ++k) {
+    const float* xc = x + k * S;
+    float* yc = y + k * S;
+    const float vk = v[k], a = rs * w[k], bk = b[k];
+    const v8f v8 = vk - v8f{}, a8 = a - v8f{}, b8 = bk - v8f{};
+    int64_t j = 0;
+    for (; j + 8 <= S; j += 8) {
+      const v8f xv = ld8(xc + j);
+      st8(yc + j, xv * sigmoid8(v8 * xv) * a8 + b8);
+    }
+    for (; j < S; ++j) yc[j] = xc[j] * sigmoid1(vk * xc[j]) * a + bk;
+  }
+}
+NL_ISA_VARIANTS(s0_forward_group,
+                (const float* x, float* y, int64_t Cg, int64_t S, const float* v, const float* w, const float* b, float eps,
+                 float* mean, float* rstd),
+                (x, y, Cg, S, v, w, b, eps, mean, rstd), s0_forward_body)
+
+// part: 3 doubles per channel of the group (dv, dw, db).
+NL_INLINE void s0_backward_body(const float* x, const float* dy, float* dx, int64_t Cg, int64_t S, const float* v,
+                                const float* w, float mu, float rs, double* part) {
+  const int64_t M = Cg * S;
+  double A = 0.0;
+  for (int64_t k = 0; k < Cg; ++k) {
+    const float* xc = x + k * S;
+    const float* dc = dy + k * S;
+    const v8f v8 = v[k] - v8f{};
+    v8f su = {}, sv = {}, sb = {};
+    int64_t j = 0;
+    for (; j + 8 <= S; j += 8) {
+      const v8f xv = ld8(xc + j), d = ld8(dc + j);
+      const v8f sg = sigmoid8(v8 * xv);
+      su += d * xv * sg;
+      sv += d * xv * xv * sg * (1.f - sg);
+      sb += d;
+    }
+    double du = hsum8(su), dvs = hsum8(sv), db = hsum8(sb);
+    for (; j < S; ++j) {
+      const float sg = sigmoid1(v[k] * xc[j]);
+      du += static_cast<double>(dc[j]) * xc[j] * sg;
+      dvs += static_cast<double>(dc[j]) * xc[j] * xc[j] * sg * (1.f - sg);
+      db += dc[j];
+    }
+    // sum dy * u over the channel: A gets it times w; dw = rs * it; dv = w * rs * sum(dy x^2 s (1 - s)).
+    A += w[k] * du;
+    part[3 * k] = w[k] * rs * dvs;
+    part[3 * k + 1] = rs * du;
+    part[3 * k + 2] = db;
+  }
+  if (!dx) return;
+  const float kvar = static_cast<float>(static_cast<double>(rs) * rs * rs * A / static_cast<double>(M));
+  const v8f kv8 = kvar - v8f{}, m8 = mu - v8f{};
+  for (int64_t k = 0; k < Cg; ++k) {
+    const float* xc = x + k * S;
+    const float* dc = dy + k * S;
+    float* o = dx + k * S;
+    const float vk = v[k], a = w[k] * rs;
+    const v8f v8 = vk - v8f{}, a8 = a - v8f{};
+    int64_t j = 0;
+    for (; j + 8 <= S; j += 8) {
+      const v8f xv = ld8(xc + j), d = ld8(dc + j);
+      const v8f sg = sigmoid8(v8 * xv);
+      st8(o + j, d * a8 * (sg + v8 * xv * sg * (1.f - sg)) - kv8 * (xv - m8));
+    }
+    for (; j < S; ++j) {
+      const float sg = sigmoid1(vk * xc[j]);
+      o[j] = dc[j] * a * (sg + vk * xc[j] * sg * (1.f - sg)) - kvar * (xc[j] - mu);
+    }
+  }
+}
+NL_ISA_VARIANTS(s0_backward_group,
+                (const float* x, const float* dy, float* dx, int64_t Cg, int64_t S, const float* v, const float* w, float mu,
+                 float rs, double* part),
+                (x, dy, dx, Cg, S, v, w, mu, rs, part), s0_backward_body)
+
+// evoNormS0Forward(x, N, G, Cg, S, v, w, b, eps, y, mean, rstd)  mean, rstd: N * G values
+Napi::Value EvoNormS0Forward(const Napi::CallbackInfo& info) {
+  Args a(info, "evoNormS0Forward");
+  const int64_t N = a.int64(1), G = a.int64(2), Cg = a.int64(3), S = a.int64(4);
+  const int64_t C = G * Cg, M = Cg * S;
+  const size_t total = static_cast<size_t>(N * C * S), nc = static_cast<size_t>(C), ng = static_cast<size_t>(N * G);
+  const float* x = a.f32(0, total);
+  const float* v = a.f32(5, nc);
+  const float* w = a.f32(6, nc);
+  const float* b = a.f32(7, nc);
+  const float eps = static_cast<float>(a.num(8));
+  float* y = a.f32(9, total);
+  float* mean = a.f32(10, ng);
+  float* rstd = a.f32(11, ng);
+  parallel_for(N * G, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, M)), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t c0 = (i % G) * Cg;
+      s0_forward_group(x + i * M, y + i * M, Cg, S, v + c0, w + c0, b + c0, eps, mean + i, rstd + i);
+    }
+  });
+  return info.Env().Undefined();
+}
+
+// evoNormS0Backward(x, dy, N, G, Cg, S, v, w, mean, rstd, dx|null, dv|null, dw|null, db|null)
+Napi::Value EvoNormS0Backward(const Napi::CallbackInfo& info) {
+  Args a(info, "evoNormS0Backward");
+  const int64_t N = a.int64(2), G = a.int64(3), Cg = a.int64(4), S = a.int64(5);
+  const int64_t C = G * Cg, M = Cg * S;
+  const size_t total = static_cast<size_t>(N * C * S), nc = static_cast<size_t>(C), ng = static_cast<size_t>(N * G);
+  const float* x = a.f32(0, total);
+  const float* dy = a.f32(1, total);
+  const float* v = a.f32(6, nc);
+  const float* w = a.f32(7, nc);
+  const float* mean = a.f32(8, ng);
+  const float* rstd = a.f32(9, ng);
+  float* dx = optional_f32(a, info, 10, total);
+  float* dv = optional_f32(a, info, 11, nc);
+  float* dw = optional_f32(a, info, 12, nc);
+  float* db = optional_f32(a, info, 13, nc);
+  std::vector<double> part(static_cast<size_t>(N) * nc * 3);
+  parallel_for(N * G, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, M)), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t c0 = (i % G) * Cg;
+      s0_backward_group(x + i * M, dy + i * M, dx ? dx + i * M : nullptr, Cg, S, v + c0, w + c0, mean[i], rstd[i],
+                        part.data() + 3 * static_cast<size_t>(i * Cg));
+    }
+  });
+  for (int64_t c = 0; c < C; ++c) {
+    double sv = 0.0, sw = 0.0, sb = 0.0;
+    for (int64_t n = 0; n < N; ++n) {
+      const size_t o = 3 * static_cast<size_t>(n * C + c);
+      sv += part[o];
+      sw += part[o + 1];
+      sb += part[o + 2];
+    }
+    if (dv) dv[c] = static_cast<float>(sv);
+    if (dw) dw[c] = static_cast<float>(sw);
+    if (db) db[c] = static_cast<float>(sb);
+  }
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void register_channel_norm(Napi::Env env, Napi::Object exports) {
@@ -358,6 +548,8 @@ void register_channel_norm(Napi::Env env, Napi::Object exports) {
   def(env, exports, "channelNormBackward", ChannelNormBackward);
   def(env, exports, "frnForward", FrnForward);
   def(env, exports, "frnBackward", FrnBackward);
+  def(env, exports, "evoNormS0Forward", EvoNormS0Forward);
+  def(env, exports, "evoNormS0Backward", EvoNormS0Backward);
 }
 
 }  // namespace nl

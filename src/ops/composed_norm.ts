@@ -226,19 +226,37 @@ export function evoNormS0(x: Tensor, groups: number, v: Tensor | null, weight: T
   if (!Number.isInteger(groups) || groups < 1 || C % groups !== 0) throw new RangeError(`${fn}: channels (${C}) must be divisible by groups, got groups = ${groups}`);
   for (const [n, t] of [['v', v], ['weight', weight], ['bias', bias]] as const) checkPerChannel(fn, n, t, C);
   const cs = channelShape(x);
-  const out = untraced(() => {
-    let y = x;
-    if (v !== null) {
-      const N = x.shape[0];
-      const grouped = x.reshape([N, groups, -1]);
-      const std = stdOver(grouped, [2], eps);
-      const num = x.mul(sigmoid(x.mul(v.reshape(cs))));
-      y = num.reshape([N, groups, -1]).div(std).reshape(x.shape);
-    }
-    if (weight !== null) y = y.mul(weight.reshape(cs));
-    if (bias !== null) y = y.add(bias.reshape(cs));
-    return y;
-  });
+  let out: Tensor;
+  if (v !== null) {
+    // The fused kernel (native/channel_norm.cc): statistics, sigmoid and affine in one pass.
+    const N = x.shape[0];
+    const S = x.size / (N * C);
+    const gamma = weight?.buffer ?? new Float32Array(C).fill(1);
+    const beta = bias?.buffer ?? new Float32Array(C);
+    out = new Tensor(emptyFloats(x.size), x.shape);
+    const mean = zeroFloats(N * groups);
+    const rstd = zeroFloats(N * groups);
+    backend.evoNormS0Forward(x.buffer, N, groups, C / groups, S, v.buffer, gamma, beta, eps, out.buffer, mean, rstd);
+    const inputs = [x, v, weight, bias].filter((t): t is Tensor => t !== null);
+    record(out, fn, inputs, (g) => {
+      const gx = x.requiresGrad ? emptyFloats(x.size) : null;
+      const gv = v.requiresGrad ? zeroFloats(C) : null;
+      const gw = weight?.requiresGrad ? zeroFloats(C) : null;
+      const gb = bias?.requiresGrad ? zeroFloats(C) : null;
+      backend.evoNormS0Backward(x.buffer, g, N, groups, C / groups, S, v.buffer, gamma, mean, rstd, gx, gv, gw, gb);
+      const grads: (Float32Array | null)[] = [gx, gv];
+      if (weight !== null) grads.push(gw);
+      if (bias !== null) grads.push(gb);
+      return grads;
+    });
+  } else {
+    out = untraced(() => {
+      let y = x;
+      if (weight !== null) y = y.mul(weight.reshape(cs));
+      if (bias !== null) y = y.add(bias.reshape(cs));
+      return y;
+    });
+  }
   traceOp('evoNormS0', [x, v, weight, bias], out, { eps, groups });
   return out;
 }

@@ -1,11 +1,12 @@
 // The fused kernels of native/channel_norm.cc (LayerNorm2d and RmsNorm2d per position, FRN + TLU
-// per row), on every supported ISA: against float64 references across block boundaries (S > 256 positions),
+// per row, EvoNorm-S0 per group), on every supported ISA: against float64 references across block boundaries (S > 256 positions),
 // and bitwise equal with 1 and 2 threads.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Tensor, randn, setNumThreads, getNumThreads, functional as F } from '../../src/index.js';
 import { forEachIsa, useIsa } from '../helpers/isa.js';
 import { assertClose } from '../helpers/assert.js';
+import { gradcheck } from '../helpers/gradcheck.js';
 
 const [N, C, H, W] = [3, 5, 13, 23]; // S = 299: one full block and one partial one per sample.
 const S = H * W;
@@ -142,5 +143,60 @@ describe('channels-first norm kernel on every supported ISA', () => {
         one.forEach((a, i) => assert.deepEqual(two[i], a, `output ${i}`));
       });
     }
+  });
+});
+
+/** float64 EvoNorm-S0 of x [n, c, s] with g groups. */
+function s0Reference(x: Float64Array, v: Float64Array, w: Float64Array, b: Float64Array, n: number, c: number, s: number, g: number): Float64Array {
+  const y = new Float64Array(x.length);
+  const cg = c / g;
+  for (let i = 0; i < n * g; i++) {
+    const o = i * cg * s;
+    let m = 0;
+    for (let k = 0; k < cg * s; k++) m += x[o + k] / (cg * s);
+    let q = 0;
+    for (let k = 0; k < cg * s; k++) q += (x[o + k] - m) ** 2 / (cg * s);
+    const sd = Math.sqrt(q + 1e-5);
+    for (let k = 0; k < cg * s; k++) {
+      const ch = (i % g) * cg + Math.floor(k / s);
+      const xv = x[o + k];
+      y[o + k] = ((xv / (1 + Math.exp(-v[ch] * xv))) / sd) * w[ch] + b[ch];
+    }
+  }
+  return y;
+}
+
+describe('EvoNorm-S0 kernel on every supported ISA', () => {
+  forEachIsa((isa) => {
+    it(`matches the float64 formula and finite differences for x, v, weight and bias on ${isa}`, () => {
+      useIsa(isa);
+      const [n, c, h, w, g] = [2, 6, 2, 5, 3];
+      const data = (shape: number[], seed: number, scale: number, shift: number) => ({ data: randn(shape, { seed }).buffer.map((e) => e * scale + shift), shape });
+      gradcheck(
+        `evoNormS0 ${isa}`, ([x, v, wt, b]) => F.evoNormS0(x, g, v, wt, b, 1e-5),
+        ([x, v, wt, b]) => s0Reference(x, v, wt, b, n, c, h * w, g),
+        [data([n, c, h, w], 11, 1.5, 0.2), data([c], 12, 0.5, 1), data([c], 13, 0.5, 1), data([c], 14, 0.3, 0)],
+      );
+    });
+
+    it(`gives bitwise-identical EvoNorm-S0 results with 1 and 2 threads on ${isa}`, () => {
+      useIsa(isa);
+      const threads = getNumThreads();
+      after(() => setNumThreads(threads));
+      const once = (): Float32Array[] => {
+        const x = new Tensor(randn([N, C + 1, H, W], { seed: 15 }).buffer, [N, C + 1, H, W], { requiresGrad: true });
+        const v = new Tensor(new Float32Array(C + 1).fill(0.7), [C + 1], { requiresGrad: true });
+        const wt = new Tensor(new Float32Array(C + 1).fill(1.2), [C + 1], { requiresGrad: true });
+        const b = new Tensor(new Float32Array(C + 1).fill(0.1), [C + 1], { requiresGrad: true });
+        const y = F.evoNormS0(x, 3, v, wt, b, 1e-5);
+        y.backward(randn([N, C + 1, H, W], { seed: 16 }));
+        return [y.buffer, x.grad!.buffer, v.grad!.buffer, wt.grad!.buffer, b.grad!.buffer];
+      };
+      setNumThreads(1);
+      const one = once();
+      setNumThreads(2);
+      const two = once();
+      one.forEach((a, i) => assert.deepEqual(two[i], a, `output ${i}`));
+    });
   });
 });

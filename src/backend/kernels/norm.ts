@@ -56,6 +56,19 @@ export interface NormKernels {
     beta: Float32Array, tau: Float32Array | null, dx: Float32Array | null, dgamma: Float32Array | null, dbeta: Float32Array | null,
     dtau: Float32Array | null,
   ): void;
+  /**
+   * EvoNorm-S0 per group (n, g) of x viewed as [N, G, Cg, S]: y = x * sigmoid(v x) * rstd * w + b,
+   * rstd = 1 / sqrt(biased group variance + eps); mean and rstd receive N * G values.
+   */
+  evoNormS0Forward(
+    x: Float32Array, N: number, G: number, Cg: number, S: number, v: Float32Array, w: Float32Array, b: Float32Array,
+    eps: number, y: Float32Array, mean: Float32Array, rstd: Float32Array,
+  ): void;
+  evoNormS0Backward(
+    x: Float32Array, dy: Float32Array, N: number, G: number, Cg: number, S: number, v: Float32Array, w: Float32Array,
+    mean: Float32Array, rstd: Float32Array, dx: Float32Array | null, dv: Float32Array | null, dw: Float32Array | null,
+    db: Float32Array | null,
+  ): void;
   /** dst = src at memory-copy speed (the bandwidth yardstick of the benchmarks). */
   copyFloats(src: Float32Array, dst: Float32Array): void;
 }
