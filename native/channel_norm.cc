@@ -1,5 +1,5 @@
-// Channels-first normalization per position, Filter Response Normalization per row and
-// EvoNorm-S0 per group (below).
+// Channels-first normalization per position, Filter Response Normalization per row, EvoNorm-S0
+// per group and EvoNorm-B0 per row (below).
 // Channels-first: x is [N, C, S] and each (n, s) is normalized over
 // its C values (timm's LayerNorm2d with center = true, RmsNorm2d with center = false):
 //   LayerNorm2d: mu = mean_c x, r = 1 / sqrt(mean_c (x - mu)^2 + eps), xhat = (x - mu) * r
@@ -541,6 +541,197 @@ Napi::Value EvoNormS0Backward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---------------------------------------------------------------------------------------------
+// EvoNorm-B0 per row (n, c) of x viewed as [N * C, S], given left[c] = sqrt(var_B[c] + eps):
+//   sd = sqrt(biased row variance + eps), den = max(left[c], v[c] * x + sd), y = x / den * w[c] + b[c]
+// Backward (dq = dy * w[c]; dden = -dq * x / den^2, to `left` where left > right, to the right
+// term where right > left, half each at ties, as torch.maximum):
+//   dx = dq / den + dden_right * v[c] + (sum over the row of dden_right) / sd * (x - mean) / S
+//   row sums: dleft (to var_B, finished by the caller), dv = sum dden_right * x, dw = sum dy * x / den,
+//   db = sum dy.
+NL_INLINE void b0_forward_body(const float* x, float* y, int64_t S, float left, float v, float w, float b, float eps,
+                               float* mean, float* sdout) {
+  v8f acc = {};
+  int64_t i = 0;
+  for (; i + 8 <= S; i += 8) acc += ld8(x + i);
+  double sum = hsum8(acc);
+  for (; i < S; ++i) sum += x[i];
+  const float mu = static_cast<float>(sum / static_cast<double>(S));
+  const v8f m8 = mu - v8f{};
+  acc = v8f{};
+  i = 0;
+  for (; i + 8 <= S; i += 8) {
+    const v8f d = ld8(x + i) - m8;
+    acc += d * d;
+  }
+  double q = hsum8(acc);
+  for (; i < S; ++i) q += static_cast<double>(x[i] - mu) * (x[i] - mu);
+  const float sd = static_cast<float>(std::sqrt(q / static_cast<double>(S) + eps));
+  *mean = mu;
+  *sdout = sd;
+  const v8f l8 = left - v8f{}, v8 = v - v8f{}, s8 = sd - v8f{}, w8 = w - v8f{}, b8 = b - v8f{};
+  i = 0;
+  for (; i + 8 <= S; i += 8) {
+    const v8f xv = ld8(x + i);
+    const v8f r = v8 * xv + s8;
+    st8(y + i, xv / (r > l8 ? r : l8) * w8 + b8);
+  }
+  for (; i < S; ++i) y[i] = x[i] / std::max(left, v * x[i] + sd) * w + b;
+}
+NL_ISA_VARIANTS(b0_forward_row,
+                (const float* x, float* y, int64_t S, float left, float v, float w, float b, float eps, float* mean, float* sd),
+                (x, y, S, left, v, w, b, eps, mean, sd), b0_forward_body)
+
+// out: dleft, dsd (sum of dden_right), dv, dw, db for the row.
+NL_INLINE void b0_reduce_body(const float* x, const float* dy, int64_t S, float left, float v, float w, float sd,
+                              double* out) {
+  v8f sl = {}, sr = {}, sv = {}, sw = {}, sb = {};
+  const v8f l8 = left - v8f{}, v8 = v - v8f{}, s8 = sd - v8f{}, w8 = w - v8f{}, half = 0.5f - v8f{}, one = 1.f - v8f{},
+            zero = {};
+  int64_t i = 0;
+  for (; i + 8 <= S; i += 8) {
+    const v8f xv = ld8(x + i), d = ld8(dy + i);
+    const v8f r = v8 * xv + s8;
+    const v8f den = r > l8 ? r : l8;
+    const v8f q = xv / den;
+    const v8f dden = -(d * w8) * q / den;
+    const v8f toR = r > l8 ? one : (r == l8 ? half : zero);
+    sl += dden * (one - toR);
+    sr += dden * toR;
+    sv += dden * toR * xv;
+    sw += d * q;
+    sb += d;
+  }
+  double dl = hsum8(sl), dr = hsum8(sr), dv = hsum8(sv), dw = hsum8(sw), db = hsum8(sb);
+  for (; i < S; ++i) {
+    const float r = v * x[i] + sd;
+    const float den = std::max(r, left);
+    const float q = x[i] / den;
+    const float dden = -(dy[i] * w) * q / den;
+    const float toR = r > left ? 1.f : (r == left ? 0.5f : 0.f);
+    dl += dden * (1.f - toR);
+    dr += dden * toR;
+    dv += dden * toR * x[i];
+    dw += dy[i] * q;
+    db += dy[i];
+  }
+  out[0] = dl;
+  out[1] = dr;
+  out[2] = dv;
+  out[3] = dw;
+  out[4] = db;
+}
+NL_ISA_VARIANTS(b0_reduce_row,
+                (const float* x, const float* dy, int64_t S, float left, float v, float w, float sd, double* out),
+                (x, dy, S, left, v, w, sd, out), b0_reduce_body)
+
+// dx = dq / den + dden * toR * v + kI * (x - mu) + kB * (x - muB); kI = dsd / (sd S), kB from var_B.
+NL_INLINE void b0_dx_body(const float* x, const float* dy, float* dx, int64_t S, float left, float v, float w, float sd,
+                          float mu, float kI, float muB, float kB) {
+  const v8f l8 = left - v8f{}, v8 = v - v8f{}, s8 = sd - v8f{}, w8 = w - v8f{}, half = 0.5f - v8f{}, one = 1.f - v8f{},
+            zero = {}, m8 = mu - v8f{}, ki8 = kI - v8f{}, mb8 = muB - v8f{}, kb8 = kB - v8f{};
+  int64_t i = 0;
+  for (; i + 8 <= S; i += 8) {
+    const v8f xv = ld8(x + i), d = ld8(dy + i);
+    const v8f r = v8 * xv + s8;
+    const v8f den = r > l8 ? r : l8;
+    const v8f dq = d * w8;
+    const v8f dden = -dq * xv / (den * den);
+    const v8f toR = r > l8 ? one : (r == l8 ? half : zero);
+    st8(dx + i, dq / den + dden * toR * v8 + ki8 * (xv - m8) + kb8 * (xv - mb8));
+  }
+  for (; i < S; ++i) {
+    const float r = v * x[i] + sd;
+    const float den = std::max(r, left);
+    const float dq = dy[i] * w;
+    const float dden = -dq * x[i] / (den * den);
+    const float toR = r > left ? 1.f : (r == left ? 0.5f : 0.f);
+    dx[i] = dq / den + dden * toR * v + kI * (x[i] - mu) + kB * (x[i] - muB);
+  }
+}
+NL_ISA_VARIANTS(b0_dx_row,
+                (const float* x, const float* dy, float* dx, int64_t S, float left, float v, float w, float sd, float mu,
+                 float kI, float muB, float kB),
+                (x, dy, dx, S, left, v, w, sd, mu, kI, muB, kB), b0_dx_body)
+
+// evoNormB0Forward(x, N, C, S, left, v, w, b, eps, y, mean, sd)  mean, sd: N * C values
+Napi::Value EvoNormB0Forward(const Napi::CallbackInfo& info) {
+  Args a(info, "evoNormB0Forward");
+  const int64_t N = a.int64(1), C = a.int64(2), S = a.int64(3);
+  const size_t total = static_cast<size_t>(N * C * S), nc = static_cast<size_t>(C), rows = static_cast<size_t>(N * C);
+  const float* x = a.f32(0, total);
+  const float* left = a.f32(4, nc);
+  const float* v = a.f32(5, nc);
+  const float* w = a.f32(6, nc);
+  const float* b = a.f32(7, nc);
+  const float eps = static_cast<float>(a.num(8));
+  float* y = a.f32(9, total);
+  float* mean = a.f32(10, rows);
+  float* sd = a.f32(11, rows);
+  parallel_for(N * C, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, S)), [&](int64_t r0, int64_t r1) {
+    for (int64_t row = r0; row < r1; ++row) {
+      const int64_t c = row % C;
+      b0_forward_row(x + row * S, y + row * S, S, left[c], v[c], w[c], b[c], eps, mean + row, sd + row);
+    }
+  });
+  return info.Env().Undefined();
+}
+
+// evoNormB0Backward(x, dy, N, C, S, left, v, w, mean, sd, batchMean|null, dx|null, dv|null, dw|null, db|null)
+// batchMean given (training): left[c] = sqrt(var_B[c] + eps) depends on x through the biased
+// batch variance with mean batchMean[c]; null (eval): left is a constant.
+Napi::Value EvoNormB0Backward(const Napi::CallbackInfo& info) {
+  Args a(info, "evoNormB0Backward");
+  const int64_t N = a.int64(2), C = a.int64(3), S = a.int64(4);
+  const size_t total = static_cast<size_t>(N * C * S), nc = static_cast<size_t>(C), rows = static_cast<size_t>(N * C);
+  const float* x = a.f32(0, total);
+  const float* dy = a.f32(1, total);
+  const float* left = a.f32(5, nc);
+  const float* v = a.f32(6, nc);
+  const float* w = a.f32(7, nc);
+  const float* mean = a.f32(8, rows);
+  const float* sd = a.f32(9, rows);
+  const float* muB = optional_f32(a, info, 10, nc);
+  float* dx = optional_f32(a, info, 11, total);
+  float* dv = optional_f32(a, info, 12, nc);
+  float* dw = optional_f32(a, info, 13, nc);
+  float* db = optional_f32(a, info, 14, nc);
+  const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, S));
+  std::vector<double> part(rows * 5);
+  parallel_for(N * C, grain, [&](int64_t r0, int64_t r1) {
+    for (int64_t row = r0; row < r1; ++row) {
+      const int64_t c = row % C;
+      b0_reduce_row(x + row * S, dy + row * S, S, left[c], v[c], w[c], sd[row], part.data() + 5 * row);
+    }
+  });
+  // Per channel in n order: dL/dvar_B = dleft / (2 left); dx gets dvar_B * 2 (x - muB) / (N S).
+  std::vector<float> kB(nc, 0.f);
+  for (int64_t c = 0; c < C; ++c) {
+    double sl = 0.0, sv = 0.0, sw = 0.0, sb = 0.0;
+    for (int64_t n = 0; n < N; ++n) {
+      const double* p = part.data() + 5 * (n * C + c);
+      sl += p[0];
+      sv += p[2];
+      sw += p[3];
+      sb += p[4];
+    }
+    if (muB) kB[c] = static_cast<float>(sl / left[c] / static_cast<double>(N * S));
+    if (dv) dv[c] = static_cast<float>(sv);
+    if (dw) dw[c] = static_cast<float>(sw);
+    if (db) db[c] = static_cast<float>(sb);
+  }
+  if (!dx) return info.Env().Undefined();
+  parallel_for(N * C, grain, [&](int64_t r0, int64_t r1) {
+    for (int64_t row = r0; row < r1; ++row) {
+      const int64_t c = row % C;
+      const float kI = static_cast<float>(part[5 * row + 1] / sd[row] / static_cast<double>(S));
+      b0_dx_row(x + row * S, dy + row * S, dx + row * S, S, left[c], v[c], w[c], sd[row], mean[row], kI,
+                muB ? muB[c] : 0.f, kB[c]);
+    }
+  });
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void register_channel_norm(Napi::Env env, Napi::Object exports) {
@@ -550,6 +741,8 @@ void register_channel_norm(Napi::Env env, Napi::Object exports) {
   def(env, exports, "frnBackward", FrnBackward);
   def(env, exports, "evoNormS0Forward", EvoNormS0Forward);
   def(env, exports, "evoNormS0Backward", EvoNormS0Backward);
+  def(env, exports, "evoNormB0Forward", EvoNormB0Forward);
+  def(env, exports, "evoNormB0Backward", EvoNormB0Backward);
 }
 
 }  // namespace nl

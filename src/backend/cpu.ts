@@ -16,7 +16,7 @@ function checked(addon: Record<string, unknown>): Backend {
     'adaptiveAvgPool2dForward', 'adaptiveAvgPool2dBackward',
     'batchNormForward', 'batchNormBackward', 'normChannelAffine', 'groupNormForward', 'groupNormBackward', 'copyFloats',
     'channelNormForward', 'channelNormBackward', 'frnForward', 'frnBackward',
-    'evoNormS0Forward', 'evoNormS0Backward',
+    'evoNormS0Forward', 'evoNormS0Backward', 'evoNormB0Forward', 'evoNormB0Backward',
   ];
   const missing = required.filter((k) => typeof addon[k] !== 'function');
   if (missing.length > 0) {

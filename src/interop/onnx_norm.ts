@@ -118,6 +118,7 @@ export function exportComposedNorm(e: TraceEntry, ctx: OnnxBuildContext): void {
       break;
     }
     case 'evoNormB0': {
+      // Traced in eval: the second input is running_var.
       const [, batchVar, v, w, b] = e.inputs;
       let y = xn;
       if (v !== null) {

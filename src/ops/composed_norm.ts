@@ -9,7 +9,7 @@ import { backend } from '../backend/index.js';
 import { emptyFloats, zeroFloats } from '../tensor/alloc.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank, formatShape, numelOf } from '../tensor/shape.js';
-import { maximum, sigmoid, relu, rsqrt, tanh } from './elementwise.js';
+import { sigmoid, relu, rsqrt, tanh } from './elementwise.js';
 import { pad, slice } from './shape.js';
 import { groupNorm } from './norm.js';
 
@@ -20,10 +20,6 @@ function checkPerChannel(fn: string, arg: string, t: Tensor | null, C: number): 
 /** [1, C, 1, ...] for broadcasting a per-channel vector against x. */
 function channelShape(x: Tensor): number[] {
   return x.shape.map((d, i) => (i === 1 ? d : 1));
-}
-
-function spatialDims(x: Tensor): number[] {
-  return x.shape.map((_, i) => i).slice(2);
 }
 
 /**
@@ -180,37 +176,72 @@ export function filterResponseNorm(x: Tensor, weight: Tensor | null, bias: Tenso
   return out;
 }
 
-/** sqrt(biased variance over `dims` + eps), kept dims. */
-function stdOver(x: Tensor, dims: number[], eps: number): Tensor {
-  return x.var(dims, { unbiased: false, keepDim: true }).add(eps).sqrt();
+export interface EvoNormB0Options {
+  /** Batch variance over (N, H, W) (training) instead of runningVar (eval). */
+  training?: boolean;
+  eps?: number;
+  /** Training: receives the biased batch variance per channel (for the running update). */
+  onBatchVar?: (biasedVar: Float32Array, count: number) => void;
 }
 
 /**
  * EvoNorm-B0 (Liu et al. 2020, as timm's EvoNorm2dB0):
  * y = x / max(sqrt(var_B + eps), v * x + sqrt(var_instance + eps)) * weight + bias, var_B the
- * biased batch variance over (N, H, W) in training (gradient flows through it) and running_var
+ * biased batch variance over (N, H, W) in training (gradient flows through it) and runningVar
  * in eval; var_instance the biased variance over (H, W) per (n, c). v null: y = x * weight + bias.
- * `batchVar` is the per-channel tensor to use for var_B (the batch's, or running_var in eval).
+ * Runs on the fused kernel of native/channel_norm.cc (batch statistics from the BN kernel).
  */
-export function evoNormB0(x: Tensor, batchVar: Tensor | null, v: Tensor | null, weight: Tensor | null, bias: Tensor | null, eps = 1e-3): Tensor {
+export function evoNormB0(x: Tensor, runningVar: Tensor | null, v: Tensor | null, weight: Tensor | null, bias: Tensor | null, options: EvoNormB0Options = {}): Tensor {
   const fn = 'evoNormB0';
   checkRank(fn, 'input', x.shape, [3, 4, 5]);
   const C = x.shape[1];
-  for (const [n, t] of [['batchVar', batchVar], ['v', v], ['weight', weight], ['bias', bias]] as const) checkPerChannel(fn, n, t, C);
-  if (v !== null && batchVar === null) throw new Error(`${fn}: batchVar is required when v is given`);
+  for (const [n, t] of [['runningVar', runningVar], ['v', v], ['weight', weight], ['bias', bias]] as const) checkPerChannel(fn, n, t, C);
+  const training = options.training ?? false;
+  const eps = options.eps ?? 1e-3;
+  if (v !== null && !training && runningVar === null) throw new Error(`${fn}: runningVar is required in eval when v is given`);
   const cs = channelShape(x);
-  const out = untraced(() => {
-    let y = x;
-    if (v !== null) {
-      const left = batchVar!.add(eps).sqrt().reshape(cs);
-      const right = x.mul(v.reshape(cs)).add(stdOver(x, spatialDims(x), eps));
-      y = x.div(maximum(left, right));
+  let out: Tensor;
+  if (v !== null) {
+    const N = x.shape[0];
+    const S = x.size / (N * C);
+    const gamma = weight?.buffer ?? new Float32Array(C).fill(1);
+    const beta = bias?.buffer ?? new Float32Array(C);
+    const left = zeroFloats(C);
+    let batchMean: Float32Array | null = null;
+    if (training) {
+      batchMean = zeroFloats(C);
+      const bvar = zeroFloats(C);
+      backend.batchNormForward(x.buffer, N, C, S, null, null, eps, null, batchMean, zeroFloats(C), bvar, 0, null, null, null);
+      for (let c = 0; c < C; c++) left[c] = Math.sqrt(bvar[c] + eps);
+      options.onBatchVar?.(bvar, N * S);
+    } else {
+      for (let c = 0; c < C; c++) left[c] = Math.sqrt(runningVar!.buffer[c] + eps);
     }
-    if (weight !== null) y = y.mul(weight.reshape(cs));
-    if (bias !== null) y = y.add(bias.reshape(cs));
-    return y;
-  });
-  traceOp('evoNormB0', [x, batchVar, v, weight, bias], out, { eps });
+    out = new Tensor(emptyFloats(x.size), x.shape);
+    const mean = zeroFloats(N * C);
+    const sd = zeroFloats(N * C);
+    backend.evoNormB0Forward(x.buffer, N, C, S, left, v.buffer, gamma, beta, eps, out.buffer, mean, sd);
+    const inputs = [x, v, weight, bias].filter((t): t is Tensor => t !== null);
+    record(out, fn, inputs, (g) => {
+      const gx = x.requiresGrad ? emptyFloats(x.size) : null;
+      const gv = v.requiresGrad ? zeroFloats(C) : null;
+      const gw = weight?.requiresGrad ? zeroFloats(C) : null;
+      const gb = bias?.requiresGrad ? zeroFloats(C) : null;
+      backend.evoNormB0Backward(x.buffer, g, N, C, S, left, v.buffer, gamma, mean, sd, batchMean, gx, gv, gw, gb);
+      const grads: (Float32Array | null)[] = [gx, gv];
+      if (weight !== null) grads.push(gw);
+      if (bias !== null) grads.push(gb);
+      return grads;
+    });
+  } else {
+    out = untraced(() => {
+      let y = x;
+      if (weight !== null) y = y.mul(weight.reshape(cs));
+      if (bias !== null) y = y.add(bias.reshape(cs));
+      return y;
+    });
+  }
+  traceOp('evoNormB0', [x, training ? null : runningVar, v, weight, bias], out, { eps });
   return out;
 }
 

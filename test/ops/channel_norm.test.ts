@@ -1,5 +1,5 @@
 // The fused kernels of native/channel_norm.cc (LayerNorm2d and RmsNorm2d per position, FRN + TLU
-// per row, EvoNorm-S0 per group), on every supported ISA: against float64 references across block boundaries (S > 256 positions),
+// per row, EvoNorm-S0 per group, EvoNorm-B0 per row), on every supported ISA: against float64 references across block boundaries (S > 256 positions),
 // and bitwise equal with 1 and 2 threads.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -190,6 +190,64 @@ describe('EvoNorm-S0 kernel on every supported ISA', () => {
         const b = new Tensor(new Float32Array(C + 1).fill(0.1), [C + 1], { requiresGrad: true });
         const y = F.evoNormS0(x, 3, v, wt, b, 1e-5);
         y.backward(randn([N, C + 1, H, W], { seed: 16 }));
+        return [y.buffer, x.grad!.buffer, v.grad!.buffer, wt.grad!.buffer, b.grad!.buffer];
+      };
+      setNumThreads(1);
+      const one = once();
+      setNumThreads(2);
+      const two = once();
+      one.forEach((a, i) => assert.deepEqual(two[i], a, `output ${i}`));
+    });
+  });
+});
+
+/** float64 EvoNorm-B0 in training (batch variance over n and s) of x [n, c, s]. */
+function b0Reference(x: Float64Array, v: Float64Array, w: Float64Array, b: Float64Array, n: number, c: number, s: number): Float64Array {
+  const y = new Float64Array(x.length);
+  const eps = 1e-3;
+  for (let ch = 0; ch < c; ch++) {
+    let m = 0;
+    for (let i = 0; i < n; i++) for (let k = 0; k < s; k++) m += x[(i * c + ch) * s + k] / (n * s);
+    let q = 0;
+    for (let i = 0; i < n; i++) for (let k = 0; k < s; k++) q += (x[(i * c + ch) * s + k] - m) ** 2 / (n * s);
+    const left = Math.sqrt(q + eps);
+    for (let i = 0; i < n; i++) {
+      const o = (i * c + ch) * s;
+      let mi = 0;
+      for (let k = 0; k < s; k++) mi += x[o + k] / s;
+      let qi = 0;
+      for (let k = 0; k < s; k++) qi += (x[o + k] - mi) ** 2 / s;
+      const sd = Math.sqrt(qi + eps);
+      for (let k = 0; k < s; k++) y[o + k] = (x[o + k] / Math.max(left, v[ch] * x[o + k] + sd)) * w[ch] + b[ch];
+    }
+  }
+  return y;
+}
+
+describe('EvoNorm-B0 kernel on every supported ISA', () => {
+  forEachIsa((isa) => {
+    it(`matches the float64 formula and finite differences in training for x, v, weight and bias on ${isa}`, () => {
+      useIsa(isa);
+      const [n, c, h, w] = [3, 2, 2, 5];
+      const data = (shape: number[], seed: number, scale: number, shift: number) => ({ data: randn(shape, { seed }).buffer.map((e) => e * scale + shift), shape });
+      gradcheck(
+        `evoNormB0 ${isa}`, ([x, v, wt, b]) => F.evoNormB0(x, null, v, wt, b, { training: true }),
+        ([x, v, wt, b]) => b0Reference(x, v, wt, b, n, c, h * w),
+        [data([n, c, h, w], 21, 1.5, 0.2), data([c], 22, 0.5, 0.5), data([c], 23, 0.5, 1), data([c], 24, 0.3, 0)],
+      );
+    });
+
+    it(`gives bitwise-identical EvoNorm-B0 results with 1 and 2 threads on ${isa}`, () => {
+      useIsa(isa);
+      const threads = getNumThreads();
+      after(() => setNumThreads(threads));
+      const once = (): Float32Array[] => {
+        const x = new Tensor(randn([N, C, H, W], { seed: 25 }).buffer, [N, C, H, W], { requiresGrad: true });
+        const v = new Tensor(new Float32Array(C).fill(0.7), [C], { requiresGrad: true });
+        const wt = new Tensor(new Float32Array(C).fill(1.2), [C], { requiresGrad: true });
+        const b = new Tensor(new Float32Array(C).fill(0.1), [C], { requiresGrad: true });
+        const y = F.evoNormB0(x, null, v, wt, b, { training: true });
+        y.backward(randn([N, C, H, W], { seed: 26 }));
         return [y.buffer, x.grad!.buffer, v.grad!.buffer, wt.grad!.buffer, b.grad!.buffer];
       };
       setNumThreads(1);

@@ -69,6 +69,21 @@ export interface NormKernels {
     mean: Float32Array, rstd: Float32Array, dx: Float32Array | null, dv: Float32Array | null, dw: Float32Array | null,
     db: Float32Array | null,
   ): void;
+  /**
+   * EvoNorm-B0 per row (n, c) of x viewed as [N * C, S], given left[c] = sqrt(var_B + eps):
+   * y = x / max(left, v x + sqrt(row var + eps)) * w + b; mean and sd receive N * C values. The
+   * backward takes batchMean (training: left depends on x through the biased batch variance) or
+   * null (eval: left is constant).
+   */
+  evoNormB0Forward(
+    x: Float32Array, N: number, C: number, S: number, left: Float32Array, v: Float32Array, w: Float32Array, b: Float32Array,
+    eps: number, y: Float32Array, mean: Float32Array, sd: Float32Array,
+  ): void;
+  evoNormB0Backward(
+    x: Float32Array, dy: Float32Array, N: number, C: number, S: number, left: Float32Array, v: Float32Array, w: Float32Array,
+    mean: Float32Array, sd: Float32Array, batchMean: Float32Array | null, dx: Float32Array | null, dv: Float32Array | null,
+    dw: Float32Array | null, db: Float32Array | null,
+  ): void;
   /** dst = src at memory-copy speed (the bandwidth yardstick of the benchmarks). */
   copyFloats(src: Float32Array, dst: Float32Array): void;
 }

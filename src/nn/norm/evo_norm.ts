@@ -44,16 +44,16 @@ export class EvoNorm2dB0 extends Module {
   forward(x: Tensor): Tensor {
     const fn = 'EvoNorm2dB0.forward';
     const view = checkChannels(fn, x, this.numFeatures, [4]);
-    let batchVar: Tensor = this.runningVar;
-    if (this.v !== null && this.training) {
-      checkBatchValues(fn, x, view);
-      batchVar = x.var([0, 2, 3], { unbiased: false });
-      const n = view.N * view.S;
-      const m = this.momentum;
-      const rv = this.runningVar.buffer;
-      for (let c = 0; c < this.numFeatures; c++) rv[c] = rv[c] * (1 - m) + batchVar.buffer[c] * m * (n / (n - 1));
-    }
-    return evoNormB0(x, this.v === null ? null : batchVar, this.v, this.weight, this.bias, this.eps);
+    const training = this.v !== null && this.training;
+    if (training) checkBatchValues(fn, x, view);
+    return evoNormB0(x, this.runningVar, this.v, this.weight, this.bias, {
+      training, eps: this.eps,
+      onBatchVar: (bvar, n) => {
+        const m = this.momentum;
+        const rv = this.runningVar.buffer;
+        for (let c = 0; c < this.numFeatures; c++) rv[c] = rv[c] * (1 - m) + bvar[c] * m * (n / (n - 1));
+      },
+    });
   }
 }
 
