@@ -1,5 +1,5 @@
 // ONNX opset-13 decompositions of the normalization layers built from several ops (the entries
-// src/ops/composed_norm.ts and spectralNorm trace). ONNX 13 has no RMSNorm, LayerNorm,
+// src/ops/more_norms.ts and spectralNorm trace). ONNX 13 has no RMSNorm, LayerNorm,
 // GroupNorm, FRN or EvoNorm op: each becomes ReduceMean / Sub / Mul / Add / Sqrt / Div / Max /
 // Sigmoid / Reshape nodes computing the same formula; LocalResponseNorm with an odd window is
 // ONNX's LRN (for even windows PyTorch's window differs from LRN's, so it is decomposed with an

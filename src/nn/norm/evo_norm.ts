@@ -2,7 +2,7 @@
 // timm's EvoNorm2dB0 / EvoNorm2dS0: normalization and activation in one layer.
 import { Module, Parameter } from '../module.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { evoNormB0, evoNormS0 } from '../../ops/composed_norm.js';
+import { evoNormB0, evoNormS0 } from '../../ops/more_norms.js';
 import { checkBatchValues, checkChannels } from '../../ops/norm.js';
 import { checkPositiveInt } from '../../tensor/shape.js';
 

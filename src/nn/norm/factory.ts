@@ -12,7 +12,7 @@ import { LocalResponseNorm } from './local_response_norm.js';
 import { FilterResponseNormTlu2d } from './filter_response_norm.js';
 import { EvoNorm2dB0, EvoNorm2dS0 } from './evo_norm.js';
 import { BatchNormAct2d, GroupNormAct } from './norm_act.js';
-import type { NormActivation } from '../../ops/composed_norm.js';
+import type { NormActivation } from '../../ops/more_norms.js';
 import { Identity } from '../linear.js';
 
 export const NORM_KINDS = [

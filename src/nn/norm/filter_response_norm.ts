@@ -2,7 +2,7 @@
 // mean square per (sample, channel), followed by the thresholded linear unit max(y, tau).
 import { Module, Parameter } from '../module.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { filterResponseNorm } from '../../ops/composed_norm.js';
+import { filterResponseNorm } from '../../ops/more_norms.js';
 import { checkChannels } from '../../ops/norm.js';
 import { checkPositiveInt } from '../../tensor/shape.js';
 

@@ -2,7 +2,7 @@
 // weight and bias of shape [C]; eps 1e-6 as timm.
 import { Module, Parameter } from '../module.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { layerNorm2d } from '../../ops/composed_norm.js';
+import { layerNorm2d } from '../../ops/more_norms.js';
 import { checkChannels } from '../../ops/norm.js';
 import { checkPositiveInt } from '../../tensor/shape.js';
 

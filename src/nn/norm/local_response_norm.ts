@@ -1,7 +1,7 @@
 // LocalResponseNorm (torch.nn.LocalResponseNorm, AlexNet's normalization across channels).
 import { Module } from '../module.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { localResponseNorm, type LocalResponseNormOptions } from '../../ops/composed_norm.js';
+import { localResponseNorm, type LocalResponseNormOptions } from '../../ops/more_norms.js';
 
 /** b_c = a_c / (k + alpha / size * sum of a^2 over `size` neighbouring channels)^beta; no state. */
 export class LocalResponseNorm extends Module {

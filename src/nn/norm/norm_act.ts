@@ -1,7 +1,7 @@
 // Normalization + activation layers (timm's BatchNormAct2d, GroupNormAct): the state dict of
 // the norm (BatchNorm2d's / GroupNorm's names), then the activation.
 import type { Tensor } from '../../tensor/tensor.js';
-import { applyActivation, groupNormAct, NORM_ACTIVATIONS, type NormActivation } from '../../ops/composed_norm.js';
+import { applyActivation, groupNormAct, NORM_ACTIVATIONS, type NormActivation } from '../../ops/more_norms.js';
 import { BatchNorm2d, type BatchNormOptions } from './batch_norm.js';
 import { GroupNorm, type GroupNormOptions } from './group_norm.js';
 

@@ -3,7 +3,7 @@
 // the channel dim of (N, C, H, W) inputs, per position.
 import { Module, Parameter } from '../module.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { rmsNorm, rmsNorm2d } from '../../ops/composed_norm.js';
+import { rmsNorm, rmsNorm2d } from '../../ops/more_norms.js';
 import { checkChannels } from '../../ops/norm.js';
 import { checkPositiveInt, numelOf } from '../../tensor/shape.js';
 

@@ -1,8 +1,10 @@
-// Normalizations built from elementwise and reduction ops (their gradients come from those ops'
-// rules): RMSNorm, channels-first LayerNorm (timm's LayerNorm2d), LocalResponseNorm, Filter
-// Response Normalization with TLU, EvoNorm B0 and S0, GroupNorm + activation. Each runs with
-// the trace tape paused and records itself as one entry that src/interop/onnx_norm.ts
-// decomposes into ONNX opset-13 nodes. Inputs are (N, C, *) unless stated.
+// The normalizations beyond the seeds' layers: RMSNorm, channels-first LayerNorm / RMSNorm
+// (timm's LayerNorm2d / RmsNorm2d), LocalResponseNorm, Filter Response Normalization with TLU,
+// EvoNorm B0 and S0, GroupNorm + activation. LayerNorm2d, RmsNorm2d, FRN and EvoNorm B0/S0 run
+// on the fused kernels of native/channel_norm.cc with their own gradient rules; the others are
+// built from elementwise and reduction ops (whose rules give the gradients) with the trace tape
+// paused. Each records itself as one trace entry that src/interop/onnx_norm.ts decomposes into
+// ONNX opset-13 nodes. Inputs are (N, C, *) unless stated.
 import { traceOp, untraced } from '../autograd/trace.js';
 import { record, needsGrad } from '../autograd/graph.js';
 import { backend } from '../backend/index.js';
