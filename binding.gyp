@@ -13,7 +13,8 @@
         "native/loss.cc",
         "native/conv.cc",
         "native/pool.cc",
-        "native/norm.cc"
+        "native/norm.cc",
+        "native/channel_norm.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -83,6 +83,30 @@ for (const threads of threadsList) {
   const lnBw = (5 * x2.size * 4) / (copyGBs * 1e6);
   report('ln512_fwd_bwd', threads, lnMs, lnTorch, { bandwidth_ms: round(lnBw), x_bandwidth: round(lnMs / lnBw), torch_x_bandwidth: lnTorch === undefined ? null : round(lnTorch / lnBw) });
 
+  // The added layers on the same 128x64x32x32 tensor (5-D layers on its 128x64x16x8x8 view):
+  // fwd+bwd against the same 5-tensor bandwidth time. PyTorch 1.13 has no RMSNorm, LayerNorm2d,
+  // FRN or EvoNorm: bench/torch/norm.py runs timm's formulas written in torch ops for those.
+  const x5 = randn([128, 64, 16, 8, 8], { seed: 5, requiresGrad: true });
+  const gy5 = randn([128, 64, 16, 8, 8], { seed: 6 });
+  const added: [string, nn.Module, Tensor, Tensor][] = [
+    ['bn3d_fwd_bwd', new nn.BatchNorm3d(64), x5, gy5],
+    ['in3d_fwd_bwd', new nn.InstanceNorm3d(64, { affine: true }), x5, gy5],
+    ['frozenbn2d_fwd_bwd', new nn.FrozenBatchNorm2d(64), x, gy],
+    ['rmsnorm2d_fwd_bwd', new nn.RmsNorm2d(64), x, gy],
+    ['layernorm2d_fwd_bwd', new nn.LayerNorm2d(64), x, gy],
+    ['lrn5_fwd_bwd', new nn.LocalResponseNorm(5), x, gy],
+    ['frn_tlu_fwd_bwd', new nn.FilterResponseNormTlu2d(64), x, gy],
+    ['evonorm_b0_fwd_bwd', new nn.EvoNorm2dB0(64), x, gy],
+    ['evonorm_s0_fwd_bwd', new nn.EvoNorm2dS0(64), x, gy],
+    ['bnact2d_fwd_bwd', new nn.BatchNormAct2d(64), x, gy],
+    ['gnact32_fwd_bwd', new nn.GroupNormAct(64, 32), x, gy],
+  ];
+  for (const [name, m, input, g] of added) {
+    const ms = timeMs(fwdBwd(m, input, g), reps);
+    const tms = torchNorm.get(`${name}@${threads}`);
+    report(name, threads, ms, tms, { bandwidth_ms: round(bwMs(5)), x_bandwidth: round(ms / bwMs(5)), torch_x_bandwidth: tms === undefined ? null : round(tms / bwMs(5)) });
+  }
+
   bn.eval();
   const xd = x.detach();
   const evalMs = timeMs(() => bn.forward(xd), reps);

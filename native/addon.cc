@@ -18,6 +18,7 @@ void register_loss(Napi::Env env, Napi::Object exports);
 void register_conv(Napi::Env env, Napi::Object exports);
 void register_pool(Napi::Env env, Napi::Object exports);
 void register_norm(Napi::Env env, Napi::Object exports);
+void register_channel_norm(Napi::Env env, Napi::Object exports);
 }  // namespace nl
 
 namespace {
@@ -89,6 +90,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nl::register_conv(env, exports);
   nl::register_pool(env, exports);
   nl::register_norm(env, exports);
+  nl::register_channel_norm(env, exports);
   return exports;
 }
 

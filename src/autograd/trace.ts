@@ -41,3 +41,17 @@ export function traceOps<T>(fn: () => T): { result: T; tape: TraceEntry[] } {
     tape = null;
   }
 }
+
+/**
+ * Runs fn with the tape paused: a layer built from several traced ops (RMSNorm, EvoNorm, ...)
+ * records itself as one entry instead, which the exporter decomposes into ONNX nodes.
+ */
+export function untraced<T>(fn: () => T): T {
+  const saved = tape;
+  tape = null;
+  try {
+    return fn();
+  } finally {
+    tape = saved;
+  }
+}

@@ -15,6 +15,8 @@ function checked(addon: Record<string, unknown>): Backend {
     'maxPool2dForward', 'maxPool2dBackward', 'avgPool2dForward', 'avgPool2dBackward',
     'adaptiveAvgPool2dForward', 'adaptiveAvgPool2dBackward',
     'batchNormForward', 'batchNormBackward', 'normChannelAffine', 'groupNormForward', 'groupNormBackward', 'copyFloats',
+    'channelNormForward', 'channelNormBackward', 'frnForward', 'frnBackward',
+    'evoNormS0Forward', 'evoNormS0Backward', 'evoNormB0Forward', 'evoNormB0Backward',
   ];
   const missing = required.filter((k) => typeof addon[k] !== 'function');
   if (missing.length > 0) {

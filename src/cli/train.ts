@@ -5,10 +5,13 @@ import { DEFAULT_CONFIG, runTraining, type TrainConfig } from '../train/run.js';
 import { RunDirError } from '../train/runDir.js';
 import { inputSizeProblem } from '../models/inputs.js';
 import { DATASET_NAMES } from '../data/load.js';
+import { NORM_KINDS } from '../nn/norm/factory.js';
 import { MODEL_NAMES, hasBnLayers, type NormKind } from '../models/index.js';
 import { choice, intArg, listArg, numArg, positiveArg, threadsArg, UsageError } from './main.js';
 
-const NORMS: readonly NormKind[] = ['bn', 'fbn', 'brn', 'gn', 'ln', 'in', 'none'];
+const NORMS: readonly NormKind[] = NORM_KINDS;
+/** Kinds that take --groups. */
+const GROUPED: readonly NormKind[] = ['gn', 'gnact', 'evos0'];
 
 export function trainCommand(program: Command, setCode: (c: number) => void): void {
   const d = DEFAULT_CONFIG;
@@ -19,7 +22,7 @@ export function trainCommand(program: Command, setCode: (c: number) => void): vo
     .addOption(choice('--network <name>', 'network', MODEL_NAMES, d.network))
     .addOption(choice('--norm <kind>', 'normalization layer', NORMS, 'bn'))
     .option('--threshold <T>', 'Filtered BN threshold T (fbn)', positiveArg('--threshold'), 4)
-    .option('--groups <g>', 'GroupNorm groups (gn)', intArg('--groups', 1), 2)
+    .option('--groups <g>', 'groups of gn, gnact and evos0', intArg('--groups', 1), 2)
     .option('--batch-size <n>', 'batch size', intArg('--batch-size', 1), d.batchSize)
     .option('--epochs <n>', 'epochs', intArg('--epochs', 1), d.epochs)
     .option('--steps-per-epoch <n>', "training batches per epoch, passes over the data continuing across epochs (Keras' steps_per_epoch; 0: one pass)", intArg('--steps-per-epoch', 0), 0)
@@ -52,7 +55,7 @@ export function trainCommand(program: Command, setCode: (c: number) => void): vo
     .addOption(choice('--progress <mode>', 'progress output', ['auto', 'bar', 'lines', 'none'], 'auto'))
     .action(async (o: Record<string, unknown>) => {
       const kind = o.norm as NormKind;
-      const norm = kind === 'fbn' ? { kind, threshold: o.threshold as number } : kind === 'gn' ? { kind, groups: o.groups as number } : kind;
+      const norm = kind === 'fbn' ? { kind, threshold: o.threshold as number } : GROUPED.includes(kind) ? { kind, groups: o.groups as number } : kind;
       const cfg: Partial<TrainConfig> = {
         dataset: o.dataset as TrainConfig['dataset'], network: o.network as string, norm,
         batchSize: o.batchSize as number, epochs: o.epochs as number, stepsPerEpoch: o.stepsPerEpoch as number, optimizer: o.optimizer as TrainConfig['optimizer'],

@@ -10,6 +10,7 @@ import { ensureDir, writeJsonAtomic } from '../train/atomic.js';
 import { readJsonFile } from '../train/jsonFile.js';
 import type { Experiment, RunRecord, RunSpec } from './experiment.js';
 import { getExperiment } from './registry.js';
+import { RunInstruments } from './instruments.js';
 
 export interface ExecuteOptions {
   threads?: number;
@@ -47,12 +48,17 @@ export async function executeRun(spec: RunSpec, runDir: string, opts: ExecuteOpt
   const checkpoints = spec.extra.checkpoints !== false && opts.checkpoints !== false;
   // The run directory belongs to this spec (its name holds the spec's hash): what is there is an
   // interrupted attempt of the same run, continued or replaced.
-  const out = await runTraining(train, { outDir: runDir, resume: checkpoints && (opts.resume ?? true), overwrite: true, progress: opts.progress ?? 'none', checkpoints });
+  const inst = exp.instruments ? new RunInstruments() : null;
+  const hooks = inst === null ? {} : { onStart: inst.onStart, onEvaluate: inst.onEvaluate };
+  const out = await runTraining(train, { outDir: runDir, resume: checkpoints && (opts.resume ?? true), overwrite: true, progress: opts.progress ?? 'none', checkpoints, ...hooks });
   let analysis: Record<string, unknown> | undefined;
-  if (exp.analyze) {
-    analysis = await exp.analyze(spec, { runDir, model: out.model, data: out.data, evalLoader: out.evalLoader });
-    writeJsonAtomic(join(runDir, 'analysis.json'), analysis);
+  if (exp.analyze) analysis = await exp.analyze(spec, { runDir, model: out.model, data: out.data, evalLoader: out.evalLoader });
+  // After the experiment's own analysis: precise BN changes the model's running statistics.
+  if (inst !== null) {
+    const instruments = inst.finish(out.model, out.evalLoader(out.data.train), out.evalLoader(out.data.test), out.result.history, runDir);
+    analysis = { ...(analysis ?? {}), instruments };
   }
+  if (analysis !== undefined) writeJsonAtomic(join(runDir, 'analysis.json'), analysis);
   const record: RunRecord = { spec, results: out.result as unknown as RunRecord['results'], ...(analysis ? { analysis } : {}) };
   writeJsonAtomic(join(runDir, 'record.json'), record);
   return record;

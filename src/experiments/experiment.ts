@@ -47,6 +47,12 @@ export interface Experiment<C extends ExperimentConfig = ExperimentConfig> {
   full: C;
   /** The runs of a configuration. */
   runs(config: C): Omit<RunSpec, 'id' | 'experiment'>[];
+  /**
+   * Record the normalization instruments during each run (running-statistics drift, Filtered
+   * BN's kept fraction, γ/β quantiles, train/eval-mode accuracy, precise BN after training):
+   * analysis.instruments, TensorBoard scalars in the run directory (src/experiments/instruments.ts).
+   */
+  instruments?: boolean;
   /** Optional work after training, in the run's process (activation statistics, landscapes…). */
   analyze?(spec: RunSpec, ctx: AnalyzeContext): Promise<Record<string, unknown>> | Record<string, unknown>;
   /** Writes report.html (and any tables) for the finished runs into outDir. */

@@ -26,6 +26,7 @@ import { traceOps, type TraceEntry } from '../autograd/trace.js';
 import { noGrad } from '../autograd/graph.js';
 import type { Module } from '../nn/module.js';
 import { Tensor } from '../tensor/tensor.js';
+import { COMPOSED_NORM_OPS, exportComposedNorm, type OnnxBuildContext } from './onnx_norm.js';
 
 // ---- protobuf encoding --------------------------------------------------------------------
 
@@ -133,8 +134,8 @@ interface Node {
 }
 
 export interface OnnxExportOptions {
-  /** Input shape [N, C, H, W]; N becomes the symbolic dimension `batch`. */
-  inputShape: [number, number, number, number];
+  /** Input shape [N, C, *] (e.g. [N, C, H, W]); N becomes the symbolic dimension `batch`. */
+  inputShape: readonly number[];
   /** Fold eval BatchNorm into the preceding Conv / Gemm when possible (default false). */
   foldBatchNorm?: boolean;
   /** ModelProto.producer_name (default 'normlab'). */
@@ -149,8 +150,11 @@ export interface OnnxGraphSummary {
 
 /** The model as an ONNX ModelProto (bytes) and a summary of its graph. */
 export function exportOnnx(model: Module, options: OnnxExportOptions): { bytes: Uint8Array; summary: OnnxGraphSummary } {
-  const [n, c, h, w] = options.inputShape;
-  const x = new Tensor(new Float32Array(n * c * h * w), [n, c, h, w]);
+  const shape = [...options.inputShape];
+  if (shape.length < 2 || shape.some((d) => !Number.isInteger(d) || d < 1)) {
+    throw new RangeError(`exportOnnx: inputShape must be [N, C, ...] with positive integers, got [${shape.join(', ')}]`);
+  }
+  const x = new Tensor(new Float32Array(shape.reduce((a, d) => a * d, 1)), shape);
   model.eval();
   const { result: y, tape } = noGrad(() => traceOps(() => model.call(x)));
 
@@ -193,6 +197,15 @@ export function exportOnnx(model: Module, options: OnnxExportOptions): { bytes: 
     return name;
   };
   const pads = (p: number[]): number[] => [p[0], p[1], p[0], p[1]];
+  const composed: OnnxBuildContext = {
+    ref, out, constant, fresh: () => `t${tmp++}`,
+    alias: (t, name) => {
+      names.set(t, name);
+    },
+    push: (node) => {
+      nodes.push(node);
+    },
+  };
   // Conv / Gemm nodes by their output tensor, for folding a following BatchNorm into them.
   const foldable = new Map<Tensor, { node: Node; weight: Tensor; bias: Tensor | null; kind: 'conv' | 'gemm' }>();
 
@@ -330,6 +343,10 @@ export function exportOnnx(model: Module, options: OnnxExportOptions): { bytes: 
         break;
       }
       default:
+        if (COMPOSED_NORM_OPS.has(e.op)) {
+          exportComposedNorm(e, composed);
+          break;
+        }
         if (e.inputs.some((t) => t !== null && names.has(t))) throw new Error(`exportOnnx: op '${e.op}' has no ONNX mapping`);
     }
   }
@@ -352,7 +369,7 @@ export function exportOnnx(model: Module, options: OnnxExportOptions): { bytes: 
   // Folding leaves the unfolded weights unreferenced; only referenced initializers are written.
   const used = new Set(nodes.flatMap((nd) => nd.inputs));
   for (const [name, t] of inits) if (used.has(name)) graph.message(5, tensorProto(name, t.dims, t.data));
-  graph.message(11, valueInfo('input', ['batch', c, h, w]));
+  graph.message(11, valueInfo('input', ['batch', ...shape.slice(1)]));
   graph.message(12, valueInfo('output', ['batch', ...y.shape.slice(1)]));
   const bytes = new Writer()
     .int(1, 7)

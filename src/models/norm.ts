@@ -2,7 +2,8 @@
 import * as nn from '../nn/index.js';
 import type { Module } from '../nn/module.js';
 
-export type NormKind = 'bn' | 'fbn' | 'brn' | 'gn' | 'ln' | 'in' | 'none';
+export type { NormKind } from '../nn/norm/factory.js';
+import type { NormKind } from '../nn/norm/factory.js';
 export type NormSpec = NormKind | ({ kind: NormKind } & Record<string, unknown>);
 
 export function normKind(spec: NormSpec | undefined): NormKind {
@@ -54,5 +55,5 @@ export function makeInputNorm(inputNorm: 'bn' | 'dataset' | undefined, channels:
 export function hasBnLayers(spec: NormSpec | undefined, inputNorm: 'bn' | 'dataset' | undefined): boolean {
   const kind = normKind(spec);
   if (typeof spec === 'object' && spec.affine === false && inputNorm !== 'bn') return false;
-  return kind === 'bn' || kind === 'fbn' || kind === 'brn' || inputNorm === 'bn';
+  return kind === 'bn' || kind === 'lazybn' || kind === 'bnact' || kind === 'fbn' || kind === 'brn' || inputNorm === 'bn';
 }

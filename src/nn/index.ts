@@ -9,3 +9,4 @@ export { Conv2d, type Conv2dLayerOptions } from './conv.js';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from './pool.js';
 export * from './norm/index.js';
 export { fuseConvBn, type FuseResult } from './fuse.js';
+export * as utils from './utils.js';

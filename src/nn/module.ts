@@ -65,6 +65,10 @@ export abstract class Module {
     this._params.delete(name);
   }
 
+  removeBuffer(name: string): void {
+    this._buffers.delete(name);
+  }
+
   getParameter(name: string): Parameter | null {
     return this._params.get(name) ?? null;
   }
@@ -170,6 +174,38 @@ export abstract class Module {
 
   eval(): this {
     return this.train(false);
+  }
+
+  /**
+   * Every normalization layer with running statistics in this tree normalizes with them and
+   * stops updating them, in training mode too, while its weight and bias (and the rest of the
+   * model) keep training; survives train()/eval(). Layers without running statistics are
+   * unaffected. Returns this.
+   */
+  freezeNormStats(frozen = true): this {
+    for (const m of this.modules()) if ('statsFrozen' in m) (m as { statsFrozen: boolean }).statsFrozen = frozen;
+    return this;
+  }
+
+  /** Undoes freezeNormStats. */
+  unfreezeNormStats(): this {
+    return this.freezeNormStats(false);
+  }
+
+  /**
+   * Replaces the child registered as `name` by `m`, in the registry and in every own field or
+   * array of this module that held the old child (a model's `bn1`, a Sequential's layers).
+   */
+  replaceChild(name: string, m: Module): void {
+    const old = this._modules.get(name);
+    if (old === undefined) throw new Error(`${this.constructor.name}.replaceChild: no child module named '${name}'`);
+    this._modules.set(name, m);
+    const self = this as unknown as Record<string, unknown>;
+    for (const key of Object.keys(self)) {
+      const v = self[key];
+      if (v === old) self[key] = m;
+      else if (Array.isArray(v)) for (let i = 0; i < v.length; i++) if (v[i] === old) v[i] = m;
+    }
   }
 
   zeroGrad(): void {

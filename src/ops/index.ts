@@ -9,3 +9,4 @@ export { linear } from './linear.js';
 export { conv2d, type Conv2dOptions } from './conv.js';
 export { maxPool2d, avgPool2d, adaptiveAvgPool2d, type Pool2dOptions, type MaxPool2dOptions, type AvgPool2dOptions } from './pool.js';
 export { batchNorm, filteredBatchNorm, batchRenorm, groupNorm, layerNorm, instanceNorm, normExceptDim } from './norm.js';
+export { rmsNorm, rmsNorm2d, layerNorm2d, localResponseNorm, filterResponseNorm, evoNormB0, evoNormS0, groupNormAct, type LocalResponseNormOptions, type NormActivation } from './more_norms.js';

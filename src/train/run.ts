@@ -119,6 +119,8 @@ export interface RunOptions {
   progress?: 'auto' | 'bar' | 'lines' | 'none';
   checkpoints?: boolean;
   onEpoch?: (m: EpochMetrics) => void;
+  /** Called after each epoch's evaluation with the model, the epoch's metrics and the test batches (eval transforms). */
+  onEvaluate?: (model: Module, metrics: EpochMetrics, test: BatchSource) => void;
   /** Called once with the initialized model, before the first step (and before a resume loads its checkpoint). */
   onStart?: (model: Module) => void;
   /**
@@ -334,13 +336,18 @@ async function train(cfg: TrainConfig, dir: RunDir | null, opts: RunOptions): Pr
     const recorded = changes.length > 0 ? [...earlier, { at: new Date().toISOString(), changes }] : earlier;
     writeJsonAtomic(join(dir!.path, 'config.json'), { ...runConfig, ...(recorded.length > 0 ? { config_changes: recorded } : {}) });
   }
+  const testSource = loaderSource(mk(test, evalT, false));
+  const onEpoch = opts.onEvaluate === undefined ? opts.onEpoch : (m: EpochMetrics): void => {
+    opts.onEpoch?.(m);
+    opts.onEvaluate!(model, m, testSource);
+  };
   const trainer = new Trainer({
     model, optimizer, scheduler, epochs: cfg.epochs,
     stepsPerEpoch: cfg.stepsPerEpoch !== undefined && cfg.stepsPerEpoch > 0 ? cfg.stepsPerEpoch : undefined,
     train: loaderSource(mk(train, trainT, true), opts.onTrainBatch),
     val: val === null ? undefined : loaderSource(mk(val, evalT, false)),
-    test: loaderSource(mk(test, evalT, false)),
-    outDir: dir?.path, resume: opts.resume, progress: opts.progress, checkpoints: opts.checkpoints, onEpoch: opts.onEpoch, log: opts.log,
+    test: testSource,
+    outDir: dir?.path, resume: opts.resume, progress: opts.progress, checkpoints: opts.checkpoints, onEpoch, log: opts.log,
     config: runConfig,
     penalty: cfg.l1 > 0 ? (m) => l1Penalty(m, cfg.l1) : undefined,
   });

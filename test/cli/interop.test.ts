@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import * as ort from 'onnxruntime-node';
 import { repoRoot } from '../helpers/fixtures.js';
 import { tempDir } from '../data/files.js';
+import { loadSafetensors } from '../../src/train/safetensors.js';
 
 const bin = join(repoRoot, 'bin', 'normlab.js');
 const run = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, NORMLAB_NUM_THREADS: '1' } });
@@ -62,6 +63,16 @@ describe('normlab eval, predict and export', () => {
     const session = await ort.InferenceSession.create(onnx);
     const r = await session.run({ input: new ort.Tensor('float32', new Float32Array(2 * 28 * 28), [2, 1, 28, 28]) });
     assert.deepEqual(r.output.dims, [2, 2]);
+
+    const recal = run(['recalibrate', '--checkpoint', ckpt, '--dataset', 'folder', '--data-dir', root, '--batches', '2', '--batch-size', '8']);
+    assert.equal(recal.status, 0, recal.stderr);
+    assert.match(recal.stdout, /precise BN over 2 batches of 8: test accuracy [\d.]+% -> [\d.]+%/);
+    const before = loadSafetensors(ckpt).tensors;
+    const after = loadSafetensors(join(out, 'recalibrated.safetensors')).tensors;
+    const means = Object.keys(before).filter((k) => k.endsWith('running_mean'));
+    assert.ok(means.length > 0);
+    assert.ok(means.some((k) => after[k].data().some((v, i) => v !== before[k].data()[i])), 'running statistics were recomputed');
+    for (const k of Object.keys(before).filter((n) => !/running_|num_batches/.test(n))) assert.deepEqual(after[k].data(), before[k].data(), k);
   });
 
   it('builds the network from flags when the checkpoint has no config.json, and reports what is missing', () => {

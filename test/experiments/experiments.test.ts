@@ -10,16 +10,19 @@ import { setNumThreads, getNumThreads } from '../../src/index.js';
 import { spawnSync } from 'node:child_process';
 import { repoRoot } from '../helpers/fixtures.js';
 
+/** The normalization instruments' charts and table (src/experiments/instruments.ts). */
+const INSTRUMENTS = [/Running-statistics drift/, /γ per epoch/, /β per epoch/, /running vs batch statistics/, /Precise BN: test accuracy/];
+
 /** What each experiment's report must show: charts (SVG), tables, images. */
 const expected: Record<string, { charts: number; tables: number; images?: boolean; text: RegExp[] }> = {
-  'fbn-mnist': { charts: 2, tables: 2, text: [/Significance: one-sided paired t-test/, /FBN T=4 &gt; BN/] },
+  'fbn-mnist': { charts: 7, tables: 3, text: [/Significance: one-sided paired t-test/, /FBN T=4 &gt; BN/, ...INSTRUMENTS, /Filtered BN: fraction of values kept/] },
   'fbn-batch-sweep': { charts: 2, tables: 2, text: [/FBN − BN test accuracy/] },
-  'fbn-lenet5': { charts: 2, tables: 2, text: [/LeNet-5/] },
+  'fbn-lenet5': { charts: 7, tables: 3, text: [/LeNet-5/, ...INSTRUMENTS] },
   'activation-stats': { charts: 2, tables: 2, images: true, text: [/excess kurtosis/, /vgg11/, /resnet18/] },
   'batch-stats': { charts: 4, tables: 2, text: [/BN mean err/, /FBN T=2 var err/] },
   landscape: { charts: 6, tables: 1, text: [/gradient-norm landscape/] },
   'fbn-alexnet': { charts: 2, tables: 2, text: [/γ and β were never trained/] },
-  'bn-init': { charts: 2, tables: 3, text: [/in the form of the seed&#39;s README|in the form of the seed's README/, /γ=0.1, c=100, BN input norm/] },
+  'bn-init': { charts: 6, tables: 4, text: [...INSTRUMENTS, /in the form of the seed&#39;s README|in the form of the seed's README/, /γ=0.1, c=100, BN input norm/] },
   'mnist-norms': { charts: 3, tables: 1, images: true, text: [/Misclassified test digits: GroupNorm\(2\)/] },
   'bn-intuition': { charts: 4, tables: 1, text: [/sigmoid \+ BN/, /relu without BN/] },
 };

@@ -9,6 +9,7 @@ import type { DatasetName } from '../../data/load.js';
 import { curves, finalTable, groupsOf, significanceTable } from '../compare.js';
 import { mean, pct, std } from '../reportSpec.js';
 import { renderReport } from '../render.js';
+import { instrumentCharts, preciseBnTable } from '../instruments.js';
 
 export interface BnInitConfig extends ExperimentConfig {
   dataset: string;
@@ -41,6 +42,7 @@ export const bnInit: Experiment<BnInitConfig> = {
   seedFile: 'train.py (with networks.py, batch_norm.py, weight_decay_and_learning_rate.py, seeds.py, t_test.py)',
   description: 'ResNet on CIFAR: baseline vs gamma init 0.1 with lr/c (c = 100), and BN input normalization; MD5 seeds 1-15 (seed 0 draws the validation split), paired t-tests',
   full,
+  instruments: true,
   quick: { ...full, dataset: 'mnist-bundled', epochs: 1, batchSize: 32, lr: 0.05, seeds: 2, valSplit: 16, trainLimit: 64, testLimit: 32, imageSize: 16 },
   runs(c) {
     const base = {
@@ -81,8 +83,11 @@ export const bnInit: Experiment<BnInitConfig> = {
         `Significance as in t_test.py: one-sided paired t-test of each setting against the baseline on test accuracy; the baseline has ${baseRuns.length} run(s).`,
       ],
       config: c,
-      tables: [readme, significanceTable(records, BASELINE), finalTable(records)],
-      charts: [curves(records, 'test_acc', 'Test accuracy per epoch', 'test accuracy'), curves(records, 'val_acc', 'Validation accuracy per epoch', 'validation accuracy')],
+      tables: [readme, significanceTable(records, BASELINE), finalTable(records), ...[preciseBnTable(records)].filter((t) => t !== null)],
+      charts: [
+        curves(records, 'test_acc', 'Test accuracy per epoch', 'test accuracy'), curves(records, 'val_acc', 'Validation accuracy per epoch', 'validation accuracy'),
+        ...instrumentCharts(records),
+      ],
       grids: [],
     });
   },

@@ -5,6 +5,7 @@ import type { DatasetName } from '../../data/load.js';
 import { curves, finalTable, significanceTable } from '../compare.js';
 import { renderReport } from '../render.js';
 import { FBN_DEFAULTS, fbnSpec, fbnVariantNote } from '../fbnSpec.js';
+import { instrumentCharts, preciseBnTable } from '../instruments.js';
 
 export interface FbnCompareConfig extends ExperimentConfig {
   dataset: string;
@@ -28,6 +29,7 @@ function fbnCompare(name: string, network: 'fbn-mnist' | 'lenet5', seedFile: str
     seedFile,
     description,
     full,
+    instruments: true,
     quick: { ...full, dataset: 'mnist-bundled', epochs: 2, batchSize: 64, lr: 0.05, momentum: 0.9, seeds: 2, trainLimit: 1000, testLimit: 400 },
     runs(c) {
       const base = {
@@ -52,10 +54,11 @@ function fbnCompare(name: string, network: 'fbn-mnist' | 'lenet5', seedFile: str
           'The significance test asks whether FBN beats BN on final test accuracy, pairing runs by seed (one-sided paired t-test, p ≤ 0.05).',
         ],
         config: c,
-        tables: [finalTable(records), significanceTable(records, 'BN')],
+        tables: [finalTable(records), significanceTable(records, 'BN'), ...[preciseBnTable(records)].filter((t) => t !== null)],
         charts: [
           curves(records, 'test_acc', 'Test accuracy per epoch (mean ± std over seeds)', 'test accuracy'),
           curves(records, 'train_loss', 'Training loss per epoch', 'train loss'),
+          ...instrumentCharts(records),
         ],
         grids: [],
       });

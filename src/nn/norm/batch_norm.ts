@@ -1,4 +1,4 @@
-// BatchNorm1d / BatchNorm2d (PyTorch semantics, with seed 001's bnWeight) and InputNorm.
+// BatchNorm1d / 2d / 3d (PyTorch semantics, with seed 001's bnWeight) and InputNorm.
 import { Tensor } from '../../tensor/tensor.js';
 import { batchNorm } from '../../ops/norm.js';
 import { RunningStats, type RunningStatsOptions } from './running_stats.js';
@@ -9,7 +9,7 @@ export type BatchNormOptions = RunningStatsOptions;
  * y = (x - mean) / sqrt(var + eps) * weight + bias with batch statistics (biased variance) in
  * training and running statistics in eval (batch statistics when trackRunningStats is false).
  */
-abstract class BatchNormBase extends RunningStats {
+export abstract class BatchNormBase extends RunningStats {
   protected abstract readonly ranks: readonly number[];
 
   constructor(numFeatures: number, options: BatchNormOptions = {}) {
@@ -36,6 +36,11 @@ export class BatchNorm1d extends BatchNormBase {
 /** Batch normalization over (N, C, H, W) inputs. */
 export class BatchNorm2d extends BatchNormBase {
   protected readonly ranks = [4];
+}
+
+/** Batch normalization over (N, C, D, H, W) inputs. */
+export class BatchNorm3d extends BatchNormBase {
+  protected readonly ranks = [5];
 }
 
 export interface InputNormOptions extends Omit<BatchNormOptions, 'affine'> {

@@ -54,7 +54,7 @@ abstract class BatchRenormBase extends RunningStats {
 
   forward(x: Tensor): Tensor {
     this.check(x, this.ranks);
-    if (!this.training) {
+    if (!this.statsTraining) {
       return batchRenorm(x, this.renormMean, this.renormStd, this.runningMean, this.runningVar, this.weight, this.bias, { training: false, eps: this.eps });
     }
     // Warm-up counts the batches seen before this one.

@@ -1,55 +1,113 @@
 // nn.norm(kind, channels, opts): one switch for choosing a network's normalization layer.
 import type { Module } from '../module.js';
-import { BatchNorm1d, BatchNorm2d } from './batch_norm.js';
+import { BatchNorm1d, BatchNorm2d, BatchNorm3d } from './batch_norm.js';
 import { FilteredBatchNorm1d, FilteredBatchNorm2d, type FilteredBatchNormOptions } from './filtered_batch_norm.js';
 import { BatchRenorm1d, BatchRenorm2d, type BatchRenormOptions } from './batch_renorm.js';
-import { GroupNorm, InstanceNorm1d, InstanceNorm2d } from './group_norm.js';
+import { GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, LayerNorm } from './group_norm.js';
+import { LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d } from './lazy_batch_norm.js';
+import { FrozenBatchNorm2d } from './frozen_batch_norm.js';
+import { RMSNorm, RmsNorm2d } from './rms_norm.js';
+import { LayerNorm2d } from './layer_norm_2d.js';
+import { LocalResponseNorm } from './local_response_norm.js';
+import { FilterResponseNormTlu2d } from './filter_response_norm.js';
+import { EvoNorm2dB0, EvoNorm2dS0 } from './evo_norm.js';
+import { BatchNormAct2d, GroupNormAct } from './norm_act.js';
+import type { NormActivation } from '../../ops/more_norms.js';
 import { Identity } from '../linear.js';
 
-export type NormKind = 'bn' | 'fbn' | 'brn' | 'gn' | 'ln' | 'in' | 'none';
+export const NORM_KINDS = [
+  'bn', 'fbn', 'brn', 'gn', 'ln', 'in', 'none',
+  'lazybn', 'frozenbn', 'rms', 'ln2d', 'lrn', 'frn', 'evob0', 'evos0', 'bnact', 'gnact',
+] as const;
+
+export type NormKind = (typeof NORM_KINDS)[number];
 
 export interface NormFactoryOptions extends FilteredBatchNormOptions, Omit<BatchRenormOptions, keyof FilteredBatchNormOptions> {
-  /** 1: (N, C) or (N, C, L) inputs; 2 (default): (N, C, H, W). */
-  dims?: 1 | 2;
-  /** Number of groups for 'gn' (required). */
+  /** 1: (N, C) or (N, C, L) inputs; 2 (default): (N, C, H, W); 3: (N, C, D, H, W). */
+  dims?: 1 | 2 | 3;
+  /** Number of groups for 'gn' and 'gnact' (required) and 'evos0' (default 32). */
   groups?: number;
+  /** Activation of 'bnact' and 'gnact' (default 'relu'). */
+  act?: NormActivation;
+  /** Window of 'lrn' (default 5), and its alpha, beta, k. */
+  size?: number;
+  alpha?: number;
+  beta?: number;
+  k?: number;
 }
-
-const KINDS: readonly NormKind[] = ['bn', 'fbn', 'brn', 'gn', 'ln', 'in', 'none'];
 
 /**
  * The normalization layer of `kind` for `channels` channels. Options not used by a kind are
  * ignored. 'ln' is GroupNorm(1, C): the statistics of LayerNorm over (C, *) with a per-channel
  * affine, because the spatial size of conv features is unknown at construction (and on (N, C)
- * it is exactly LayerNorm([C])).
+ * it is exactly LayerNorm([C])). 'rms' and 'ln2d' normalize over the channels per position
+ * (RmsNorm2d, LayerNorm2d); on (N, C) inputs they are RMSNorm([C]) and LayerNorm([C]).
+ * 'lazybn' ignores `channels` (taken from the first input).
  */
 export function norm(kind: NormKind, channels: number, opts: NormFactoryOptions = {}): Module {
   const dims = opts.dims ?? 2;
-  if (dims !== 1 && dims !== 2) throw new RangeError(`nn.norm: opts.dims must be 1 or 2, got ${String(dims)}`);
-  const one = dims === 1;
+  if (dims !== 1 && dims !== 2 && dims !== 3) throw new RangeError(`nn.norm: opts.dims must be 1, 2 or 3, got ${String(dims)}`);
   const { eps, momentum, affine, trackRunningStats, bnWeight } = opts;
   const bn = { eps, momentum, affine, trackRunningStats, bnWeight };
+  const only = (allowed: readonly number[]): void => {
+    if (!allowed.includes(dims)) throw new RangeError(`nn.norm: kind '${kind}' takes dims ${allowed.join(' or ')}, got dims ${dims}`);
+  };
+  const needGroups = (): number => {
+    if (opts.groups === undefined) throw new RangeError(`nn.norm: opts.groups is required for kind '${kind}' (channels ${channels})`);
+    return opts.groups;
+  };
   switch (kind) {
     case 'bn':
-      return one ? new BatchNorm1d(channels, bn) : new BatchNorm2d(channels, bn);
+      return dims === 1 ? new BatchNorm1d(channels, bn) : dims === 2 ? new BatchNorm2d(channels, bn) : new BatchNorm3d(channels, bn);
+    case 'lazybn':
+      return dims === 1 ? new LazyBatchNorm1d(bn) : dims === 2 ? new LazyBatchNorm2d(bn) : new LazyBatchNorm3d(bn);
     case 'fbn': {
+      only([1, 2]);
       const o = { ...bn, threshold: opts.threshold, evalMode: opts.evalMode, pooled: opts.pooled };
-      return one ? new FilteredBatchNorm1d(channels, o) : new FilteredBatchNorm2d(channels, o);
+      return dims === 1 ? new FilteredBatchNorm1d(channels, o) : new FilteredBatchNorm2d(channels, o);
     }
     case 'brn': {
+      only([1, 2]);
       const o = { eps, momentum, affine, bnWeight, rMax: opts.rMax, dMax: opts.dMax, warmupSteps: opts.warmupSteps, renormMomentum: opts.renormMomentum };
-      return one ? new BatchRenorm1d(channels, o) : new BatchRenorm2d(channels, o);
+      return dims === 1 ? new BatchRenorm1d(channels, o) : new BatchRenorm2d(channels, o);
     }
     case 'gn':
-      if (opts.groups === undefined) throw new RangeError(`nn.norm: opts.groups is required for kind 'gn' (channels ${channels})`);
-      return new GroupNorm(opts.groups, channels, { eps, affine });
+      return new GroupNorm(needGroups(), channels, { eps, affine });
     case 'ln':
       return new GroupNorm(1, channels, { eps, affine });
-    case 'in':
-      return one ? new InstanceNorm1d(channels, { eps, momentum, affine, trackRunningStats }) : new InstanceNorm2d(channels, { eps, momentum, affine, trackRunningStats });
+    case 'in': {
+      const o = { eps, momentum, affine, trackRunningStats };
+      return dims === 1 ? new InstanceNorm1d(channels, o) : dims === 2 ? new InstanceNorm2d(channels, o) : new InstanceNorm3d(channels, o);
+    }
+    case 'frozenbn':
+      only([2]);
+      return new FrozenBatchNorm2d(channels, { eps });
+    case 'rms':
+      only([1, 2]);
+      return dims === 1 ? new RMSNorm(channels, { eps, elementwiseAffine: affine }) : new RmsNorm2d(channels, { eps, affine });
+    case 'ln2d':
+      only([1, 2]);
+      return dims === 1 ? new LayerNorm(channels, { eps: eps ?? 1e-6, elementwiseAffine: affine }) : new LayerNorm2d(channels, { eps, affine });
+    case 'lrn':
+      only([2, 3]);
+      return new LocalResponseNorm(opts.size ?? 5, { alpha: opts.alpha, beta: opts.beta, k: opts.k });
+    case 'frn':
+      only([2]);
+      return new FilterResponseNormTlu2d(channels, { eps });
+    case 'evob0':
+      only([2]);
+      return new EvoNorm2dB0(channels, { eps, momentum: momentum ?? undefined });
+    case 'evos0':
+      only([2]);
+      return new EvoNorm2dS0(channels, { eps, groups: opts.groups });
+    case 'bnact':
+      only([2]);
+      return new BatchNormAct2d(channels, { ...bn, act: opts.act });
+    case 'gnact':
+      return new GroupNormAct(channels, needGroups(), { eps, affine, act: opts.act });
     case 'none':
       return new Identity();
     default:
-      throw new RangeError(`nn.norm: kind must be one of ${KINDS.map((k) => `'${k}'`).join(', ')}, got '${String(kind)}'`);
+      throw new RangeError(`nn.norm: kind must be one of ${NORM_KINDS.map((k) => `'${k}'`).join(', ')}, got '${String(kind)}'`);
   }
 }

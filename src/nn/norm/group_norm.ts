@@ -1,4 +1,4 @@
-// GroupNorm, LayerNorm, InstanceNorm1d/2d: statistics per sample (biased variance, eps 1e-5),
+// GroupNorm, LayerNorm, InstanceNorm1d/2d/3d: statistics per sample (biased variance, eps 1e-5),
 // all on the "normalize contiguous groups" kernel.
 import { Module, Parameter } from '../module.js';
 import { Tensor } from '../../tensor/tensor.js';
@@ -117,4 +117,9 @@ export class InstanceNorm1d extends InstanceNormBase {
 /** Instance normalization over (N, C, H, W) inputs. */
 export class InstanceNorm2d extends InstanceNormBase {
   protected readonly ranks = [4];
+}
+
+/** Instance normalization over (N, C, D, H, W) inputs. */
+export class InstanceNorm3d extends InstanceNormBase {
+  protected readonly ranks = [5];
 }

@@ -36,6 +36,11 @@ export abstract class RunningStats extends Module {
   readonly runningMean: Tensor | null;
   readonly runningVar: Tensor | null;
   readonly numBatchesTracked: Tensor | null;
+  /**
+   * Statistics frozen (Module.freezeNormStats): forward normalizes with the running statistics
+   * and leaves them unchanged even in training mode, while weight and bias still train.
+   */
+  statsFrozen = false;
 
   constructor(numFeatures: number, options: RunningStatsOptions, defaults: { affine: boolean; trackRunningStats: boolean }) {
     super();
@@ -79,14 +84,19 @@ export abstract class RunningStats extends Module {
     return this.momentum === null ? 1 / nbt.buffer[0] : this.momentum;
   }
 
+  /** Training mode for the statistics: training and not frozen by freezeNormStats. */
+  protected get statsTraining(): boolean {
+    return this.training && !(this.statsFrozen && this.trackRunningStats);
+  }
+
   /** True when forward must use (and, in training, update) batch statistics. */
   protected useBatchStats(): boolean {
-    return this.training || !this.trackRunningStats;
+    return this.statsTraining || !this.trackRunningStats;
   }
 
   /** True when this forward updates the running statistics. */
   protected updatesRunningStats(): boolean {
-    return this.training && this.trackRunningStats;
+    return this.statsTraining && this.trackRunningStats;
   }
 
   /**

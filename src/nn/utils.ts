@@ -1,0 +1,2 @@
+// nn.utils: weight reparameterizations under PyTorch's torch.nn.utils names.
+export { spectralNorm, removeSpectralNorm, weightNorm, removeWeightNorm } from './norm/index.js';

@@ -1,0 +1,318 @@
+// The normalizations beyond the seeds' layers: RMSNorm, channels-first LayerNorm / RMSNorm
+// (timm's LayerNorm2d / RmsNorm2d), LocalResponseNorm, Filter Response Normalization with TLU,
+// EvoNorm B0 and S0, GroupNorm + activation. LayerNorm2d, RmsNorm2d, FRN and EvoNorm B0/S0 run
+// on the fused kernels of native/channel_norm.cc with their own gradient rules; the others are
+// built from elementwise and reduction ops (whose rules give the gradients) with the trace tape
+// paused. Each records itself as one trace entry that src/interop/onnx_norm.ts decomposes into
+// ONNX opset-13 nodes. Inputs are (N, C, *) unless stated.
+import { traceOp, untraced } from '../autograd/trace.js';
+import { record, needsGrad } from '../autograd/graph.js';
+import { backend } from '../backend/index.js';
+import { emptyFloats, zeroFloats } from '../tensor/alloc.js';
+import { Tensor } from '../tensor/tensor.js';
+import { checkRank, formatShape, numelOf } from '../tensor/shape.js';
+import { sigmoid, relu, rsqrt, tanh } from './elementwise.js';
+import { pad, slice } from './shape.js';
+import { groupNorm } from './norm.js';
+
+function checkPerChannel(fn: string, arg: string, t: Tensor | null, C: number): void {
+  if (t !== null && t.size !== C) throw new RangeError(`${fn}: ${arg} must have ${C} values (one per channel), got shape ${formatShape(t.shape)}`);
+}
+
+/** [1, C, 1, ...] for broadcasting a per-channel vector against x. */
+function channelShape(x: Tensor): number[] {
+  return x.shape.map((d, i) => (i === 1 ? d : 1));
+}
+
+/**
+ * RMSNorm (Zhang & Sennrich 2019; torch.nn.RMSNorm since PyTorch 2.4):
+ * y = x / sqrt(mean(x^2 over the trailing dims normalizedShape) + eps) * weight.
+ * eps null: float32's machine epsilon (1.1920929e-7), PyTorch's default.
+ */
+export function rmsNorm(x: Tensor, normalizedShape: readonly number[], weight: Tensor | null = null, eps: number | null = null): Tensor {
+  const fn = 'rmsNorm';
+  const k = normalizedShape.length;
+  const tail = x.shape.slice(x.ndim - k);
+  if (k === 0 || x.ndim < k || tail.some((d, i) => d !== normalizedShape[i])) {
+    throw new RangeError(`${fn}: input must end with the normalized shape ${formatShape(normalizedShape)}, got shape ${formatShape(x.shape)}`);
+  }
+  if (weight !== null && weight.size !== numelOf(normalizedShape)) {
+    throw new RangeError(`${fn}: weight must have shape ${formatShape(normalizedShape)}, got ${formatShape(weight.shape)}`);
+  }
+  const e = eps ?? 1.1920928955078125e-7;
+  const dims = normalizedShape.map((_, i) => x.ndim - k + i);
+  const out = untraced(() => {
+    const y = x.mul(rsqrt(x.mul(x).mean(dims, true).add(e)));
+    return weight === null ? y : y.mul(weight.reshape([...normalizedShape]));
+  });
+  traceOp('rmsNorm', [x, weight], out, { eps: e, axes: dims });
+  return out;
+}
+
+/**
+ * Channels-first RMSNorm (timm's RmsNorm2d): per (n, h, w), y = x / sqrt(mean(x^2 over C) + eps)
+ * * weight[c].
+ */
+export function rmsNorm2d(x: Tensor, weight: Tensor | null = null, eps = 1e-6): Tensor {
+  const fn = 'rmsNorm2d';
+  checkRank(fn, 'input', x.shape, [3, 4, 5]);
+  checkPerChannel(fn, 'weight', weight, x.shape[1]);
+  const out = channelNorm(fn, x, weight, null, eps, false);
+  traceOp('rmsNorm', [x, weight], out, { eps, axes: [1] });
+  return out;
+}
+
+/**
+ * Normalization over the channels at each position on the fused kernel (native/channel_norm.cc):
+ * center true is LayerNorm2d, false RmsNorm2d. One read of x and one write of y forward; one read
+ * of x and dy and one write of dx backward.
+ */
+function channelNorm(fn: string, x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number, center: boolean): Tensor {
+  const [N, C] = x.shape;
+  const S = x.size / (N * C);
+  const out = new Tensor(emptyFloats(x.size), x.shape);
+  const mean = center ? zeroFloats(N * S) : null;
+  const invstd = zeroFloats(N * S);
+  backend.channelNormForward(x.buffer, N, C, S, weight?.buffer ?? null, bias?.buffer ?? null, eps, center, out.buffer, mean, invstd);
+  const inputs = [x, weight, bias].filter((t): t is Tensor => t !== null);
+  if (!needsGrad(...inputs)) return out;
+  return record(out, fn, inputs, (g) => {
+    const gx = x.requiresGrad ? emptyFloats(x.size) : null;
+    const gw = weight?.requiresGrad ? zeroFloats(C) : null;
+    const gb = bias?.requiresGrad ? zeroFloats(C) : null;
+    backend.channelNormBackward(x.buffer, g, N, C, S, mean, invstd, weight?.buffer ?? null, center, gx, gw, gb);
+    const grads: (Float32Array | null)[] = [gx];
+    if (weight !== null) grads.push(gw);
+    if (bias !== null) grads.push(gb);
+    return grads;
+  });
+}
+
+/**
+ * Channels-first LayerNorm (timm's LayerNorm2d): per (n, h, w), the mean and biased variance over
+ * C; y = (x - mean) / sqrt(var + eps) * weight[c] + bias[c].
+ */
+export function layerNorm2d(x: Tensor, weight: Tensor | null = null, bias: Tensor | null = null, eps = 1e-6): Tensor {
+  const fn = 'layerNorm2d';
+  checkRank(fn, 'input', x.shape, [3, 4, 5]);
+  const C = x.shape[1];
+  checkPerChannel(fn, 'weight', weight, C);
+  checkPerChannel(fn, 'bias', bias, C);
+  const out = channelNorm(fn, x, weight, bias, eps, true);
+  traceOp('layerNorm2d', [x, weight, bias], out, { eps });
+  return out;
+}
+
+export interface LocalResponseNormOptions {
+  alpha?: number;
+  beta?: number;
+  k?: number;
+}
+
+/**
+ * Local response normalization across channels (torch.nn.LocalResponseNorm):
+ * b_c = a_c / (k + alpha / size * sum_{c' = c - floor(size/2)}^{c + floor((size-1)/2)} a_{c'}^2)^beta,
+ * channels outside [0, C) count as zero (the sum is always divided by size, as PyTorch does).
+ */
+export function localResponseNorm(x: Tensor, size: number, options: LocalResponseNormOptions = {}): Tensor {
+  const fn = 'localResponseNorm';
+  checkRank(fn, 'input', x.shape, [3, 4, 5]);
+  if (!Number.isInteger(size) || size < 1) throw new RangeError(`${fn}: size must be a positive integer, got ${size}`);
+  const alpha = options.alpha ?? 1e-4;
+  const beta = options.beta ?? 0.75;
+  const k = options.k ?? 1;
+  const C = x.shape[1];
+  const before = Math.floor(size / 2);
+  const after = Math.floor((size - 1) / 2);
+  const out = untraced(() => {
+    const sq = x.mul(x);
+    // pad takes [before, after] pairs from the last dim backwards; the channel dim is 1.
+    const pads: number[] = [];
+    for (let d = x.ndim - 1; d >= 1; d--) pads.push(d === 1 ? before : 0, d === 1 ? after : 0);
+    const padded = pad(sq, pads);
+    let acc = slice(padded, 1, 0, C);
+    for (let o = 1; o < size; o++) acc = acc.add(slice(padded, 1, o, o + C));
+    return x.div(acc.mul(alpha / size).add(k).pow(beta));
+  });
+  traceOp('localResponseNorm', [x], out, { size, alpha, beta, k });
+  return out;
+}
+
+/**
+ * Filter Response Normalization with a thresholded linear unit (Singh & Krishnan 2019, timm's
+ * FilterResponseNormTlu2d): nu2 = mean(x^2 over H, W) per (n, c);
+ * y = max(x / sqrt(nu2 + eps) * weight + bias, tau); tau null: no TLU.
+ */
+export function filterResponseNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, tau: Tensor | null, eps = 1e-5): Tensor {
+  const fn = 'filterResponseNorm';
+  checkRank(fn, 'input', x.shape, [3, 4, 5]);
+  const C = x.shape[1];
+  checkPerChannel(fn, 'weight', weight, C);
+  checkPerChannel(fn, 'bias', bias, C);
+  checkPerChannel(fn, 'tau', tau, C);
+  // The fused kernel (native/channel_norm.cc): one read of x and one write of y forward, one
+  // read of x and dy and one write of dx backward.
+  const [N] = x.shape;
+  const S = x.size / (N * C);
+  const gamma = weight?.buffer ?? new Float32Array(C).fill(1);
+  const beta = bias?.buffer ?? new Float32Array(C);
+  const out = new Tensor(emptyFloats(x.size), x.shape);
+  const rstd = zeroFloats(N * C);
+  backend.frnForward(x.buffer, N, C, S, gamma, beta, tau?.buffer ?? null, eps, out.buffer, rstd);
+  const inputs = [x, weight, bias, tau].filter((t): t is Tensor => t !== null);
+  if (needsGrad(...inputs)) {
+    record(out, fn, inputs, (g) => {
+      const gx = x.requiresGrad ? emptyFloats(x.size) : null;
+      const gw = weight?.requiresGrad ? zeroFloats(C) : null;
+      const gb = bias?.requiresGrad ? zeroFloats(C) : null;
+      const gt = tau?.requiresGrad ? zeroFloats(C) : null;
+      backend.frnBackward(x.buffer, g, N, C, S, rstd, gamma, beta, tau?.buffer ?? null, gx, gw, gb, gt);
+      const grads: (Float32Array | null)[] = [gx];
+      if (weight !== null) grads.push(gw);
+      if (bias !== null) grads.push(gb);
+      if (tau !== null) grads.push(gt);
+      return grads;
+    });
+  }
+  traceOp('filterResponseNorm', [x, weight, bias, tau], out, { eps });
+  return out;
+}
+
+export interface EvoNormB0Options {
+  /** Batch variance over (N, H, W) (training) instead of runningVar (eval). */
+  training?: boolean;
+  eps?: number;
+  /** Training: receives the biased batch variance per channel (for the running update). */
+  onBatchVar?: (biasedVar: Float32Array, count: number) => void;
+}
+
+/**
+ * EvoNorm-B0 (Liu et al. 2020, as timm's EvoNorm2dB0):
+ * y = x / max(sqrt(var_B + eps), v * x + sqrt(var_instance + eps)) * weight + bias, var_B the
+ * biased batch variance over (N, H, W) in training (gradient flows through it) and runningVar
+ * in eval; var_instance the biased variance over (H, W) per (n, c). v null: y = x * weight + bias.
+ * Runs on the fused kernel of native/channel_norm.cc (batch statistics from the BN kernel).
+ */
+export function evoNormB0(x: Tensor, runningVar: Tensor | null, v: Tensor | null, weight: Tensor | null, bias: Tensor | null, options: EvoNormB0Options = {}): Tensor {
+  const fn = 'evoNormB0';
+  checkRank(fn, 'input', x.shape, [3, 4, 5]);
+  const C = x.shape[1];
+  for (const [n, t] of [['runningVar', runningVar], ['v', v], ['weight', weight], ['bias', bias]] as const) checkPerChannel(fn, n, t, C);
+  const training = options.training ?? false;
+  const eps = options.eps ?? 1e-3;
+  if (v !== null && !training && runningVar === null) throw new Error(`${fn}: runningVar is required in eval when v is given`);
+  const cs = channelShape(x);
+  let out: Tensor;
+  if (v !== null) {
+    const N = x.shape[0];
+    const S = x.size / (N * C);
+    const gamma = weight?.buffer ?? new Float32Array(C).fill(1);
+    const beta = bias?.buffer ?? new Float32Array(C);
+    const left = zeroFloats(C);
+    let batchMean: Float32Array | null = null;
+    if (training) {
+      batchMean = zeroFloats(C);
+      const bvar = zeroFloats(C);
+      backend.batchNormForward(x.buffer, N, C, S, null, null, eps, null, batchMean, zeroFloats(C), bvar, 0, null, null, null);
+      for (let c = 0; c < C; c++) left[c] = Math.sqrt(bvar[c] + eps);
+      options.onBatchVar?.(bvar, N * S);
+    } else {
+      for (let c = 0; c < C; c++) left[c] = Math.sqrt(runningVar!.buffer[c] + eps);
+    }
+    out = new Tensor(emptyFloats(x.size), x.shape);
+    const mean = zeroFloats(N * C);
+    const sd = zeroFloats(N * C);
+    backend.evoNormB0Forward(x.buffer, N, C, S, left, v.buffer, gamma, beta, eps, out.buffer, mean, sd);
+    const inputs = [x, v, weight, bias].filter((t): t is Tensor => t !== null);
+    record(out, fn, inputs, (g) => {
+      const gx = x.requiresGrad ? emptyFloats(x.size) : null;
+      const gv = v.requiresGrad ? zeroFloats(C) : null;
+      const gw = weight?.requiresGrad ? zeroFloats(C) : null;
+      const gb = bias?.requiresGrad ? zeroFloats(C) : null;
+      backend.evoNormB0Backward(x.buffer, g, N, C, S, left, v.buffer, gamma, mean, sd, batchMean, gx, gv, gw, gb);
+      const grads: (Float32Array | null)[] = [gx, gv];
+      if (weight !== null) grads.push(gw);
+      if (bias !== null) grads.push(gb);
+      return grads;
+    });
+  } else {
+    out = untraced(() => {
+      let y = x;
+      if (weight !== null) y = y.mul(weight.reshape(cs));
+      if (bias !== null) y = y.add(bias.reshape(cs));
+      return y;
+    });
+  }
+  traceOp('evoNormB0', [x, training ? null : runningVar, v, weight, bias], out, { eps });
+  return out;
+}
+
+/**
+ * EvoNorm-S0 (Liu et al. 2020, as timm's EvoNorm2dS0):
+ * y = x * sigmoid(v * x) / sqrt(var_group + eps) * weight + bias, var_group the biased variance
+ * per (n, group) over the group's channels and spatial dims. v null: y = x * weight + bias.
+ */
+export function evoNormS0(x: Tensor, groups: number, v: Tensor | null, weight: Tensor | null, bias: Tensor | null, eps = 1e-5): Tensor {
+  const fn = 'evoNormS0';
+  checkRank(fn, 'input', x.shape, [3, 4, 5]);
+  const C = x.shape[1];
+  if (!Number.isInteger(groups) || groups < 1 || C % groups !== 0) throw new RangeError(`${fn}: channels (${C}) must be divisible by groups, got groups = ${groups}`);
+  for (const [n, t] of [['v', v], ['weight', weight], ['bias', bias]] as const) checkPerChannel(fn, n, t, C);
+  const cs = channelShape(x);
+  let out: Tensor;
+  if (v !== null) {
+    // The fused kernel (native/channel_norm.cc): statistics, sigmoid and affine in one pass.
+    const N = x.shape[0];
+    const S = x.size / (N * C);
+    const gamma = weight?.buffer ?? new Float32Array(C).fill(1);
+    const beta = bias?.buffer ?? new Float32Array(C);
+    out = new Tensor(emptyFloats(x.size), x.shape);
+    const mean = zeroFloats(N * groups);
+    const rstd = zeroFloats(N * groups);
+    backend.evoNormS0Forward(x.buffer, N, groups, C / groups, S, v.buffer, gamma, beta, eps, out.buffer, mean, rstd);
+    const inputs = [x, v, weight, bias].filter((t): t is Tensor => t !== null);
+    record(out, fn, inputs, (g) => {
+      const gx = x.requiresGrad ? emptyFloats(x.size) : null;
+      const gv = v.requiresGrad ? zeroFloats(C) : null;
+      const gw = weight?.requiresGrad ? zeroFloats(C) : null;
+      const gb = bias?.requiresGrad ? zeroFloats(C) : null;
+      backend.evoNormS0Backward(x.buffer, g, N, groups, C / groups, S, v.buffer, gamma, mean, rstd, gx, gv, gw, gb);
+      const grads: (Float32Array | null)[] = [gx, gv];
+      if (weight !== null) grads.push(gw);
+      if (bias !== null) grads.push(gb);
+      return grads;
+    });
+  } else {
+    out = untraced(() => {
+      let y = x;
+      if (weight !== null) y = y.mul(weight.reshape(cs));
+      if (bias !== null) y = y.add(bias.reshape(cs));
+      return y;
+    });
+  }
+  traceOp('evoNormS0', [x, v, weight, bias], out, { eps, groups });
+  return out;
+}
+
+export type NormActivation = 'relu' | 'sigmoid' | 'tanh' | 'identity';
+export const NORM_ACTIVATIONS: readonly NormActivation[] = ['relu', 'sigmoid', 'tanh', 'identity'];
+
+export function applyActivation(x: Tensor, act: NormActivation): Tensor {
+  switch (act) {
+    case 'relu':
+      return relu(x);
+    case 'sigmoid':
+      return sigmoid(x);
+    case 'tanh':
+      return tanh(x);
+    case 'identity':
+      return x;
+  }
+}
+
+/** GroupNorm followed by an activation (timm's GroupNormAct), traced as one entry. */
+export function groupNormAct(x: Tensor, groups: number, weight: Tensor | null, bias: Tensor | null, eps: number, act: NormActivation): Tensor {
+  const out = untraced(() => applyActivation(groupNorm(x, groups, weight, bias, eps), act));
+  traceOp('groupNormAct', [x, weight, bias], out, { eps, groups, act: NORM_ACTIVATIONS.indexOf(act) });
+  return out;
+}
