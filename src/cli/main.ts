@@ -6,6 +6,7 @@ import { demoCommand } from './demo.js';
 import { runCommand } from './run.js';
 import { interopCommands } from './interop.js';
 import { sweepCommand } from './sweep.js';
+import { importCommand } from './import.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('normlab')
@@ -32,6 +33,7 @@ export async function main(argv: string[]): Promise<number> {
       code = await reportCommand(args);
     });
   sweepCommand(program, (c) => (code = c));
+  importCommand(program, (c) => (code = c));
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
