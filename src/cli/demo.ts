@@ -12,6 +12,7 @@ import { runTraining, type RunOutput } from '../train/run.js';
 import type { NormSpec } from '../models/index.js';
 import { captureLayerInputs, normLayers } from '../analysis/capture.js';
 import { findOutlierImages } from '../analysis/outliers.js';
+import { liveTensorboardHooks } from '../report/liveTensorboard.js';
 import { intArg } from './main.js';
 
 const VARIANTS: { dir: string; label: string; norm: NormSpec }[] = [
@@ -76,10 +77,12 @@ export function demoCommand(program: Command, setCode: (c: number) => void): voi
         // The demo's own run folders are replaced on every run (a resumed demo would compare stale runs).
         if (existsSync(join(dir, 'config.json'))) rmSync(dir, { recursive: true, force: true });
         const t0 = Date.now();
+        const tb = liveTensorboardHooks(dir);
         const r = await runTraining(
           { dataset: 'mnist-bundled', network: 'lenet5', norm: v.norm, epochs: o.epochs, batchSize: 64, optimizer: 'sgd', lr: 0.01, momentum: 0.5, seed: o.seed, threads: o.threads, label: v.label },
-          { outDir: dir, progress: 'auto', checkpoints: false },
+          { outDir: dir, progress: 'auto', checkpoints: false, onStart: tb.onStart, onEpoch: tb.onEpoch },
         );
+        tb.close();
         outputs.push(r);
         const f = r.result.final;
         rows.push([v.label, (100 * f.train_acc).toFixed(2) + '%', f.train_loss.toFixed(4), (100 * (f.test_acc ?? 0)).toFixed(2) + '%', f.test_loss!.toFixed(4), ((Date.now() - t0) / 1000).toFixed(1) + 's']);

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { DEFAULT_CONFIG, runTraining, type TrainConfig } from '../train/run.js';
+import { liveTensorboardHooks } from '../report/liveTensorboard.js';
 import { DATASET_NAMES } from '../data/load.js';
 import { MODEL_NAMES, type NormKind } from '../models/index.js';
 import { choice, intArg, listArg, numArg, UsageError } from './main.js';
@@ -64,7 +65,9 @@ export function trainCommand(program: Command, setCode: (c: number) => void): vo
         throw new UsageError(`--image-size must be >= 63 for alexnet, got ${cfg.imageSize}`);
       }
       const out = resolve(o.out as string);
-      const { result } = await runTraining(cfg, { outDir: out, resume: o.resume as boolean, progress: o.progress as 'auto' });
+      const tb = liveTensorboardHooks(out);
+      const { result } = await runTraining(cfg, { outDir: out, resume: o.resume as boolean, progress: o.progress as 'auto', onStart: tb.onStart, onEpoch: tb.onEpoch });
+      tb.close();
       const f = result.final;
       process.stdout.write(
         `done: ${result.epochs} epochs, final test accuracy ${f.test_acc === undefined ? 'n/a' : (100 * f.test_acc).toFixed(2) + '%'}, ` +
