@@ -124,11 +124,13 @@ export function demoCommand(program: Command, setCode: (c: number) => void): voi
       });
       const shown = (p: string): string => (relative(process.cwd(), p).startsWith('..') ? p : relative(process.cwd(), p));
       process.stdout.write(`\nreport: ${shown(reportFile)}\n\n${reading.join('\n')}\n\nnext:\n`);
-      process.stdout.write(
-        `  normlab train --network lenet5 --norm fbn --threshold 2 --epochs 3 --out runs/fbn-t2   # a stricter filter, longer\n` +
-          `  normlab report ${shown(join(out, 'bn'))} runs/fbn-t2 --out runs/compare.html                 # any runs side by side\n` +
-          `  normlab run fbn-lenet5                                                                 # seed 000's LeNet-5 BN vs FBN experiment\n`,
-      );
+      const next = [
+        ['normlab train --network lenet5 --norm fbn --threshold 2 --epochs 3 --out runs/fbn-t2', 'a stricter filter, longer'],
+        [`normlab serve ${shown(resolve(out, '..'))}`, 'live curves of every run, side by side'],
+        ['normlab run fbn-lenet5', "seed 000's LeNet-5 BN vs FBN experiment"],
+      ];
+      const width = Math.max(...next.map(([c]) => c.length));
+      process.stdout.write(next.map(([c, why]) => `  ${c.padEnd(width)}   # ${why}\n`).join(''));
       setCode(0);
     });
 }
