@@ -1,4 +1,6 @@
-// Loads the compiled N-API addon (build/Release/normlab.node, built by node-gyp at npm install).
+// Loads the N-API addon: build/Release/normlab.node when it was compiled here (node-gyp), else the
+// prebuilt prebuilds/<platform>-<arch>/normlab.node that `npm install` chose because it was made
+// from the same sources (scripts/native-addon.js).
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -16,11 +18,15 @@ function packageRoot(): string {
 
 export function loadAddon(): unknown {
   const root = packageRoot();
-  const candidates = [join(root, 'build', 'Release', 'normlab.node'), join(root, 'build', 'Debug', 'normlab.node')];
+  const candidates = [
+    join(root, 'build', 'Release', 'normlab.node'),
+    join(root, 'build', 'Debug', 'normlab.node'),
+    join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'normlab.node'),
+  ];
   const file = candidates.find((f) => existsSync(f));
   if (file === undefined) {
     throw new Error(
-      `normlab: the native addon is not built (looked for ${candidates.join(', ')}). Run 'npm install' (it compiles the addon with node-gyp).`,
+      `normlab: the native addon is not built (looked for ${candidates.join(', ')}). Run 'npm install': it uses the prebuilt addon when one fits and compiles with node-gyp otherwise.`,
     );
   }
   return createRequire(import.meta.url)(file);

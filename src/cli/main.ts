@@ -7,6 +7,8 @@ import { demoCommand } from './demo.js';
 import { runCommand } from './run.js';
 import { interopCommands } from './interop.js';
 import { sweepCommand } from './sweep.js';
+import { importCommand } from './import.js';
+import { serveCommand } from './serve.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('normlab')
@@ -33,6 +35,8 @@ export async function main(argv: string[]): Promise<number> {
       code = await reportCommand(args);
     });
   sweepCommand(program, (c) => (code = c));
+  importCommand(program, (c) => (code = c));
+  serveCommand(program, (c) => (code = c));
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {

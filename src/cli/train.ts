@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { DEFAULT_CONFIG, runTraining, type TrainConfig } from '../train/run.js';
 import { RunDirError } from '../train/runDir.js';
 import { inputSizeProblem } from '../models/inputs.js';
+import { liveTensorboardHooks } from '../report/liveTensorboard.js';
 import { DATASET_NAMES } from '../data/load.js';
 import { NORM_KINDS } from '../nn/norm/factory.js';
 import { MODEL_NAMES, hasBnLayers, type NormKind } from '../models/index.js';
@@ -76,15 +77,18 @@ export function trainCommand(program: Command, setCode: (c: number) => void): vo
         throw new UsageError(`--bn-weight ${cfg.bnWeight} initialises BN layers' gamma, but --network ${cfg.network} with --norm ${kind} has none (use --norm bn, fbn or brn, or --input-norm bn)`);
       }
       const out = resolve(o.out as string);
+      const tb = liveTensorboardHooks(out);
       let run;
       try {
         run = await runTraining(cfg, {
           outDir: out, resume: o.resume as boolean, overwrite: o.overwrite as boolean, allowConfigChange: o.allowConfigChange as boolean,
-          progress: o.progress as 'auto', log: (l) => process.stderr.write(`normlab: ${l}\n`),
+          progress: o.progress as 'auto', log: (l) => process.stderr.write(`normlab: ${l}\n`), onStart: tb.onStart, onEpoch: tb.onEpoch,
         });
       } catch (err) {
         if (err instanceof RunDirError) throw new UsageError(err.message);
         throw err;
+      } finally {
+        tb.close();
       }
       const { result } = run;
       const f = result.final;

@@ -186,6 +186,8 @@ function significanceTable(groups: { label: string; runs: RunData[] }[], alpha: 
 
 export interface RunReportOptions {
   title?: string;
+  /** Paragraphs (plain text) shown first, under the heading "Reading": what the numbers say. */
+  lead?: string[];
   /** Significance level of the t-tests (default 0.05). */
   alpha?: number;
   /** Extra charts (Vega-Lite specs) after the curves. */
@@ -220,6 +222,7 @@ export async function buildRunReport(runDirs: string[], outFile: string, opts: R
     },
   ]);
   const sections: ReportSection[] = [
+    ...(opts.lead && opts.lead.length > 0 ? [{ title: 'Reading', html: opts.lead.map((n) => `<p>${escapeHtml(n)}</p>`).join('\n') }] : []),
     { title: 'Runs', html: htmlTable(['label', 'run directory', 'epochs'], runs.map((r) => [r.label, r.dir, r.history.length])) },
     { title: 'Configuration', html: configTable(groups) },
     { title: 'Results', html: resultsTable(groups) },

@@ -171,18 +171,20 @@ export function writeEventFile(dir: string, events: TbEvent[], wallTime = Date.n
   return path;
 }
 
+/** The scalars of one epoch: acc/<split>, loss/<split> for the splits it has, lr, samples_per_sec. */
+export function epochScalars(m: EpochMetrics): SummaryValue[] {
+  const values: SummaryValue[] = [];
+  for (const split of ['train', 'val', 'test'] as const) {
+    for (const metric of ['acc', 'loss'] as const) {
+      const v = m[`${split}_${metric}`];
+      if (typeof v === 'number') values.push({ tag: `${metric}/${split}`, simpleValue: v });
+    }
+  }
+  values.push({ tag: 'lr', simpleValue: m.lr }, { tag: 'samples_per_sec', simpleValue: m.samples_per_sec });
+  return values;
+}
+
 /** One event per epoch with the epoch's scalars (tags like 'acc/train', 'loss/val', 'lr'). */
 export function writeRunEvents(dir: string, history: EpochMetrics[], wallTime = Date.now() / 1000): string {
-  const events = history.map((m) => {
-    const values: SummaryValue[] = [];
-    for (const split of ['train', 'val', 'test'] as const) {
-      for (const metric of ['acc', 'loss'] as const) {
-        const v = m[`${split}_${metric}`];
-        if (typeof v === 'number') values.push({ tag: `${metric}/${split}`, simpleValue: v });
-      }
-    }
-    values.push({ tag: 'lr', simpleValue: m.lr }, { tag: 'samples_per_sec', simpleValue: m.samples_per_sec });
-    return { wallTime, step: m.epoch, values };
-  });
-  return writeEventFile(dir, events, wallTime);
+  return writeEventFile(dir, history.map((m) => ({ wallTime, step: m.epoch, values: epochScalars(m) })), wallTime);
 }

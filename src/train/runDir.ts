@@ -28,7 +28,7 @@ export const LOCK_FILE = '.normlab-lock';
 /** The files a run writes; --overwrite removes these and nothing else. */
 export const RUN_FILES = [
   'config.json', 'metrics.jsonl', 'results.json', 'last.safetensors', 'best.safetensors', 'optimizer.safetensors',
-  'trainer-state.json', CHECKPOINTS, 'report.html', 'eval.json', 'analysis.json', 'record.json',
+  'trainer-state.json', CHECKPOINTS, 'report.html', 'eval.json', 'analysis.json', 'record.json', 'tensorboard',
 ];
 
 interface LockInfo {

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import * as ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-web';
 import { repoRoot } from '../helpers/fixtures.js';
 import { tempDir } from '../data/files.js';
 import { loadSafetensors } from '../../src/train/safetensors.js';

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import * as ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-web';
 import { createModel, type NormSpec } from '../../src/models/index.js';
 import * as nn from '../../src/nn/index.js';
 import type { Module } from '../../src/nn/module.js';

@@ -1,7 +1,7 @@
 // ONNX export of the added normalization layers, run in onnxruntime against normlab's eval output.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import * as ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-web';
 import { nn, noGrad, randn } from '../../src/index.js';
 import type { Module } from '../../src/nn/module.js';
 import { exportOnnx } from '../../src/interop/onnx.js';
