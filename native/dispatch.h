@@ -19,3 +19,36 @@
       default: name##_scalar args; break;                                           \
     }                                                                               \
   }
+
+// Kernels written once on GCC/Clang vector types (simd.inc) are compiled per ISA by including
+// them three times, each inside its own namespace that defines `constexpr int W` (float lanes),
+// the SIMD ones inside a target region:
+//
+//   namespace isa_scalar { constexpr int W = 4; #include "simd.inc" #include "x_kernels.inc" }
+//   NL_TARGET_REGION_AVX2   namespace isa_avx2 { constexpr int W = 8; ... }    NL_TARGET_REGION_END
+//   NL_TARGET_REGION_AVX512 namespace isa_avx512 { constexpr int W = 16; ... } NL_TARGET_REGION_END
+//
+// A target region (rather than target attributes on an always-inline body) makes every helper
+// function of the kernel, templates and lambdas included, see the ISA's vector width; helpers
+// compiled for the baseline would split 32- and 64-byte vector operations into SSE or scalar
+// pieces. The scalar path uses 4 lanes, the x86-64 baseline (SSE2). NL_ISA_CALL(fn, (args))
+// calls the variant of the active ISA.
+#if NL_HAS_X86
+#define NL_TARGET_REGION_AVX2 _Pragma("GCC push_options") _Pragma("GCC target(\"avx2,fma\")")
+#define NL_TARGET_REGION_AVX512 \
+  _Pragma("GCC push_options") _Pragma("GCC target(\"avx512f,avx512dq,avx512bw,avx512vl,avx2,fma\")")
+#define NL_TARGET_REGION_END _Pragma("GCC pop_options")
+#else
+#define NL_TARGET_REGION_AVX2
+#define NL_TARGET_REGION_AVX512
+#define NL_TARGET_REGION_END
+#endif
+
+#define NL_ISA_CALL(fn, args)                                                       \
+  do {                                                                              \
+    switch (::nl::active_isa()) {                                                   \
+      case ::nl::Isa::Avx512: isa_avx512::fn args; break;                           \
+      case ::nl::Isa::Avx2: isa_avx2::fn args; break;                               \
+      default: isa_scalar::fn args; break;                                          \
+    }                                                                               \
+  } while (0)

@@ -4,11 +4,13 @@
 // Op codes are shared with src/backend/kernels/elementwise.ts.
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "common.h"
 #include "dispatch.h"
 #include "napi_args.h"
+#include "reduce.h"
 
 namespace nl {
 namespace {
@@ -281,49 +283,25 @@ Napi::Value UnaryBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// out (shape `to`) = sum of g (shape `from`) over the dims that `to` broadcasts. Accumulates
-// in double per output element so the result does not depend on the thread count.
+// out (shape `to`) = sum of g (shape `from`) over the dims that `to` broadcasts (aligned from
+// the right, missing leading dims count as 1), through the reduction engine of reduce.cc: no
+// permute copy, bitwise the same result for any thread count.
 Napi::Value SumToShape(const Napi::CallbackInfo& info) {
   Args a(info, "sumToShape");
   auto from = a.ints(1), to = a.ints(3);
   const float* G = a.f32(0, numel(from));
   float* O = a.f32(2, numel(to));
-  const int64_t nout = numel(to), nin = numel(from);
-  if (nout == 0) return info.Env().Undefined();
-  // Geometry of `to` broadcast against `from`: strides of `to` inside `from`'s index space.
   const size_t nd = from.size();
-  std::vector<int64_t> st(nd, 0);
-  int64_t acc = 1;
+  if (to.size() > nd) a.fail(3, "has more dims than the gradient shape (argument 1)");
+  std::vector<bool> reduced(nd, false);
   for (size_t k = 0; k < nd; ++k) {
-    size_t i = nd - 1 - k;
-    int64_t d = k < to.size() ? to[to.size() - 1 - k] : 1;
-    st[i] = (d == 1 && from[i] != 1) ? 0 : acc;
-    acc *= d;
+    const int64_t d = k + to.size() >= nd ? to[k + to.size() - nd] : 1;
+    if (d == from[k]) continue;
+    if (d != 1) a.fail(3, "dim " + std::to_string(k + to.size() - nd) + " (size " + std::to_string(d) +
+                              ") is neither 1 nor the gradient's size " + std::to_string(from[k]));
+    reduced[k] = true;
   }
-  std::vector<double> sums(static_cast<size_t>(nout), 0.0);
-  std::vector<int64_t> idx(nd, 0);
-  for (int64_t flat = 0; flat < nin;) {
-    int64_t off = 0;
-    for (size_t k = 0; k < nd; ++k) off += idx[k] * st[k];
-    // Innermost dim run.
-    int64_t len = nd == 0 ? 1 : from[nd - 1];
-    int64_t s = nd == 0 ? 0 : st[nd - 1];
-    const float* g = G + flat;
-    if (s == 0) {
-      double acc2 = 0.0;
-      for (int64_t i = 0; i < len; ++i) acc2 += g[i];
-      sums[off] += acc2;
-    } else {
-      for (int64_t i = 0; i < len; ++i) sums[off + i] += g[i];
-    }
-    flat += len;
-    if (nd <= 1) break;
-    for (size_t k = nd - 1; k-- > 0;) {
-      if (++idx[k] < from[k]) break;
-      idx[k] = 0;
-    }
-  }
-  for (int64_t i = 0; i < nout; ++i) O[i] = static_cast<float>(sums[i]);
+  reduce_dims(kReduceSum, G, from, reduced, O, nullptr, false);
   return info.Env().Undefined();
 }
 

@@ -3,13 +3,15 @@
 // ignored class, NLL on log-probabilities, MSE, BCE-with-logits, and seeded dropout masks.
 //
 // Conventions:
-// - Every softmax subtracts the row maximum before exponentiating (no overflow for any input).
+// - Every softmax subtracts the row maximum before exponentiating (no overflow for any input);
+//   the row kernels (softmax_kernels.inc) find maximum and sum in one online pass.
 // - Mean losses accumulate one double per row (or per fixed-size block of elements) and add
 //   those partials in index order, so the result is bitwise the same for any thread count.
 // - Dropout masks come from a counter-based generator (splitmix64 of seed and element index),
 //   so element i's keep/drop decision depends only on (seed, i), never on the thread count.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -17,6 +19,10 @@
 #include "common.h"
 #include "dispatch.h"
 #include "napi_args.h"
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
 
 namespace nl {
 namespace {
@@ -27,59 +33,27 @@ constexpr int64_t kBlock = 1 << 12;      // elements per partial sum of the elem
 // Rows per parallel_for chunk so that a chunk holds about kRowGrain elements.
 inline int64_t row_grain(int64_t cols) { return std::max<int64_t>(1, kRowGrain / std::max<int64_t>(cols, 1)); }
 
-NL_INLINE float row_max(const float* x, int64_t n) {
-  float m = -std::numeric_limits<float>::infinity();
-  for (int64_t i = 0; i < n; ++i) m = x[i] > m ? x[i] : m;
-  return m;
-}
+// ---- per-ISA kernels -------------------------------------------------------------------------
 
-// y = softmax(x) (log: y = x - max - log(sum exp(x - max))) for each row.
-NL_INLINE void softmax_rows_body(const float* x, float* y, int64_t rows, int64_t cols, bool log_out) {
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * cols;
-    float* yr = y + r * cols;
-    const float m = row_max(xr, cols);
-    float s = 0.f;
-    if (log_out) {
-      for (int64_t i = 0; i < cols; ++i) s += std::exp(xr[i] - m);
-      const float lse = m + std::log(s);
-      for (int64_t i = 0; i < cols; ++i) yr[i] = xr[i] - lse;
-    } else {
-      for (int64_t i = 0; i < cols; ++i) {
-        float e = std::exp(xr[i] - m);
-        yr[i] = e;
-        s += e;
-      }
-      const float inv = 1.f / s;
-      for (int64_t i = 0; i < cols; ++i) yr[i] *= inv;
-    }
-  }
-}
-NL_ISA_VARIANTS(softmax_rows, (const float* x, float* y, int64_t rows, int64_t cols, bool log_out),
-                (x, y, rows, cols, log_out), softmax_rows_body)
-
-// Gradients from the saved output y:
-//   softmax:     gx = y * (gy - sum(gy * y))
-//   log-softmax: gx = gy - exp(y) * sum(gy)
-NL_INLINE void softmax_grad_rows_body(const float* y, const float* gy, float* gx, int64_t rows, int64_t cols,
-                                      bool log_out) {
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* yr = y + r * cols;
-    const float* gr = gy + r * cols;
-    float* outr = gx + r * cols;
-    float s = 0.f;
-    if (log_out) {
-      for (int64_t i = 0; i < cols; ++i) s += gr[i];
-      for (int64_t i = 0; i < cols; ++i) outr[i] = gr[i] - std::exp(yr[i]) * s;
-    } else {
-      for (int64_t i = 0; i < cols; ++i) s += gr[i] * yr[i];
-      for (int64_t i = 0; i < cols; ++i) outr[i] = yr[i] * (gr[i] - s);
-    }
-  }
-}
-NL_ISA_VARIANTS(softmax_grad_rows,
-                (const float* y, const float* gy, float* gx, int64_t rows, int64_t cols, bool log_out),
-                (y, gy, gx, rows, cols, log_out), softmax_grad_rows_body)
+namespace isa_scalar {
+constexpr int W = 4;
+#include "simd.inc"
+#include "softmax_kernels.inc"
+}  // namespace isa_scalar
+NL_TARGET_REGION_AVX2
+namespace isa_avx2 {
+constexpr int W = 8;
+#include "simd.inc"
+#include "softmax_kernels.inc"
+}  // namespace isa_avx2
+NL_TARGET_REGION_END
+NL_TARGET_REGION_AVX512
+namespace isa_avx512 {
+constexpr int W = 16;
+#include "simd.inc"
+#include "softmax_kernels.inc"
+}  // namespace isa_avx512
+NL_TARGET_REGION_END
 
 // softmaxForward(x, rows, cols, y, log)
 Napi::Value SoftmaxForward(const Napi::CallbackInfo& info) {
@@ -89,8 +63,9 @@ Napi::Value SoftmaxForward(const Napi::CallbackInfo& info) {
   float* y = a.f32(3, rows * cols);
   const bool log_out = a.flag(4);
   if (rows <= 0 || cols <= 0) return info.Env().Undefined();
-  parallel_for(rows, row_grain(cols),
-               [&](int64_t b, int64_t e) { softmax_rows(x + b * cols, y + b * cols, e - b, cols, log_out); });
+  parallel_for(rows, row_grain(cols), [&](int64_t b, int64_t e) {
+    NL_ISA_CALL(softmax_rows, (x + b * cols, y + b * cols, e - b, cols, log_out));
+  });
   return info.Env().Undefined();
 }
 
@@ -104,7 +79,7 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
   const bool log_out = a.flag(5);
   if (rows <= 0 || cols <= 0) return info.Env().Undefined();
   parallel_for(rows, row_grain(cols), [&](int64_t b, int64_t e) {
-    softmax_grad_rows(y + b * cols, gy + b * cols, gx + b * cols, e - b, cols, log_out);
+    NL_ISA_CALL(softmax_grad_rows, (y + b * cols, gy + b * cols, gx + b * cols, e - b, cols, log_out));
   });
   return info.Env().Undefined();
 }
@@ -146,12 +121,8 @@ Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info) {
     for (int64_t r = b; r < e; ++r) {
       if (t.data[r] == ignore) continue;
       const float* xr = x + r * C;
-      double m = row_max(xr, C), s = 0.0, sx = 0.0;
-      for (int64_t c = 0; c < C; ++c) {
-        s += std::exp(static_cast<double>(xr[c]) - m);
-        sx += xr[c];
-      }
-      const double lse = m + std::log(s);
+      double lse, sx;
+      NL_ISA_CALL(row_lse_sum, (xr, C, lse, sx));
       nll[r] = lse - xr[t.data[r]];
       smooth[r] = static_cast<double>(C) * lse - sx;
     }
@@ -200,7 +171,7 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
         continue;
       }
       const float sr = row_scale != nullptr ? scale * row_scale[r] : scale;
-      softmax_rows(x + r * C, gr, 1, C, false);
+      NL_ISA_CALL(softmax_rows, (x + r * C, gr, 1, C, false));
       for (int64_t c = 0; c < C; ++c) gr[c] = sr * (gr[c] - off);
       gr[t.data[r]] -= sr * (on - off);
     }
