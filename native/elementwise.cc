@@ -4,6 +4,8 @@
 // Op codes are shared with src/backend/kernels/elementwise.ts.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -11,6 +13,10 @@
 #include "dispatch.h"
 #include "napi_args.h"
 #include "reduce.h"
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
 
 namespace nl {
 namespace {
@@ -207,6 +213,28 @@ NL_INLINE void unary_body(int op, const float* x, float* y, int64_t n, float p0,
 NL_ISA_VARIANTS(unary_run, (int op, const float* x, float* y, int64_t n, float p0, float p1), (op, x, y, n, p0, p1),
                 unary_body)
 
+// exp and sigmoid through the vector exp of simd.inc (std::exp does not vectorise):
+// sigmoid(x) = 1 / (1 + exp(-x)).
+namespace isa_scalar {
+constexpr int W = 4;
+#include "simd.inc"
+#include "unary_exp_kernels.inc"
+}  // namespace isa_scalar
+NL_TARGET_REGION_AVX2
+namespace isa_avx2 {
+constexpr int W = 8;
+#include "simd.inc"
+#include "unary_exp_kernels.inc"
+}  // namespace isa_avx2
+NL_TARGET_REGION_END
+NL_TARGET_REGION_AVX512
+namespace isa_avx512 {
+constexpr int W = 16;
+#include "simd.inc"
+#include "unary_exp_kernels.inc"
+}  // namespace isa_avx512
+NL_TARGET_REGION_END
+
 Napi::Value Unary(const Napi::CallbackInfo& info) {
   Args a(info, "unary");
   int op = static_cast<int>(a.int64(0));
@@ -214,6 +242,12 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   Span<float> x = a.f32(1);
   float* y = a.f32(2, x.size);
   float p0 = static_cast<float>(a.num(3)), p1 = static_cast<float>(a.num(4));
+  if (op == kExp || op == kSigmoid) {
+    const bool sig = op == kSigmoid;
+    parallel_for(static_cast<int64_t>(x.size), kGrain,
+                 [&](int64_t b, int64_t e) { NL_ISA_CALL(exp_like, (x.data + b, y + b, e - b, sig)); });
+    return info.Env().Undefined();
+  }
   parallel_for(static_cast<int64_t>(x.size), kGrain,
                [&](int64_t b, int64_t e) { unary_run(op, x.data + b, y + b, e - b, p0, p1); });
   return info.Env().Undefined();
