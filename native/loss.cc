@@ -4,7 +4,7 @@
 //
 // Conventions:
 // - Every softmax subtracts the row maximum before exponentiating (no overflow for any input);
-//   the row kernels (softmax_kernels.inc) find maximum and sum in one online pass.
+//   the row kernels (loss_kernels.inc) find maximum and sum in one online pass.
 // - Mean losses accumulate one double per row (or per fixed-size block of elements) and add
 //   those partials in index order, so the result is bitwise the same for any thread count.
 // - Dropout masks come from a counter-based generator (splitmix64 of seed and element index),
@@ -38,20 +38,20 @@ inline int64_t row_grain(int64_t cols) { return std::max<int64_t>(1, kRowGrain /
 namespace isa_scalar {
 constexpr int W = 4;
 #include "simd.inc"
-#include "softmax_kernels.inc"
+#include "loss_kernels.inc"
 }  // namespace isa_scalar
 NL_TARGET_REGION_AVX2
 namespace isa_avx2 {
 constexpr int W = 8;
 #include "simd.inc"
-#include "softmax_kernels.inc"
+#include "loss_kernels.inc"
 }  // namespace isa_avx2
 NL_TARGET_REGION_END
 NL_TARGET_REGION_AVX512
 namespace isa_avx512 {
 constexpr int W = 16;
 #include "simd.inc"
-#include "softmax_kernels.inc"
+#include "loss_kernels.inc"
 }  // namespace isa_avx512
 NL_TARGET_REGION_END
 
@@ -201,18 +201,17 @@ Napi::Value NllLossForward(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(valid));
 }
 
-// Sums f(i) over [0, n) in fixed blocks of kBlock elements: one double partial per block,
-// blocks added in order (bitwise independent of the thread count).
+// Sums a per-ISA block kernel over [0, n) in fixed blocks of kBlock elements: one double partial
+// per block (float32 SIMD lanes inside it), blocks added in order (bitwise independent of the
+// thread count).
 template <typename F>
-double blocked_sum(int64_t n, F f) {
+double blocked_sum(int64_t n, F block) {
   const int64_t nb = (n + kBlock - 1) / kBlock;
   std::vector<double> part(static_cast<size_t>(std::max<int64_t>(nb, 0)), 0.0);
-  parallel_for(nb, 1, [&](int64_t b, int64_t e) {
+  parallel_for(nb, 4, [&](int64_t b, int64_t e) {
     for (int64_t k = b; k < e; ++k) {
-      const int64_t i1 = std::min(n, (k + 1) * kBlock);
-      double s = 0.0;
-      for (int64_t i = k * kBlock; i < i1; ++i) s += f(i);
-      part[k] = s;
+      const int64_t i0 = k * kBlock;
+      block(i0, std::min(n, i0 + kBlock) - i0, part[static_cast<size_t>(k)]);
     }
   });
   double s = 0.0;
@@ -227,9 +226,8 @@ Napi::Value MseLossForward(const Napi::CallbackInfo& info) {
   const float* x = a.f32(0, n);
   const float* y = a.f32(1, n);
   float* out = a.f32(3, 1);
-  const double s = blocked_sum(n, [&](int64_t i) {
-    const double d = static_cast<double>(x[i]) - y[i];
-    return d * d;
+  const double s = blocked_sum(n, [&](int64_t i0, int64_t len, double& part) {
+    NL_ISA_CALL(sq_diff_sum, (x + i0, y + i0, len, part));
   });
   out[0] = static_cast<float>(s / static_cast<double>(n));
   return info.Env().Undefined();
@@ -257,9 +255,8 @@ Napi::Value BceWithLogitsForward(const Napi::CallbackInfo& info) {
   const float* x = a.f32(0, n);
   const float* y = a.f32(1, n);
   float* out = a.f32(3, 1);
-  const double s = blocked_sum(n, [&](int64_t i) {
-    const double v = x[i];
-    return std::max(v, 0.0) - v * y[i] + std::log1p(std::exp(-std::fabs(v)));
+  const double s = blocked_sum(n, [&](int64_t i0, int64_t len, double& part) {
+    NL_ISA_CALL(bce_sum, (x + i0, y + i0, len, part));
   });
   out[0] = static_cast<float>(s / static_cast<double>(n));
   return info.Env().Undefined();
@@ -273,15 +270,7 @@ Napi::Value BceWithLogitsBackward(const Napi::CallbackInfo& info) {
   const float* y = a.f32(1, n);
   const float scale = static_cast<float>(a.num(3));
   float* g = a.f32(4, n);
-  parallel_for(n, kRowGrain, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      // sigmoid without overflow: exp of a non-positive number only.
-      const float v = x[i];
-      const float z = std::exp(-std::fabs(v));
-      const float sig = v >= 0.f ? 1.f / (1.f + z) : z / (1.f + z);
-      g[i] = scale * (sig - y[i]);
-    }
-  });
+  parallel_for(n, kRowGrain, [&](int64_t b, int64_t e) { NL_ISA_CALL(bce_grad, (x + b, y + b, g + b, e - b, scale)); });
   return info.Env().Undefined();
 }
 
