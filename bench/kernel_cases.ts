@@ -6,6 +6,7 @@
 import { backend, type Backend } from '../src/backend/index.js';
 import { BinaryOp, UnaryOp } from '../src/backend/kernels/elementwise.js';
 import { ReduceOp } from '../src/backend/kernels/reduce.js';
+import { Tensor, functional as F } from '../src/index.js';
 
 export interface KernelCase {
   kernel: keyof Backend;
@@ -274,5 +275,59 @@ export function kernelCases(): KernelCase[] {
       return () => backend.groupNormBackward(x, dy, N, G, Cg, S, mean, inv, ones, dx, dg, db);
     });
   }
+  return cases;
+}
+
+/**
+ * Op-level lines (the public API, output allocation and autograd bookkeeping included) for the
+ * operations whose kernels matter most in training: the reductions, softmax, the elementwise
+ * ops of a conv block, permute, matmul, and the `y.mul(g).sum().backward()` loss pattern.
+ */
+export function opCases(): KernelCase[] {
+  const cases: KernelCase[] = [];
+  const n = prod(LARGE);
+  const xBytes = n * F4;
+  const x = (): Tensor => new Tensor(fill(n, 31, -1, 3), LARGE);
+  const add = (kernel: keyof Backend, name: string, bytes: number, flops: number, setup: () => () => void): void => {
+    cases.push({ kernel, name, bytes, flops, setup: () => { const fn = setup(); return () => { fn(); }; } });
+  };
+  add('reduce', 'op x.sum() 128x64x32x32', xBytes, n, () => { const t = x(); return () => t.sum(); });
+  add('reduce', 'op x.sum([0,2,3]) 128x64x32x32', xBytes, n, () => { const t = x(); return () => t.sum([0, 2, 3]); });
+  add('reduce', 'op x.var() 128x64x32x32', xBytes, 2 * n, () => { const t = x(); return () => t.var(); });
+  add('reduce', 'op x.max(1) 128x64x32x32', xBytes, n, () => { const t = x(); return () => t.max(1); });
+  add('reduce', 'op x.mean(1) 128x64x32x32', xBytes, n, () => { const t = x(); return () => t.mean(1); });
+  for (const [rows, cols] of [[4096, 1024], [256, 10], [64, 10]]) {
+    add('softmaxForward', `op softmax(m,-1) ${rows}x${cols}`, 2 * rows * cols * F4, 4 * rows * cols, () => {
+      const m = new Tensor(fill(rows * cols, 32, -4, 4), [rows, cols]);
+      return () => F.softmax(m, -1);
+    });
+    add('crossEntropyBackward', `op cross_entropy fwd+bwd ${rows}x${cols}`, 3 * rows * cols * F4, 9 * rows * cols, () => {
+      const m = new Tensor(fill(rows * cols, 33, -4, 4), [rows, cols], { requiresGrad: true });
+      const target = Int32Array.from({ length: rows }, (_, i) => (i * 7) % cols);
+      return () => {
+        m.grad = null;
+        F.crossEntropy(m, target).backward();
+      };
+    });
+  }
+  add('unary', 'op relu(x) 128x64x32x32', 2 * xBytes, n, () => { const t = x(); return () => t.relu(); });
+  add('binary', 'op x.add(bias[1,64,1,1]) 128x64x32x32', 2 * xBytes, n, () => {
+    const t = x(), b = new Tensor(fill(64, 34), [1, 64, 1, 1]);
+    return () => t.add(b);
+  });
+  add('unary', 'op exp(x) 128x64x32x32', 2 * xBytes, n, () => { const t = x(); return () => t.exp(); });
+  add('unary', 'op sigmoid(x) 128x64x32x32', 2 * xBytes, n, () => { const t = x(); return () => t.sigmoid(); });
+  add('permute', 'op x.permute(0,2,3,1) copy 128x64x32x32', 2 * xBytes, 0, () => { const t = x(); return () => t.permute(0, 2, 3, 1); });
+  add('sgemm', 'op matmul 512x512x512', 3 * 512 * 512 * F4, 2 * 512 ** 3, () => {
+    const a = new Tensor(fill(512 * 512, 35), [512, 512]), b = new Tensor(fill(512 * 512, 36), [512, 512]);
+    return () => a.matmul(b);
+  });
+  add('reduce', 'op y.mul(g).sum().backward() 128x64x32x32', 4 * xBytes, 2 * n, () => {
+    const y = new Tensor(fill(n, 37), LARGE, { requiresGrad: true }), g = new Tensor(fill(n, 38), LARGE);
+    return () => {
+      y.grad = null;
+      y.mul(g).sum().backward();
+    };
+  });
   return cases;
 }

@@ -15,7 +15,7 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { backend } from '../src/backend/index.js';
 import { round, runTorchJson } from './common.js';
-import { kernelCases, type KernelCase } from './kernel_cases.js';
+import { kernelCases, opCases, type KernelCase } from './kernel_cases.js';
 
 /** Median ms per call: batches of calls so each sample lasts >= 0.2 ms, at least `reps` samples. */
 function timeCall(fn: () => void, reps: number): number {
@@ -53,7 +53,7 @@ export function main(): void {
   const threadsList = (process.argv[2] ?? '1,2').split(',').map(Number);
   const reps = Number(process.argv[3] ?? 7);
   const filter = process.argv[4] ?? '';
-  const cases: KernelCase[] = kernelCases().filter((c) => c.name.includes(filter));
+  const cases: KernelCase[] = [...kernelCases(), ...opCases()].filter((c) => c.name.includes(filter));
   const torch = new Map<string, { ms: number | null; load: number }>();
   const torchRows = runTorchJson('kernels.py', [threadsList.join(','), String(reps), filter], { OMP_WAIT_POLICY: 'PASSIVE' });
   for (const r of torchRows) torch.set(`${String(r.name)}@${Number(r.threads)}`, { ms: r.ms as number | null, load: r.load as number });

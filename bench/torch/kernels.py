@@ -308,6 +308,49 @@ def cases(threads):
     return c
 
 
+def op_cases():
+    """Twins of opCases() in bench/kernel_cases.ts: the public API, outputs allocated."""
+    c = []
+
+    def add(name, setup):
+        c.append((name, setup))
+
+    x = lambda: rnd(LARGE, -1, 3)  # noqa: E731
+    add("op x.sum() 128x64x32x32", lambda: (lambda t: (lambda: t.sum()))(x()))
+    add("op x.sum([0,2,3]) 128x64x32x32", lambda: (lambda t: (lambda: t.sum([0, 2, 3])))(x()))
+    add("op x.var() 128x64x32x32", lambda: (lambda t: (lambda: t.var()))(x()))
+    add("op x.max(1) 128x64x32x32", lambda: (lambda t: (lambda: t.max(1)))(x()))
+    add("op x.mean(1) 128x64x32x32", lambda: (lambda t: (lambda: t.mean(1)))(x()))
+    for rows, cols in ((4096, 1024), (256, 10), (64, 10)):
+        add(f"op softmax(m,-1) {rows}x{cols}", lambda rows=rows, cols=cols: (lambda m: (lambda: torch.softmax(m, -1)))(rnd((rows, cols), -4, 4)))
+
+        def s_ce(rows=rows, cols=cols):
+            m = rnd((rows, cols), -4, 4).requires_grad_(True)
+            target = torch.tensor([(i * 7) % cols for i in range(rows)], dtype=torch.long)
+
+            def run():
+                m.grad = None
+                F.cross_entropy(m, target).backward()
+            return run
+        add(f"op cross_entropy fwd+bwd {rows}x{cols}", s_ce)
+    add("op relu(x) 128x64x32x32", lambda: (lambda t: (lambda: torch.relu(t)))(x()))
+    add("op x.add(bias[1,64,1,1]) 128x64x32x32", lambda: (lambda t, b: (lambda: t.add(b)))(x(), rnd([1, 64, 1, 1])))
+    add("op exp(x) 128x64x32x32", lambda: (lambda t: (lambda: torch.exp(t)))(x()))
+    add("op sigmoid(x) 128x64x32x32", lambda: (lambda t: (lambda: torch.sigmoid(t)))(x()))
+    add("op x.permute(0,2,3,1) copy 128x64x32x32", lambda: (lambda t: (lambda: t.permute(0, 2, 3, 1).contiguous()))(x()))
+    add("op matmul 512x512x512", lambda: (lambda a, b: (lambda: a.matmul(b)))(rnd((512, 512)), rnd((512, 512))))
+
+    def s_loss():
+        y, g = rnd(LARGE).requires_grad_(True), rnd(LARGE)
+
+        def run():
+            y.grad = None
+            y.mul(g).sum().backward()
+        return run
+    add("op y.mul(g).sum().backward() 128x64x32x32", s_loss)
+    return c
+
+
 def main():
     threads = [int(t) for t in sys.argv[1].split(",")] if len(sys.argv) > 1 else [1, 2]
     reps = int(sys.argv[2]) if len(sys.argv) > 2 else 7
@@ -315,14 +358,14 @@ def main():
     torch.manual_seed(0)
     for t in threads:
         torch.set_num_threads(t)
-        for name, setup in cases(t):
+        for name, setup in cases(t) + op_cases():
             if filt not in name:
                 continue
             ms = None
             try:
                 fn = setup()
                 if fn is not None:
-                    with torch.no_grad():
+                    with torch.set_grad_enabled(name.startswith("op ")):
                         ms = time_call(fn, reps)
             except Exception as e:  # a missing aten overload: report no counterpart
                 print(f"kernels.py: {name}: {e}", file=sys.stderr)
