@@ -31,12 +31,15 @@
 // A target region (rather than target attributes on an always-inline body) makes every helper
 // function of the kernel, templates and lambdas included, see the ISA's vector width; helpers
 // compiled for the baseline would split 32- and 64-byte vector operations into SSE or scalar
-// pieces. The scalar path uses 4 lanes, the x86-64 baseline (SSE2). NL_ISA_CALL(fn, (args))
+// pieces. The SIMD regions contract a * b + c into FMAs (the build's -std=c++17 turns that off
+// elsewhere). The scalar path uses 4 lanes, the x86-64 baseline (SSE2). NL_ISA_CALL(fn, (args))
 // calls the variant of the active ISA.
 #if NL_HAS_X86
-#define NL_TARGET_REGION_AVX2 _Pragma("GCC push_options") _Pragma("GCC target(\"avx2,fma\")")
-#define NL_TARGET_REGION_AVX512 \
-  _Pragma("GCC push_options") _Pragma("GCC target(\"avx512f,avx512dq,avx512bw,avx512vl,avx2,fma\")")
+#define NL_TARGET_REGION_AVX2 \
+  _Pragma("GCC push_options") _Pragma("GCC target(\"avx2,fma\")") _Pragma("GCC optimize(\"fp-contract=fast\")")
+#define NL_TARGET_REGION_AVX512                                                                      \
+  _Pragma("GCC push_options") _Pragma("GCC target(\"avx512f,avx512dq,avx512bw,avx512vl,avx2,fma\")") \
+      _Pragma("GCC optimize(\"fp-contract=fast\")")
 #define NL_TARGET_REGION_END _Pragma("GCC pop_options")
 #else
 #define NL_TARGET_REGION_AVX2
