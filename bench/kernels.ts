@@ -4,8 +4,10 @@
 //
 // Each line: {name, kernel, threads, normlab_ms, torch_ms, ratio (torch_ms / normlab_ms), bytes,
 // flops, GBs, bw_frac, GFLOPs, peak_frac, load_normlab, load_torch}. bw_frac is the achieved
-// compulsory traffic over the copy bandwidth measured here (copyFloats of 256 MB, bytes read +
-// written); peak_frac the achieved FLOP rate over sgemm 1024^3 measured here. load_* is the
+// compulsory traffic over the copy bandwidth measured here with copyFloats of the large
+// activation (128x64x32x32 floats, 32 MiB; bytes read + written), the working set of the large
+// lines (a 256 MiB copy, main memory only, is reported beside it); peak_frac the achieved FLOP
+// rate over sgemm 1024^3 measured here. load_* is the
 // 1-minute load average when each side was timed. A ratio is printed only when both load
 // averages are at most the thread count; otherwise it is null and `note` says why, and the
 // summary refuses to print ratios for that thread count.
@@ -60,16 +62,19 @@ export function main(): void {
 
   const big = new Float32Array(64 << 20).fill(1);
   const bigOut = new Float32Array(64 << 20);
+  const act = new Float32Array(128 * 64 * 32 * 32).fill(1);
+  const actOut = new Float32Array(act.length);
   const g = 1024;
   const ga = new Float32Array(g * g).fill(0.5), gb = new Float32Array(g * g).fill(0.25), gc = new Float32Array(g * g);
   const lines: Line[] = [];
   for (const threads of threadsList) {
     backend.setNumThreads(threads);
-    const copyMs = timeCall(() => backend.copyFloats(big, bigOut), 5);
-    const bwGBs = (2 * big.length * 4) / (copyMs * 1e6);
+    const copyMs = timeCall(() => backend.copyFloats(act, actOut), 9);
+    const bwGBs = (2 * act.length * 4) / (copyMs * 1e6);
+    const copy256Ms = timeCall(() => backend.copyFloats(big, bigOut), 5);
     const gemmMs = timeCall(() => backend.sgemm(false, false, g, g, g, 1, ga, g, gb, g, 0, gc, g), 5);
     const peakGF = (2 * g ** 3) / (gemmMs * 1e6);
-    console.log(JSON.stringify({ name: 'machine', threads, copy_GBs: round(bwGBs), sgemm1024_GFLOPs: round(peakGF), load: round(loadavg()[0]) }));
+    console.log(JSON.stringify({ name: 'machine', threads, copy_GBs: round(bwGBs), copy256MiB_GBs: round((2 * big.length * 4) / (copy256Ms * 1e6)), sgemm1024_GFLOPs: round(peakGF), load: round(loadavg()[0]) }));
     for (const c of cases) {
       const fn = c.setup();
       const ms = timeCall(fn, reps);
