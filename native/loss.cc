@@ -64,7 +64,7 @@ Napi::Value SoftmaxForward(const Napi::CallbackInfo& info) {
   const bool log_out = a.flag(4);
   if (rows <= 0 || cols <= 0) return info.Env().Undefined();
   parallel_for(rows, row_grain(cols), [&](int64_t b, int64_t e) {
-    NL_ISA_CALL(softmax_rows, (x + b * cols, y + b * cols, e - b, cols, log_out));
+    NL_ISA_CALL(softmax_rows, (x + b * cols, y + b * cols, e - b, cols, log_out, 1.f, 0.f));
   });
   return info.Env().Undefined();
 }
@@ -171,8 +171,7 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
         continue;
       }
       const float sr = row_scale != nullptr ? scale * row_scale[r] : scale;
-      NL_ISA_CALL(softmax_rows, (x + r * C, gr, 1, C, false));
-      for (int64_t c = 0; c < C; ++c) gr[c] = sr * (gr[c] - off);
+      NL_ISA_CALL(softmax_rows, (x + r * C, gr, 1, C, false, sr, sr * off));
       gr[t.data[r]] -= sr * (on - off);
     }
   });

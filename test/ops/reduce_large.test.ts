@@ -106,6 +106,38 @@ describe('softmax of a 1e7-element tensor', () => {
   }
 });
 
+describe('cross-entropy on 1000-class rows', () => {
+  forEachIsaAndThreads(() => {
+    it('matches a float64 loss and gradient with label smoothing at 1e-5 relative', () => {
+      const [N, C, eps] = [37, 1000, 0.1];
+      const x = seededUniform(N * C, 41, 6, 1e4);
+      const target = Int32Array.from({ length: N }, (_, i) => (i * 389) % C);
+      const logits = new Tensor(x.slice(), [N, C], { requiresGrad: true });
+      const loss = F.crossEntropy(logits, target, { labelSmoothing: eps });
+      loss.backward();
+      // loss = mean_i [lse_i - (1 - eps) x[i, t_i] - eps mean_c x[i, c]];
+      // grad = (softmax - (1 - eps) onehot - eps / C) / N.
+      let ref = 0;
+      const g = new Float64Array(N * C);
+      for (let i = 0; i < N; i++) {
+        let m = -Infinity;
+        for (let c = 0; c < C; c++) m = Math.max(m, x[i * C + c]);
+        let s = 0;
+        let sx = 0;
+        for (let c = 0; c < C; c++) {
+          s += Math.exp(x[i * C + c] - m);
+          sx += x[i * C + c];
+        }
+        const lse = m + Math.log(s);
+        ref += lse - (1 - eps) * x[i * C + target[i]] - (eps * sx) / C;
+        for (let c = 0; c < C; c++) g[i * C + c] = (Math.exp(x[i * C + c] - lse) - eps / C - (c === target[i] ? 1 - eps : 0)) / N;
+      }
+      assertClose(loss.buffer, [ref / N], 'loss', { rtol: 1e-5, atol: 0 });
+      assertClose(logits.grad!.buffer, g, 'gradient', { rtol: 1e-5, atol: 1e-9 });
+    });
+  });
+});
+
 describe('thread-count independence', () => {
   const nt0 = getNumThreads();
   after(() => setNumThreads(nt0));
