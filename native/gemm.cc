@@ -546,7 +546,7 @@ void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alph
   // Row split: one dispatch per column chunk. The threads first pack the chunk's B for all
   // of K (work items of kPackGroup slivers of one K block), wait until it is complete,
   // then take units of rows and run every K block on each (packing their own A blocks). A
-  // dispatch per K block, as before, paid a join per block (18 for K = 4608); on a loaded
+  // dispatch per K block would pay a join per block (18 for K = 4608); on a loaded
   // host each join can wait a whole scheduler slice for a preempted worker.
   // Row units: at least 4 per thread (late threads leave work to the others) and at most MC
   // rows each, cut on MR-row sliver boundaries into counts that differ by at most one sliver.
