@@ -40,7 +40,7 @@ namespace nl {
 namespace {
 
 constexpr int64_t kSeg = 4096;            // elements per segment, row layout
-constexpr int64_t kColTile = 512;         // kept floats per tile, column layout
+constexpr int64_t kColTile = 1024;        // kept floats per tile, column layout (4 KiB rows)
 constexpr int64_t kColRows = 64;          // minimum rows per segment, column layout
 constexpr int64_t kTaskElems = 1 << 15;   // elements per parallel task
 
