@@ -118,13 +118,16 @@ Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info) {
   std::vector<double> nll(static_cast<size_t>(std::max<int64_t>(N, 0)), 0.0);
   std::vector<double> smooth(nll.size(), 0.0);
   parallel_for(N, row_grain(C), [&](int64_t b, int64_t e) {
+    // lse into nll and sum x into smooth, then both turned into the row's terms.
+    NL_ISA_CALL(lse_rows, (x + b * C, e - b, C, nll.data() + b, smooth.data() + b));
     for (int64_t r = b; r < e; ++r) {
-      if (t.data[r] == ignore) continue;
-      const float* xr = x + r * C;
-      double lse, sx;
-      NL_ISA_CALL(row_lse_sum, (xr, C, lse, sx));
-      nll[r] = lse - xr[t.data[r]];
-      smooth[r] = static_cast<double>(C) * lse - sx;
+      if (t.data[r] == ignore) {
+        nll[r] = smooth[r] = 0.0;
+        continue;
+      }
+      const double lse = nll[r];
+      nll[r] = lse - x[r * C + t.data[r]];
+      smooth[r] = static_cast<double>(C) * lse - smooth[r];
     }
   });
   double snll = 0.0, ssmooth = 0.0;
@@ -164,6 +167,9 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
   const float off = eps / static_cast<float>(C);
   const float on = 1.f - eps + off;
   parallel_for(N, row_grain(C), [&](int64_t b, int64_t e) {
+    // Short rows: softmax of the whole chunk, then the scaling; long rows: fused per row.
+    const bool chunked = C <= 64;
+    if (chunked) NL_ISA_CALL(softmax_rows, (x + b * C, gx + b * C, e - b, C, false, 1.f, 0.f));
     for (int64_t r = b; r < e; ++r) {
       float* gr = gx + r * C;
       if (t.data[r] == ignore) {
@@ -171,7 +177,11 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
         continue;
       }
       const float sr = row_scale != nullptr ? scale * row_scale[r] : scale;
-      NL_ISA_CALL(softmax_rows, (x + r * C, gr, 1, C, false, sr, sr * off));
+      if (chunked) {
+        for (int64_t c = 0; c < C; ++c) gr[c] = sr * gr[c] - sr * off;
+      } else {
+        NL_ISA_CALL(softmax_rows, (x + r * C, gr, 1, C, false, sr, sr * off));
+      }
       gr[t.data[r]] -= sr * (on - off);
     }
   });
