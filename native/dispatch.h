@@ -62,6 +62,14 @@
 #define NL_TARGET_REGION_END
 #endif
 
+// NL_ISA_CALL_STREAMING: the same for streaming kernels, whose AVX2 variant also serves the
+// AVX-512 path (see NL_ISA_VARIANTS_STREAMING).
+#define NL_ISA_CALL_STREAMING(fn, args)                                             \
+  do {                                                                              \
+    if (::nl::active_isa() == ::nl::Isa::Scalar) isa_scalar::fn args;               \
+    else isa_avx2::fn args;                                                         \
+  } while (0)
+
 #define NL_ISA_CALL(fn, args)                                                       \
   do {                                                                              \
     switch (::nl::active_isa()) {                                                   \

@@ -79,7 +79,7 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
   const bool log_out = a.flag(5);
   if (rows <= 0 || cols <= 0) return info.Env().Undefined();
   parallel_for(rows, row_grain(cols), [&](int64_t b, int64_t e) {
-    NL_ISA_CALL(softmax_grad_rows, (y + b * cols, gy + b * cols, gx + b * cols, e - b, cols, log_out));
+    NL_ISA_CALL_STREAMING(softmax_grad_rows, (y + b * cols, gy + b * cols, gx + b * cols, e - b, cols, log_out));
   });
   return info.Env().Undefined();
 }
@@ -236,7 +236,7 @@ Napi::Value MseLossForward(const Napi::CallbackInfo& info) {
   const float* y = a.f32(1, n);
   float* out = a.f32(3, 1);
   const double s = blocked_sum(n, [&](int64_t i0, int64_t len, double& part) {
-    NL_ISA_CALL(sq_diff_sum, (x + i0, y + i0, len, part));
+    NL_ISA_CALL_STREAMING(sq_diff_sum, (x + i0, y + i0, len, part));
   });
   out[0] = static_cast<float>(s / static_cast<double>(n));
   return info.Env().Undefined();

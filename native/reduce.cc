@@ -280,7 +280,7 @@ void run_job(Job& j) {
   }
   const int64_t grain = std::max<int64_t>(1, kTaskElems / std::max<int64_t>(g.item_elems, 1));
   parallel_for(g.items, grain, [&](int64_t b, int64_t e) {
-    if (g.row) NL_ISA_CALL(row_items, (j, b, e));
+    if (g.row) NL_ISA_CALL_STREAMING(row_items, (j, b, e));
     else NL_ISA_CALL(col_items, (j, b, e));
   });
   if (!j.direct) combine(j);
