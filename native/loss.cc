@@ -250,9 +250,7 @@ Napi::Value MseLossBackward(const Napi::CallbackInfo& info) {
   const float* y = a.f32(1, n);
   const float scale = static_cast<float>(a.num(3));
   float* g = a.f32(4, n);
-  parallel_for(n, kRowGrain, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) g[i] = scale * (x[i] - y[i]);
-  });
+  parallel_for(n, kRowGrain, [&](int64_t b, int64_t e) { NL_ISA_CALL_STREAMING(mse_grad, (x + b, y + b, g + b, e - b, scale)); });
   return info.Env().Undefined();
 }
 
