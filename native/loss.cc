@@ -3,13 +3,15 @@
 // ignored class, NLL on log-probabilities, MSE, BCE-with-logits, and seeded dropout masks.
 //
 // Conventions:
-// - Every softmax subtracts the row maximum before exponentiating (no overflow for any input).
+// - Every softmax subtracts the row maximum before exponentiating (no overflow for any input);
+//   the row kernels (loss_kernels.inc) find maximum and sum in one online pass.
 // - Mean losses accumulate one double per row (or per fixed-size block of elements) and add
 //   those partials in index order, so the result is bitwise the same for any thread count.
 // - Dropout masks come from a counter-based generator (splitmix64 of seed and element index),
 //   so element i's keep/drop decision depends only on (seed, i), never on the thread count.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -17,6 +19,10 @@
 #include "common.h"
 #include "dispatch.h"
 #include "napi_args.h"
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
 
 namespace nl {
 namespace {
@@ -27,59 +33,27 @@ constexpr int64_t kBlock = 1 << 12;      // elements per partial sum of the elem
 // Rows per parallel_for chunk so that a chunk holds about kRowGrain elements.
 inline int64_t row_grain(int64_t cols) { return std::max<int64_t>(1, kRowGrain / std::max<int64_t>(cols, 1)); }
 
-NL_INLINE float row_max(const float* x, int64_t n) {
-  float m = -std::numeric_limits<float>::infinity();
-  for (int64_t i = 0; i < n; ++i) m = x[i] > m ? x[i] : m;
-  return m;
-}
+// ---- per-ISA kernels -------------------------------------------------------------------------
 
-// y = softmax(x) (log: y = x - max - log(sum exp(x - max))) for each row.
-NL_INLINE void softmax_rows_body(const float* x, float* y, int64_t rows, int64_t cols, bool log_out) {
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * cols;
-    float* yr = y + r * cols;
-    const float m = row_max(xr, cols);
-    float s = 0.f;
-    if (log_out) {
-      for (int64_t i = 0; i < cols; ++i) s += std::exp(xr[i] - m);
-      const float lse = m + std::log(s);
-      for (int64_t i = 0; i < cols; ++i) yr[i] = xr[i] - lse;
-    } else {
-      for (int64_t i = 0; i < cols; ++i) {
-        float e = std::exp(xr[i] - m);
-        yr[i] = e;
-        s += e;
-      }
-      const float inv = 1.f / s;
-      for (int64_t i = 0; i < cols; ++i) yr[i] *= inv;
-    }
-  }
-}
-NL_ISA_VARIANTS(softmax_rows, (const float* x, float* y, int64_t rows, int64_t cols, bool log_out),
-                (x, y, rows, cols, log_out), softmax_rows_body)
-
-// Gradients from the saved output y:
-//   softmax:     gx = y * (gy - sum(gy * y))
-//   log-softmax: gx = gy - exp(y) * sum(gy)
-NL_INLINE void softmax_grad_rows_body(const float* y, const float* gy, float* gx, int64_t rows, int64_t cols,
-                                      bool log_out) {
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* yr = y + r * cols;
-    const float* gr = gy + r * cols;
-    float* outr = gx + r * cols;
-    float s = 0.f;
-    if (log_out) {
-      for (int64_t i = 0; i < cols; ++i) s += gr[i];
-      for (int64_t i = 0; i < cols; ++i) outr[i] = gr[i] - std::exp(yr[i]) * s;
-    } else {
-      for (int64_t i = 0; i < cols; ++i) s += gr[i] * yr[i];
-      for (int64_t i = 0; i < cols; ++i) outr[i] = yr[i] * (gr[i] - s);
-    }
-  }
-}
-NL_ISA_VARIANTS(softmax_grad_rows,
-                (const float* y, const float* gy, float* gx, int64_t rows, int64_t cols, bool log_out),
-                (y, gy, gx, rows, cols, log_out), softmax_grad_rows_body)
+namespace isa_scalar {
+constexpr int W = 4;
+#include "simd.inc"
+#include "loss_kernels.inc"
+}  // namespace isa_scalar
+NL_TARGET_REGION_AVX2
+namespace isa_avx2 {
+constexpr int W = 8;
+#include "simd.inc"
+#include "loss_kernels.inc"
+}  // namespace isa_avx2
+NL_TARGET_REGION_END
+NL_TARGET_REGION_AVX512
+namespace isa_avx512 {
+constexpr int W = 16;
+#include "simd.inc"
+#include "loss_kernels.inc"
+}  // namespace isa_avx512
+NL_TARGET_REGION_END
 
 // softmaxForward(x, rows, cols, y, log)
 Napi::Value SoftmaxForward(const Napi::CallbackInfo& info) {
@@ -89,8 +63,9 @@ Napi::Value SoftmaxForward(const Napi::CallbackInfo& info) {
   float* y = a.f32(3, rows * cols);
   const bool log_out = a.flag(4);
   if (rows <= 0 || cols <= 0) return info.Env().Undefined();
-  parallel_for(rows, row_grain(cols),
-               [&](int64_t b, int64_t e) { softmax_rows(x + b * cols, y + b * cols, e - b, cols, log_out); });
+  parallel_for(rows, row_grain(cols), [&](int64_t b, int64_t e) {
+    NL_ISA_CALL(softmax_rows, (x + b * cols, y + b * cols, e - b, cols, log_out, 1.f, 0.f));
+  });
   return info.Env().Undefined();
 }
 
@@ -104,7 +79,7 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
   const bool log_out = a.flag(5);
   if (rows <= 0 || cols <= 0) return info.Env().Undefined();
   parallel_for(rows, row_grain(cols), [&](int64_t b, int64_t e) {
-    softmax_grad_rows(y + b * cols, gy + b * cols, gx + b * cols, e - b, cols, log_out);
+    NL_ISA_CALL_STREAMING(softmax_grad_rows, (y + b * cols, gy + b * cols, gx + b * cols, e - b, cols, log_out));
   });
   return info.Env().Undefined();
 }
@@ -143,17 +118,16 @@ Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info) {
   std::vector<double> nll(static_cast<size_t>(std::max<int64_t>(N, 0)), 0.0);
   std::vector<double> smooth(nll.size(), 0.0);
   parallel_for(N, row_grain(C), [&](int64_t b, int64_t e) {
+    // lse into nll and sum x into smooth, then both turned into the row's terms.
+    NL_ISA_CALL(lse_rows, (x + b * C, e - b, C, nll.data() + b, smooth.data() + b));
     for (int64_t r = b; r < e; ++r) {
-      if (t.data[r] == ignore) continue;
-      const float* xr = x + r * C;
-      double m = row_max(xr, C), s = 0.0, sx = 0.0;
-      for (int64_t c = 0; c < C; ++c) {
-        s += std::exp(static_cast<double>(xr[c]) - m);
-        sx += xr[c];
+      if (t.data[r] == ignore) {
+        nll[r] = smooth[r] = 0.0;
+        continue;
       }
-      const double lse = m + std::log(s);
-      nll[r] = lse - xr[t.data[r]];
-      smooth[r] = static_cast<double>(C) * lse - sx;
+      const double lse = nll[r];
+      nll[r] = lse - x[r * C + t.data[r]];
+      smooth[r] = static_cast<double>(C) * lse - smooth[r];
     }
   });
   double snll = 0.0, ssmooth = 0.0;
@@ -193,6 +167,9 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
   const float off = eps / static_cast<float>(C);
   const float on = 1.f - eps + off;
   parallel_for(N, row_grain(C), [&](int64_t b, int64_t e) {
+    // Short rows: softmax of the whole chunk, then the scaling; long rows: fused per row.
+    const bool chunked = C <= 64;
+    if (chunked) NL_ISA_CALL(softmax_rows, (x + b * C, gx + b * C, e - b, C, false, 1.f, 0.f));
     for (int64_t r = b; r < e; ++r) {
       float* gr = gx + r * C;
       if (t.data[r] == ignore) {
@@ -200,8 +177,11 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
         continue;
       }
       const float sr = row_scale != nullptr ? scale * row_scale[r] : scale;
-      softmax_rows(x + r * C, gr, 1, C, false);
-      for (int64_t c = 0; c < C; ++c) gr[c] = sr * (gr[c] - off);
+      if (chunked) {
+        for (int64_t c = 0; c < C; ++c) gr[c] = sr * gr[c] - sr * off;
+      } else {
+        NL_ISA_CALL(softmax_rows, (x + r * C, gr, 1, C, false, sr, sr * off));
+      }
       gr[t.data[r]] -= sr * (on - off);
     }
   });
@@ -230,18 +210,17 @@ Napi::Value NllLossForward(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(valid));
 }
 
-// Sums f(i) over [0, n) in fixed blocks of kBlock elements: one double partial per block,
-// blocks added in order (bitwise independent of the thread count).
+// Sums a per-ISA block kernel over [0, n) in fixed blocks of kBlock elements: one double partial
+// per block (float32 SIMD lanes inside it), blocks added in order (bitwise independent of the
+// thread count).
 template <typename F>
-double blocked_sum(int64_t n, F f) {
+double blocked_sum(int64_t n, F block) {
   const int64_t nb = (n + kBlock - 1) / kBlock;
   std::vector<double> part(static_cast<size_t>(std::max<int64_t>(nb, 0)), 0.0);
-  parallel_for(nb, 1, [&](int64_t b, int64_t e) {
+  parallel_for(nb, 4, [&](int64_t b, int64_t e) {
     for (int64_t k = b; k < e; ++k) {
-      const int64_t i1 = std::min(n, (k + 1) * kBlock);
-      double s = 0.0;
-      for (int64_t i = k * kBlock; i < i1; ++i) s += f(i);
-      part[k] = s;
+      const int64_t i0 = k * kBlock;
+      block(i0, std::min(n, i0 + kBlock) - i0, part[static_cast<size_t>(k)]);
     }
   });
   double s = 0.0;
@@ -256,9 +235,8 @@ Napi::Value MseLossForward(const Napi::CallbackInfo& info) {
   const float* x = a.f32(0, n);
   const float* y = a.f32(1, n);
   float* out = a.f32(3, 1);
-  const double s = blocked_sum(n, [&](int64_t i) {
-    const double d = static_cast<double>(x[i]) - y[i];
-    return d * d;
+  const double s = blocked_sum(n, [&](int64_t i0, int64_t len, double& part) {
+    NL_ISA_CALL_STREAMING(sq_diff_sum, (x + i0, y + i0, len, part));
   });
   out[0] = static_cast<float>(s / static_cast<double>(n));
   return info.Env().Undefined();
@@ -272,9 +250,7 @@ Napi::Value MseLossBackward(const Napi::CallbackInfo& info) {
   const float* y = a.f32(1, n);
   const float scale = static_cast<float>(a.num(3));
   float* g = a.f32(4, n);
-  parallel_for(n, kRowGrain, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) g[i] = scale * (x[i] - y[i]);
-  });
+  parallel_for(n, kRowGrain, [&](int64_t b, int64_t e) { NL_ISA_CALL_STREAMING(mse_grad, (x + b, y + b, g + b, e - b, scale)); });
   return info.Env().Undefined();
 }
 
@@ -286,9 +262,8 @@ Napi::Value BceWithLogitsForward(const Napi::CallbackInfo& info) {
   const float* x = a.f32(0, n);
   const float* y = a.f32(1, n);
   float* out = a.f32(3, 1);
-  const double s = blocked_sum(n, [&](int64_t i) {
-    const double v = x[i];
-    return std::max(v, 0.0) - v * y[i] + std::log1p(std::exp(-std::fabs(v)));
+  const double s = blocked_sum(n, [&](int64_t i0, int64_t len, double& part) {
+    NL_ISA_CALL(bce_sum, (x + i0, y + i0, len, part));
   });
   out[0] = static_cast<float>(s / static_cast<double>(n));
   return info.Env().Undefined();
@@ -302,15 +277,7 @@ Napi::Value BceWithLogitsBackward(const Napi::CallbackInfo& info) {
   const float* y = a.f32(1, n);
   const float scale = static_cast<float>(a.num(3));
   float* g = a.f32(4, n);
-  parallel_for(n, kRowGrain, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      // sigmoid without overflow: exp of a non-positive number only.
-      const float v = x[i];
-      const float z = std::exp(-std::fabs(v));
-      const float sig = v >= 0.f ? 1.f / (1.f + z) : z / (1.f + z);
-      g[i] = scale * (sig - y[i]);
-    }
-  });
+  parallel_for(n, kRowGrain, [&](int64_t b, int64_t e) { NL_ISA_CALL(bce_grad, (x + b, y + b, g + b, e - b, scale)); });
   return info.Env().Undefined();
 }
 

@@ -20,6 +20,7 @@
 #include "common.h"
 #include "dispatch.h"
 #include "napi_args.h"
+#include "reduce.h"
 #if NL_HAS_X86
 #include <immintrin.h>
 #endif
@@ -433,6 +434,12 @@ Napi::Value AdaptiveAvgPool2dForward(const Napi::CallbackInfo& info) {
   PoolGeom g = parse_adaptive(a, 1, 3);
   const float* x = a.f32(0, g.planes * g.H * g.W);
   float* y = a.f32(2, g.planes * g.OH * g.OW);
+  if (g.OH == 1 && g.OW == 1) {
+    // Global average pooling: the mean of each plane through the reduction engine (SIMD,
+    // several accumulators, double across segments).
+    reduce_dims(kReduceMean, x, {g.planes, g.H * g.W}, {false, true}, y, nullptr, false);
+    return info.Env().Undefined();
+  }
   parallel_for(g.planes, plane_grain(g.H * g.W, g.OH * g.OW), [&](int64_t p0, int64_t p1) { adaptive_fwd(&g, x, y, p0, p1); });
   return info.Env().Undefined();
 }

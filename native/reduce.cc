@@ -1,89 +1,372 @@
-// Reductions over the middle axis of an [outer, R, inner] view (the TS layer permutes other
-// dim sets into this form), plus the permute copy kernel.
-// Sums are accumulated in double per output element: results do not depend on thread count.
+// Reductions over any set of dims of a contiguous float32 tensor (sum, mean, var, std, max and
+// min with arg indices), and the permute copy kernel.
+//
+// Geometry: size-1 dims are dropped and neighbouring dims with the same kept/reduced status are
+// merged. The output is the kept dims in row-major order; r, the row-major position inside the
+// reduced dims, is what max/min report. Two layouts cover every dim set without a permute copy:
+//   row    - the last dim is reduced: output o reads R / L contiguous runs of L floats.
+//   column - the last dim (I floats) is kept: the I outputs of one outer index accumulate R rows
+//            of I contiguous floats, vectorised along the row.
+//
+// Fixed blocking: the reduction of each output is cut into segments fixed by the shape alone
+// (row: kSeg elements; column: at least kColRows rows). A segment is summed in float32 with
+// several SIMD accumulators and leaves one double partial; an output adds its partials in
+// segment order in double. Threads take whole segments, so every result is bitwise the same for
+// any thread count, and large outputs and large reductions both spread over the threads.
+//
+// Variance: two passes, the mean first, then S2 = sum (x - c)^2 and S1 = sum (x - c) with
+// c = float(mean); M2 = S2 - S1^2 / R holds for any shift c, the second term removes the
+// rounding of c.
+#include "reduce.h"
+
+#include <algorithm>
+#include <climits>
 #include <cmath>
+#include <cstring>
+#include <string>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "common.h"
+#include "dispatch.h"
 #include "napi_args.h"
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
 
 namespace nl {
 namespace {
 
-enum ReduceOp { kSum = 0, kMean = 1, kMax = 2, kVar = 3, kMin = 4 };
+constexpr int64_t kSeg = 4096;            // elements per segment, row layout
+constexpr int64_t kColTile = 1024;        // kept floats per tile, column layout (4 KiB rows)
+constexpr int64_t kColRows = 64;          // minimum rows per segment, column layout
+constexpr int64_t kTaskElems = 1 << 15;   // elements per parallel task
 
-// out[o*inner + i] = reduce_r x[(o*R + r)*inner + i]; for max/min idx receives r.
-void reduce3(int op, const float* x, int64_t outer, int64_t R, int64_t inner, float* out, int32_t* idx,
-             bool unbiased) {
-  parallel_for(outer * inner, 256, [&](int64_t b, int64_t e) {
-    std::vector<double> acc;
-    for (int64_t flat = b; flat < e;) {
-      int64_t o = flat / inner, i0 = flat % inner;
-      int64_t i1 = std::min<int64_t>(inner, i0 + (e - flat));
-      int64_t len = i1 - i0;
-      const float* base = x + o * R * inner + i0;
-      float* dst = out + o * inner + i0;
-      if (op == kSum || op == kMean || op == kVar) {
-        acc.assign(static_cast<size_t>(len), 0.0);
-        for (int64_t r = 0; r < R; ++r) {
-          const float* row = base + r * inner;
-          for (int64_t i = 0; i < len; ++i) acc[i] += row[i];
+enum Mode { kModeSum = 0, kModeSq = 1, kModeMax = 2, kModeMin = 3 };
+
+struct Geometry {
+  bool row = false;
+  int64_t O = 1, R = 1;
+  int64_t L = 1;                   // row: run length (last reduced dim); column: I (last kept dim)
+  int64_t runs = 1;                // row: runs per output, R / L
+  std::vector<int64_t> out_off;    // row: offset of each output; column: of each outer index
+  std::vector<int64_t> red_off;    // row: offset of each run; column: of each reduced row
+  int64_t nseg = 1;                // segments per output
+  int64_t pieces = 1, group = 1;   // row: pieces per run (L >= kSeg) or runs per segment
+  int64_t tiles = 1, seg_rows = 1; // column
+  int64_t items = 0;               // parallel work items (one segment of one output or tile)
+  int64_t item_elems = 1;          // elements per item (at most)
+};
+
+// Offsets of every index of the dims (size, stride), row-major.
+std::vector<int64_t> offsets(const std::vector<std::pair<int64_t, int64_t>>& dims) {
+  std::vector<int64_t> off{0};
+  for (const auto& d : dims) {
+    std::vector<int64_t> next;
+    next.reserve(off.size() * static_cast<size_t>(d.first));
+    for (int64_t a : off)
+      for (int64_t j = 0; j < d.first; ++j) next.push_back(a + j * d.second);
+    off.swap(next);
+  }
+  return off;
+}
+
+// Shapes with no zero-size dim only.
+Geometry make_geometry(const std::vector<int64_t>& shape, const std::vector<bool>& reduced) {
+  std::vector<int64_t> sz;
+  std::vector<bool> rd;
+  for (size_t k = 0; k < shape.size(); ++k) {
+    if (shape[k] == 1) continue;
+    if (!sz.empty() && rd.back() == reduced[k]) sz.back() *= shape[k];
+    else {
+      sz.push_back(shape[k]);
+      rd.push_back(reduced[k]);
+    }
+  }
+  Geometry g;
+  const size_t m = sz.size();
+  std::vector<int64_t> stride(m);
+  int64_t acc = 1;
+  for (size_t k = m; k-- > 0;) {
+    stride[k] = acc;
+    acc *= sz[k];
+  }
+  std::vector<std::pair<int64_t, int64_t>> kept, red;
+  for (size_t k = 0; k < m; ++k) (rd[k] ? red : kept).push_back({sz[k], stride[k]});
+  for (const auto& d : kept) g.O *= d.first;
+  for (const auto& d : red) g.R *= d.first;
+  g.row = m > 0 && rd[m - 1];
+  if (g.row) {
+    g.L = sz[m - 1];
+    red.pop_back();
+    g.runs = g.R / g.L;
+    g.out_off = offsets(kept);
+    g.red_off = offsets(red);
+    if (g.L >= kSeg) {
+      g.pieces = (g.L + kSeg - 1) / kSeg;
+      g.nseg = g.runs * g.pieces;
+      g.item_elems = kSeg;
+    } else {
+      g.group = std::max<int64_t>(1, kSeg / g.L);
+      g.nseg = (g.runs + g.group - 1) / g.group;
+      g.item_elems = std::min(g.group, g.runs) * g.L;
+    }
+    g.items = g.O * g.nseg;
+  } else {
+    g.L = m > 0 ? sz[m - 1] : 1;
+    if (m > 0) kept.pop_back();
+    g.out_off = offsets(kept);
+    g.red_off = offsets(red);
+    const int64_t w = std::min(g.L, kColTile);
+    g.tiles = (g.L + kColTile - 1) / kColTile;
+    g.seg_rows = std::max(kColRows, kSeg / w);
+    g.nseg = (g.R + g.seg_rows - 1) / g.seg_rows;
+    g.items = static_cast<int64_t>(g.out_off.size()) * g.tiles * g.nseg;
+    g.item_elems = w * std::min(g.R, g.seg_rows);
+  }
+  return g;
+}
+
+// One pass over the data. With one segment per output (direct) results go straight to out;
+// otherwise to partials at p = o * nseg + s (sq mode: two doubles per p).
+struct Job {
+  const Geometry* g;
+  const float* x;
+  int mode;
+  const float* shift;   // sq mode: c per output
+  bool direct;
+  double scale;         // sum mode: out = sum * scale
+  double inv_denom;     // sq mode: out = M2 * inv_denom (NaN when the divisor is <= 0)
+  bool sqrt_out;        // sq mode: out = sqrt(...)
+  float* out;
+  int32_t* idx;
+  double* pd;
+  float* pf;
+  int32_t* pi;
+};
+
+NL_INLINE float finish_sum(const Job& j, double s) { return static_cast<float>(s * j.scale); }
+NL_INLINE float finish_sq(const Job& j, double q, double s) {
+  double m2 = q - s * s / static_cast<double>(j.g->R);
+  if (m2 < 0.0) m2 = 0.0;
+  const double v = m2 * j.inv_denom;
+  return static_cast<float>(j.sqrt_out ? std::sqrt(v) : v);
+}
+
+NL_INLINE void emit_sum(const Job& j, int64_t o, int64_t s, double v) {
+  if (j.direct) j.out[o] = finish_sum(j, v);
+  else j.pd[o * j.g->nseg + s] = v;
+}
+NL_INLINE void emit_sq(const Job& j, int64_t o, int64_t s, double q, double sv) {
+  if (j.direct) {
+    j.out[o] = finish_sq(j, q, sv);
+  } else {
+    const int64_t p = o * j.g->nseg + s;
+    j.pd[2 * p] = q;
+    j.pd[2 * p + 1] = sv;
+  }
+}
+NL_INLINE void emit_arg(const Job& j, int64_t o, int64_t s, float v, int32_t r) {
+  if (j.direct) {
+    j.out[o] = v;
+    if (j.idx != nullptr) j.idx[o] = r;
+  } else {
+    const int64_t p = o * j.g->nseg + s;
+    j.pf[p] = v;
+    j.pi[p] = r;
+  }
+}
+
+// Whether candidate (v, r) replaces the current extreme (b, br): NaN wins (as in PyTorch), then
+// the strictly better value, then on equal values the smaller position.
+template <bool IsMax>
+NL_INLINE bool takes(float v, int32_t r, float b, int32_t br) {
+  const bool vn = std::isnan(v), bn = std::isnan(b);
+  if (vn || bn) return vn && (!bn || r < br);
+  if (v == b) return r < br;
+  return IsMax ? v > b : v < b;
+}
+
+// The segment: runs [run0, run1) between positions [lo, hi) of each run.
+struct Seg {
+  int64_t run0, run1, lo, hi;
+};
+NL_INLINE Seg row_segment(const Geometry& g, int64_t s) {
+  if (g.L >= kSeg) {
+    const int64_t run = s / g.pieces, lo = (s % g.pieces) * kSeg;
+    return {run, run + 1, lo, std::min(g.L, lo + kSeg)};
+  }
+  const int64_t run0 = s * g.group;
+  return {run0, std::min(g.runs, run0 + g.group), 0, g.L};
+}
+
+// ---- per-ISA kernels -------------------------------------------------------------------------
+
+namespace isa_scalar {
+constexpr int W = 4;
+#include "simd.inc"
+#include "reduce_kernels.inc"
+}  // namespace isa_scalar
+NL_TARGET_REGION_AVX2
+namespace isa_avx2 {
+constexpr int W = 8;
+#include "simd.inc"
+#include "reduce_kernels.inc"
+}  // namespace isa_avx2
+NL_TARGET_REGION_END
+NL_TARGET_REGION_AVX512
+namespace isa_avx512 {
+constexpr int W = 16;
+#include "simd.inc"
+#include "reduce_kernels.inc"
+}  // namespace isa_avx512
+NL_TARGET_REGION_END
+
+// Adds each output's partials in segment order (nseg > 1).
+void combine(const Job& j) {
+  const Geometry& g = *j.g;
+  const int64_t ns = g.nseg;
+  parallel_for(g.O, std::max<int64_t>(1, kTaskElems / ns), [&](int64_t b, int64_t e) {
+    for (int64_t o = b; o < e; ++o) {
+      const int64_t p0 = o * ns;
+      if (j.mode == kModeSum) {
+        double s = 0.0;
+        for (int64_t k = 0; k < ns; ++k) s += j.pd[p0 + k];
+        j.out[o] = finish_sum(j, s);
+      } else if (j.mode == kModeSq) {
+        double q = 0.0, sv = 0.0;
+        for (int64_t k = 0; k < ns; ++k) {
+          q += j.pd[2 * (p0 + k)];
+          sv += j.pd[2 * (p0 + k) + 1];
         }
-        if (op == kSum) {
-          for (int64_t i = 0; i < len; ++i) dst[i] = static_cast<float>(acc[i]);
-        } else if (op == kMean) {
-          for (int64_t i = 0; i < len; ++i) dst[i] = static_cast<float>(acc[i] / static_cast<double>(R));
-        } else {
-          // Two-pass variance: mean first, then the sum of squared deviations (stable).
-          std::vector<double> m2(static_cast<size_t>(len), 0.0);
-          for (int64_t i = 0; i < len; ++i) acc[i] /= static_cast<double>(R);
-          for (int64_t r = 0; r < R; ++r) {
-            const float* row = base + r * inner;
-            for (int64_t i = 0; i < len; ++i) {
-              double d = row[i] - acc[i];
-              m2[i] += d * d;
-            }
-          }
-          double denom = static_cast<double>(unbiased ? R - 1 : R);
-          for (int64_t i = 0; i < len; ++i)
-            dst[i] = denom > 0 ? static_cast<float>(m2[i] / denom) : std::numeric_limits<float>::quiet_NaN();
-        }
+        j.out[o] = finish_sq(j, q, sv);
       } else {
-        const bool is_max = op == kMax;
-        for (int64_t i = 0; i < len; ++i) {
-          float best = base[i];
-          int32_t bi = 0;
-          for (int64_t r = 1; r < R; ++r) {
-            float v = base[r * inner + i];
-            // NaN propagates, as in PyTorch.
-            if (std::isnan(v) && !std::isnan(best)) { best = v; bi = static_cast<int32_t>(r); }
-            else if (is_max ? v > best : v < best) { best = v; bi = static_cast<int32_t>(r); }
+        float v = j.pf[p0];
+        int32_t r = j.pi[p0];
+        for (int64_t k = 1; k < ns; ++k) {
+          const bool take = j.mode == kModeMax ? takes<true>(j.pf[p0 + k], j.pi[p0 + k], v, r)
+                                               : takes<false>(j.pf[p0 + k], j.pi[p0 + k], v, r);
+          if (take) {
+            v = j.pf[p0 + k];
+            r = j.pi[p0 + k];
           }
-          dst[i] = best;
-          if (idx != nullptr) idx[o * inner + i0 + i] = bi;
         }
+        j.out[o] = v;
+        if (j.idx != nullptr) j.idx[o] = r;
       }
-      flat += len;
     }
   });
 }
 
+void run_job(Job& j) {
+  const Geometry& g = *j.g;
+  j.direct = g.nseg == 1;
+  std::vector<double> pd;
+  std::vector<float> pf;
+  std::vector<int32_t> pi;
+  if (!j.direct) {
+    const size_t np = static_cast<size_t>(g.O * g.nseg);
+    if (j.mode == kModeSum) pd.resize(np);
+    else if (j.mode == kModeSq) pd.resize(2 * np);
+    else {
+      pf.resize(np);
+      pi.resize(np);
+    }
+    j.pd = pd.data();
+    j.pf = pf.data();
+    j.pi = pi.data();
+  }
+  const int64_t grain = std::max<int64_t>(1, kTaskElems / std::max<int64_t>(g.item_elems, 1));
+  parallel_for(g.items, grain, [&](int64_t b, int64_t e) {
+    if (g.row) NL_ISA_CALL_STREAMING(row_items, (j, b, e));
+    else NL_ISA_CALL(col_items, (j, b, e));
+  });
+  if (!j.direct) combine(j);
+}
+
+}  // namespace
+
+void reduce_dims(int op, const float* x, const std::vector<int64_t>& shape, const std::vector<bool>& reduced,
+                 float* out, int32_t* idx, bool unbiased) {
+  int64_t O = 1, R = 1;
+  for (size_t k = 0; k < shape.size(); ++k) (reduced[k] ? R : O) *= shape[k];
+  if (O == 0) return;
+  if (R == 0) {
+    // Sum over nothing is 0; mean, var and std over nothing are NaN, as in PyTorch.
+    std::fill(out, out + O, op == kReduceSum ? 0.f : std::numeric_limits<float>::quiet_NaN());
+    return;
+  }
+  const Geometry g = make_geometry(shape, reduced);
+  Job j{};
+  j.g = &g;
+  j.x = x;
+  j.out = out;
+  j.idx = idx;
+  switch (op) {
+    case kReduceSum:
+    case kReduceMean:
+      j.mode = kModeSum;
+      j.scale = op == kReduceMean ? 1.0 / static_cast<double>(R) : 1.0;
+      run_job(j);
+      break;
+    case kReduceVar:
+    case kReduceStd: {
+      std::vector<float> mean(static_cast<size_t>(O));
+      j.mode = kModeSum;
+      j.scale = 1.0 / static_cast<double>(R);
+      j.out = mean.data();
+      run_job(j);
+      const double denom = static_cast<double>(unbiased ? R - 1 : R);
+      j.mode = kModeSq;
+      j.shift = mean.data();
+      j.out = out;
+      j.inv_denom = denom > 0 ? 1.0 / denom : std::numeric_limits<double>::quiet_NaN();
+      j.sqrt_out = op == kReduceStd;
+      run_job(j);
+      break;
+    }
+    default:
+      j.mode = op == kReduceMax ? kModeMax : kModeMin;
+      run_job(j);
+      break;
+  }
+}
+
+namespace {
+
+// reduce(op, x, shape, dims, out, extra): out holds the kept dims of `shape` in order. extra is
+// the Int32Array of arg positions for max/min (position inside the reduced dims, row-major) and
+// the `unbiased` flag for var/std.
 Napi::Value Reduce(const Napi::CallbackInfo& info) {
   Args a(info, "reduce");
-  int op = static_cast<int>(a.int64(0));
-  int64_t outer = a.int64(2), R = a.int64(3), inner = a.int64(4);
-  const float* x = a.f32(1, outer * R * inner);
-  float* out = a.f32(5, outer * inner);
-  int32_t* idx = nullptr;
-  if (op == kMax || op == kMin) {
-    Span<int32_t> s = a.i32(6);
-    if (static_cast<int64_t>(s.size) < outer * inner) a.fail(6, "is too short for the argmax indices");
-    idx = s.data;
+  const int64_t op = a.int64(0);
+  if (op < kReduceSum || op > kReduceStd) a.fail(0, "is not a reduction op code (0-5)");
+  const std::vector<int64_t> shape = a.ints(2), dims = a.ints(3);
+  const float* x = a.f32(1, numel(shape));
+  std::vector<bool> reduced(shape.size(), false);
+  for (int64_t d : dims) {
+    if (d < 0 || d >= static_cast<int64_t>(shape.size()))
+      a.fail(3, "holds dim " + std::to_string(d) + ", outside [0, " + std::to_string(shape.size()) + ")");
+    reduced[static_cast<size_t>(d)] = true;
   }
-  bool unbiased = op == kVar ? a.flag(6) : false;
-  if (R == 0 && (op == kMax || op == kMin)) a.fail(3, "(reduced size) must be >= 1 for max/min");
-  reduce3(op, x, outer, R, inner, out, idx, unbiased);
+  int64_t O = 1, R = 1;
+  for (size_t k = 0; k < shape.size(); ++k) (reduced[k] ? R : O) *= shape[k];
+  float* out = a.f32(4, O);
+  int32_t* idx = nullptr;
+  bool unbiased = false;
+  if (op == kReduceMax || op == kReduceMin) {
+    if (R == 0) a.fail(3, "selects an empty set of elements; max/min need at least one");
+    if (a.count() > 5 && !info[5].IsUndefined()) {
+      Span<int32_t> s = a.i32(5);
+      if (static_cast<int64_t>(s.size) < O) a.fail(5, "is too short for the arg positions");
+      idx = s.data;
+    }
+  } else if (op == kReduceVar || op == kReduceStd) {
+    unbiased = a.flag(5);
+  }
+  reduce_dims(static_cast<int>(op), x, shape, reduced, out, idx, unbiased);
   return info.Env().Undefined();
 }
 

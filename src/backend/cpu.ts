@@ -2,23 +2,31 @@
 import type { Backend } from './backend.js';
 import { loadAddon } from './native.js';
 
+/**
+ * Every kernel name of the Backend type, grouped by family. `satisfies Record<keyof Backend, true>`
+ * makes the compiler reject a missing or unknown name, so this list cannot drift from the type.
+ */
+const KERNELS = {
+  getNumThreads: true, setNumThreads: true, getIsa: true, setIsa: true, supportedIsas: true,
+  sgemm: true,
+  binary: true, unary: true, unaryBackward: true, sumToShape: true,
+  reduce: true, permute: true,
+  sgdStep: true, adamStep: true, rmspropStep: true,
+  softmaxForward: true, softmaxBackward: true, crossEntropyForward: true, crossEntropyBackward: true, nllLossForward: true,
+  mseLossForward: true, mseLossBackward: true, bceWithLogitsForward: true, bceWithLogitsBackward: true, dropoutMask: true,
+  conv2dForward: true, conv2dBackwardInput: true, conv2dBackwardWeight: true,
+  maxPool2dForward: true, maxPool2dBackward: true, avgPool2dForward: true, avgPool2dBackward: true,
+  adaptiveAvgPool2dForward: true, adaptiveAvgPool2dBackward: true,
+  batchNormForward: true, batchNormBackward: true, normChannelAffine: true, groupNormForward: true, groupNormBackward: true, copyFloats: true,
+  channelNormForward: true, channelNormBackward: true, frnForward: true, frnBackward: true,
+  evoNormS0Forward: true, evoNormS0Backward: true, evoNormB0Forward: true, evoNormB0Backward: true,
+} as const satisfies Record<keyof Backend, true>;
+
+/** The names of every kernel of the Backend type. */
+export const backendKernelNames = Object.keys(KERNELS) as (keyof Backend)[];
+
 function checked(addon: Record<string, unknown>): Backend {
-  const required: (keyof Backend)[] = [
-    'getNumThreads', 'setNumThreads', 'getIsa', 'setIsa', 'supportedIsas',
-    'sgemm',
-    'binary', 'unary', 'unaryBackward', 'sumToShape',
-    'reduce', 'permute',
-    'sgdStep', 'adamStep', 'rmspropStep',
-    'softmaxForward', 'softmaxBackward', 'crossEntropyForward', 'crossEntropyBackward', 'nllLossForward',
-    'mseLossForward', 'mseLossBackward', 'bceWithLogitsForward', 'bceWithLogitsBackward', 'dropoutMask',
-    'conv2dForward', 'conv2dBackwardInput', 'conv2dBackwardWeight',
-    'maxPool2dForward', 'maxPool2dBackward', 'avgPool2dForward', 'avgPool2dBackward',
-    'adaptiveAvgPool2dForward', 'adaptiveAvgPool2dBackward',
-    'batchNormForward', 'batchNormBackward', 'normChannelAffine', 'groupNormForward', 'groupNormBackward', 'copyFloats',
-    'channelNormForward', 'channelNormBackward', 'frnForward', 'frnBackward',
-    'evoNormS0Forward', 'evoNormS0Backward', 'evoNormB0Forward', 'evoNormB0Backward',
-  ];
-  const missing = required.filter((k) => typeof addon[k] !== 'function');
+  const missing = backendKernelNames.filter((k) => typeof addon[k] !== 'function');
   if (missing.length > 0) {
     throw new Error(`normlab: the native addon lacks kernels ${missing.join(', ')}; rebuild it with 'npm install'.`);
   }

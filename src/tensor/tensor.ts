@@ -181,8 +181,12 @@ export class Tensor {
   sum(dims?: number | number[], keepDim = false): Tensor { return red.sum(this, dims, keepDim); }
   mean(dims?: number | number[], keepDim = false): Tensor { return red.mean(this, dims, keepDim); }
   max(dims?: number | number[], keepDim = false): Tensor { return red.max(this, dims, keepDim); }
+  min(dims?: number | number[], keepDim = false): Tensor { return red.min(this, dims, keepDim); }
   var(dims?: number | number[], options: { unbiased?: boolean; keepDim?: boolean } = {}): Tensor {
     return red.variance(this, dims, options);
+  }
+  std(dims?: number | number[], options: { unbiased?: boolean; keepDim?: boolean } = {}): Tensor {
+    return red.std(this, dims, options);
   }
   reshape(...shape: (number | number[])[]): Tensor { return shp.reshape(this, shape.flat()); }
   view(...shape: (number | number[])[]): Tensor { return shp.reshape(this, shape.flat()); }

@@ -1,0 +1,376 @@
+// The kernel benchmark's cases: every kernel of the Backend type at a small and a large shape
+// (bench/kernels.ts times them, bench/torch/kernels.py times the PyTorch twin of each name).
+// Each case states the compulsory memory traffic (bytes read + written once) and the FLOPs of
+// one call; `setup` allocates its buffers and returns the call to time. Listing the cases
+// allocates nothing (test/bench/kernel_cases.test.ts checks that every Backend kernel has one).
+import { backend, type Backend } from '../src/backend/index.js';
+import { BinaryOp, UnaryOp } from '../src/backend/kernels/elementwise.js';
+import { ReduceOp } from '../src/backend/kernels/reduce.js';
+import { Tensor, functional as F } from '../src/index.js';
+
+export interface KernelCase {
+  kernel: keyof Backend;
+  /** Unique line name; bench/torch/kernels.py prints the same name for the PyTorch twin. */
+  name: string;
+  bytes: number;
+  flops: number;
+  setup: () => () => void;
+}
+
+/** Floats from a fixed LCG, uniform in [lo, hi). */
+function fill(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = lo + ((s >>> 8) / 16777216) * (hi - lo);
+  }
+  return out;
+}
+const prod = (s: number[]): number => s.reduce((a, b) => a * b, 1);
+const F4 = 4;
+
+/** The activation shape of the issue's table and a small one. */
+const LARGE = [128, 64, 32, 32];
+const SMALL = [8, 16, 8, 8];
+
+function shapeName(s: number[]): string {
+  return s.join('x');
+}
+
+export function kernelCases(): KernelCase[] {
+  const cases: KernelCase[] = [];
+  const add = (kernel: keyof Backend, name: string, bytes: number, flops: number, setup: () => () => void): void => {
+    cases.push({ kernel, name, bytes, flops, setup });
+  };
+
+  // Runtime controls: per-call overhead of the N-API boundary.
+  add('getNumThreads', 'getNumThreads', 0, 0, () => () => backend.getNumThreads());
+  add('setNumThreads', 'setNumThreads', 0, 0, () => () => backend.setNumThreads(backend.getNumThreads()));
+  add('getIsa', 'getIsa', 0, 0, () => () => backend.getIsa());
+  add('setIsa', 'setIsa', 0, 0, () => () => backend.setIsa(backend.getIsa()));
+  add('supportedIsas', 'supportedIsas', 0, 0, () => () => backend.supportedIsas());
+
+  for (const n of [64, 512]) {
+    add('sgemm', `sgemm ${n}x${n}x${n}`, 3 * n * n * F4, 2 * n ** 3, () => {
+      const a = fill(n * n, 1), b = fill(n * n, 2), c = new Float32Array(n * n);
+      return () => backend.sgemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n);
+    });
+  }
+
+  // Elementwise.
+  for (const [tag, shape, bshape] of [['large', LARGE, [1, 64, 1, 1]], ['small', [64, 10], [10]]] as const) {
+    const n = prod([...shape]);
+    add('binary', `binary add ${shapeName([...shape])}+${shapeName([...bshape])}`, 2 * n * F4, n, () => {
+      const a = fill(n, 3), b = fill(prod([...bshape]), 4), o = new Float32Array(n);
+      return () => backend.binary(BinaryOp.add, a, [...shape], b, [...bshape], o, [...shape]);
+    });
+    add('binary', `binary mul ${shapeName([...shape])}*${shapeName([...shape])}`, 3 * n * F4, n, () => {
+      const a = fill(n, 3), b = fill(n, 4), o = new Float32Array(n);
+      return () => backend.binary(BinaryOp.mul, a, [...shape], b, [...shape], o, [...shape]);
+    });
+    for (const op of ['relu', 'exp', 'sigmoid'] as const) {
+      add('unary', `unary ${op} ${shapeName([...shape])} ${tag}`, 2 * n * F4, n, () => {
+        const x = fill(n, 5), y = new Float32Array(n);
+        return () => backend.unary(UnaryOp[op], x, y, 0, 0);
+      });
+    }
+    for (const op of ['relu', 'sigmoid'] as const) {
+      add('unaryBackward', `unaryBackward ${op} ${shapeName([...shape])} ${tag}`, 3 * n * F4, n, () => {
+        const x = fill(n, 5), y = fill(n, 6, 0, 1), gy = fill(n, 7), gx = new Float32Array(n);
+        return () => backend.unaryBackward(UnaryOp[op], x, y, gy, gx, 0, 0);
+      });
+    }
+    add('sumToShape', `sumToShape ${shapeName([...shape])}->${shapeName([...bshape])}`, n * F4, n, () => {
+      const g = fill(n, 8), o = new Float32Array(prod([...bshape]));
+      return () => backend.sumToShape(g, [...shape], o, [...bshape]);
+    });
+  }
+
+  // Reductions: the issue's rows on the large shape, and a classifier-sized one.
+  const reductions: [string, number[], number[], number, number][] = [
+    ['sum()', LARGE, [0, 1, 2, 3], ReduceOp.sum, 1],
+    ['sum([0,2,3])', LARGE, [0, 2, 3], ReduceOp.sum, 1],
+    ['var()', LARGE, [0, 1, 2, 3], ReduceOp.var, 2],
+    ['std([0,2,3])', LARGE, [0, 2, 3], ReduceOp.std, 2],
+    ['mean(1)', LARGE, [1], ReduceOp.mean, 1],
+    ['max(1)', LARGE, [1], ReduceOp.max, 1],
+    ['sum(1)', [64, 10], [1], ReduceOp.sum, 1],
+    ['max(1)', [64, 10], [1], ReduceOp.max, 1],
+  ];
+  for (const [label, shape, dims, op, passes] of reductions) {
+    const n = prod(shape);
+    const outN = prod(shape.filter((_, i) => !dims.includes(i)));
+    add('reduce', `reduce ${label} ${shapeName(shape)}`, (n + outN) * F4, n * passes, () => {
+      const x = fill(n, 9, -1 + 0, 3), o = new Float32Array(outN), idx = new Int32Array(outN);
+      const extra = op === ReduceOp.max || op === ReduceOp.min ? idx : op === ReduceOp.var || op === ReduceOp.std ? true : undefined;
+      return () => backend.reduce(op, x, shape, dims, o, extra);
+    });
+  }
+  for (const shape of [LARGE, SMALL]) {
+    const n = prod(shape);
+    add('permute', `permute(0,2,3,1) ${shapeName(shape)}`, 2 * n * F4, 0, () => {
+      const x = fill(n, 10), o = new Float32Array(n);
+      return () => backend.permute(x, shape, [0, 2, 3, 1], o);
+    });
+    add('copyFloats', `copyFloats ${shapeName(shape)}`, 2 * n * F4, 0, () => {
+      const x = fill(n, 10), o = new Float32Array(n);
+      return () => backend.copyFloats(x, o);
+    });
+  }
+
+  // Optimizers: one parameter tensor of 1M floats and one of 1k.
+  for (const n of [1 << 20, 1 << 10]) {
+    const tag = n > 4096 ? '1M' : '1k';
+    add('sgdStep', `sgdStep momentum ${tag}`, 5 * n * F4, 4 * n, () => {
+      const p = fill(n, 11), g = fill(n, 12), buf = new Float32Array(n);
+      return () => backend.sgdStep(p, g, buf, 0.01, 0.9, 0, 0, false, false);
+    });
+    add('adamStep', `adamStep ${tag}`, 7 * n * F4, 12 * n, () => {
+      const p = fill(n, 11), g = fill(n, 12), m = new Float32Array(n), v = new Float32Array(n);
+      let step = 0;
+      return () => backend.adamStep(p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, 0, ++step, false);
+    });
+    add('rmspropStep', `rmspropStep ${tag}`, 5 * n * F4, 6 * n, () => {
+      const p = fill(n, 11), g = fill(n, 12), sq = new Float32Array(n), buf = new Float32Array(n), gAvg = new Float32Array(n);
+      return () => backend.rmspropStep(p, g, sq, buf, gAvg, 0.01, 0.99, 1e-8, 0, 0, false);
+    });
+  }
+
+  // Softmax and losses.
+  for (const [rows, cols] of [[4096, 1024], [256, 10], [64, 10]]) {
+    const n = rows * cols;
+    add('softmaxForward', `softmaxForward ${rows}x${cols}`, 2 * n * F4, 4 * n, () => {
+      const x = fill(n, 13, -4, 4), y = new Float32Array(n);
+      return () => backend.softmaxForward(x, rows, cols, y, false);
+    });
+    add('softmaxBackward', `softmaxBackward ${rows}x${cols}`, 3 * n * F4, 4 * n, () => {
+      const y = fill(n, 14, 0, 1 / cols), gy = fill(n, 15), gx = new Float32Array(n);
+      return () => backend.softmaxBackward(y, gy, rows, cols, gx, false);
+    });
+    const target = Int32Array.from({ length: rows }, (_, i) => (i * 7) % cols);
+    add('crossEntropyForward', `crossEntropyForward ${rows}x${cols}`, n * F4, 4 * n, () => {
+      const x = fill(n, 16, -4, 4), out = new Float32Array(1);
+      return () => backend.crossEntropyForward(x, rows, cols, target, 0, -100, out);
+    });
+    add('crossEntropyBackward', `crossEntropyBackward ${rows}x${cols}`, 2 * n * F4, 5 * n, () => {
+      const x = fill(n, 16, -4, 4), gx = new Float32Array(n);
+      return () => backend.crossEntropyBackward(x, rows, cols, target, 0, -100, 1 / rows, gx);
+    });
+    add('nllLossForward', `nllLossForward ${rows}x${cols}`, rows * F4, rows, () => {
+      const x = fill(n, 17, -5, 0), out = new Float32Array(1);
+      return () => backend.nllLossForward(x, rows, cols, target, -100, out);
+    });
+  }
+  for (const n of [prod(LARGE), 640]) {
+    const tag = n > 4096 ? shapeName(LARGE) : '64x10';
+    add('mseLossForward', `mseLossForward ${tag}`, 2 * n * F4, 3 * n, () => {
+      const a = fill(n, 18), b = fill(n, 19), out = new Float32Array(1);
+      return () => backend.mseLossForward(a, b, n, out);
+    });
+    add('mseLossBackward', `mseLossBackward ${tag}`, 3 * n * F4, 2 * n, () => {
+      const a = fill(n, 18), b = fill(n, 19), g = new Float32Array(n);
+      return () => backend.mseLossBackward(a, b, n, 2 / n, g);
+    });
+    add('bceWithLogitsForward', `bceWithLogitsForward ${tag}`, 2 * n * F4, 8 * n, () => {
+      const x = fill(n, 20, -4, 4), y = fill(n, 21, 0, 1), out = new Float32Array(1);
+      return () => backend.bceWithLogitsForward(x, y, n, out);
+    });
+    add('bceWithLogitsBackward', `bceWithLogitsBackward ${tag}`, 3 * n * F4, 6 * n, () => {
+      const x = fill(n, 20, -4, 4), y = fill(n, 21, 0, 1), g = new Float32Array(n);
+      return () => backend.bceWithLogitsBackward(x, y, n, 1 / n, g);
+    });
+    add('dropoutMask', `dropoutMask ${tag}`, n * F4, 0, () => {
+      const m = new Float32Array(n);
+      let seed = 0;
+      return () => backend.dropoutMask(++seed, 0.5, m, n);
+    });
+  }
+
+  // Convolution: 3x3, padding 1, on a small and a ResNet-sized activation.
+  for (const [N, C, H] of [[8, 16, 16], [32, 64, 32]]) {
+    const xs = [N, C, H, H], ws = [C, C, 3, 3];
+    const nx = prod(xs), nw = prod(ws);
+    const flops = 2 * N * C * H * H * C * 9;
+    const bytes = (2 * nx + nw) * F4;
+    const conv = { stride: [1, 1], padding: [1, 1], dilation: [1, 1] };
+    add('conv2dForward', `conv2dForward ${shapeName(xs)} w${shapeName(ws)}`, bytes, flops, () => {
+      const x = fill(nx, 22), w = fill(nw, 23, -0.1, 0.1), y = new Float32Array(nx);
+      return () => backend.conv2dForward(x, xs, w, ws, null, y, conv.stride, conv.padding, conv.dilation, 1);
+    });
+    add('conv2dBackwardInput', `conv2dBackwardInput ${shapeName(xs)} w${shapeName(ws)}`, bytes, flops, () => {
+      const dy = fill(nx, 24), w = fill(nw, 23, -0.1, 0.1), dx = new Float32Array(nx);
+      return () => backend.conv2dBackwardInput(dy, w, ws, dx, xs, conv.stride, conv.padding, conv.dilation, 1);
+    });
+    add('conv2dBackwardWeight', `conv2dBackwardWeight ${shapeName(xs)} w${shapeName(ws)}`, bytes, flops, () => {
+      const x = fill(nx, 22), dy = fill(nx, 24), dw = new Float32Array(nw), db = new Float32Array(C);
+      return () => backend.conv2dBackwardWeight(x, xs, dy, dw, ws, db, conv.stride, conv.padding, conv.dilation, 1);
+    });
+  }
+
+  // Pooling: 2x2 stride 2 and global average pooling.
+  for (const xs of [LARGE, SMALL]) {
+    const n = prod(xs);
+    const os = [xs[0], xs[1], xs[2] / 2, xs[3] / 2];
+    const no = prod(os);
+    const k = [2, 2], s = [2, 2], p = [0, 0];
+    add('maxPool2dForward', `maxPool2dForward 2x2 ${shapeName(xs)}`, (n + 2 * no) * F4, n, () => {
+      const x = fill(n, 25), y = new Float32Array(no), idx = new Int32Array(no);
+      return () => backend.maxPool2dForward(x, xs, y, idx, k, s, p);
+    });
+    add('maxPool2dBackward', `maxPool2dBackward 2x2 ${shapeName(xs)}`, (n + 2 * no) * F4, no, () => {
+      const x = fill(n, 25), y = new Float32Array(no), idx = new Int32Array(no), dy = fill(no, 26), dx = new Float32Array(n);
+      backend.maxPool2dForward(x, xs, y, idx, k, s, p);
+      return () => backend.maxPool2dBackward(dy, idx, os, dx, xs);
+    });
+    add('avgPool2dForward', `avgPool2dForward 2x2 ${shapeName(xs)}`, (n + no) * F4, n, () => {
+      const x = fill(n, 25), y = new Float32Array(no);
+      return () => backend.avgPool2dForward(x, xs, y, k, s, p);
+    });
+    add('avgPool2dBackward', `avgPool2dBackward 2x2 ${shapeName(xs)}`, (n + no) * F4, n, () => {
+      const dy = fill(no, 26), dx = new Float32Array(n);
+      return () => backend.avgPool2dBackward(dy, dx, xs, k, s, p);
+    });
+    const ga = [xs[0], xs[1], 1, 1];
+    add('adaptiveAvgPool2dForward', `adaptiveAvgPool2dForward 1x1 ${shapeName(xs)}`, (n + prod(ga)) * F4, n, () => {
+      const x = fill(n, 25), y = new Float32Array(prod(ga));
+      return () => backend.adaptiveAvgPool2dForward(x, xs, y, [1, 1]);
+    });
+    add('adaptiveAvgPool2dBackward', `adaptiveAvgPool2dBackward 1x1 ${shapeName(xs)}`, (n + prod(ga)) * F4, n, () => {
+      const dy = fill(prod(ga), 26), dx = new Float32Array(n);
+      return () => backend.adaptiveAvgPool2dBackward(dy, dx, xs, [1, 1]);
+    });
+  }
+
+  // Normalization.
+  for (const xs of [LARGE, SMALL]) {
+    const [N, C] = xs;
+    const S = xs[2] * xs[3];
+    const n = prod(xs);
+    const ones = new Float32Array(C).fill(1), zeros = new Float32Array(C);
+    add('batchNormForward', `batchNormForward ${shapeName(xs)}`, 2 * n * F4, 5 * n, () => {
+      const x = fill(n, 27), y = new Float32Array(n), st = Array.from({ length: 3 }, () => new Float32Array(C));
+      return () => backend.batchNormForward(x, N, C, S, ones, zeros, 1e-5, y, st[0], st[1], st[2], 0, null, null, null);
+    });
+    add('batchNormBackward', `batchNormBackward ${shapeName(xs)}`, 3 * n * F4, 8 * n, () => {
+      const x = fill(n, 27), y = new Float32Array(n), dy = fill(n, 28), dx = new Float32Array(n);
+      const st = Array.from({ length: 5 }, () => new Float32Array(C));
+      backend.batchNormForward(x, N, C, S, ones, zeros, 1e-5, y, st[0], st[1], st[2], 0, null, null, null);
+      return () => backend.batchNormBackward(x, dy, N, C, S, st[0], st[1], ones, true, dx, st[3], st[4], null, 0, null, null);
+    });
+    add('normChannelAffine', `normChannelAffine ${shapeName(xs)}`, 2 * n * F4, 2 * n, () => {
+      const x = fill(n, 27), y = new Float32Array(n), sc = fill(C, 29), sh = fill(C, 30);
+      return () => backend.normChannelAffine(x, N, C, S, sc, sh, y);
+    });
+    const G = C / 2;
+    const Cg = C / G;
+    add('groupNormForward', `groupNormForward G${G} ${shapeName(xs)}`, 2 * n * F4, 5 * n, () => {
+      const x = fill(n, 27), y = new Float32Array(n), mean = new Float32Array(N * G), inv = new Float32Array(N * G);
+      return () => backend.groupNormForward(x, N, G, Cg, S, ones, zeros, 1e-5, y, mean, inv, null);
+    });
+    add('groupNormBackward', `groupNormBackward G${G} ${shapeName(xs)}`, 3 * n * F4, 8 * n, () => {
+      const x = fill(n, 27), y = new Float32Array(n), mean = new Float32Array(N * G), inv = new Float32Array(N * G);
+      const dy = fill(n, 28), dx = new Float32Array(n), dg = new Float32Array(C), db = new Float32Array(C);
+      backend.groupNormForward(x, N, G, Cg, S, ones, zeros, 1e-5, y, mean, inv, null);
+      return () => backend.groupNormBackward(x, dy, N, G, Cg, S, mean, inv, ones, dx, dg, db);
+    });
+    // The batch-independent norms (timm's LayerNorm2d, FRN + TLU, EvoNorm S0 and B0).
+    add('channelNormForward', `channelNormForward ${shapeName(xs)}`, 2 * n * F4, 5 * n, () => {
+      const x = fill(n, 27), y = new Float32Array(n), mean = new Float32Array(N * S), inv = new Float32Array(N * S);
+      return () => backend.channelNormForward(x, N, C, S, ones, zeros, 1e-6, true, y, mean, inv);
+    });
+    add('channelNormBackward', `channelNormBackward ${shapeName(xs)}`, 3 * n * F4, 8 * n, () => {
+      const x = fill(n, 27), y = new Float32Array(n), mean = new Float32Array(N * S), inv = new Float32Array(N * S);
+      const dy = fill(n, 28), dx = new Float32Array(n), dg = new Float32Array(C), db = new Float32Array(C);
+      backend.channelNormForward(x, N, C, S, ones, zeros, 1e-6, true, y, mean, inv);
+      return () => backend.channelNormBackward(x, dy, N, C, S, mean, inv, ones, true, dx, dg, db);
+    });
+    add('frnForward', `frnForward ${shapeName(xs)}`, 2 * n * F4, 5 * n, () => {
+      const x = fill(n, 27), y = new Float32Array(n), rstd = new Float32Array(N * C), tau = new Float32Array(C);
+      return () => backend.frnForward(x, N, C, S, ones, zeros, tau, 1e-5, y, rstd);
+    });
+    add('frnBackward', `frnBackward ${shapeName(xs)}`, 3 * n * F4, 8 * n, () => {
+      const x = fill(n, 27), y = new Float32Array(n), rstd = new Float32Array(N * C), tau = new Float32Array(C);
+      const dy = fill(n, 28), dx = new Float32Array(n), dg = new Float32Array(C), db = new Float32Array(C), dt = new Float32Array(C);
+      backend.frnForward(x, N, C, S, ones, zeros, tau, 1e-5, y, rstd);
+      return () => backend.frnBackward(x, dy, N, C, S, rstd, ones, zeros, tau, dx, dg, db, dt);
+    });
+    const Ge = C >= 32 ? C / 32 : 1, Cge = C / Ge;
+    add('evoNormS0Forward', `evoNormS0Forward G${Ge} ${shapeName(xs)}`, 2 * n * F4, 12 * n, () => {
+      const x = fill(n, 27), y = new Float32Array(n), mean = new Float32Array(N * Ge), rstd = new Float32Array(N * Ge);
+      return () => backend.evoNormS0Forward(x, N, Ge, Cge, S, ones, ones, zeros, 1e-5, y, mean, rstd);
+    });
+    add('evoNormS0Backward', `evoNormS0Backward G${Ge} ${shapeName(xs)}`, 3 * n * F4, 20 * n, () => {
+      const x = fill(n, 27), y = new Float32Array(n), mean = new Float32Array(N * Ge), rstd = new Float32Array(N * Ge);
+      const dy = fill(n, 28), dx = new Float32Array(n), dv = new Float32Array(C), dw = new Float32Array(C), db = new Float32Array(C);
+      backend.evoNormS0Forward(x, N, Ge, Cge, S, ones, ones, zeros, 1e-5, y, mean, rstd);
+      return () => backend.evoNormS0Backward(x, dy, N, Ge, Cge, S, ones, ones, mean, rstd, dx, dv, dw, db);
+    });
+    const left = new Float32Array(C).fill(1);
+    add('evoNormB0Forward', `evoNormB0Forward ${shapeName(xs)}`, 2 * n * F4, 8 * n, () => {
+      const x = fill(n, 27), y = new Float32Array(n), mean = new Float32Array(N * C), sd = new Float32Array(N * C);
+      return () => backend.evoNormB0Forward(x, N, C, S, left, ones, ones, zeros, 1e-3, y, mean, sd);
+    });
+    add('evoNormB0Backward', `evoNormB0Backward ${shapeName(xs)}`, 3 * n * F4, 12 * n, () => {
+      const x = fill(n, 27), y = new Float32Array(n), mean = new Float32Array(N * C), sd = new Float32Array(N * C);
+      const dy = fill(n, 28), dx = new Float32Array(n), dv = new Float32Array(C), dw = new Float32Array(C), db = new Float32Array(C);
+      backend.evoNormB0Forward(x, N, C, S, left, ones, ones, zeros, 1e-3, y, mean, sd);
+      return () => backend.evoNormB0Backward(x, dy, N, C, S, left, ones, ones, mean, sd, null, dx, dv, dw, db);
+    });
+  }
+  return cases;
+}
+
+/**
+ * Op-level lines (the public API, output allocation and autograd bookkeeping included) for the
+ * operations whose kernels matter most in training: the reductions, softmax, the elementwise
+ * ops of a conv block, permute, matmul, and the `y.mul(g).sum().backward()` loss pattern.
+ */
+export function opCases(): KernelCase[] {
+  const cases: KernelCase[] = [];
+  const n = prod(LARGE);
+  const xBytes = n * F4;
+  const x = (): Tensor => new Tensor(fill(n, 31, -1, 3), LARGE);
+  const add = (kernel: keyof Backend, name: string, bytes: number, flops: number, setup: () => () => void): void => {
+    cases.push({ kernel, name, bytes, flops, setup: () => { const fn = setup(); return () => { fn(); }; } });
+  };
+  add('reduce', 'op x.sum() 128x64x32x32', xBytes, n, () => { const t = x(); return () => t.sum(); });
+  add('reduce', 'op x.sum([0,2,3]) 128x64x32x32', xBytes, n, () => { const t = x(); return () => t.sum([0, 2, 3]); });
+  add('reduce', 'op x.var() 128x64x32x32', xBytes, 2 * n, () => { const t = x(); return () => t.var(); });
+  add('reduce', 'op x.max(1) 128x64x32x32', xBytes, n, () => { const t = x(); return () => t.max(1); });
+  add('reduce', 'op x.mean(1) 128x64x32x32', xBytes, n, () => { const t = x(); return () => t.mean(1); });
+  for (const [rows, cols] of [[4096, 1024], [256, 10], [64, 10]]) {
+    add('softmaxForward', `op softmax(m,-1) ${rows}x${cols}`, 2 * rows * cols * F4, 4 * rows * cols, () => {
+      const m = new Tensor(fill(rows * cols, 32, -4, 4), [rows, cols]);
+      return () => F.softmax(m, -1);
+    });
+    add('crossEntropyBackward', `op cross_entropy fwd+bwd ${rows}x${cols}`, 3 * rows * cols * F4, 9 * rows * cols, () => {
+      const m = new Tensor(fill(rows * cols, 33, -4, 4), [rows, cols], { requiresGrad: true });
+      const target = Int32Array.from({ length: rows }, (_, i) => (i * 7) % cols);
+      return () => {
+        m.grad = null;
+        F.crossEntropy(m, target).backward();
+      };
+    });
+  }
+  add('unary', 'op relu(x) 128x64x32x32', 2 * xBytes, n, () => { const t = x(); return () => t.relu(); });
+  add('binary', 'op x.add(bias[1,64,1,1]) 128x64x32x32', 2 * xBytes, n, () => {
+    const t = x(), b = new Tensor(fill(64, 34), [1, 64, 1, 1]);
+    return () => t.add(b);
+  });
+  add('unary', 'op exp(x) 128x64x32x32', 2 * xBytes, n, () => { const t = x(); return () => t.exp(); });
+  add('unary', 'op sigmoid(x) 128x64x32x32', 2 * xBytes, n, () => { const t = x(); return () => t.sigmoid(); });
+  add('permute', 'op x.permute(0,2,3,1) copy 128x64x32x32', 2 * xBytes, 0, () => { const t = x(); return () => t.permute(0, 2, 3, 1); });
+  add('sgemm', 'op matmul 512x512x512', 3 * 512 * 512 * F4, 2 * 512 ** 3, () => {
+    const a = new Tensor(fill(512 * 512, 35), [512, 512]), b = new Tensor(fill(512 * 512, 36), [512, 512]);
+    return () => a.matmul(b);
+  });
+  add('reduce', 'op y.mul(g).sum().backward() 128x64x32x32', 4 * xBytes, 2 * n, () => {
+    const y = new Tensor(fill(n, 37), LARGE, { requiresGrad: true }), g = new Tensor(fill(n, 38), LARGE);
+    return () => {
+      y.grad = null;
+      y.mul(g).sum().backward();
+    };
+  });
+  return cases;
+}
