@@ -205,7 +205,7 @@ function takeLock(dir: string, flag: string): () => void {
 }
 
 /** Keys of a training configuration that do not change what is trained. */
-const OPERATIONAL = new Set(['threads', 'dataDir', 'download', 'label', 'derivedSeed', 'input', 'config_changes']);
+const OPERATIONAL = new Set(['threads', 'dataDir', 'download', 'label', 'derivedSeed', 'input', 'config_changes', 'paramGroups']);
 
 function canonical(v: unknown): string {
   if (v === undefined) return 'unset';
