@@ -1,5 +1,5 @@
 // LazyBatchNorm1d / 2d / 3d (PyTorch): BatchNorm whose channel count is taken from the first
-// input. Until then weight, bias and the running buffers are placeholders of one value; an
+// input. Until then weight, bias and the running buffers hold one value each (PyTorch's uninitialized parameters); an
 // optimizer must be built after the first call (PyTorch's rule for lazy modules).
 import { Parameter } from '../module.js';
 import { Tensor } from '../../tensor/tensor.js';
