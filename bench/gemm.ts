@@ -4,7 +4,7 @@
 // torch_ms is null when PyTorch cannot be imported.
 //
 // Usage: node dist/bench/gemm.js            (after npx tsc -p tsconfig.json)
-import { createRequire } from 'node:module';
+import { loadAddon } from '../src/backend/native.js';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -31,7 +31,7 @@ interface Addon {
 
 // This file runs as dist/bench/gemm.js; the repository root is two levels up.
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const addon = createRequire(import.meta.url)(path.join(root, 'build/Release/normlab.node')) as Addon;
+const addon = loadAddon() as Addon;
 const PYTHON = '/usr/bin/python3';
 
 // Must match SIZES in bench/torch/gemm.py: square, small, two convolution-layer shapes

@@ -2,7 +2,7 @@
 // with 1 and 2 threads (which must agree bitwise).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
+import { loadAddon } from '../../src/backend/native.js';
 
 interface Addon {
   sgemm(
@@ -28,7 +28,7 @@ interface Addon {
 }
 
 // Path relative to dist/test/native/, where tsc puts this file.
-const addon = createRequire(import.meta.url)('../../../build/Release/normlab.node') as Addon;
+const addon = loadAddon() as Addon;
 
 // Deterministic uniform values in [-1, 1).
 function random(n: number, seed: number): Float32Array {
