@@ -18,7 +18,7 @@ function collect(dir) {
 const filter = process.argv.slice(2);
 let files = collect('dist/test').sort();
 if (filter.length > 0) files = files.filter((f) => filter.some((s) => f.includes(s)));
-// NORMLAB_POISON_EMPTY: uninitialized output buffers (src/tensor/alloc.ts) start as NaN, so a
+// NORMLAB_POISON_EMPTY: uninitialized output buffers (src/backend/cpu/alloc.ts) start as NaN, so a
 // kernel that leaves an element unwritten fails the fixture comparisons.
 const env = { ...process.env, NORMLAB_POISON_EMPTY: process.env.NORMLAB_POISON_EMPTY ?? '1' };
 const r = spawnSync(process.execPath, ['--expose-gc', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env });

@@ -4,6 +4,7 @@ export { tensor, zeros, ones, full, randn, rand, arange, type RandomOptions } fr
 export { Generator, manualSeed } from './tensor/random.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/graph.js';
 export { setNumThreads, getNumThreads, setIsa, getIsa, supportedIsas, type Isa } from './backend/index.js';
+export { setDefaultDevice, getDefaultDevice, availableDevices, registerBackend, unregisterBackend, DEVICES, type Device, type Backend, type Storage } from './backend/index.js';
 export * as functional from './ops/index.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';

@@ -4,10 +4,10 @@
 // then frees it: the closures and their saved buffers are dropped, so a second backward through
 // the same graph is an error, as in PyTorch (without retain_graph).
 import type { Tensor } from '../tensor/tensor.js';
-import { emptyFloats, ownsBuffer, releaseFloats, withBufferReuse } from '../tensor/alloc.js';
+import { backendOn, type Backend, type Storage } from '../backend/index.js';
 
 /** Maps the gradient of an op's output to the gradients of its inputs (null: no gradient). */
-export type BackwardFn = (gradOutput: Float32Array) => (Float32Array | null)[];
+export type BackwardFn = (gradOutput: Storage) => (Storage | null)[];
 
 export interface Node {
   readonly name: string;
@@ -62,31 +62,28 @@ export function record(out: Tensor, name: string, inputs: Tensor[], backward: Ba
   return out;
 }
 
-function addInto(dst: Float32Array, src: Float32Array): void {
-  for (let i = 0; i < dst.length; i++) dst[i] += src[i];
-}
-
 /**
  * Backpropagates `grad` (d loss / d root) through the graph under `root`. Leaf tensors that
  * require grad get their `.grad` accumulated (added to, as PyTorch does).
  *
- * Gradient buffers are handed over, not copied, where that is safe. A buffer is *owned* by this
- * pass when a gradient rule returned it and its ArrayBuffer had not been seen before in the pass
- * (rules return either fresh allocations or views of their incoming gradient, such as reshape's
- * and add's identity rules). Owned buffers are added into in place and become a leaf's `.grad`
- * without a copy; everything else (the caller's `grad`, views, a buffer returned for two inputs)
- * is copied before it is written.
+ * Gradient storage is handed over, not copied, where that is safe. Storage is *owned* by this
+ * pass when a gradient rule returned it and its allocation (`block`) had not been seen before in
+ * the pass (rules return either fresh allocations or views of their incoming gradient, such as
+ * reshape's and add's identity rules). Owned storage is added into in place and becomes a leaf's
+ * `.grad` without a copy; everything else (the caller's `grad`, views, storage returned for two
+ * inputs) is copied before it is written.
  *
- * An owned buffer that its rule has consumed, or that was added into another, is dead: nothing
- * outside this pass ever saw it. It goes back to the allocator (releaseFloats) for the next
- * rule or step to reuse, which keeps a backward pass from allocating a fresh buffer per
- * activation gradient (see tensor/alloc.ts for why that matters to V8's collector).
+ * Owned storage that its rule has consumed, or that was added into another, is dead: nothing
+ * outside this pass ever saw it. It goes back to the backend (release) for the next rule or step
+ * to reuse, which keeps a backward pass from allocating a fresh buffer per activation gradient
+ * (see backend/cpu/alloc.ts for why that matters to V8's collector).
  */
-export function runBackward(root: Tensor, grad: Float32Array): void {
-  withBufferReuse(() => backwardPass(root, grad));
+export function runBackward(root: Tensor, grad: Storage): void {
+  const be = backendOn(root.device, 'backward');
+  be.withReuse(() => backwardPass(be, root, grad));
 }
 
-function backwardPass(root: Tensor, grad: Float32Array): void {
+function backwardPass(be: Backend, root: Tensor, grad: Storage): void {
   const order: Tensor[] = [];
   const visited = new Set<Tensor>();
   // Iterative DFS post-order: a tensor comes after every tensor that depends on it when reversed.
@@ -108,16 +105,16 @@ function backwardPass(root: Tensor, grad: Float32Array): void {
       order.push(t);
     }
   }
-  const grads = new Map<Tensor, Float32Array>();
-  const seen = new Set<ArrayBufferLike>([grad.buffer]);
-  const owned = new Set<ArrayBufferLike>();
-  const isOwned = (g: Float32Array): boolean => owned.has(g.buffer) && ownsBuffer(g);
-  // A released buffer may come back from the allocator later in this pass as a rule's fresh
-  // result: it is forgotten here, so that it counts as unseen (owned) again.
-  const release = (g: Float32Array): void => {
-    owned.delete(g.buffer);
-    seen.delete(g.buffer);
-    releaseFloats(g);
+  const grads = new Map<Tensor, Storage>();
+  const seen = new Set<object>([grad.block]);
+  const owned = new Set<object>();
+  const isOwned = (g: Storage): boolean => owned.has(g.block) && g.whole;
+  // Released memory may come back from the backend later in this pass as a rule's fresh result:
+  // it is forgotten here, so that it counts as unseen (owned) again.
+  const release = (g: Storage): void => {
+    owned.delete(g.block);
+    seen.delete(g.block);
+    be.release(g);
   };
   grads.set(root, grad);
   for (let k = order.length - 1; k >= 0; k--) {
@@ -143,11 +140,11 @@ function backwardPass(root: Tensor, grad: Float32Array): void {
     for (let j = 0; j < node.inputs.length; j++) {
       const gi = inputGrads[j];
       if (gi === null || gi === undefined || !node.inputs[j].requiresGrad) continue;
-      if (seen.has(gi.buffer)) {
-        owned.delete(gi.buffer);
+      if (seen.has(gi.block)) {
+        owned.delete(gi.block);
       } else {
-        seen.add(gi.buffer);
-        owned.add(gi.buffer);
+        seen.add(gi.block);
+        owned.add(gi.block);
       }
     }
     // An owned g is dead unless a result is a view of it (ownership was then withdrawn just above).
@@ -165,23 +162,19 @@ function backwardPass(root: Tensor, grad: Float32Array): void {
       if (prev === undefined) {
         grads.set(input, gi);
       } else if (isOwned(prev)) {
-        addInto(prev, gi);
+        be.accumulate(prev, gi);
         if (isOwned(gi)) release(gi);
       } else if (isOwned(gi)) {
-        addInto(gi, prev);
+        be.accumulate(gi, prev);
         grads.set(input, gi);
       } else {
-        const sum = addCopy(prev, gi);
-        seen.add(sum.buffer);
-        owned.add(sum.buffer);
+        const sum = be.empty(prev.length);
+        be.copy(prev, sum);
+        be.accumulate(sum, gi);
+        seen.add(sum.block);
+        owned.add(sum.block);
         grads.set(input, sum);
       }
     }
   }
-}
-
-function addCopy(a: Float32Array, b: Float32Array): Float32Array {
-  const out = emptyFloats(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = a[i] + b[i];
-  return out;
 }

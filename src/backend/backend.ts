@@ -1,6 +1,7 @@
-// The Backend: one typed entry per kernel name, grouped by kernel family (one file per family
-// under kernels/). `cpu` implements it with the native addon; a GPU backend would implement
-// the same interface.
+// The Backend: the memory verbs (kernels/memory.ts) and one typed entry per kernel name, grouped
+// by kernel family (one file per family under kernels/). `cpu` implements it with the native
+// addon; a GPU backend implements the same interface on its own memory.
+import type { MemoryVerbs } from './kernels/memory.js';
 import type { RuntimeKernels } from './kernels/runtime.js';
 import type { GemmKernels } from './kernels/gemm.js';
 import type { ElementwiseKernels } from './kernels/elementwise.js';
@@ -11,4 +12,7 @@ import type { ConvKernels } from './kernels/conv.js';
 import type { PoolKernels } from './kernels/pool.js';
 import type { NormKernels } from './kernels/norm.js';
 
-export type Backend = RuntimeKernels & GemmKernels & ElementwiseKernels & ReduceKernels & OptimKernels & LossKernels & ConvKernels & PoolKernels & NormKernels;
+/** The compute kernels (everything but the memory verbs). */
+export type Kernels = RuntimeKernels & GemmKernels & ElementwiseKernels & ReduceKernels & OptimKernels & LossKernels & ConvKernels & PoolKernels & NormKernels;
+
+export type Backend = MemoryVerbs & Kernels;

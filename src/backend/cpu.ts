@@ -1,9 +1,11 @@
-// The CPU backend: the native addon's exports are the kernels, checked once at load time.
-import type { Backend } from './backend.js';
+// The CPU backend: the native addon's exports are the kernels, checked once at load time; memory
+// is Float32Arrays from the buffer pool and slabs of cpu/alloc.ts behind storage handles.
+import type { Backend, Kernels } from './backend.js';
 import { loadAddon } from './native.js';
+import { cpuMemory } from './cpu/memory.js';
 
 /**
- * Every kernel name of the Backend type, grouped by family. `satisfies Record<keyof Backend, true>`
+ * Every kernel name of the Backend type, grouped by family. `satisfies Record<keyof Kernels, true>`
  * makes the compiler reject a missing or unknown name, so this list cannot drift from the type.
  */
 const KERNELS = {
@@ -20,17 +22,19 @@ const KERNELS = {
   batchNormForward: true, batchNormBackward: true, normChannelAffine: true, groupNormForward: true, groupNormBackward: true, copyFloats: true,
   channelNormForward: true, channelNormBackward: true, frnForward: true, frnBackward: true,
   evoNormS0Forward: true, evoNormS0Backward: true, evoNormB0Forward: true, evoNormB0Backward: true,
-} as const satisfies Record<keyof Backend, true>;
+} as const satisfies Record<keyof Kernels, true>;
 
 /** The names of every kernel of the Backend type. */
-export const backendKernelNames = Object.keys(KERNELS) as (keyof Backend)[];
+export const backendKernelNames = Object.keys(KERNELS) as (keyof Kernels)[];
 
-function checked(addon: Record<string, unknown>): Backend {
+function checked(addon: Record<string, unknown>): Kernels {
   const missing = backendKernelNames.filter((k) => typeof addon[k] !== 'function');
   if (missing.length > 0) {
     throw new Error(`normlab: the native addon lacks kernels ${missing.join(', ')}; rebuild it with 'npm install'.`);
   }
-  return addon as unknown as Backend;
+  return addon as unknown as Kernels;
 }
 
-export const cpu: Backend = checked(loadAddon() as Record<string, unknown>);
+const addonKernels = checked(loadAddon() as Record<string, unknown>);
+
+export const cpu: Backend = { ...addonKernels, ...cpuMemory };

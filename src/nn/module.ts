@@ -3,12 +3,19 @@
 // produce PyTorch's dotted names (e.g. "layer1.0.bn1.running_mean").
 import { Tensor } from '../tensor/tensor.js';
 import { formatShape, sameShape } from '../tensor/shape.js';
+import { backendFor, backendOn, checkDevice, getDefaultDevice, type Device } from '../backend/index.js';
 
-/** A trainable tensor (requiresGrad is on). */
+/**
+ * A trainable tensor (requiresGrad is on); shares the storage of the tensor it is made from.
+ * From host values it lives on the default device (setDefaultDevice), as PyTorch's layers do.
+ */
 export class Parameter extends Tensor {
   constructor(data: Tensor | Float32Array, shape?: readonly number[]) {
-    if (data instanceof Tensor) super(data.buffer, data.shape, { requiresGrad: true });
-    else super(data, shape ?? [data.length], { requiresGrad: true });
+    if (data instanceof Tensor) super(data.storage, data.shape, { requiresGrad: true });
+    else {
+      const device = getDefaultDevice();
+      super(device === 'cpu' ? data : backendOn(device, 'Parameter').upload(data), shape ?? [data.length], { requiresGrad: true });
+    }
   }
 }
 
@@ -163,8 +170,41 @@ export abstract class Module {
     if (problems.length > 0) throw new Error(`${this.constructor.name}.loadStateDict: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
     for (const [k, v] of Object.entries(sd)) {
       const target = own[k];
-      if (target !== undefined) target.buffer.set(v.buffer);
+      if (target === undefined) continue;
+      if (v.device === target.device) backendFor('loadStateDict', target).copy(v.storage, target.storage);
+      else backendFor('loadStateDict', target).copy(v.to(target.device).storage, target.storage);
     }
+  }
+
+  /**
+   * Moves every parameter and buffer (and their gradients) to `device` in place, as PyTorch's
+   * module.to(device); optimizers and references to the parameters stay valid. From the CPU this
+   * completes synchronously; from another device use `await toAsync(device)`. Returns this.
+   */
+  to(device: Device): this {
+    checkDevice(`${this.constructor.name}.to`, 'device', device);
+    for (const t of this.tensorsToMove()) t.moveToSync_(device);
+    return this;
+  }
+
+  /** As to(), from any device. */
+  async toAsync(device: Device): Promise<this> {
+    checkDevice(`${this.constructor.name}.toAsync`, 'device', device);
+    for (const t of this.tensorsToMove()) await t.moveTo_(device);
+    return this;
+  }
+
+  /** The device of the parameters and buffers ('cpu' for a module without any). */
+  get device(): Device {
+    const first = this.tensorsToMove()[0];
+    return first === undefined ? 'cpu' : first.device;
+  }
+
+  /** Every distinct parameter and buffer of the tree. */
+  private tensorsToMove(): Tensor[] {
+    const out = new Set<Tensor>(this.parameters());
+    for (const [, b] of this.namedBuffers()) out.add(b);
+    return [...out];
   }
 
   train(mode = true): this {

@@ -2,11 +2,12 @@
 // stride, zero padding, dilation and groups. Output size per spatial axis:
 //   out = floor((in + 2*padding - dilation*(kernel - 1) - 1) / stride) + 1
 import { backend } from '../backend/index.js';
-import { record, needsGrad } from '../autograd/graph.js';
+import { needsGrad } from '../autograd/graph.js';
+import { recordHost } from '../autograd/hostRules.js';
 import { traceOp } from '../autograd/trace.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank, formatShape } from '../tensor/shape.js';
-import { emptyFloats, zeroFloats } from '../tensor/alloc.js';
+import { emptyFloats, zeroFloats } from '../backend/cpu/alloc.js';
 
 export interface Conv2dOptions {
   stride?: number | [number, number];
@@ -86,7 +87,7 @@ export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, opti
   traceOp(fn, [input, weight, bias ?? null], out, { stride, padding, dilation, groups });
   const inputs = bias != null ? [input, weight, bias] : [input, weight];
   if (!needsGrad(...inputs)) return out;
-  return record(out, fn, inputs, (g) => {
+  return recordHost(out, fn, inputs, (g) => {
     let gx: Float32Array | null = null;
     if (input.requiresGrad) {
       gx = emptyFloats(xb.length);

@@ -4,11 +4,12 @@
 // PyTorch), so the expectation of the output equals the input.
 import { backend } from '../backend/index.js';
 import { BinaryOp } from '../backend/kernels/elementwise.js';
-import { record, needsGrad } from '../autograd/graph.js';
+import { needsGrad } from '../autograd/graph.js';
+import { recordHost } from '../autograd/hostRules.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank } from '../tensor/shape.js';
 import { defaultGenerator } from '../tensor/random.js';
-import { emptyFloats, zeroFloats } from '../tensor/alloc.js';
+import { emptyFloats, zeroFloats } from '../backend/cpu/alloc.js';
 
 export interface DropoutOptions {
   /** Off: the op is the identity (evaluation mode). Default true, as torch.nn.functional.dropout. */
@@ -37,7 +38,7 @@ function applyMask(fn: string, x: Tensor, mask: Float32Array, maskShape: number[
   const out = new Tensor(emptyFloats(x.size), x.shape);
   backend.binary(BinaryOp.mul, x.buffer, x.shape, mask, maskShape, out.buffer, x.shape);
   if (!needsGrad(x)) return out;
-  return record(out, fn, [x], (g) => {
+  return recordHost(out, fn, [x], (g) => {
     const gx = emptyFloats(x.size);
     backend.binary(BinaryOp.mul, g, x.shape, mask, maskShape, gx, x.shape);
     return [gx];

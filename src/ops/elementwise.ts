@@ -1,11 +1,12 @@
 // Elementwise ops with broadcasting, and their gradient rules.
 import { backend } from '../backend/index.js';
 import { BinaryOp, UnaryOp, type UnaryOpName } from '../backend/kernels/elementwise.js';
-import { record, needsGrad } from '../autograd/graph.js';
+import { needsGrad } from '../autograd/graph.js';
+import { recordHost } from '../autograd/hostRules.js';
 import { traceOp } from '../autograd/trace.js';
 import { Tensor } from '../tensor/tensor.js';
 import { broadcastShapes, sameShape, numelOf } from '../tensor/shape.js';
-import { emptyFloats, zeroFloats } from '../tensor/alloc.js';
+import { emptyFloats, zeroFloats } from '../backend/cpu/alloc.js';
 
 function scalarTensor(v: number): Tensor {
   return new Tensor(new Float32Array([v]), []);
@@ -39,7 +40,7 @@ function unaryOp(name: string, op: UnaryOpName, x: Tensor, p0 = 0, p1 = 0): Tens
   if (!needsGrad(x)) return out;
   const xb = x.buffer;
   const yb = out.buffer;
-  return record(out, name, [x], (g) => {
+  return recordHost(out, name, [x], (g) => {
     const gx = emptyFloats(g.length);
     backend.unaryBackward(UnaryOp[op], xb, yb, g, gx, p0, p1);
     return [gx];
@@ -50,11 +51,11 @@ export function add(a: Tensor, b: Tensor | number): Tensor {
   if (typeof b === 'number') {
     const out = unaryRaw('addScalar', a, b);
     traceOp('addScalar', [a], out, { value: b });
-    return record(out, 'add', [a], (g) => [g]);
+    return recordHost(out, 'add', [a], (g) => [g]);
   }
   const { out, shape } = binaryRaw(BinaryOp.add, a, b, 'add');
   traceOp('add', [a, b], out);
-  return record(out, 'add', [a, b], (g) => [
+  return recordHost(out, 'add', [a, b], (g) => [
     a.requiresGrad ? reduceGradTo(g, shape, a.shape) : null,
     b.requiresGrad ? reduceGradTo(g, shape, b.shape) : null,
   ]);
@@ -63,10 +64,10 @@ export function add(a: Tensor, b: Tensor | number): Tensor {
 export function sub(a: Tensor, b: Tensor | number): Tensor {
   if (typeof b === 'number') {
     const out = unaryRaw('addScalar', a, -b);
-    return record(out, 'sub', [a], (g) => [g]);
+    return recordHost(out, 'sub', [a], (g) => [g]);
   }
   const { out, shape } = binaryRaw(BinaryOp.sub, a, b, 'sub');
-  return record(out, 'sub', [a, b], (g) => [
+  return recordHost(out, 'sub', [a, b], (g) => [
     a.requiresGrad ? reduceGradTo(g, shape, a.shape) : null,
     b.requiresGrad ? reduceGradTo(negRaw(g), shape, b.shape) : null,
   ]);
@@ -75,10 +76,10 @@ export function sub(a: Tensor, b: Tensor | number): Tensor {
 export function mul(a: Tensor, b: Tensor | number): Tensor {
   if (typeof b === 'number') {
     const out = unaryRaw('mulScalar', a, b);
-    return record(out, 'mul', [a], (g) => [scaleRaw(g, b)]);
+    return recordHost(out, 'mul', [a], (g) => [scaleRaw(g, b)]);
   }
   const { out, shape } = binaryRaw(BinaryOp.mul, a, b, 'mul');
-  return record(out, 'mul', [a, b], (g) => [
+  return recordHost(out, 'mul', [a, b], (g) => [
     a.requiresGrad ? reduceGradTo(mulRaw(g, shape, b), shape, a.shape) : null,
     b.requiresGrad ? reduceGradTo(mulRaw(g, shape, a), shape, b.shape) : null,
   ]);
@@ -87,10 +88,10 @@ export function mul(a: Tensor, b: Tensor | number): Tensor {
 export function div(a: Tensor, b: Tensor | number): Tensor {
   if (typeof b === 'number') {
     const out = unaryRaw('mulScalar', a, 1 / b);
-    return record(out, 'div', [a], (g) => [scaleRaw(g, 1 / b)]);
+    return recordHost(out, 'div', [a], (g) => [scaleRaw(g, 1 / b)]);
   }
   const { out, shape } = binaryRaw(BinaryOp.div, a, b, 'div');
-  return record(out, 'div', [a, b], (g) => {
+  return recordHost(out, 'div', [a, b], (g) => {
     // d(a/b)/da = 1/b; d(a/b)/db = -a/b^2 = -out/b.
     let ga: Float32Array | null = null;
     let gb: Float32Array | null = null;
@@ -119,7 +120,7 @@ export function minimum(a: Tensor, b: Tensor): Tensor {
 function minMax(a: Tensor, b: Tensor, isMax: boolean): Tensor {
   const name = isMax ? 'maximum' : 'minimum';
   const { out, shape } = binaryRaw(isMax ? BinaryOp.max : BinaryOp.min, a, b, name);
-  return record(out, name, [a, b], (g) => {
+  return recordHost(out, name, [a, b], (g) => {
     const ae = expandRaw(a, shape);
     const be = expandRaw(b, shape);
     const ga = zeroFloats(g.length);

@@ -2,11 +2,12 @@
 // x are flattened into rows; W^T is never materialised (sgemm with transB).
 import { backend } from '../backend/index.js';
 import { BinaryOp } from '../backend/kernels/elementwise.js';
-import { record, needsGrad } from '../autograd/graph.js';
+import { needsGrad } from '../autograd/graph.js';
+import { recordHost } from '../autograd/hostRules.js';
 import { traceOp } from '../autograd/trace.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank, checkShape, formatShape } from '../tensor/shape.js';
-import { emptyFloats, zeroFloats } from '../tensor/alloc.js';
+import { emptyFloats, zeroFloats } from '../backend/cpu/alloc.js';
 
 export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   const fn = 'linear';
@@ -29,7 +30,7 @@ export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Ten
   traceOp(fn, [input, weight, bias ?? null], out);
   const inputs = bias != null ? [input, weight, bias] : [input, weight];
   if (!needsGrad(...inputs)) return out;
-  return record(out, fn, inputs, (g) => {
+  return recordHost(out, fn, inputs, (g) => {
     let gx: Float32Array | null = null;
     let gw: Float32Array | null = null;
     let gb: Float32Array | null = null;

@@ -2,9 +2,10 @@
 // BCE-with-logits. Each returns a 0-d tensor (or per-row losses with reduction 'none').
 import { backend } from '../backend/index.js';
 import { UnaryOp } from '../backend/kernels/elementwise.js';
-import { record, needsGrad } from '../autograd/graph.js';
+import { needsGrad } from '../autograd/graph.js';
+import { recordHost } from '../autograd/hostRules.js';
 import { Tensor } from '../tensor/tensor.js';
-import { zeroFloats } from '../tensor/alloc.js';
+import { zeroFloats } from '../backend/cpu/alloc.js';
 import { checkRank, checkShape, formatShape } from '../tensor/shape.js';
 import { sub, mul, negRaw } from './elementwise.js';
 
@@ -87,7 +88,7 @@ export function crossEntropy(logits: Tensor, target: Target, options: CrossEntro
   else out = new Tensor(reduction === 'sum' ? new Float32Array([scalar[0] * valid]) : scalar, []);
   if (!needsGrad(logits)) return out;
   const x = logits.buffer;
-  return record(out, fn, [logits], (g) => {
+  return recordHost(out, fn, [logits], (g) => {
     const gx = zeroFloats(N * C);
     if (reduction === 'none') backend.crossEntropyBackward(x, N, C, t, eps, ignoreIndex, 1, gx, g);
     else backend.crossEntropyBackward(x, N, C, t, eps, ignoreIndex, reduction === 'mean' ? g[0] / valid : g[0], gx);
@@ -114,7 +115,7 @@ export function nllLoss(logProbs: Tensor, target: Target, options: NllLossOption
     valid = backend.nllLossForward(logProbs.buffer, N, C, t, ignoreIndex, scalar);
     out = new Tensor(reduction === 'sum' ? new Float32Array([scalar[0] * valid]) : scalar, []);
   }
-  return record(out, fn, [logProbs], (g) => {
+  return recordHost(out, fn, [logProbs], (g) => {
     // d loss / d logp[i, t_i] = -(upstream of row i) (/ M for 'mean'); 0 elsewhere.
     const gx = zeroFloats(N * C);
     for (let i = 0; i < N; i++) {
@@ -155,7 +156,7 @@ export function mseLoss(input: Tensor, target: Tensor, options: ElementwiseLossO
   backend.mseLossForward(input.buffer, target.buffer, n, out.buffer);
   if (reduction === 'sum') out.buffer[0] = n === 0 ? 0 : out.buffer[0] * n;
   if (!needsGrad(input, target)) return out;
-  return record(out, fn, [input, target], (g) => {
+  return recordHost(out, fn, [input, target], (g) => {
     // d/da = 2 (a - b) / per; d/db = -d/da.
     const ga = zeroFloats(n);
     backend.mseLossBackward(input.buffer, target.buffer, n, (2 * g[0]) / per, ga);
@@ -180,7 +181,7 @@ export function bceWithLogits(logits: Tensor, targets: Tensor, options: Elementw
   backend.bceWithLogitsForward(logits.buffer, targets.buffer, n, out.buffer);
   if (reduction === 'sum') out.buffer[0] = n === 0 ? 0 : out.buffer[0] * n;
   if (!needsGrad(logits, targets)) return out;
-  return record(out, fn, [logits, targets], (g) => {
+  return recordHost(out, fn, [logits, targets], (g) => {
     let gx: Float32Array | null = null;
     let gy: Float32Array | null = null;
     if (logits.requiresGrad) {
@@ -202,7 +203,7 @@ function bceWithLogitsPerElement(fn: string, logits: Tensor, targets: Tensor): T
   const out = new Tensor(zeroFloats(x.length), logits.shape);
   for (let i = 0; i < x.length; i++) out.buffer[i] = Math.max(x[i], 0) - x[i] * y[i] + Math.log1p(Math.exp(-Math.abs(x[i])));
   if (!needsGrad(logits, targets)) return out;
-  return record(out, fn, [logits, targets], (g) => {
+  return recordHost(out, fn, [logits, targets], (g) => {
     const gx = logits.requiresGrad ? zeroFloats(x.length) : null;
     const gy = targets.requiresGrad ? zeroFloats(x.length) : null;
     for (let i = 0; i < x.length; i++) {

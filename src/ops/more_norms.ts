@@ -6,9 +6,10 @@
 // paused. Each records itself as one trace entry that src/interop/onnx_norm.ts decomposes into
 // ONNX opset-13 nodes. Inputs are (N, C, *) unless stated.
 import { traceOp, untraced } from '../autograd/trace.js';
-import { record, needsGrad } from '../autograd/graph.js';
+import { needsGrad } from '../autograd/graph.js';
+import { recordHost } from '../autograd/hostRules.js';
 import { backend } from '../backend/index.js';
-import { emptyFloats, zeroFloats } from '../tensor/alloc.js';
+import { emptyFloats, zeroFloats } from '../backend/cpu/alloc.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank, formatShape, numelOf } from '../tensor/shape.js';
 import { sigmoid, relu, rsqrt, tanh } from './elementwise.js';
@@ -76,7 +77,7 @@ function channelNorm(fn: string, x: Tensor, weight: Tensor | null, bias: Tensor 
   backend.channelNormForward(x.buffer, N, C, S, weight?.buffer ?? null, bias?.buffer ?? null, eps, center, out.buffer, mean, invstd);
   const inputs = [x, weight, bias].filter((t): t is Tensor => t !== null);
   if (!needsGrad(...inputs)) return out;
-  return record(out, fn, inputs, (g) => {
+  return recordHost(out, fn, inputs, (g) => {
     const gx = x.requiresGrad ? emptyFloats(x.size) : null;
     const gw = weight?.requiresGrad ? zeroFloats(C) : null;
     const gb = bias?.requiresGrad ? zeroFloats(C) : null;
@@ -161,7 +162,7 @@ export function filterResponseNorm(x: Tensor, weight: Tensor | null, bias: Tenso
   backend.frnForward(x.buffer, N, C, S, gamma, beta, tau?.buffer ?? null, eps, out.buffer, rstd);
   const inputs = [x, weight, bias, tau].filter((t): t is Tensor => t !== null);
   if (needsGrad(...inputs)) {
-    record(out, fn, inputs, (g) => {
+    recordHost(out, fn, inputs, (g) => {
       const gx = x.requiresGrad ? emptyFloats(x.size) : null;
       const gw = weight?.requiresGrad ? zeroFloats(C) : null;
       const gb = bias?.requiresGrad ? zeroFloats(C) : null;
@@ -224,7 +225,7 @@ export function evoNormB0(x: Tensor, runningVar: Tensor | null, v: Tensor | null
     const sd = zeroFloats(N * C);
     backend.evoNormB0Forward(x.buffer, N, C, S, left, v.buffer, gamma, beta, eps, out.buffer, mean, sd);
     const inputs = [x, v, weight, bias].filter((t): t is Tensor => t !== null);
-    record(out, fn, inputs, (g) => {
+    recordHost(out, fn, inputs, (g) => {
       const gx = x.requiresGrad ? emptyFloats(x.size) : null;
       const gv = v.requiresGrad ? zeroFloats(C) : null;
       const gw = weight?.requiresGrad ? zeroFloats(C) : null;
@@ -271,7 +272,7 @@ export function evoNormS0(x: Tensor, groups: number, v: Tensor | null, weight: T
     const rstd = zeroFloats(N * groups);
     backend.evoNormS0Forward(x.buffer, N, groups, C / groups, S, v.buffer, gamma, beta, eps, out.buffer, mean, rstd);
     const inputs = [x, v, weight, bias].filter((t): t is Tensor => t !== null);
-    record(out, fn, inputs, (g) => {
+    recordHost(out, fn, inputs, (g) => {
       const gx = x.requiresGrad ? emptyFloats(x.size) : null;
       const gv = v.requiresGrad ? zeroFloats(C) : null;
       const gw = weight?.requiresGrad ? zeroFloats(C) : null;

@@ -9,11 +9,12 @@
 //   the factor to use; layers turn momentum = null (cumulative average) into 1 / batches.
 // - Eval with running statistics is one per-channel scale + shift: y = x * scale + shift.
 import { backend } from '../backend/index.js';
-import { record, needsGrad } from '../autograd/graph.js';
+import { needsGrad } from '../autograd/graph.js';
+import { recordHost } from '../autograd/hostRules.js';
 import { traceOp } from '../autograd/trace.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank, formatShape, numelOf } from '../tensor/shape.js';
-import { cloneFloats, emptyFloats, zeroFloats } from '../tensor/alloc.js';
+import { cloneFloats, emptyFloats, zeroFloats } from '../backend/cpu/alloc.js';
 
 /** (N, C, S) view of an (N, C, *) input. */
 export interface ChannelView {
@@ -62,7 +63,7 @@ function recordNorm(
 ): Tensor {
   const inputs = [x, weight, bias].filter((t): t is Tensor => t !== null);
   if (!needsGrad(...inputs)) return out;
-  return record(out, name, inputs, (g) => {
+  return recordHost(out, name, inputs, (g) => {
     const [gx, gw, gb] = rule(g, { x: x.requiresGrad, weight: weight?.requiresGrad ?? false, bias: bias?.requiresGrad ?? false });
     const grads: (Float32Array | null)[] = [gx];
     if (weight !== null) grads.push(gw);

@@ -9,12 +9,13 @@
 //   adaptiveAvgPool2d: output bin i of `out` over an axis of length L averages
 //   [floor(i*L/out), ceil((i+1)*L/out)).
 import { backend } from '../backend/index.js';
-import { record, needsGrad } from '../autograd/graph.js';
+import { needsGrad } from '../autograd/graph.js';
+import { recordHost } from '../autograd/hostRules.js';
 import { traceOp } from '../autograd/trace.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank, formatShape } from '../tensor/shape.js';
 import { toPair, windowOutSize } from './conv.js';
-import { emptyFloats } from '../tensor/alloc.js';
+import { emptyFloats } from '../backend/cpu/alloc.js';
 
 export interface Pool2dOptions {
   /** Defaults to the kernel size. */
@@ -68,7 +69,7 @@ export function maxPool2d(input: Tensor, kernelSize: number | [number, number], 
   traceOp('maxPool2d', [input], out, { kernel: p.kernel, stride: p.stride, padding: p.padding, dilation: p.dilation, ceilMode: p.ceilMode });
   if (!needsGrad(input)) return out;
   const xShape = input.shape;
-  return record(out, 'maxPool2d', [input], (g) => {
+  return recordHost(out, 'maxPool2d', [input], (g) => {
     const gx = emptyFloats(input.size);
     backend.maxPool2dBackward(g, indices, p.outShape, gx, xShape);
     return [gx];
@@ -86,7 +87,7 @@ export function avgPool2d(input: Tensor, kernelSize: number | [number, number], 
   backend.avgPool2dForward(input.buffer, input.shape, out.buffer, p.kernel, p.stride, p.padding, p.ceilMode, includePad);
   traceOp('avgPool2d', [input], out, { kernel: p.kernel, stride: p.stride, padding: p.padding, ceilMode: p.ceilMode, countIncludePad: includePad });
   const xShape = input.shape;
-  return record(out, 'avgPool2d', [input], (g) => {
+  return recordHost(out, 'avgPool2d', [input], (g) => {
     const gx = emptyFloats(input.size);
     backend.avgPool2dBackward(g, gx, xShape, p.kernel, p.stride, p.padding, p.ceilMode, includePad);
     return [gx];
@@ -105,7 +106,7 @@ export function adaptiveAvgPool2d(input: Tensor, outputSize: number | [number, n
   backend.adaptiveAvgPool2dForward(input.buffer, input.shape, out.buffer, size);
   traceOp(fn, [input], out, { size });
   const xShape = input.shape;
-  return record(out, fn, [input], (g) => {
+  return recordHost(out, fn, [input], (g) => {
     const gx = emptyFloats(input.size);
     backend.adaptiveAvgPool2dBackward(g, gx, xShape, size);
     return [gx];

@@ -2,11 +2,12 @@
 // of the contiguous input in place (no permute copy).
 import { backend } from '../backend/index.js';
 import { ReduceOp } from '../backend/kernels/reduce.js';
-import { record, needsGrad } from '../autograd/graph.js';
+import { needsGrad } from '../autograd/graph.js';
+import { recordHost } from '../autograd/hostRules.js';
 import { Tensor } from '../tensor/tensor.js';
 import { normDims, numelOf, formatShape } from '../tensor/shape.js';
 import { BinaryOp } from '../backend/kernels/elementwise.js';
-import { emptyFloats, zeroFloats } from '../tensor/alloc.js';
+import { emptyFloats, zeroFloats } from '../backend/cpu/alloc.js';
 
 interface Plan {
   /** Reduced dims, ascending, each in [0, rank). */
@@ -51,7 +52,7 @@ export function sum(x: Tensor, dims?: number | number[], keepDim = false): Tenso
   const p = plan('sum', x, dims, keepDim);
   const out = new Tensor(emptyFloats(numelOf(p.outShape)), p.outShape);
   backend.reduce(ReduceOp.sum, x.buffer, x.shape, p.red, out.buffer);
-  return record(out, 'sum', [x], (g) => [expandGrad(g, p.keptShape, x.shape, 1)]);
+  return recordHost(out, 'sum', [x], (g) => [expandGrad(g, p.keptShape, x.shape, 1)]);
 }
 
 export function mean(x: Tensor, dims?: number | number[], keepDim = false): Tensor {
@@ -59,7 +60,7 @@ export function mean(x: Tensor, dims?: number | number[], keepDim = false): Tens
   if (p.R === 0) throw new RangeError(`mean: cannot take the mean over an empty dimension of shape ${formatShape(x.shape)}`);
   const out = new Tensor(emptyFloats(numelOf(p.outShape)), p.outShape);
   backend.reduce(ReduceOp.mean, x.buffer, x.shape, p.red, out.buffer);
-  return record(out, 'mean', [x], (g) => [expandGrad(g, p.keptShape, x.shape, 1 / p.R)]);
+  return recordHost(out, 'mean', [x], (g) => [expandGrad(g, p.keptShape, x.shape, 1 / p.R)]);
 }
 
 function extreme(fn: 'max' | 'min', x: Tensor, dims: number | number[] | undefined, keepDim: boolean): Tensor {
@@ -77,7 +78,7 @@ function extreme(fn: 'max' | 'min', x: Tensor, dims: number | number[] | undefin
   const evenly = typeof dims !== 'number';
   const values = out.buffer;
   const xs = x.buffer;
-  return record(out, fn, [x], (g) => {
+  return recordHost(out, fn, [x], (g) => {
     const kept = dimOffsets(x.shape, x.shape.map((_, i) => i).filter((i) => !p.red.includes(i)));
     const red = dimOffsets(x.shape, p.red);
     const gx = zeroFloats(x.size);
@@ -128,7 +129,7 @@ export function variance(x: Tensor, dims?: number | number[], options: { unbiase
   const p = plan('var', x, dims, options.keepDim ?? false);
   const out = new Tensor(emptyFloats(numelOf(p.outShape)), p.outShape);
   backend.reduce(ReduceOp.var, x.buffer, x.shape, p.red, out.buffer, unbiased);
-  return record(out, 'var', [x], (g) => [varianceGrad(x, p, g, unbiased)]);
+  return recordHost(out, 'var', [x], (g) => [varianceGrad(x, p, g, unbiased)]);
 }
 
 /** Standard deviation sqrt(var); unbiased by default as torch.std. */
@@ -139,5 +140,5 @@ export function std(x: Tensor, dims?: number | number[], options: { unbiased?: b
   backend.reduce(ReduceOp.std, x.buffer, x.shape, p.red, out.buffer, unbiased);
   const s = out.buffer;
   // d std = d var / (2 std).
-  return record(out, 'std', [x], (g) => [varianceGrad(x, p, g.map((v, i) => v / (2 * s[i])), unbiased)]);
+  return recordHost(out, 'std', [x], (g) => [varianceGrad(x, p, g.map((v, i) => v / (2 * s[i])), unbiased)]);
 }

@@ -1,11 +1,11 @@
 // Shape ops: reshape/flatten (views), transpose/permute (copies), concat, slice (a view when
 // the slice is along the leading dimension), pad, and matmul.
 import { backend } from '../backend/index.js';
-import { record } from '../autograd/graph.js';
+import { recordHost } from '../autograd/hostRules.js';
 import { traceOp } from '../autograd/trace.js';
 import { Tensor } from '../tensor/tensor.js';
 import { formatShape, normDim, numelOf, checkRank } from '../tensor/shape.js';
-import { emptyFloats, zeroFloats } from '../tensor/alloc.js';
+import { emptyFloats, zeroFloats } from '../backend/cpu/alloc.js';
 
 /** Reshape to `shape` (one entry may be -1). Shares the input's buffer. */
 export function reshape(x: Tensor, shape: number[]): Tensor {
@@ -27,7 +27,7 @@ export function reshape(x: Tensor, shape: number[]): Tensor {
   }
   const out = new Tensor(x.buffer, target);
   traceOp('reshape', [x], out, { shape: target });
-  return record(out, 'reshape', [x], (g) => [g]);
+  return recordHost(out, 'reshape', [x], (g) => [g]);
 }
 
 export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
@@ -48,7 +48,7 @@ export function permute(x: Tensor, dims: number[]): Tensor {
   const outShape = perm.map((d) => x.shape[d]);
   const out = new Tensor(emptyFloats(x.size), outShape);
   backend.permute(x.buffer, x.shape, perm, out.buffer);
-  return record(out, 'permute', [x], (g) => {
+  return recordHost(out, 'permute', [x], (g) => {
     const inv = new Array<number>(perm.length);
     perm.forEach((d, k) => (inv[d] = k));
     const gx = emptyFloats(x.size);
@@ -92,7 +92,7 @@ export function concat(tensors: Tensor[], dim = 0): Tensor {
     }
     offset += sizes[k];
   }
-  return record(out, 'concat', tensors, (g) => {
+  return recordHost(out, 'concat', tensors, (g) => {
     const grads: Float32Array[] = [];
     let off = 0;
     for (let k = 0; k < tensors.length; k++) {
@@ -125,7 +125,7 @@ export function slice(x: Tensor, dim: number, start: number, end: number): Tenso
     for (let o = 0; o < outer; o++) buf.set(x.buffer.subarray((o * n + start) * inner, (o * n + end) * inner), o * len * inner);
   }
   const out = new Tensor(buf, outShape);
-  return record(out, 'slice', [x], (g) => {
+  return recordHost(out, 'slice', [x], (g) => {
     const gx = zeroFloats(x.size);
     for (let o = 0; o < outer; o++) gx.set(g.subarray(o * len * inner, (o + 1) * len * inner), (o * n + start) * inner);
     return [gx];
@@ -168,7 +168,7 @@ export function pad(x: Tensor, pads: number[], value = 0): Tensor {
     return off;
   };
   for (let r = 0; r < rows; r++) out.buffer.set(x.buffer.subarray(r * rowLen, (r + 1) * rowLen), rowOffset(r));
-  return record(out, 'pad', [x], (g) => {
+  return recordHost(out, 'pad', [x], (g) => {
     const gx = zeroFloats(x.size);
     for (let r = 0; r < rows; r++) {
       const o = rowOffset(r);
@@ -194,7 +194,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   for (let i = 0; i < B; i++) {
     backend.sgemm(false, false, M, N, K, 1, a.buffer.subarray(i * M * K), K, b.buffer.subarray(i * K * N), N, 0, out.buffer.subarray(i * M * N), N);
   }
-  return record(out, 'matmul', [a, b], (g) => {
+  return recordHost(out, 'matmul', [a, b], (g) => {
     let ga: Float32Array | null = null;
     let gb: Float32Array | null = null;
     if (a.requiresGrad) {

@@ -2,11 +2,12 @@
 // view; any other dim is first permuted to the end (and the result permuted back), the
 // permutes recording their own gradient rules.
 import { backend } from '../backend/index.js';
-import { record, needsGrad } from '../autograd/graph.js';
+import { needsGrad } from '../autograd/graph.js';
+import { recordHost } from '../autograd/hostRules.js';
 import { Tensor } from '../tensor/tensor.js';
 import { normDim } from '../tensor/shape.js';
 import { permute } from './shape.js';
-import { emptyFloats } from '../tensor/alloc.js';
+import { emptyFloats } from '../backend/cpu/alloc.js';
 
 /** Softmax over the last dim: y_i = exp(x_i - max) / sum_j exp(x_j - max). */
 function lastDim(fn: string, x: Tensor, log: boolean): Tensor {
@@ -16,7 +17,7 @@ function lastDim(fn: string, x: Tensor, log: boolean): Tensor {
   backend.softmaxForward(x.buffer, rows, cols, out.buffer, log);
   if (!needsGrad(x)) return out;
   const y = out.buffer;
-  return record(out, fn, [x], (g) => {
+  return recordHost(out, fn, [x], (g) => {
     const gx = emptyFloats(x.size);
     backend.softmaxBackward(y, g, rows, cols, gx, log);
     return [gx];

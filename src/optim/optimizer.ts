@@ -2,6 +2,7 @@
 // serialisable state (for checkpoints and --resume). Parameters without a gradient are skipped,
 // as in torch.optim.
 import type { Tensor } from '../tensor/tensor.js';
+import { hostArray } from '../backend/cpu/storage.js';
 
 export interface ParamGroup<H> {
   params: Tensor[];
@@ -64,7 +65,7 @@ export abstract class Optimizer<H extends { lr: number }> {
       for (const p of g.params) {
         const grad = p.peekGrad();
         if (grad === null) continue;
-        this.update(p, grad, g.hp);
+        this.update(p, hostArray(grad, `${this.kind}.step`), g.hp);
       }
     }
   }

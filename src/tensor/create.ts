@@ -2,10 +2,24 @@
 import { Tensor, type TensorOptions } from './tensor.js';
 import { formatShape, numelOf } from './shape.js';
 import { generatorFor } from './random.js';
+import { backendOn, checkDevice, getDefaultDevice, type Device } from '../backend/index.js';
+import { hostStorage } from '../backend/cpu/storage.js';
 
 export interface RandomOptions extends TensorOptions {
   /** Seed for this call only; without it the global generator (manualSeed) is used. */
   seed?: number;
+}
+
+/** The device a creation function puts its values on. */
+function deviceOf(fn: string, options: TensorOptions): Device {
+  return options.device === undefined ? getDefaultDevice() : checkDevice(fn, 'options.device', options.device);
+}
+
+/** A tensor over host values made for it: used as is on the CPU, uploaded elsewhere. */
+function place(fn: string, values: Float32Array, shape: readonly number[], options: TensorOptions): Tensor {
+  const device = deviceOf(fn, options);
+  const storage = device === 'cpu' ? hostStorage(values) : backendOn(device, fn).upload(values);
+  return new Tensor(storage, shape, { requiresGrad: options.requiresGrad });
 }
 
 function checkShapeArg(fn: string, shape: readonly number[]): void {
@@ -15,8 +29,8 @@ function checkShapeArg(fn: string, shape: readonly number[]): void {
 }
 
 /**
- * A tensor from values. `data` may be a Float32Array (used as is, not copied), a number array,
- * or a nested array (then the shape may be omitted).
+ * A tensor from values. `data` may be a Float32Array (used as is, not copied, on the CPU), a
+ * number array, or a nested array (then the shape may be omitted).
  */
 export function tensor(data: Float32Array | ArrayLike<number> | unknown[], shape?: readonly number[], options: TensorOptions = {}): Tensor {
   let buf: Float32Array;
@@ -49,14 +63,13 @@ export function tensor(data: Float32Array | ArrayLike<number> | unknown[], shape
   if (numelOf(sh) !== buf.length) {
     throw new RangeError(`tensor: data has ${buf.length} values but shape ${formatShape(sh)} needs ${numelOf(sh)}`);
   }
-  return new Tensor(buf, sh, options);
+  return place('tensor', buf, sh, options);
 }
 
 export function full(shape: readonly number[], value: number, options: TensorOptions = {}): Tensor {
   checkShapeArg('full', shape);
-  const buf = new Float32Array(numelOf(shape));
-  if (value !== 0) buf.fill(value);
-  return new Tensor(buf, shape, options);
+  const device = deviceOf('full', options);
+  return new Tensor(backendOn(device, 'full').full(numelOf(shape), value), shape, { requiresGrad: options.requiresGrad });
 }
 
 export function zeros(shape: readonly number[], options: TensorOptions = {}): Tensor {
@@ -75,7 +88,7 @@ export function randn(shape: readonly number[], options: RandomOptions = {}): Te
   const gen = generatorFor(options.seed);
   const buf = new Float32Array(numelOf(shape));
   for (let i = 0; i < buf.length; i++) buf[i] = gen.normal();
-  return new Tensor(buf, shape, options);
+  return place('randn', buf, shape, options);
 }
 
 /** Uniform samples in [0, 1). */
@@ -84,7 +97,7 @@ export function rand(shape: readonly number[], options: RandomOptions = {}): Ten
   const gen = generatorFor(options.seed);
   const buf = new Float32Array(numelOf(shape));
   for (let i = 0; i < buf.length; i++) buf[i] = gen.uniform();
-  return new Tensor(buf, shape, options);
+  return place('rand', buf, shape, options);
 }
 
 /** Values start, start + step, ... below end (as torch.arange). */
@@ -97,5 +110,5 @@ export function arange(start: number, end?: number, step = 1, options: TensorOpt
   const n = Math.max(0, Math.ceil((end - start) / step));
   const buf = new Float32Array(n);
   for (let i = 0; i < n; i++) buf[i] = start + i * step;
-  return new Tensor(buf, [n], options);
+  return place('arange', buf, [n], options);
 }

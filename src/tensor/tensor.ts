@@ -1,20 +1,24 @@
-// Tensor: float32, contiguous, row-major (NCHW for images). A tensor is a shape over a
-// Float32Array that it may share with other tensors (reshape and leading-dimension slices are
-// views, never copies). Gradients and the autograd node live on the tensor.
+// Tensor: float32, contiguous, row-major (NCHW for images). A tensor is a shape over a storage
+// handle that a Backend owns (src/backend/storage.ts) and may share with other tensors (reshape
+// and leading-dimension slices are views, never copies). Gradients and the autograd node live on
+// the tensor. Host values come out at one place: data()/item() (CPU, synchronous) and
+// read()/itemAsync() (any device).
 import { record, runBackward, type Node } from '../autograd/graph.js';
 import * as ew from '../ops/elementwise.js';
 import * as red from '../ops/reduce.js';
 import * as shp from '../ops/shape.js';
 import { numelOf, formatShape, checkShape } from './shape.js';
-import { cloneFloats, releaseFloats } from './alloc.js';
+import { backendOn, checkDevice, type Device, type Storage } from '../backend/index.js';
+import { hostArray, hostStorage } from '../backend/cpu/storage.js';
 
 export interface TensorOptions {
   requiresGrad?: boolean;
+  /** Where creation functions put the values (default: getDefaultDevice()); the constructor ignores it. */
+  device?: Device;
 }
 
 export class Tensor {
-  /** Storage; may be a view (subarray) of a larger buffer shared with other tensors. */
-  readonly buffer: Float32Array;
+  private _storage: Storage;
   readonly shape: number[];
   readonly size: number;
   requiresGrad: boolean;
@@ -23,19 +27,42 @@ export class Tensor {
   private gradTensor: Tensor | null = null;
   /**
    * Whether .grad has been read (or assigned) since backward created it. A gradient nobody read
-   * is referenced by this tensor alone, so zeroGrad() may hand its buffer back for reuse.
+   * is referenced by this tensor alone, so zeroGrad() may hand its memory back for reuse.
    */
   private gradSeen = false;
 
-  constructor(buffer: Float32Array, shape: readonly number[], options: TensorOptions = {}) {
+  /**
+   * A tensor over `data`: a storage handle, or a Float32Array used as CPU storage without a copy.
+   */
+  constructor(data: Storage | Float32Array, shape: readonly number[], options: TensorOptions = {}) {
     const size = numelOf(shape);
-    if (buffer.length !== size) {
-      throw new RangeError(`Tensor: data has ${buffer.length} values but shape ${formatShape(shape)} needs ${size}`);
+    const storage = data instanceof Float32Array ? hostStorage(data) : data;
+    if (storage.length !== size) {
+      throw new RangeError(`Tensor: data has ${storage.length} values but shape ${formatShape(shape)} needs ${size}`);
     }
-    this.buffer = buffer;
+    this._storage = storage;
     this.shape = [...shape];
     this.size = size;
     this.requiresGrad = options.requiresGrad ?? false;
+  }
+
+  /** The storage handle (owned by the backend of `device`). */
+  get storage(): Storage {
+    return this._storage;
+  }
+
+  /** The device the values live on ('cpu', 'webgpu'). */
+  get device(): Device {
+    return this._storage.device;
+  }
+
+  /**
+   * The values of a CPU tensor in place (no copy; writes change the tensor). Throws for a tensor
+   * on another device: use `await read()` there.
+   */
+  get buffer(): Float32Array {
+    if (this._storage.device !== 'cpu') throw new Error(this.offDevice('Tensor.buffer', 'read()'));
+    return hostArray(this._storage, 'Tensor.buffer');
   }
 
   /** Accumulated gradient of a leaf tensor after backward(). */
@@ -53,8 +80,8 @@ export class Tensor {
    * The gradient's values without marking them as handed out, for code that reads them during a
    * call and keeps no reference (optimizer updates). Null when there is no gradient.
    */
-  peekGrad(): Float32Array | null {
-    return this.gradTensor === null ? null : this.gradTensor.buffer;
+  peekGrad(): Storage | null {
+    return this.gradTensor === null ? null : this.gradTensor._storage;
   }
 
   get ndim(): number {
@@ -65,15 +92,22 @@ export class Tensor {
     return this.gradFn === null;
   }
 
-  /** A copy of the values. */
+  /** A copy of the values, synchronously: CPU tensors only (elsewhere use `await read()`). */
   data(): Float32Array {
-    return this.buffer.slice();
+    if (this._storage.device !== 'cpu') throw new Error(this.offDevice('Tensor.data', 'read()'));
+    return backendOn('cpu').downloadSync(this._storage);
   }
 
-  /** Nested arrays (for printing and tests). */
+  /** A copy of the values on the host, from any device. */
+  read(): Promise<Float32Array> {
+    return backendOn(this._storage.device, 'Tensor.read').download(this._storage);
+  }
+
+  /** Nested arrays (for printing and tests); CPU tensors only. */
   toArray(): unknown {
+    const values = this.data();
     const build = (dim: number, offset: number): unknown => {
-      if (dim === this.shape.length) return this.buffer[offset];
+      if (dim === this.shape.length) return values[offset];
       const stride = numelOf(this.shape.slice(dim + 1));
       const out: unknown[] = [];
       for (let i = 0; i < this.shape[dim]; i++) out.push(build(dim + 1, offset + i * stride));
@@ -82,12 +116,93 @@ export class Tensor {
     return build(0, 0);
   }
 
-  /** The single value of a one-element tensor. */
+  /** The single value of a one-element tensor, synchronously: CPU tensors only (elsewhere `await itemAsync()`). */
   item(): number {
+    this.checkOneValue('Tensor.item');
+    if (this._storage.device !== 'cpu') throw new Error(this.offDevice('Tensor.item', 'itemAsync()'));
+    return hostArray(this._storage, 'Tensor.item')[0];
+  }
+
+  /** The single value of a one-element tensor, from any device. */
+  async itemAsync(): Promise<number> {
+    this.checkOneValue('Tensor.itemAsync');
+    return (await this.read())[0];
+  }
+
+  private checkOneValue(fn: string): void {
     if (this.size !== 1) {
-      throw new RangeError(`Tensor.item: expected a tensor with 1 element, got shape ${formatShape(this.shape)}`);
+      throw new RangeError(`${fn}: expected a tensor with 1 element, got shape ${formatShape(this.shape)}`);
     }
-    return this.buffer[0];
+  }
+
+  private offDevice(fn: string, asyncForm: string): string {
+    return `${fn}: the tensor is on device '${this._storage.device}', whose values cannot be read synchronously; use 'await x.${asyncForm}' (or x.to('cpu') after reading)`;
+  }
+
+  /**
+   * This tensor on `device`: itself when it is there already, else a copy there (a new leaf with
+   * the same requiresGrad; move inputs and models before building a graph). Synchronous when the
+   * values can be read synchronously (from the CPU); from another device use `await toAsync()`.
+   */
+  to(device: Device): Tensor {
+    checkDevice('Tensor.to', 'device', device);
+    if (device === this._storage.device) return this;
+    const target = backendOn(device, 'Tensor.to');
+    if (this._storage.device !== 'cpu') throw new Error(this.offDevice('Tensor.to', `toAsync('${device}')`));
+    const host = hostArray(this._storage, 'Tensor.to');
+    return new Tensor(target.upload(host), this.shape, { requiresGrad: this.requiresGrad });
+  }
+
+  /** As to(), from any device. */
+  async toAsync(device: Device): Promise<Tensor> {
+    checkDevice('Tensor.toAsync', 'device', device);
+    if (device === this._storage.device) return this;
+    const target = backendOn(device, 'Tensor.toAsync');
+    const host = await this.read();
+    return new Tensor(target.upload(host), this.shape, { requiresGrad: this.requiresGrad });
+  }
+
+  /**
+   * Moves this tensor's values (and its .grad) to `device` in place, releasing the old memory:
+   * what module.to() does to parameters and buffers. Other tensors sharing the old storage
+   * (detach(), views) cannot be used afterwards.
+   */
+  async moveTo_(device: Device): Promise<this> {
+    checkDevice('Tensor.moveTo_', 'device', device);
+    if (device === this._storage.device) return this;
+    const target = backendOn(device, 'Tensor.moveTo_');
+    const source = backendOn(this._storage.device, 'Tensor.moveTo_');
+    const values = await source.download(this._storage);
+    const moved = target.upload(values);
+    if (this._storage.whole) source.release(this._storage);
+    this._storage = moved;
+    if (this.gradTensor !== null) await this.gradTensor.moveTo_(device);
+    return this;
+  }
+
+  /** As moveTo_, synchronously: only from a device that can be read synchronously (the CPU). */
+  moveToSync_(device: Device): this {
+    checkDevice('Tensor.moveToSync_', 'device', device);
+    if (device === this._storage.device) return this;
+    const target = backendOn(device, 'Tensor.moveToSync_');
+    if (this._storage.device !== 'cpu') throw new Error(this.offDevice('Tensor.moveToSync_', `moveTo_('${device}')`));
+    const source = backendOn('cpu');
+    const moved = target.upload(hostArray(this._storage, 'Tensor.moveToSync_'));
+    if (this._storage.whole) source.release(this._storage);
+    this._storage = moved;
+    if (this.gradTensor !== null) this.gradTensor.moveToSync_(device);
+    return this;
+  }
+
+  /**
+   * Hands the memory back to its backend now instead of when the garbage collector finds it
+   * (as TF.js's dispose). The tensor, and every view or detach() of it, cannot be used again.
+   */
+  dispose(): void {
+    if (this._storage.released) return;
+    backendOn(this._storage.device, 'Tensor.dispose').release(this._storage);
+    if (this.gradTensor !== null) this.gradTensor.dispose();
+    this.gradTensor = null;
   }
 
   /**
@@ -98,45 +213,57 @@ export class Tensor {
     if (!this.requiresGrad) {
       throw new Error('Tensor.backward: this tensor does not require grad and has no grad_fn');
     }
-    let g: Float32Array;
+    const be = backendOn(this._storage.device, 'Tensor.backward');
+    let g: Storage;
     if (gradient === undefined) {
       if (this.size !== 1) {
         throw new Error(
           `Tensor.backward: gradient can be implicit only for a tensor with 1 element, got shape ${formatShape(this.shape)}`,
         );
       }
-      g = new Float32Array([1]);
+      g = be.full(1, 1);
     } else {
       checkShape('Tensor.backward', 'gradient', gradient.shape, this.shape);
+      if (gradient.device !== this.device) {
+        throw new Error(`Tensor.backward: gradient is on device '${gradient.device}' but the tensor is on '${this.device}'`);
+      }
       // Not copied: the engine never writes into the caller's gradient (see runBackward).
-      g = gradient.buffer;
+      g = gradient._storage;
     }
     runBackward(this, g);
   }
 
   /**
-   * Adds g into .grad (leaf accumulation). Called by the backward engine; `owned` says g is a
-   * buffer nothing else refers to, which then becomes .grad without a copy.
+   * Adds g into .grad (leaf accumulation). Called by the backward engine; `owned` says g is
+   * storage nothing else refers to, which then becomes .grad without a copy.
    */
-  accumulateGrad(g: Float32Array, owned = false): void {
+  accumulateGrad(g: Storage, owned = false): void {
+    const be = backendOn(this._storage.device, 'Tensor.accumulateGrad');
     if (this.gradTensor === null) {
-      this.gradTensor = new Tensor(owned ? g : cloneFloats(g), this.shape);
+      let s = g;
+      if (!owned) {
+        s = be.empty(g.length);
+        be.copy(g, s);
+      }
+      this.gradTensor = new Tensor(s, this.shape);
       this.gradSeen = false;
     } else {
-      const dst = this.gradTensor.buffer;
-      for (let i = 0; i < dst.length; i++) dst[i] += g[i];
-      if (owned) releaseFloats(g);
+      be.accumulate(this.gradTensor._storage, g);
+      if (owned) be.release(g);
     }
   }
 
   /** A tensor sharing this one's values, outside the graph. */
   detach(): Tensor {
-    return new Tensor(this.buffer, this.shape);
+    return new Tensor(this._storage, this.shape);
   }
 
   /** A new tensor with copied values that records a gradient (identity rule). */
   clone(): Tensor {
-    const out = new Tensor(cloneFloats(this.buffer), this.shape);
+    const be = backendOn(this._storage.device, 'Tensor.clone');
+    const copy = be.empty(this.size);
+    be.copy(this._storage, copy);
+    const out = new Tensor(copy, this.shape);
     return record(out, 'clone', [this], (g) => [g]);
   }
 
@@ -154,13 +281,14 @@ export class Tensor {
    * was never read since backward made it, its buffer is handed back for the next backward.
    */
   zeroGrad(): void {
-    if (this.gradTensor !== null && !this.gradSeen) releaseFloats(this.gradTensor.buffer);
+    if (this.gradTensor !== null && !this.gradSeen) backendOn(this.gradTensor.device, 'Tensor.zeroGrad').release(this.gradTensor._storage);
     this.gradTensor = null;
     this.gradSeen = false;
   }
 
   toString(): string {
-    return `Tensor(shape=${formatShape(this.shape)}${this.requiresGrad ? ', requiresGrad' : ''})`;
+    const device = this._storage.device === 'cpu' ? '' : `, device='${this._storage.device}'`;
+    return `Tensor(shape=${formatShape(this.shape)}${device}${this.requiresGrad ? ', requiresGrad' : ''})`;
   }
 
   // Method forms of the functional ops.

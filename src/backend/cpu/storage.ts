@@ -1,0 +1,57 @@
+// CPU storage: a handle on a Float32Array (or a view of one). The CPU backend's kernels unwrap
+// handles with hostArray; nothing outside src/backend and src/tensor does.
+import type { Device, Storage } from '../storage.js';
+
+export class HostStorage implements Storage {
+  private array: Float32Array | null;
+
+  /** `device` is 'cpu' except for a device emulated in host memory (the tests' second device). */
+  constructor(array: Float32Array, readonly device: Device = 'cpu') {
+    this.array = array;
+  }
+
+  get length(): number {
+    return this.array === null ? 0 : this.array.length;
+  }
+
+  get released(): boolean {
+    return this.array === null;
+  }
+
+  get block(): object {
+    return this.live('block').buffer;
+  }
+
+  get whole(): boolean {
+    const a = this.live('whole');
+    return a.byteOffset === 0 && a.byteLength === a.buffer.byteLength;
+  }
+
+  /** The values, for CPU kernels. Throws once the handle was released. */
+  live(fn: string): Float32Array {
+    if (this.array === null) {
+      throw new Error(`${fn}: this tensor's memory was released (by dispose(), or by to()/module.to() moving it to another device); it cannot be used again`);
+    }
+    return this.array;
+  }
+
+  /** Marks the handle released and returns the array it held (for the pool). */
+  detachArray(): Float32Array | null {
+    const a = this.array;
+    this.array = null;
+    return a;
+  }
+}
+
+/** The Float32Array behind a storage handle in host memory. */
+export function hostArray(s: Storage, fn = 'cpu kernel'): Float32Array {
+  if (!(s instanceof HostStorage)) {
+    throw new TypeError(`${fn}: expected storage in host memory, got storage on device '${s.device}'`);
+  }
+  return s.live(fn);
+}
+
+/** A CPU storage handle on `a` (no copy). */
+export function hostStorage(a: Float32Array): HostStorage {
+  return new HostStorage(a);
+}
