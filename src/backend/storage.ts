@@ -10,6 +10,8 @@ export type Device = (typeof DEVICES)[number];
 export interface Storage {
   /** The device whose Backend owns the memory. */
   readonly device: Device;
+  /** float32 for tensor values; int32 for index arrays (class targets, argmax, pooling indices). */
+  readonly dtype: 'float32' | 'int32';
   /** Number of float32 values this handle covers. */
   readonly length: number;
   /** Identity of the allocation this handle views (shared by every view of it). */

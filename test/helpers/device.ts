@@ -6,7 +6,7 @@
 // backend relies on, and a real backend runs the same suites by being registered.
 import { describe } from 'node:test';
 import { backend as cpu, backendOn, availableDevices, registerBackend, type Backend, type Device } from '../../src/backend/index.js';
-import { HostStorage, hostArray } from '../../src/backend/cpu/storage.js';
+import { HostIndexStorage, HostStorage, hostArray, hostIndexArray } from '../../src/backend/cpu/storage.js';
 import { emptyFloats, zeroFloats } from '../../src/backend/cpu/alloc.js';
 import { tensor } from '../../src/tensor/create.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
@@ -26,6 +26,12 @@ export function emulatedWebgpu(): Backend {
       throw new Error("downloadSync: device 'webgpu' cannot be read synchronously; use download()");
     },
     view: (s, offset, length) => wrap(hostArray(s, 'view').subarray(offset, offset + length)),
+    emptyIndex: (n) => new HostIndexStorage(new Int32Array(n), 'webgpu'),
+    uploadIndex: (values) => new HostIndexStorage(Int32Array.from(values), 'webgpu'),
+    downloadIndex: async (s) => hostIndexArray(s, 'downloadIndex').slice(),
+    downloadIndexSync: () => {
+      throw new Error("downloadIndexSync: device 'webgpu' cannot be read synchronously; use downloadIndex()");
+    },
   };
 }
 

@@ -2,7 +2,7 @@
 import type { MemoryVerbs } from '../kernels/memory.js';
 import type { Storage } from '../storage.js';
 import { emptyFloats, zeroFloats, releaseFloats, withBufferReuse } from './alloc.js';
-import { HostStorage, hostArray } from './storage.js';
+import { HostIndexStorage, HostStorage, hostArray, hostIndexArray } from './storage.js';
 
 export const cpuMemory: MemoryVerbs = {
   device: 'cpu',
@@ -46,7 +46,15 @@ export const cpuMemory: MemoryVerbs = {
     if (d.length !== s.length) throw new RangeError(`accumulate: dst has ${d.length} values, src ${s.length}`);
     for (let i = 0; i < d.length; i++) d[i] += s[i];
   },
+  emptyIndex: (n) => new HostIndexStorage(new Int32Array(n)),
+  uploadIndex: (values) => new HostIndexStorage(Int32Array.from(values)),
+  downloadIndex: (s) => Promise.resolve(hostIndexArray(s, 'downloadIndex').slice()),
+  downloadIndexSync: (s) => hostIndexArray(s, 'downloadIndexSync').slice(),
   release(s: Storage) {
+    if (s instanceof HostIndexStorage) {
+      s.release();
+      return;
+    }
     if (!(s instanceof HostStorage) || s.released) return;
     const a = s.detachArray();
     if (a !== null) releaseFloats(a);

@@ -3,6 +3,7 @@
 import type { Device, Storage } from '../storage.js';
 
 export class HostStorage implements Storage {
+  readonly dtype = 'float32' as const;
   private array: Float32Array | null;
 
   /** `device` is 'cpu' except for a device emulated in host memory (the tests' second device). */
@@ -54,4 +55,48 @@ export function hostArray(s: Storage, fn = 'cpu kernel'): Float32Array {
 /** A CPU storage handle on `a` (no copy). */
 export function hostStorage(a: Float32Array): HostStorage {
   return new HostStorage(a);
+}
+
+/** Int32 storage in host memory (index arrays). */
+export class HostIndexStorage implements Storage {
+  readonly dtype = 'int32' as const;
+  private array: Int32Array | null;
+
+  constructor(array: Int32Array, readonly device: Device = 'cpu') {
+    this.array = array;
+  }
+
+  get length(): number {
+    return this.array === null ? 0 : this.array.length;
+  }
+
+  get released(): boolean {
+    return this.array === null;
+  }
+
+  get block(): object {
+    return this.live('block').buffer;
+  }
+
+  get whole(): boolean {
+    const a = this.live('whole');
+    return a.byteOffset === 0 && a.byteLength === a.buffer.byteLength;
+  }
+
+  live(fn: string): Int32Array {
+    if (this.array === null) throw new Error(`${fn}: this index storage was released; it cannot be used again`);
+    return this.array;
+  }
+
+  release(): void {
+    this.array = null;
+  }
+}
+
+/** The Int32Array behind an index storage handle in host memory. */
+export function hostIndexArray(s: Storage, fn = 'cpu kernel'): Int32Array {
+  if (!(s instanceof HostIndexStorage)) {
+    throw new TypeError(`${fn}: expected int32 storage in host memory, got ${s.dtype} storage on device '${s.device}'`);
+  }
+  return s.live(fn);
 }

@@ -29,6 +29,14 @@ export interface MemoryVerbs {
    * handle is marked released, and a kernel given it afterwards throws.
    */
   release(s: Storage): void;
+  /** n int32 values, contents unspecified (index outputs: argmax, pooling indices). */
+  emptyIndex(n: number): Storage;
+  /** New int32 storage holding a copy of host indices (class targets). */
+  uploadIndex(values: Int32Array): Storage;
+  /** A host copy of int32 storage. */
+  downloadIndex(s: Storage): Promise<Int32Array>;
+  /** A host copy of int32 storage, synchronously (CPU only, as downloadSync). */
+  downloadIndexSync(s: Storage): Int32Array;
   /** Runs fn with empty() serving released memory (the backward pass), see backend/cpu/alloc.ts. */
   withReuse<T>(fn: () => T): T;
 }
