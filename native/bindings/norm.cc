@@ -2,6 +2,7 @@
 // length checks, in the JS argument order. Optional arrays are null or undefined.
 #include "../kernels/norm.h"
 #include "args.h"
+#include "norm_args.h"
 
 namespace nl {
 namespace {
@@ -9,88 +10,75 @@ namespace {
 // batchNormForward(x, N, C, S, gamma|null, beta|null, eps, y|null, mean, invstd, var,
 //                  threshold, mu0|null, rstd0|null, kept|null)
 void BatchNormForward(const Args& a) {
-  const int64_t N = a.int64(1), C = a.int64(2), S = a.int64(3);
-  const size_t total = static_cast<size_t>(N * C * S), nc = static_cast<size_t>(C);
-  const float* x = a.f32(0, total);
-  const float* gamma = a.opt_f32(4, nc);
-  const float* beta = a.opt_f32(5, nc);
+  const NormHead h(a, false, false);
+  const float* gamma = a.opt_f32(4, h.nc);
+  const float* beta = a.opt_f32(5, h.nc);
   const double eps = a.num(6);
-  float* y = a.opt_f32(7, total);
-  float* mean = a.f32(8, nc);
-  float* invstd = a.f32(9, nc);
-  float* var = a.f32(10, nc);
+  float* y = a.opt_f32(7, h.total);
+  float* mean = a.f32(8, h.nc);
+  float* invstd = a.f32(9, h.nc);
+  float* var = a.f32(10, h.nc);
   const float T = static_cast<float>(a.num(11));
   const bool filtered = T > 0.f;
-  float* mu0 = filtered ? a.f32(12, nc) : nullptr;
-  float* rstd0 = filtered ? a.f32(13, nc) : nullptr;
-  float* kept = filtered ? a.f32(14, nc) : nullptr;
-  if (N * S < 2) a.fail(1, "(N * S) must be >= 2: batch statistics need more than 1 value per channel");
-  batch_norm_forward(x, N, C, S, gamma, beta, eps, y, mean, invstd, var, T, mu0, rstd0, kept);
+  float* mu0 = filtered ? a.f32(12, h.nc) : nullptr;
+  float* rstd0 = filtered ? a.f32(13, h.nc) : nullptr;
+  float* kept = filtered ? a.f32(14, h.nc) : nullptr;
+  if (h.N * h.S < 2) a.fail(1, "(N * S) must be >= 2: batch statistics need more than 1 value per channel");
+  batch_norm_forward(h.x, h.N, h.C, h.S, gamma, beta, eps, y, mean, invstd, var, T, mu0, rstd0, kept);
 }
 
 // batchNormBackward(x, dy, N, C, S, mean, invstd, gamma|null, batchStats, dx|null, dgamma|null,
 //                   dbeta|null, count|null, threshold, mu0|null, rstd0|null)
 void BatchNormBackward(const Args& a) {
-  const int64_t N = a.int64(2), C = a.int64(3), S = a.int64(4);
-  const size_t total = static_cast<size_t>(N * C * S), nc = static_cast<size_t>(C);
-  const float* x = a.f32(0, total);
-  const float* dy = a.f32(1, total);
-  const float* mean = a.f32(5, nc);
-  const float* invstd = a.f32(6, nc);
-  const float* gamma = a.opt_f32(7, nc);
+  const NormHead h(a, true, false);
+  const float* mean = a.f32(5, h.nc);
+  const float* invstd = a.f32(6, h.nc);
+  const float* gamma = a.opt_f32(7, h.nc);
   const bool batch_stats = a.flag(8);
-  float* dx = a.opt_f32(9, total);
-  float* dgamma = a.opt_f32(10, nc);
-  float* dbeta = a.opt_f32(11, nc);
-  const float* count = a.opt_f32(12, nc);
+  float* dx = a.opt_f32(9, h.total);
+  float* dgamma = a.opt_f32(10, h.nc);
+  float* dbeta = a.opt_f32(11, h.nc);
+  const float* count = a.opt_f32(12, h.nc);
   const float T = static_cast<float>(a.num(13));
   const bool filtered = T > 0.f;
-  const float* mu0 = filtered ? a.f32(14, nc) : nullptr;
-  const float* rstd0 = filtered ? a.f32(15, nc) : nullptr;
-  batch_norm_backward(x, dy, N, C, S, mean, invstd, gamma, batch_stats, dx, dgamma, dbeta, count, T, mu0, rstd0);
+  const float* mu0 = filtered ? a.f32(14, h.nc) : nullptr;
+  const float* rstd0 = filtered ? a.f32(15, h.nc) : nullptr;
+  batch_norm_backward(h.x, h.dy, h.N, h.C, h.S, mean, invstd, gamma, batch_stats, dx, dgamma, dbeta, count, T, mu0,
+                      rstd0);
 }
 
 // normChannelAffine(x, N, C, S, scale, shift, y)
 void NormChannelAffine(const Args& a) {
-  const int64_t N = a.int64(1), C = a.int64(2), S = a.int64(3);
-  const size_t total = static_cast<size_t>(N * C * S);
-  const float* x = a.f32(0, total);
-  const float* scale = a.f32(4, static_cast<size_t>(C));
-  const float* shift = a.f32(5, static_cast<size_t>(C));
-  float* y = a.f32(6, total);
-  norm_channel_affine(x, N, C, S, scale, shift, y);
+  const NormHead h(a, false, false);
+  const float* scale = a.f32(4, h.nc);
+  const float* shift = a.f32(5, h.nc);
+  float* y = a.f32(6, h.total);
+  norm_channel_affine(h.x, h.N, h.C, h.S, scale, shift, y);
 }
 
 // groupNormForward(x, N, G, Cg, S, gamma|null, beta|null, eps, y, mean, invstd, var|null)
 void GroupNormForward(const Args& a) {
-  const int64_t N = a.int64(1), G = a.int64(2), Cg = a.int64(3), S = a.int64(4);
-  const size_t total = static_cast<size_t>(N * G * Cg * S), nc = static_cast<size_t>(G * Cg),
-               ng = static_cast<size_t>(N * G);
-  const float* x = a.f32(0, total);
-  const float* gamma = a.opt_f32(5, nc);
-  const float* beta = a.opt_f32(6, nc);
+  const NormHead h(a, false, true);
+  const float* gamma = a.opt_f32(5, h.nc);
+  const float* beta = a.opt_f32(6, h.nc);
   const double eps = a.num(7);
-  float* y = a.f32(8, total);
-  float* mean = a.f32(9, ng);
-  float* invstd = a.f32(10, ng);
-  float* var = a.opt_f32(11, ng);
-  group_norm_forward(x, N, G, Cg, S, gamma, beta, eps, y, mean, invstd, var);
+  float* y = a.f32(8, h.total);
+  float* mean = a.f32(9, h.ng);
+  float* invstd = a.f32(10, h.ng);
+  float* var = a.opt_f32(11, h.ng);
+  group_norm_forward(h.x, h.N, h.G, h.Cg, h.S, gamma, beta, eps, y, mean, invstd, var);
 }
 
 // groupNormBackward(x, dy, N, G, Cg, S, mean, invstd, gamma|null, dx|null, dgamma|null, dbeta|null)
 void GroupNormBackward(const Args& a) {
-  const int64_t N = a.int64(2), G = a.int64(3), Cg = a.int64(4), S = a.int64(5);
-  const size_t total = static_cast<size_t>(N * G * Cg * S), nc = static_cast<size_t>(G * Cg),
-               ng = static_cast<size_t>(N * G);
-  const float* x = a.f32(0, total);
-  const float* dy = a.f32(1, total);
-  const float* mean = a.f32(6, ng);
-  const float* invstd = a.f32(7, ng);
-  const float* gamma = a.opt_f32(8, nc);
-  float* dx = a.opt_f32(9, total);
-  float* dgamma = a.opt_f32(10, nc);
-  float* dbeta = a.opt_f32(11, nc);
-  group_norm_backward(x, dy, N, G, Cg, S, mean, invstd, gamma, dx, dgamma, dbeta);
+  const NormHead h(a, true, true);
+  const float* mean = a.f32(6, h.ng);
+  const float* invstd = a.f32(7, h.ng);
+  const float* gamma = a.opt_f32(8, h.nc);
+  float* dx = a.opt_f32(9, h.total);
+  float* dgamma = a.opt_f32(10, h.nc);
+  float* dbeta = a.opt_f32(11, h.nc);
+  group_norm_backward(h.x, h.dy, h.N, h.G, h.Cg, h.S, mean, invstd, gamma, dx, dgamma, dbeta);
 }
 
 // copyFloats(src, dst)

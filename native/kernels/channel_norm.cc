@@ -217,20 +217,24 @@ NL_ISA_VARIANTS(frn_forward_row,
                 (const float* x, float* y, int64_t S, float eps, float g, float b, float tau, bool tlu, float* rout),
                 (x, y, S, eps, g, b, tau, tlu, rout), frn_forward_body)
 
+// d max(z, t) / dz as torch.maximum: 1 where z > t, 1/2 at a tie, else 0 (the TLU's and
+// EvoNorm-B0's gradient split).
+NL_INLINE v8f max_share8(v8f z, v8f t) {
+  const v8f one = 1.f - v8f{}, half = 0.5f - v8f{}, zero = {};
+  return z > t ? one : (z == t ? half : zero);
+}
+NL_INLINE float max_share1(float z, float t) { return z > t ? 1.f : (z == t ? 0.5f : 0.f); }
+
 // out[0] = sum(dz * x), out[1] = sum(dz), out[2] = sum(dy - dz) (the TLU's share).
 NL_INLINE void frn_backward_body(const float* x, const float* dy, float* dx, int64_t S, float r, float g, float b,
                                  float tau, bool tlu, double* out) {
   const float a = r * g;
   v8f sx = {}, sz = {}, st = {};
-  const v8f a8 = a - v8f{}, b8 = b - v8f{}, t8 = tau - v8f{}, half = 0.5f - v8f{}, one = 1.f - v8f{}, zero = {};
+  const v8f a8 = a - v8f{}, b8 = b - v8f{}, t8 = tau - v8f{}, one = 1.f - v8f{};
   int64_t i = 0;
   for (; i + 8 <= S; i += 8) {
     const v8f xv = load8(x + i), d = load8(dy + i);
-    v8f w = one;
-    if (tlu) {
-      const v8f z = xv * a8 + b8;
-      w = z > t8 ? one : (z == t8 ? half : zero);
-    }
+    const v8f w = tlu ? max_share8(xv * a8 + b8, t8) : one;
     const v8f dz = d * w;
     sx += dz * xv;
     sz += dz;
@@ -238,11 +242,7 @@ NL_INLINE void frn_backward_body(const float* x, const float* dy, float* dx, int
   }
   double qx = hsum8(sx), qz = hsum8(sz), qt = hsum8(st);
   for (; i < S; ++i) {
-    float w = 1.f;
-    if (tlu) {
-      const float z = x[i] * a + b;
-      w = z > tau ? 1.f : (z == tau ? 0.5f : 0.f);
-    }
+    const float w = tlu ? max_share1(x[i] * a + b, tau) : 1.f;
     const float dz = dy[i] * w;
     qx += static_cast<double>(dz) * x[i];
     qz += dz;
@@ -257,19 +257,11 @@ NL_INLINE void frn_backward_body(const float* x, const float* dy, float* dx, int
   i = 0;
   for (; i + 8 <= S; i += 8) {
     const v8f xv = load8(x + i), d = load8(dy + i);
-    v8f w = one;
-    if (tlu) {
-      const v8f z = xv * a8 + b8;
-      w = z > t8 ? one : (z == t8 ? half : zero);
-    }
+    const v8f w = tlu ? max_share8(xv * a8 + b8, t8) : one;
     store8(dx + i, a8 * (d * w - xv * k8));
   }
   for (; i < S; ++i) {
-    float w = 1.f;
-    if (tlu) {
-      const float z = x[i] * a + b;
-      w = z > tau ? 1.f : (z == tau ? 0.5f : 0.f);
-    }
+    const float w = tlu ? max_share1(x[i] * a + b, tau) : 1.f;
     dx[i] = a * (dy[i] * w - x[i] * k);
   }
 }
@@ -501,8 +493,7 @@ NL_ISA_VARIANTS(b0_forward_row,
 NL_INLINE void b0_reduce_body(const float* x, const float* dy, int64_t S, float left, float v, float w, float sd,
                               double* out) {
   v8f sl = {}, sr = {}, sv = {}, sw = {}, sb = {};
-  const v8f l8 = left - v8f{}, v8 = v - v8f{}, s8 = sd - v8f{}, w8 = w - v8f{}, half = 0.5f - v8f{}, one = 1.f - v8f{},
-            zero = {};
+  const v8f l8 = left - v8f{}, v8 = v - v8f{}, s8 = sd - v8f{}, w8 = w - v8f{}, one = 1.f - v8f{};
   int64_t i = 0;
   for (; i + 8 <= S; i += 8) {
     const v8f xv = load8(x + i), d = load8(dy + i);
@@ -510,7 +501,7 @@ NL_INLINE void b0_reduce_body(const float* x, const float* dy, int64_t S, float 
     const v8f den = r > l8 ? r : l8;
     const v8f q = xv / den;
     const v8f dden = -(d * w8) * q / den;
-    const v8f toR = r > l8 ? one : (r == l8 ? half : zero);
+    const v8f toR = max_share8(r, l8);
     sl += dden * (one - toR);
     sr += dden * toR;
     sv += dden * toR * xv;
@@ -523,7 +514,7 @@ NL_INLINE void b0_reduce_body(const float* x, const float* dy, int64_t S, float 
     const float den = std::max(r, left);
     const float q = x[i] / den;
     const float dden = -(dy[i] * w) * q / den;
-    const float toR = r > left ? 1.f : (r == left ? 0.5f : 0.f);
+    const float toR = max_share1(r, left);
     dl += dden * (1.f - toR);
     dr += dden * toR;
     dv += dden * toR * x[i];
@@ -543,8 +534,8 @@ NL_ISA_VARIANTS(b0_reduce_row,
 // dx = dq / den + dden * toR * v + kI * (x - mu) + kB * (x - muB); kI = dsd / (sd S), kB from var_B.
 NL_INLINE void b0_dx_body(const float* x, const float* dy, float* dx, int64_t S, float left, float v, float w, float sd,
                           float mu, float kI, float muB, float kB) {
-  const v8f l8 = left - v8f{}, v8 = v - v8f{}, s8 = sd - v8f{}, w8 = w - v8f{}, half = 0.5f - v8f{}, one = 1.f - v8f{},
-            zero = {}, m8 = mu - v8f{}, ki8 = kI - v8f{}, mb8 = muB - v8f{}, kb8 = kB - v8f{};
+  const v8f l8 = left - v8f{}, v8 = v - v8f{}, s8 = sd - v8f{}, w8 = w - v8f{}, m8 = mu - v8f{},
+            ki8 = kI - v8f{}, mb8 = muB - v8f{}, kb8 = kB - v8f{};
   int64_t i = 0;
   for (; i + 8 <= S; i += 8) {
     const v8f xv = load8(x + i), d = load8(dy + i);
@@ -552,7 +543,7 @@ NL_INLINE void b0_dx_body(const float* x, const float* dy, float* dx, int64_t S,
     const v8f den = r > l8 ? r : l8;
     const v8f dq = d * w8;
     const v8f dden = -dq * xv / (den * den);
-    const v8f toR = r > l8 ? one : (r == l8 ? half : zero);
+    const v8f toR = max_share8(r, l8);
     store8(dx + i, dq / den + dden * toR * v8 + ki8 * (xv - m8) + kb8 * (xv - mb8));
   }
   for (; i < S; ++i) {
@@ -560,7 +551,7 @@ NL_INLINE void b0_dx_body(const float* x, const float* dy, float* dx, int64_t S,
     const float den = std::max(r, left);
     const float dq = dy[i] * w;
     const float dden = -dq * x[i] / (den * den);
-    const float toR = r > left ? 1.f : (r == left ? 0.5f : 0.f);
+    const float toR = max_share1(r, left);
     dx[i] = dq / den + dden * toR * v + kI * (x[i] - mu) + kB * (x[i] - muB);
   }
 }
