@@ -8,10 +8,10 @@
 //   node scripts/native-addon.js prebuild   compile, strip, and write the prebuilt addon and its
 //                                           manifest (prebuilds/<platform>-<arch>/normlab.json)
 //
-// "Exactly these sources": the manifest records the SHA-256 of binding.gyp, every file in native/
+// "Exactly these sources": the manifest records the SHA-256 of binding.gyp, every file below native/
 // and the node-addon-api version (its headers are compiled in); a prebuilt whose hash differs is
 // never used. One binary serves every x86-64 CPU: the kernels pick scalar, AVX2 or AVX-512 code
-// at run time (native/cpu_features.cc), and the addon uses N-API 8, so any Node >= 12.22 loads it.
+// at run time (native/kernels/cpu_features.cc), and the addon uses N-API 8, so any Node >= 12.22 loads it.
 // Set NORMLAB_BUILD_FROM_SOURCE=1 (or npm's --build-from-source) to always compile.
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -26,10 +26,15 @@ const prebuiltDir = join(root, 'prebuilds', target);
 const prebuilt = join(prebuiltDir, 'normlab.node');
 const manifestFile = join(prebuiltDir, 'normlab.json');
 
-/** SHA-256 over binding.gyp, native/* (by name) and the node-addon-api version. */
+/** Paths (relative to dir, '/'-separated) of the files below the folder rel. */
+function filesBelow(dir, rel) {
+  return readdirSync(join(dir, rel), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesBelow(dir, `${rel}/${e.name}`) : [`${rel}/${e.name}`]));
+}
+
+/** SHA-256 over binding.gyp, every file below native/ (by path) and the node-addon-api version. */
 export function sourcesHash(dir = root) {
   const h = createHash('sha256');
-  const files = ['binding.gyp', ...readdirSync(join(dir, 'native')).sort().map((f) => `native/${f}`)];
+  const files = ['binding.gyp', ...filesBelow(dir, 'native').sort()];
   for (const f of files) h.update(f).update('\0').update(readFileSync(join(dir, f))).update('\0');
   const api = JSON.parse(readFileSync(createRequire(join(dir, 'package.json')).resolve('node-addon-api/package.json'), 'utf8')).version;
   return h.update(`node-addon-api ${api}`).digest('hex');

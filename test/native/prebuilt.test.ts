@@ -43,7 +43,7 @@ describe('prebuilt native addon', () => {
       process.env.NORMLAB_BUILD_FROM_SOURCE = '1';
       assert.deepEqual(decide(dir), { use: false, why: 'building from source was asked for' });
       delete process.env.NORMLAB_BUILD_FROM_SOURCE;
-      appendFileSync(join(dir, 'native', 'gemm.cc'), '\n');
+      appendFileSync(join(dir, 'native', 'kernels', 'gemm.cc'), '\n');
       const changed = decide(dir);
       assert.equal(changed.use, false);
       assert.match(changed.why, /^the native sources changed since the prebuilt addon was made \([0-9a-f]{12} vs [0-9a-f]{12}; npm run prebuilt makes a new one\)$/);

@@ -17,24 +17,16 @@
 #include <string>
 #include <vector>
 
+#include "pool.h"
+
 #include "common.h"
 #include "dispatch.h"
-#include "napi_args.h"
 #include "reduce.h"
 #if NL_HAS_X86
 #include <immintrin.h>
 #endif
 
 namespace nl {
-namespace {
-
-struct PoolGeom {
-  int64_t planes, H, W;     // N*C planes of H x W
-  int64_t KH, KW, SH, SW, PH, PW;
-  int64_t OH, OW;
-  int64_t DH = 1, DW = 1;   // dilation (max pool only)
-  bool include_pad = true;  // avg pool: zero padding counts in the divisor
-};
 
 // Output length along one axis (PyTorch's pooling_output_shape): with ceil mode the last
 // window may hang over the end, but it must start inside the input or its left padding.
@@ -45,37 +37,7 @@ int64_t pool_out_len(int64_t L, int64_t K, int64_t S, int64_t P, int64_t D, bool
   return out;
 }
 
-// Parses (xShape, kernel, stride, padding) starting at argument index i, then the optional tail
-// at `itail`: max pool (dilation [dh, dw], ceilMode), avg pool (ceilMode, countIncludePad).
-enum class PoolKind { Max, Avg };
-PoolGeom parse_pool(const Args& a, const Napi::CallbackInfo& info, size_t ishape, size_t ikernel, size_t itail, PoolKind kind) {
-  auto xs = a.ints(ishape), k = a.ints(ikernel), s = a.ints(ikernel + 1), p = a.ints(ikernel + 2);
-  if (xs.size() != 4) a.fail(ishape, "must be an input shape [N, C, H, W]");
-  for (int64_t d : xs) if (d < 0) a.fail(ishape, "must hold sizes >= 0");
-  if (k.size() != 2 || k[0] < 1 || k[1] < 1) a.fail(ikernel, "must be a kernel size [kh, kw] >= 1");
-  if (s.size() != 2 || s[0] < 1 || s[1] < 1) a.fail(ikernel + 1, "must be a stride [sh, sw] >= 1");
-  if (p.size() != 2 || p[0] < 0 || p[1] < 0 || 2 * p[0] > k[0] || 2 * p[1] > k[1])
-    a.fail(ikernel + 2, "must be a padding [ph, pw] >= 0 and at most half the kernel size");
-  PoolGeom g{xs[0] * xs[1], xs[2], xs[3], k[0], k[1], s[0], s[1], p[0], p[1], 0, 0};
-  bool ceil_mode = false;
-  if (kind == PoolKind::Max) {
-    if (itail < info.Length() && !info[itail].IsUndefined()) {
-      auto d = a.ints(itail);
-      if (d.size() != 2 || d[0] < 1 || d[1] < 1) a.fail(itail, "must be a dilation [dh, dw] >= 1");
-      g.DH = d[0];
-      g.DW = d[1];
-    }
-    if (itail + 1 < info.Length() && !info[itail + 1].IsUndefined()) ceil_mode = a.flag(itail + 1);
-  } else {
-    if (itail < info.Length() && !info[itail].IsUndefined()) ceil_mode = a.flag(itail);
-    if (itail + 1 < info.Length() && !info[itail + 1].IsUndefined()) g.include_pad = a.flag(itail + 1);
-  }
-  if (g.H + 2 * g.PH < g.DH * (g.KH - 1) + 1 || g.W + 2 * g.PW < g.DW * (g.KW - 1) + 1)
-    a.fail(ikernel, "is larger than the padded input");
-  g.OH = pool_out_len(g.H, g.KH, g.SH, g.PH, g.DH, ceil_mode);
-  g.OW = pool_out_len(g.W, g.KW, g.SW, g.PW, g.DW, ceil_mode);
-  return g;
-}
+namespace {
 
 // Planes per thread chunk: at least ~16K input and output elements (~5-10 us of work), so a
 // pool over a few small planes runs on the caller instead of paying the pool's fork and join.
@@ -354,36 +316,20 @@ NL_INLINE void adaptive_bwd_body(const PoolGeom* gp, const float* dy, float* dx,
 NL_ISA_VARIANTS(adaptive_bwd, (const PoolGeom* g, const float* dy, float* dx, int64_t p0, int64_t p1),
                 (g, dy, dx, p0, p1), adaptive_bwd_body)
 
-// maxPool2dForward(x, xShape, y, indices: Int32Array, kernel, stride, padding, dilation?, ceilMode?)
-Napi::Value MaxPool2dForward(const Napi::CallbackInfo& info) {
-  Args a(info, "maxPool2dForward");
-  PoolGeom g = parse_pool(a, info, 1, 4, 7, PoolKind::Max);
-  if (g.H * g.W > std::numeric_limits<int32_t>::max()) a.fail(1, "has planes too large for int32 indices");
-  const float* x = a.f32(0, g.planes * g.H * g.W);
-  float* y = a.f32(2, g.planes * g.OH * g.OW);
-  Span<int32_t> idx = a.i32(3);
-  if (static_cast<int64_t>(idx.size) < g.planes * g.OH * g.OW) a.fail(3, "is shorter than the output");
-  parallel_for(g.planes, plane_grain(g.H * g.W, g.OH * g.OW), [&](int64_t p0, int64_t p1) { max_fwd_any(&g, x, y, idx.data, p0, p1); });
-  return info.Env().Undefined();
+}  // namespace
+
+void max_pool2d_forward(const PoolGeom& g, const float* x, float* y, int32_t* idx) {
+  parallel_for(g.planes, plane_grain(g.H * g.W, g.OH * g.OW), [&](int64_t p0, int64_t p1) { max_fwd_any(&g, x, y, idx, p0, p1); });
 }
 
-// maxPool2dBackward(dy, indices, outShape, dx, xShape): dx[plane][indices[o]] += dy[o].
-Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
-  Args a(info, "maxPool2dBackward");
-  auto os = a.ints(2), xs = a.ints(4);
-  if (os.size() != 4 || xs.size() != 4 || os[0] != xs[0] || os[1] != xs[1])
-    a.fail(2, "must be an output shape [N, C, OH, OW] matching the input's N and C");
-  const int64_t planes = xs[0] * xs[1], plane_in = xs[2] * xs[3], plane_out = os[2] * os[3];
-  const float* dy = a.f32(0, planes * plane_out);
-  Span<int32_t> idx = a.i32(1);
-  if (static_cast<int64_t>(idx.size) < planes * plane_out) a.fail(1, "is shorter than the output");
-  float* dx = a.f32(3, planes * plane_in);
+bool max_pool2d_backward(const float* dy, const int32_t* idx, int64_t planes, int64_t plane_in, int64_t plane_out,
+                         float* dx) {
   std::atomic<bool> bad{false};
   parallel_for(planes, plane_grain(plane_in, plane_out), [&](int64_t p0, int64_t p1) {
     for (int64_t pl = p0; pl < p1; ++pl) {
       float* gin = dx + pl * plane_in;
       const float* gout = dy + pl * plane_out;
-      const int32_t* ind = idx.data + pl * plane_out;
+      const int32_t* ind = idx + pl * plane_out;
       std::fill(gin, gin + plane_in, 0.f);
       for (int64_t o = 0; o < plane_out; ++o) {
         if (ind[o] < 0 || ind[o] >= plane_in) {
@@ -394,75 +340,29 @@ Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
       }
     }
   });
-  if (bad.load()) a.fail(1, "holds an index outside the input plane");
-  return info.Env().Undefined();
+  return !bad.load();
 }
 
-// avgPool2dForward(x, xShape, y, kernel, stride, padding, ceilMode?, countIncludePad?)
-Napi::Value AvgPool2dForward(const Napi::CallbackInfo& info) {
-  Args a(info, "avgPool2dForward");
-  PoolGeom g = parse_pool(a, info, 1, 3, 6, PoolKind::Avg);
-  const float* x = a.f32(0, g.planes * g.H * g.W);
-  float* y = a.f32(2, g.planes * g.OH * g.OW);
+void avg_pool2d_forward(const PoolGeom& g, const float* x, float* y) {
   parallel_for(g.planes, plane_grain(g.H * g.W, g.OH * g.OW), [&](int64_t p0, int64_t p1) { avg_fwd(&g, x, y, p0, p1); });
-  return info.Env().Undefined();
 }
 
-// avgPool2dBackward(dy, dx, xShape, kernel, stride, padding, ceilMode?, countIncludePad?)
-Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
-  Args a(info, "avgPool2dBackward");
-  PoolGeom g = parse_pool(a, info, 2, 3, 6, PoolKind::Avg);
-  const float* dy = a.f32(0, g.planes * g.OH * g.OW);
-  float* dx = a.f32(1, g.planes * g.H * g.W);
+void avg_pool2d_backward(const PoolGeom& g, const float* dy, float* dx) {
   parallel_for(g.planes, plane_grain(g.H * g.W, g.OH * g.OW), [&](int64_t p0, int64_t p1) { avg_bwd(&g, dy, dx, p0, p1); });
-  return info.Env().Undefined();
 }
 
-// Geometry of an adaptive pool: xShape at argument ishape, [OH, OW] at isize.
-PoolGeom parse_adaptive(const Args& a, size_t ishape, size_t isize) {
-  auto xs = a.ints(ishape), os = a.ints(isize);
-  if (xs.size() != 4) a.fail(ishape, "must be an input shape [N, C, H, W]");
-  for (int64_t d : xs) if (d < 0) a.fail(ishape, "must hold sizes >= 0");
-  if (os.size() != 2 || os[0] < 1 || os[1] < 1) a.fail(isize, "must be an output size [oh, ow] >= 1");
-  if (xs[2] < 1 || xs[3] < 1) a.fail(ishape, "must have H, W >= 1");
-  return PoolGeom{xs[0] * xs[1], xs[2], xs[3], 0, 0, 0, 0, 0, 0, os[0], os[1]};
-}
-
-// adaptiveAvgPool2dForward(x, xShape, y, outSize)
-Napi::Value AdaptiveAvgPool2dForward(const Napi::CallbackInfo& info) {
-  Args a(info, "adaptiveAvgPool2dForward");
-  PoolGeom g = parse_adaptive(a, 1, 3);
-  const float* x = a.f32(0, g.planes * g.H * g.W);
-  float* y = a.f32(2, g.planes * g.OH * g.OW);
+void adaptive_avg_pool2d_forward(const PoolGeom& g, const float* x, float* y) {
   if (g.OH == 1 && g.OW == 1) {
     // Global average pooling: the mean of each plane through the reduction engine (SIMD,
     // several accumulators, double across segments).
     reduce_dims(kReduceMean, x, {g.planes, g.H * g.W}, {false, true}, y, nullptr, false);
-    return info.Env().Undefined();
+    return;
   }
   parallel_for(g.planes, plane_grain(g.H * g.W, g.OH * g.OW), [&](int64_t p0, int64_t p1) { adaptive_fwd(&g, x, y, p0, p1); });
-  return info.Env().Undefined();
 }
 
-// adaptiveAvgPool2dBackward(dy, dx, xShape, outSize)
-Napi::Value AdaptiveAvgPool2dBackward(const Napi::CallbackInfo& info) {
-  Args a(info, "adaptiveAvgPool2dBackward");
-  PoolGeom g = parse_adaptive(a, 2, 3);
-  const float* dy = a.f32(0, g.planes * g.OH * g.OW);
-  float* dx = a.f32(1, g.planes * g.H * g.W);
+void adaptive_avg_pool2d_backward(const PoolGeom& g, const float* dy, float* dx) {
   parallel_for(g.planes, plane_grain(g.H * g.W, g.OH * g.OW), [&](int64_t p0, int64_t p1) { adaptive_bwd(&g, dy, dx, p0, p1); });
-  return info.Env().Undefined();
-}
-
-}  // namespace
-
-void register_pool(Napi::Env env, Napi::Object exports) {
-  def(env, exports, "maxPool2dForward", MaxPool2dForward);
-  def(env, exports, "maxPool2dBackward", MaxPool2dBackward);
-  def(env, exports, "avgPool2dForward", AvgPool2dForward);
-  def(env, exports, "avgPool2dBackward", AvgPool2dBackward);
-  def(env, exports, "adaptiveAvgPool2dForward", AdaptiveAvgPool2dForward);
-  def(env, exports, "adaptiveAvgPool2dBackward", AdaptiveAvgPool2dBackward);
 }
 
 }  // namespace nl

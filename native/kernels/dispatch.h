@@ -37,7 +37,7 @@
 
 // Kernels written once on GCC/Clang vector types (simd.inc) are compiled per ISA by including
 // them three times, each inside its own namespace that defines `constexpr int W` (float lanes),
-// the SIMD ones inside a target region:
+// the SIMD ones inside a target region; isa_kernels.inc does that for one kernel file:
 //
 //   namespace isa_scalar { constexpr int W = 4; #include "simd.inc" #include "x_kernels.inc" }
 //   NL_TARGET_REGION_AVX2   namespace isa_avx2 { constexpr int W = 8; ... }    NL_TARGET_REGION_END

@@ -16,9 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "loss.h"
+
 #include "common.h"
 #include "dispatch.h"
-#include "napi_args.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wpsabi"
@@ -35,64 +36,23 @@ inline int64_t row_grain(int64_t cols) { return std::max<int64_t>(1, kRowGrain /
 
 // ---- per-ISA kernels -------------------------------------------------------------------------
 
-namespace isa_scalar {
-constexpr int W = 4;
-#include "simd.inc"
-#include "loss_kernels.inc"
-}  // namespace isa_scalar
-NL_TARGET_REGION_AVX2
-namespace isa_avx2 {
-constexpr int W = 8;
-#include "simd.inc"
-#include "loss_kernels.inc"
-}  // namespace isa_avx2
-NL_TARGET_REGION_END
-NL_TARGET_REGION_AVX512
-namespace isa_avx512 {
-constexpr int W = 16;
-#include "simd.inc"
-#include "loss_kernels.inc"
-}  // namespace isa_avx512
-NL_TARGET_REGION_END
+#define NL_ISA_KERNELS "loss_kernels.inc"
+#include "isa_kernels.inc"
 
-// softmaxForward(x, rows, cols, y, log)
-Napi::Value SoftmaxForward(const Napi::CallbackInfo& info) {
-  Args a(info, "softmaxForward");
-  const int64_t rows = a.int64(1), cols = a.int64(2);
-  const float* x = a.f32(0, rows * cols);
-  float* y = a.f32(3, rows * cols);
-  const bool log_out = a.flag(4);
-  if (rows <= 0 || cols <= 0) return info.Env().Undefined();
+}  // namespace
+
+void softmax_forward(const float* x, int64_t rows, int64_t cols, float* y, bool log_out) {
+  if (rows <= 0 || cols <= 0) return;
   parallel_for(rows, row_grain(cols), [&](int64_t b, int64_t e) {
     NL_ISA_CALL(softmax_rows, (x + b * cols, y + b * cols, e - b, cols, log_out, 1.f, 0.f));
   });
-  return info.Env().Undefined();
 }
 
-// softmaxBackward(y, gy, rows, cols, gx, log)
-Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
-  Args a(info, "softmaxBackward");
-  const int64_t rows = a.int64(2), cols = a.int64(3);
-  const float* y = a.f32(0, rows * cols);
-  const float* gy = a.f32(1, rows * cols);
-  float* gx = a.f32(4, rows * cols);
-  const bool log_out = a.flag(5);
-  if (rows <= 0 || cols <= 0) return info.Env().Undefined();
+void softmax_backward(const float* y, const float* gy, int64_t rows, int64_t cols, float* gx, bool log_out) {
+  if (rows <= 0 || cols <= 0) return;
   parallel_for(rows, row_grain(cols), [&](int64_t b, int64_t e) {
     NL_ISA_CALL_STREAMING(softmax_grad_rows, (y + b * cols, gy + b * cols, gx + b * cols, e - b, cols, log_out));
   });
-  return info.Env().Undefined();
-}
-
-// Checks class indices against [0, C) (ignoreIndex allowed) before any kernel reads memory
-// with them. The TS layer reports the same condition with a friendlier message first.
-void check_targets(const Args& a, size_t arg, const int32_t* t, int64_t n, int64_t C, int64_t ignore) {
-  for (int64_t i = 0; i < n; ++i) {
-    if (t[i] == ignore) continue;
-    if (t[i] < 0 || t[i] >= C)
-      a.fail(arg, "holds class " + std::to_string(t[i]) + " at index " + std::to_string(i) + ", outside [0, " +
-                      std::to_string(C) + ")");
-  }
 }
 
 // crossEntropyForward(logits, N, C, target, smoothing, ignoreIndex, out[, rowLoss]) -> number
@@ -104,36 +64,27 @@ void check_targets(const Args& a, size_t arg, const int32_t* t, int64_t n, int64
 //   nll    = sum_valid(-logp[i, t_i]) / M,
 //   smooth = sum_valid(sum_c -logp[i, c]) / (M * C),     M = number of valid rows.
 // With logp = x - lse, sum_c -logp[i, c] = C * lse - sum_c x[i, c].
-Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info) {
-  Args a(info, "crossEntropyForward");
-  const int64_t N = a.int64(1), C = a.int64(2);
-  const float* x = a.f32(0, N * C);
-  Span<int32_t> t = a.i32(3);
-  if (static_cast<int64_t>(t.size) < N) a.fail(3, "must hold at least " + std::to_string(N) + " class indices");
-  const double eps = a.num(4);
-  const int64_t ignore = a.int64(5);
-  float* out = a.f32(6, 1);
-  float* row_loss = a.count() > 7 && !info[7].IsUndefined() ? a.f32(7, N) : nullptr;
-  check_targets(a, 3, t.data, N, C, ignore);
+int64_t cross_entropy_forward(const float* x, int64_t N, int64_t C, const int32_t* t, double eps, int64_t ignore, float* out,
+                              float* row_loss) {
   std::vector<double> nll(static_cast<size_t>(std::max<int64_t>(N, 0)), 0.0);
   std::vector<double> smooth(nll.size(), 0.0);
   parallel_for(N, row_grain(C), [&](int64_t b, int64_t e) {
     // lse into nll and sum x into smooth, then both turned into the row's terms.
     NL_ISA_CALL(lse_rows, (x + b * C, e - b, C, nll.data() + b, smooth.data() + b));
     for (int64_t r = b; r < e; ++r) {
-      if (t.data[r] == ignore) {
+      if (t[r] == ignore) {
         nll[r] = smooth[r] = 0.0;
         continue;
       }
       const double lse = nll[r];
-      nll[r] = lse - x[r * C + t.data[r]];
+      nll[r] = lse - x[r * C + t[r]];
       smooth[r] = static_cast<double>(C) * lse - smooth[r];
     }
   });
   double snll = 0.0, ssmooth = 0.0;
   int64_t valid = 0;
   for (int64_t r = 0; r < N; ++r) {
-    if (t.data[r] == ignore) continue;
+    if (t[r] == ignore) continue;
     snll += nll[r];
     ssmooth += smooth[r];
     ++valid;
@@ -144,7 +95,7 @@ Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info) {
   // No valid row: 0 / 0 = NaN, as PyTorch's mean over an empty set.
   const double M = static_cast<double>(valid);
   out[0] = static_cast<float>((1.0 - eps) * snll / M + eps * ssmooth / (M * static_cast<double>(C)));
-  return Napi::Number::New(info.Env(), static_cast<double>(valid));
+  return valid;
 }
 
 // crossEntropyBackward(logits, N, C, target, smoothing, ignoreIndex, scale, gx[, rowScale]):
@@ -152,18 +103,8 @@ Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info) {
 // q_ic = (1 - eps) [c == t_i] + eps / C, and 0 for ignored rows. s_i = scale * rowScale[i]
 // (rowScale: the upstream gradient of reduction 'none'); for 'mean' the caller passes
 // scale = upstream gradient / M.
-Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
-  Args a(info, "crossEntropyBackward");
-  const int64_t N = a.int64(1), C = a.int64(2);
-  const float* x = a.f32(0, N * C);
-  Span<int32_t> t = a.i32(3);
-  if (static_cast<int64_t>(t.size) < N) a.fail(3, "must hold at least " + std::to_string(N) + " class indices");
-  const float eps = static_cast<float>(a.num(4));
-  const int64_t ignore = a.int64(5);
-  const float scale = static_cast<float>(a.num(6));
-  float* gx = a.f32(7, N * C);
-  const float* row_scale = a.count() > 8 && !info[8].IsUndefined() ? a.f32(8, N) : nullptr;
-  check_targets(a, 3, t.data, N, C, ignore);
+void cross_entropy_backward(const float* x, int64_t N, int64_t C, const int32_t* t, float eps, int64_t ignore, float scale,
+                            float* gx, const float* row_scale) {
   const float off = eps / static_cast<float>(C);
   const float on = 1.f - eps + off;
   parallel_for(N, row_grain(C), [&](int64_t b, int64_t e) {
@@ -172,7 +113,7 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
     if (chunked) NL_ISA_CALL(softmax_rows, (x + b * C, gx + b * C, e - b, C, false, 1.f, 0.f));
     for (int64_t r = b; r < e; ++r) {
       float* gr = gx + r * C;
-      if (t.data[r] == ignore) {
+      if (t[r] == ignore) {
         std::fill(gr, gr + C, 0.f);
         continue;
       }
@@ -182,33 +123,26 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
       } else {
         NL_ISA_CALL(softmax_rows, (x + r * C, gr, 1, C, false, sr, sr * off));
       }
-      gr[t.data[r]] -= sr * (on - off);
+      gr[t[r]] -= sr * (on - off);
     }
   });
-  return info.Env().Undefined();
 }
 
 // nllLossForward(logp, N, C, target, ignoreIndex, out) -> number of valid rows.
 // loss = sum_valid(-logp[i, t_i]) / M.
-Napi::Value NllLossForward(const Napi::CallbackInfo& info) {
-  Args a(info, "nllLossForward");
-  const int64_t N = a.int64(1), C = a.int64(2);
-  const float* x = a.f32(0, N * C);
-  Span<int32_t> t = a.i32(3);
-  if (static_cast<int64_t>(t.size) < N) a.fail(3, "must hold at least " + std::to_string(N) + " class indices");
-  const int64_t ignore = a.int64(4);
-  float* out = a.f32(5, 1);
-  check_targets(a, 3, t.data, N, C, ignore);
+int64_t nll_loss_forward(const float* x, int64_t N, int64_t C, const int32_t* t, int64_t ignore, float* out) {
   double s = 0.0;
   int64_t valid = 0;
   for (int64_t r = 0; r < N; ++r) {
-    if (t.data[r] == ignore) continue;
-    s -= x[r * C + t.data[r]];
+    if (t[r] == ignore) continue;
+    s -= x[r * C + t[r]];
     ++valid;
   }
   out[0] = static_cast<float>(s / static_cast<double>(valid));
-  return Napi::Number::New(info.Env(), static_cast<double>(valid));
+  return valid;
 }
+
+namespace {
 
 // Sums a per-ISA block kernel over [0, n) in fixed blocks of kBlock elements: one double partial
 // per block (float32 SIMD lanes inside it), blocks added in order (bitwise independent of the
@@ -228,58 +162,38 @@ double blocked_sum(int64_t n, F block) {
   return s;
 }
 
+// out[0] = the mean over [0, n) of what a per-ISA block kernel sums (see blocked_sum).
+template <typename F>
+void blocked_mean(int64_t n, float* out, F block) {
+  out[0] = static_cast<float>(blocked_sum(n, block) / static_cast<double>(n));
+}
+
+}  // namespace
+
 // mseLossForward(a, b, n, out): out = mean((a - b)^2).
-Napi::Value MseLossForward(const Napi::CallbackInfo& info) {
-  Args a(info, "mseLossForward");
-  const int64_t n = a.int64(2);
-  const float* x = a.f32(0, n);
-  const float* y = a.f32(1, n);
-  float* out = a.f32(3, 1);
-  const double s = blocked_sum(n, [&](int64_t i0, int64_t len, double& part) {
+void mse_loss_forward(const float* x, const float* y, int64_t n, float* out) {
+  blocked_mean(n, out, [&](int64_t i0, int64_t len, double& part) {
     NL_ISA_CALL_STREAMING(sq_diff_sum, (x + i0, y + i0, len, part));
   });
-  out[0] = static_cast<float>(s / static_cast<double>(n));
-  return info.Env().Undefined();
 }
 
 // mseLossBackward(a, b, n, scale, ga): ga = scale * (a - b), scale = 2 * upstream / n.
-Napi::Value MseLossBackward(const Napi::CallbackInfo& info) {
-  Args a(info, "mseLossBackward");
-  const int64_t n = a.int64(2);
-  const float* x = a.f32(0, n);
-  const float* y = a.f32(1, n);
-  const float scale = static_cast<float>(a.num(3));
-  float* g = a.f32(4, n);
+void mse_loss_backward(const float* x, const float* y, int64_t n, float scale, float* g) {
   parallel_for(n, kRowGrain, [&](int64_t b, int64_t e) { NL_ISA_CALL_STREAMING(mse_grad, (x + b, y + b, g + b, e - b, scale)); });
-  return info.Env().Undefined();
 }
 
 // bceWithLogitsForward(x, y, n, out): out = mean(max(x, 0) - x * y + log(1 + exp(-|x|))),
 // the stable form of -[y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))].
-Napi::Value BceWithLogitsForward(const Napi::CallbackInfo& info) {
-  Args a(info, "bceWithLogitsForward");
-  const int64_t n = a.int64(2);
-  const float* x = a.f32(0, n);
-  const float* y = a.f32(1, n);
-  float* out = a.f32(3, 1);
-  const double s = blocked_sum(n, [&](int64_t i0, int64_t len, double& part) {
-    NL_ISA_CALL(bce_sum, (x + i0, y + i0, len, part));
-  });
-  out[0] = static_cast<float>(s / static_cast<double>(n));
-  return info.Env().Undefined();
+void bce_with_logits_forward(const float* x, const float* y, int64_t n, float* out) {
+  blocked_mean(n, out, [&](int64_t i0, int64_t len, double& part) { NL_ISA_CALL(bce_sum, (x + i0, y + i0, len, part)); });
 }
 
 // bceWithLogitsBackward(x, y, n, scale, gx): gx = scale * (sigmoid(x) - y), scale = upstream / n.
-Napi::Value BceWithLogitsBackward(const Napi::CallbackInfo& info) {
-  Args a(info, "bceWithLogitsBackward");
-  const int64_t n = a.int64(2);
-  const float* x = a.f32(0, n);
-  const float* y = a.f32(1, n);
-  const float scale = static_cast<float>(a.num(3));
-  float* g = a.f32(4, n);
+void bce_with_logits_backward(const float* x, const float* y, int64_t n, float scale, float* g) {
   parallel_for(n, kRowGrain, [&](int64_t b, int64_t e) { NL_ISA_CALL(bce_grad, (x + b, y + b, g + b, e - b, scale)); });
-  return info.Env().Undefined();
 }
+
+namespace {
 
 // splitmix64 finaliser: a bijective mix of 64 bits (Steele, Lea, Flood 2014).
 inline uint64_t mix64(uint64_t z) {
@@ -288,16 +202,12 @@ inline uint64_t mix64(uint64_t z) {
   return z ^ (z >> 31);
 }
 
+}  // namespace
+
 // dropoutMask(seed, p, mask, n): mask[i] = u_i >= p ? 1 / (1 - p) : 0, where
 // u_i = top 24 bits of mix64(mix64(seed) + (i + 1) * golden) / 2^24, uniform in [0, 1).
 // The caller handles p = 0 (identity) and p = 1 (all zero).
-Napi::Value DropoutMask(const Napi::CallbackInfo& info) {
-  Args a(info, "dropoutMask");
-  const int64_t seed = a.int64(0);
-  const double p = a.num(1);
-  if (!(p >= 0.0 && p < 1.0)) a.fail(1, "(p) must be in [0, 1)");
-  const int64_t n = a.int64(3);
-  float* mask = a.f32(2, n);
+void dropout_mask(int64_t seed, double p, float* mask, int64_t n) {
   const uint64_t key = mix64(static_cast<uint64_t>(seed));
   const float scale = static_cast<float>(1.0 / (1.0 - p));
   // Compare integers: keep iff bits24 >= ceil(p * 2^24), i.e. u >= p exactly.
@@ -308,22 +218,6 @@ Napi::Value DropoutMask(const Napi::CallbackInfo& info) {
       mask[i] = static_cast<uint32_t>(z >> 40) >= threshold ? scale : 0.f;
     }
   });
-  return info.Env().Undefined();
-}
-
-}  // namespace
-
-void register_loss(Napi::Env env, Napi::Object exports) {
-  def(env, exports, "softmaxForward", SoftmaxForward);
-  def(env, exports, "softmaxBackward", SoftmaxBackward);
-  def(env, exports, "crossEntropyForward", CrossEntropyForward);
-  def(env, exports, "crossEntropyBackward", CrossEntropyBackward);
-  def(env, exports, "nllLossForward", NllLossForward);
-  def(env, exports, "mseLossForward", MseLossForward);
-  def(env, exports, "mseLossBackward", MseLossBackward);
-  def(env, exports, "bceWithLogitsForward", BceWithLogitsForward);
-  def(env, exports, "bceWithLogitsBackward", BceWithLogitsBackward);
-  def(env, exports, "dropoutMask", DropoutMask);
 }
 
 }  // namespace nl

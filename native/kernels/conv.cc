@@ -32,60 +32,17 @@
 #include <utility>
 #include <vector>
 
+#include "conv.h"
+
 #include "common.h"
 #include "dispatch.h"
 #include "gemm.h"
-#include "napi_args.h"
 #if NL_HAS_X86
 #include <immintrin.h>
 #endif
 
 namespace nl {
 namespace {
-
-struct ConvGeom {
-  int64_t N, C, H, W;      // input
-  int64_t O, KH, KW;       // weight [O, C/groups, KH, KW]
-  int64_t SH, SW, PH, PW, DH, DW, G;
-  int64_t OH, OW;          // output spatial size
-  int64_t Cg, Og, K, P;    // per-group channels, patch length, output positions
-
-  bool pointwise() const { return KH == 1 && KW == 1 && SH == 1 && SW == 1 && PH == 0 && PW == 0; }
-  int64_t x_size() const { return N * C * H * W; }
-  int64_t w_size() const { return O * Cg * KH * KW; }
-  int64_t y_size() const { return N * O * OH * OW; }
-};
-
-// Reads and validates the geometry from the kernel arguments. Every check that keeps memory
-// accesses in bounds happens here; the TS op gives the friendlier messages first.
-ConvGeom parse_geom(const Args& a, size_t ix, size_t iw, size_t istride) {
-  auto xs = a.ints(ix), ws = a.ints(iw), st = a.ints(istride), pd = a.ints(istride + 1),
-       dl = a.ints(istride + 2);
-  int64_t groups = a.int64(istride + 3);
-  if (xs.size() != 4) a.fail(ix, "must be an input shape [N, C, H, W]");
-  if (ws.size() != 4) a.fail(iw, "must be a weight shape [O, C/groups, KH, KW]");
-  if (st.size() != 2 || st[0] < 1 || st[1] < 1) a.fail(istride, "must be a stride [sh, sw] >= 1");
-  if (pd.size() != 2 || pd[0] < 0 || pd[1] < 0) a.fail(istride + 1, "must be a padding [ph, pw] >= 0");
-  if (dl.size() != 2 || dl[0] < 1 || dl[1] < 1) a.fail(istride + 2, "must be a dilation [dh, dw] >= 1");
-  for (int64_t d : xs) if (d < 0) a.fail(ix, "must hold sizes >= 0");
-  for (int64_t d : ws) if (d < 1) a.fail(iw, "must hold sizes >= 1");
-  ConvGeom g{};
-  g.N = xs[0]; g.C = xs[1]; g.H = xs[2]; g.W = xs[3];
-  g.O = ws[0]; g.KH = ws[2]; g.KW = ws[3];
-  g.SH = st[0]; g.SW = st[1]; g.PH = pd[0]; g.PW = pd[1]; g.DH = dl[0]; g.DW = dl[1]; g.G = groups;
-  if (groups < 1 || g.C % groups != 0 || g.O % groups != 0)
-    a.fail(istride + 3, "must be >= 1 and divide the input and output channels");
-  g.Cg = g.C / groups;
-  g.Og = g.O / groups;
-  if (ws[1] != g.Cg) a.fail(iw, "must have C/groups = " + std::to_string(g.Cg) + " input channels");
-  const int64_t eh = g.DH * (g.KH - 1) + 1, ew = g.DW * (g.KW - 1) + 1;
-  if (g.H + 2 * g.PH < eh || g.W + 2 * g.PW < ew) a.fail(iw, "has a kernel larger than the padded input");
-  g.OH = (g.H + 2 * g.PH - eh) / g.SH + 1;
-  g.OW = (g.W + 2 * g.PW - ew) / g.SW + 1;
-  g.K = g.Cg * g.KH * g.KW;
-  g.P = g.OH * g.OW;
-  return g;
-}
 
 // Valid output range [lo, hi) along one axis for kernel tap offset `off` (= tap*D - pad):
 // the positions o with 0 <= o*S + off < L.
@@ -807,56 +764,19 @@ void conv_backward_bias(const ConvGeom& g, const float* dy, float* db) {
   });
 }
 
-// An optional Float32Array argument: null, undefined or an empty array mean "absent".
-float* optional_f32(const Args& a, const Napi::CallbackInfo& info, size_t i, size_t need) {
-  if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return nullptr;
-  Span<float> s = a.f32(i);
-  if (s.size == 0) return nullptr;
-  return a.f32(i, need);
-}
-
-// conv2dForward(x, xShape, w, wShape, bias | null, y, stride, padding, dilation, groups)
-Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
-  Args a(info, "conv2dForward");
-  ConvGeom g = parse_geom(a, 1, 3, 6);
-  const float* x = a.f32(0, g.x_size());
-  const float* w = a.f32(2, g.w_size());
-  const float* bias = optional_f32(a, info, 4, g.O);
-  float* y = a.f32(5, g.y_size());
-  conv_forward(g, x, w, bias, y);
-  return info.Env().Undefined();
-}
-
-// conv2dBackwardInput(dy, w, wShape, dx, xShape, stride, padding, dilation, groups)
-Napi::Value Conv2dBackwardInput(const Napi::CallbackInfo& info) {
-  Args a(info, "conv2dBackwardInput");
-  ConvGeom g = parse_geom(a, 4, 2, 5);
-  const float* dy = a.f32(0, g.y_size());
-  const float* w = a.f32(1, g.w_size());
-  float* dx = a.f32(3, g.x_size());
-  conv_backward_input(g, dy, w, dx);
-  return info.Env().Undefined();
-}
-
-// conv2dBackwardWeight(x, xShape, dy, dw | null, wShape, dbias | null, stride, padding, dilation, groups)
-Napi::Value Conv2dBackwardWeight(const Napi::CallbackInfo& info) {
-  Args a(info, "conv2dBackwardWeight");
-  ConvGeom g = parse_geom(a, 1, 4, 6);
-  const float* x = a.f32(0, g.x_size());
-  const float* dy = a.f32(2, g.y_size());
-  float* dw = optional_f32(a, info, 3, g.w_size());
-  float* db = optional_f32(a, info, 5, g.O);
-  if (dw != nullptr) conv_backward_weight(g, x, dy, dw);
-  if (db != nullptr) conv_backward_bias(g, dy, db);
-  return info.Env().Undefined();
-}
-
 }  // namespace
 
-void register_conv(Napi::Env env, Napi::Object exports) {
-  def(env, exports, "conv2dForward", Conv2dForward);
-  def(env, exports, "conv2dBackwardInput", Conv2dBackwardInput);
-  def(env, exports, "conv2dBackwardWeight", Conv2dBackwardWeight);
+void conv2d_forward(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y) {
+  conv_forward(g, x, w, bias, y);
+}
+
+void conv2d_backward_input(const ConvGeom& g, const float* dy, const float* w, float* dx) {
+  conv_backward_input(g, dy, w, dx);
+}
+
+void conv2d_backward_weight(const ConvGeom& g, const float* x, const float* dy, float* dw, float* db) {
+  if (dw != nullptr) conv_backward_weight(g, x, dy, dw);
+  if (db != nullptr) conv_backward_bias(g, dy, db);
 }
 
 }  // namespace nl

@@ -30,7 +30,6 @@
 #include <utility>
 
 #include "common.h"
-#include "napi_args.h"
 #if NL_HAS_X86
 #include <immintrin.h>
 #endif
@@ -108,13 +107,13 @@ constexpr int64_t kPackSlack = 16;
 
 // Packed B slivers lie sliver_stride(NR, kc) floats apart: kc rows of NR floats plus 64 bytes.
 // Without the pad the stride (12 or 16 KiB for kc = 192 or 256) is a multiple of 4 KiB, so
-// the slivers that row-wise packing writes in turn all map to the same L1 set.
+// the slivers that row-wise packing writes one after another all map to the same L1 set.
 constexpr int64_t kSliverPad = 16;
 inline int64_t sliver_stride(int64_t nr, int64_t kc) { return nr * kc + kSliverPad; }
 
 // Slivers packed together, row by row: each row of B then gives 8 x 16 floats (512 bytes)
 // of contiguous reads instead of one 64-byte segment per 4 KiB page, which the hardware
-// prefetchers follow; sliver by sliver, packing B was 22% of a 64x1024x576 GEMM.
+// prefetchers follow (packed sliver by sliver, B packing takes 22% of a 64x1024x576 GEMM).
 constexpr int64_t kPackGroup = 8;
 
 struct Operands {
@@ -221,7 +220,7 @@ NL_TARGET_AVX2 NL_INLINE void transpose8_regs(const __m256 r[8], __m256 c[8]) {
 // 8-float store of which lanes 6 and 7 spill into the next column's slot. Stores go in
 // ascending column order, so every spill is overwritten by the following store; the last one
 // lands in the next sliver (written afterwards) or in the kPackSlack floats past the block.
-// The scalar gather it replaces took ~3% of a 1024^3 GEMM.
+// A scalar gather instead takes ~3% of a 1024^3 GEMM.
 NL_TARGET_AVX2 void pack_a_avx2(const Operands& o, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) {
   constexpr int MR = avx2::MR;
   const int64_t full = o.ta ? 0 : mc / MR * MR;
@@ -261,7 +260,7 @@ NL_TARGET_AVX2 NL_INLINE void transpose8x8(const float* src, int64_t lds, float*
 
 // pack_b_body vectorised: a non-transposed B is copied row by row across all slivers (see
 // kPackGroup); the transposed case (a gather of NR strided rows per k) is done as 8 x 8
-// register transposes, which made NT/TT with small M ~30% slower than NN.
+// register transposes (with a scalar gather, NT/TT with small M run ~30% slower than NN).
 template <int NR>
 NL_TARGET_AVX2 NL_INLINE void pack_b_x86(const Operands& o, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
                                          float* dst, int64_t ss) {
@@ -323,8 +322,8 @@ const Kernel& kernel_for(Isa isa) {
   //   NC = 4080: B panel 256 x 4080 x 4 B = 4 MiB, shared by the threads in L3.
   static const Kernel k_avx2{avx2::MR, avx2::NV * avx2::W, 144, 256, 4080, avx2::ukernel, avx2::uk_rows.data(),
                              pack_a_avx2, pack_b_avx2};
-  // AVX-512: same scheme, 12 x 32 tiles; not tunable here (no AVX-512 on the tuning host),
-  // so BLIS-like sizes: A block 144 x 256 (144 KiB), B panel 256 x 3072 (3 MiB).
+  // AVX-512: same scheme, 12 x 32 tiles, with BLIS-like sizes (not tuned on an AVX-512 CPU):
+  // A block 144 x 256 (144 KiB), B panel 256 x 3072 (3 MiB).
   static const Kernel k_avx512{avx512::MR, avx512::NV * avx512::W, 144, 256, 3072,
                                avx512::ukernel, avx512::uk_rows.data(), pack_a_avx512, pack_b_avx512};
   if (isa == Isa::Avx512) return k_avx512;
@@ -593,23 +592,5 @@ void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alph
     });
   }
 }
-
-namespace {
-Napi::Value Sgemm(const Napi::CallbackInfo& info) {
-  Args a(info, "sgemm");
-  bool ta = a.flag(0), tb = a.flag(1);
-  int64_t M = a.int64(2), N = a.int64(3), K = a.int64(4);
-  float alpha = static_cast<float>(a.num(5));
-  int64_t lda = a.int64(7), ldb = a.int64(9), ldc = a.int64(12);
-  const float* A = a.f32(6, M * K == 0 ? 0 : static_cast<size_t>((ta ? K - 1 : M - 1) * lda + (ta ? M : K)));
-  const float* B = a.f32(8, K * N == 0 ? 0 : static_cast<size_t>((tb ? N - 1 : K - 1) * ldb + (tb ? K : N)));
-  float beta = static_cast<float>(a.num(10));
-  float* C = a.f32(11, M * N == 0 ? 0 : static_cast<size_t>((M - 1) * ldc + N));
-  sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  return info.Env().Undefined();
-}
-}  // namespace
-
-void register_gemm(Napi::Env env, Napi::Object exports) { def(env, exports, "sgemm", Sgemm); }
 
 }  // namespace nl

@@ -21,19 +21,17 @@
 #include <cstdint>
 #include <vector>
 
+#include "norm.h"
+
 #include "common.h"
 #include "dispatch.h"
-#include "napi_args.h"
+#include "vec8.h"
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
 #if NL_HAS_X86
 #include <immintrin.h>
 #endif
-
-// The v8f helpers are always inlined, so the ABI note GCC gives for 32-byte vector arguments on
-// the scalar path does not apply.
-#pragma GCC diagnostic ignored "-Wpsabi"
 
 namespace nl {
 namespace {
@@ -46,19 +44,8 @@ constexpr int64_t kBlockElems = 16384;
 // ---------------------------------------------------------------------------------------------
 // Row bodies (always inline; instantiated per ISA by NL_ISA_VARIANTS).
 
-// Float lanes as GCC/Clang vector extensions: each ISA variant lowers them to its own registers
-// (two SSE halves on the scalar path, one AVX register otherwise) with the same per-lane
-// arithmetic. Accumulators are two such vectors: kLanes = 16 independent float sums.
-typedef float v8f __attribute__((vector_size(32)));
-typedef int32_t v8i __attribute__((vector_size(32)));
-
-NL_INLINE v8f load8(const float* p) {
-  v8f v;
-  __builtin_memcpy(&v, p, sizeof v);
-  return v;
-}
-NL_INLINE void store8(float* p, v8f v) { __builtin_memcpy(p, &v, sizeof v); }
-NL_INLINE v8f splat8(float v) { return v8f{v, v, v, v, v, v, v, v}; }
+// Float lanes are the 8-float vectors of vec8.h. Accumulators are two such vectors: kLanes = 16
+// independent float sums.
 NL_INLINE double hsum(v8f a, v8f b) {
   double t = 0.0;
   for (int k = 0; k < 8; ++k) t += a[k];
@@ -444,40 +431,13 @@ void hint_huge_pages(float* p, size_t n) {
 #endif
 }
 
-// An optional Float32Array argument: null/undefined gives nullptr.
-float* opt_f32(const Args& a, const Napi::CallbackInfo& info, size_t i, size_t need) {
-  if (i < info.Length() && (info[i].IsNull() || info[i].IsUndefined())) return nullptr;
-  return a.f32(i, need);
-}
+}  // namespace
 
-// ---------------------------------------------------------------------------------------------
-// Batch statistics: BatchNorm / Filtered BN forward (training).
-//
-// batchNormForward(x, N, C, S, gamma|null, beta|null, eps, y|null, mean, invstd, var,
-//                  threshold, mu0|null, rstd0|null, kept|null)
-// y null computes the statistics only (Batch Renorm applies its own scale and shift).
-// threshold <= 0: plain BN. threshold > 0: Filtered BN (seed 000): mu0 and the unbiased var0
-// over all values; keep -T < (x - mu0) / sqrt(var0 + 1e-10) < T; mean/var (biased) over the
-// kept values; all values normalized with them. mu0, rstd0 (= 1/sqrt(var0 + 1e-10)) and kept
-// (count per channel) are written for the backward pass and for analysis.
-Napi::Value BatchNormForward(const Napi::CallbackInfo& info) {
-  Args a(info, "batchNormForward");
-  const int64_t N = a.int64(1), C = a.int64(2), S = a.int64(3);
+void batch_norm_forward(const float* x, int64_t N, int64_t C, int64_t S, const float* gamma, const float* beta,
+                        double eps, float* y, float* mean, float* invstd, float* var, float T, float* mu0, float* rstd0,
+                        float* kept) {
   const size_t total = static_cast<size_t>(N * C * S), nc = static_cast<size_t>(C);
-  const float* x = a.f32(0, total);
-  const float* gamma = opt_f32(a, info, 4, nc);
-  const float* beta = opt_f32(a, info, 5, nc);
-  const double eps = a.num(6);
-  float* y = opt_f32(a, info, 7, total);
-  float* mean = a.f32(8, nc);
-  float* invstd = a.f32(9, nc);
-  float* var = a.f32(10, nc);
-  const float T = static_cast<float>(a.num(11));
   const bool filtered = T > 0.f;
-  float* mu0 = filtered ? a.f32(12, nc) : nullptr;
-  float* rstd0 = filtered ? a.f32(13, nc) : nullptr;
-  float* kept = filtered ? a.f32(14, nc) : nullptr;
-  if (N * S < 2) a.fail(1, "(N * S) must be >= 2: batch statistics need more than 1 value per channel");
   hint_huge_pages(y, total);
   const Geo g = make_geo(N, C, S);
   const double m = static_cast<double>(N * S);
@@ -518,7 +478,7 @@ Napi::Value BatchNormForward(const Napi::CallbackInfo& info) {
           set_stats(c, shift[c] + d, t[1] / m - d * d);
         },
         apply);
-    return info.Env().Undefined();
+    return;
   }
   channel_pipeline<3>(
       g, 2,
@@ -551,34 +511,13 @@ Napi::Value BatchNormForward(const Napi::CallbackInfo& info) {
         set_stats(c, shift[c] + d, t[2] / k - d * d);
       },
       apply);
-  return info.Env().Undefined();
 }
 
-// batchNormBackward(x, dy, N, C, S, mean, invstd, gamma|null, batchStats, dx|null, dgamma|null,
-//                   dbeta|null, count|null, threshold, mu0|null, rstd0|null)
-// With batch statistics (training):
-//   xhat = (x - mean) * invstd, dgamma = sum(dy * xhat), dbeta = sum(dy),
-//   dx = gamma * invstd * (dy - [kept] (dbeta + xhat * dgamma) / m)
-// where m = count[c] (kept values, FBN) or N * S, and [kept] is 1 for BN. batchStats false (eval
-// with running statistics, mean/invstd being the running ones): dx = gamma * invstd * dy.
-Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
-  Args a(info, "batchNormBackward");
-  const int64_t N = a.int64(2), C = a.int64(3), S = a.int64(4);
+void batch_norm_backward(const float* x, const float* dy, int64_t N, int64_t C, int64_t S, const float* mean,
+                         const float* invstd, const float* gamma, bool batch_stats, float* dx, float* dgamma, float* dbeta,
+                         const float* count, float T, const float* mu0, const float* rstd0) {
   const size_t total = static_cast<size_t>(N * C * S), nc = static_cast<size_t>(C);
-  const float* x = a.f32(0, total);
-  const float* dy = a.f32(1, total);
-  const float* mean = a.f32(5, nc);
-  const float* invstd = a.f32(6, nc);
-  const float* gamma = opt_f32(a, info, 7, nc);
-  const bool batch_stats = a.flag(8);
-  float* dx = opt_f32(a, info, 9, total);
-  float* dgamma = opt_f32(a, info, 10, nc);
-  float* dbeta = opt_f32(a, info, 11, nc);
-  const float* count = opt_f32(a, info, 12, nc);
-  const float T = static_cast<float>(a.num(13));
   const bool filtered = T > 0.f;
-  const float* mu0 = filtered ? a.f32(14, nc) : nullptr;
-  const float* rstd0 = filtered ? a.f32(15, nc) : nullptr;
   hint_huge_pages(dx, total);
   const Geo g = make_geo(N, C, S);
   const bool need_sums = dgamma != nullptr || dbeta != nullptr || (dx != nullptr && batch_stats);
@@ -628,19 +567,11 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
         });
       },
       finish, apply);
-  return info.Env().Undefined();
 }
 
-// normChannelAffine(x, N, C, S, scale, shift, y): y = x * scale[c] + shift[c] (eval-mode BN: one
-// read, one write).
-Napi::Value NormChannelAffine(const Napi::CallbackInfo& info) {
-  Args a(info, "normChannelAffine");
-  const int64_t N = a.int64(1), C = a.int64(2), S = a.int64(3);
+void norm_channel_affine(const float* x, int64_t N, int64_t C, int64_t S, const float* scale, const float* shift,
+                         float* y) {
   const size_t total = static_cast<size_t>(N * C * S);
-  const float* x = a.f32(0, total);
-  const float* scale = a.f32(4, static_cast<size_t>(C));
-  const float* shift = a.f32(5, static_cast<size_t>(C));
-  float* y = a.f32(6, total);
   hint_huge_pages(y, total);
   const int64_t planes = N * C;
   const bool stream = use_stream(y, S, static_cast<int64_t>(total));
@@ -655,37 +586,19 @@ Napi::Value NormChannelAffine(const Napi::CallbackInfo& info) {
       affine_row(x + p * S, y + p * S, S, scale[p % C], shift[p % C], 0);
     }
   });
-  return info.Env().Undefined();
 }
 
-// ---------------------------------------------------------------------------------------------
-// Statistics per contiguous group: x is [N, G, Cg, S]; each (n, g) block of Cg * S values is
-// normalized with its own mean and biased variance; gamma/beta are per channel (G * Cg of them).
-// GroupNorm: (N, G, C/G, H*W); InstanceNorm: (N, C, 1, H*W); LayerNorm over the last D values:
-// (rows, 1, D, 1) with gamma/beta of length D.
-
-// groupNormForward(x, N, G, Cg, S, gamma|null, beta|null, eps, y, mean, invstd, var|null)
-// var (optional) receives the biased variance per (n, g), for InstanceNorm's running statistics.
-Napi::Value GroupNormForward(const Napi::CallbackInfo& info) {
-  Args a(info, "groupNormForward");
-  const int64_t N = a.int64(1), G = a.int64(2), Cg = a.int64(3), S = a.int64(4);
+void group_norm_forward(const float* x, int64_t N, int64_t G, int64_t Cg, int64_t S, const float* gamma_in,
+                        const float* beta_in, double eps, float* y, float* mean, float* invstd, float* var) {
   const int64_t C = G * Cg, L = Cg * S;
   const size_t total = static_cast<size_t>(N * C * S), nc = static_cast<size_t>(C);
-  const float* x = a.f32(0, total);
-  const float* gamma_in = opt_f32(a, info, 5, nc);
-  const float* beta_in = opt_f32(a, info, 6, nc);
-  const double eps = a.num(7);
-  float* y = a.f32(8, total);
-  float* mean = a.f32(9, static_cast<size_t>(N * G));
-  float* invstd = a.f32(10, static_cast<size_t>(N * G));
-  float* var = opt_f32(a, info, 11, static_cast<size_t>(N * G));
   hint_huge_pages(y, total);
   std::vector<float> ones, zeros;
   const float* gamma = gamma_in;
   const float* beta = beta_in;
   if (!gamma) { ones.assign(nc, 1.f); gamma = ones.data(); }
   if (!beta) { zeros.assign(nc, 0.f); beta = zeros.data(); }
-  if (L == 0) return info.Env().Undefined();
+  if (L == 0) return;
   parallel_for(N * G, std::max<int64_t>(1, kBlockElems / L), [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
       const float* xb = x + i * L;
@@ -710,27 +623,12 @@ Napi::Value GroupNormForward(const Napi::CallbackInfo& info) {
       }
     }
   });
-  return info.Env().Undefined();
 }
 
-// groupNormBackward(x, dy, N, G, Cg, S, mean, invstd, gamma|null, dx|null, dgamma|null, dbeta|null)
-// Per group (m = Cg * S values, xhat = (x - mean) * invstd, gdy = gamma[c] * dy):
-//   dx = invstd * (gdy - sum(gdy)/m - xhat * sum(gdy * xhat)/m)
-// dgamma[c] = sum over n, s of dy * xhat; dbeta[c] = sum of dy. Rows (n) are cut into fixed
-// blocks with their own per-channel accumulators, merged in block order.
-Napi::Value GroupNormBackward(const Napi::CallbackInfo& info) {
-  Args a(info, "groupNormBackward");
-  const int64_t N = a.int64(2), G = a.int64(3), Cg = a.int64(4), S = a.int64(5);
+void group_norm_backward(const float* x, const float* dy, int64_t N, int64_t G, int64_t Cg, int64_t S, const float* mean,
+                         const float* invstd, const float* gamma_in, float* dx, float* dgamma, float* dbeta) {
   const int64_t C = G * Cg, L = Cg * S;
   const size_t total = static_cast<size_t>(N * C * S), nc = static_cast<size_t>(C);
-  const float* x = a.f32(0, total);
-  const float* dy = a.f32(1, total);
-  const float* mean = a.f32(6, static_cast<size_t>(N * G));
-  const float* invstd = a.f32(7, static_cast<size_t>(N * G));
-  const float* gamma_in = opt_f32(a, info, 8, nc);
-  float* dx = opt_f32(a, info, 9, total);
-  float* dgamma = opt_f32(a, info, 10, nc);
-  float* dbeta = opt_f32(a, info, 11, nc);
   hint_huge_pages(dx, total);
   std::vector<float> ones;
   const float* gamma = gamma_in;
@@ -738,7 +636,7 @@ Napi::Value GroupNormBackward(const Napi::CallbackInfo& info) {
   if (N == 0 || L == 0) {
     if (dgamma) std::fill(dgamma, dgamma + C, 0.f);
     if (dbeta) std::fill(dbeta, dbeta + C, 0.f);
-    return info.Env().Undefined();
+    return;
   }
   const int64_t rows = std::max<int64_t>(1, std::min<int64_t>(N, (kBlockElems + C * S - 1) / (C * S)));
   const int64_t blocks = (N + rows - 1) / rows;
@@ -811,30 +709,10 @@ Napi::Value GroupNormBackward(const Napi::CallbackInfo& info) {
     if (dgamma) dgamma[c] = static_cast<float>(sg);
     if (dbeta) dbeta[c] = static_cast<float>(sb);
   }
-  return info.Env().Undefined();
 }
 
-// copyFloats(src, dst): dst = src, a plain memcpy-speed copy; benchmarks use it to measure the
-// memory bandwidth the norm kernels are compared with.
-Napi::Value CopyFloats(const Napi::CallbackInfo& info) {
-  Args a(info, "copyFloats");
-  Span<float> src = a.f32(0);
-  float* dst = a.f32(1, src.size);
-  parallel_for(static_cast<int64_t>(src.size), 1 << 16, [&](int64_t b, int64_t e) {
-    std::copy(src.data + b, src.data + e, dst + b);
-  });
-  return info.Env().Undefined();
-}
-
-}  // namespace
-
-void register_norm(Napi::Env env, Napi::Object exports) {
-  def(env, exports, "batchNormForward", BatchNormForward);
-  def(env, exports, "batchNormBackward", BatchNormBackward);
-  def(env, exports, "normChannelAffine", NormChannelAffine);
-  def(env, exports, "groupNormForward", GroupNormForward);
-  def(env, exports, "groupNormBackward", GroupNormBackward);
-  def(env, exports, "copyFloats", CopyFloats);
+void copy_floats(const float* src, float* dst, size_t n) {
+  parallel_for(static_cast<int64_t>(n), 1 << 16, [&](int64_t b, int64_t e) { std::copy(src + b, src + e, dst + b); });
 }
 
 }  // namespace nl

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 namespace nl {
 
@@ -25,6 +26,13 @@ void parallel_run(int nthreads, const std::function<void(int, int)>& fn);
 // Splits [0, n) into contiguous chunks of at least `grain` items, one chunk per thread,
 // and calls fn(begin, end) for each.
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+
+// Number of elements of a shape.
+inline int64_t numel(const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
 
 }  // namespace nl
 

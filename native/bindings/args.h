@@ -1,12 +1,16 @@
-// Argument unpacking at the N-API boundary. Kernels receive raw pointers and sizes only;
-// every check that protects memory (typed-array kinds, lengths) happens here and throws a
-// JS error naming the native function and the argument. Shape semantics are checked in TS.
+// Argument unpacking at the N-API boundary, shared by every binding file (native/bindings/).
+// Kernels (native/kernels/) receive raw pointers and sizes only; every check that protects
+// memory (typed-array kinds, lengths) happens here and throws a JS error naming the native
+// function and the argument. Shape semantics are checked in TS.
 #pragma once
 #include <napi.h>
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
+
+#include "../kernels/common.h"
 
 namespace nl {
 
@@ -38,6 +42,13 @@ class Args {
       fail(i, "must hold at least " + std::to_string(need) + " floats, got " + std::to_string(s.size));
     return s.data;
   }
+  // An optional Float32Array of at least `need` elements: a missing, null or undefined argument
+  // gives nullptr; with empty_is_absent, so does an empty array.
+  float* opt_f32(size_t i, size_t need, bool empty_is_absent = false) const {
+    if (!present(i) || info_[i].IsNull()) return nullptr;
+    if (empty_is_absent && f32(i).size == 0) return nullptr;
+    return f32(i, need);
+  }
   Span<int32_t> i32(size_t i) const {
     Napi::Value v = at(i);
     if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
@@ -51,6 +62,11 @@ class Args {
       fail(i, "must be a Uint8Array");
     auto a = v.As<Napi::Uint8Array>();
     return {a.Data(), a.ElementLength()};
+  }
+  // A string; `what` completes the error message when it is not one ("must be ...").
+  std::string str(size_t i, const std::string& what) const {
+    if (i >= info_.Length() || !info_[i].IsString()) fail(i, what);
+    return info_[i].As<Napi::String>().Utf8Value();
   }
   double num(size_t i) const {
     Napi::Value v = at(i);
@@ -86,7 +102,10 @@ class Args {
     }
     return out;
   }
+  // Whether argument i is given (not missing and not undefined).
+  bool present(size_t i) const { return i < info_.Length() && !info_[i].IsUndefined(); }
   size_t count() const { return info_.Length(); }
+  Napi::Value undefined() const { return info_.Env().Undefined(); }
   Napi::Env env() const { return info_.Env(); }
 
  private:
@@ -98,15 +117,23 @@ class Args {
   const char* fn_;
 };
 
-inline int64_t numel(const std::vector<int64_t>& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
+// A binding: unpacks and checks its arguments through Args, calls a kernel, and returns nothing
+// (void) or a JS value.
+template <auto F>
+Napi::Value call_binding(const Napi::CallbackInfo& info) {
+  Args a(info, static_cast<const char*>(info.Data()));
+  if constexpr (std::is_void_v<decltype(F(a))>) {
+    F(a);
+    return info.Env().Undefined();
+  } else {
+    return F(a);
+  }
 }
 
-// Registers a function under `name` on `exports`.
-inline void def(Napi::Env env, Napi::Object exports, const char* name, Napi::Function::Callback cb) {
-  exports.Set(name, Napi::Function::New(env, cb, name));
+// Registers binding F under `name`; its argument errors name the function `name`.
+template <auto F>
+void def(Napi::Env env, Napi::Object exports, const char* name) {
+  exports.Set(name, Napi::Function::New<call_binding<F>>(env, name, const_cast<char*>(name)));
 }
 
 }  // namespace nl

@@ -1,7 +1,7 @@
-// Elementwise kernels: binary ops with NumPy broadcasting, unary ops and their gradients,
-// and sum-to-shape (the reduction that undoes a broadcast in backward).
+// Elementwise kernels: binary ops with NumPy broadcasting, unary ops and their gradients.
+// (Sum-to-shape, the reduction that undoes a broadcast in backward, runs on reduce_dims.)
 //
-// Op codes are shared with src/backend/kernels/elementwise.ts.
+// Op codes (elementwise.h) are shared with src/backend/kernels/elementwise.ts.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "elementwise.h"
+
 #include "common.h"
 #include "dispatch.h"
-#include "napi_args.h"
-#include "reduce.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wpsabi"
@@ -20,13 +20,6 @@
 
 namespace nl {
 namespace {
-
-enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kPow = 4, kMax = 5, kMin = 6 };
-enum UnaryOp {
-  kNeg = 0, kExp = 1, kLog = 2, kSqrt = 3, kAbs = 4, kRelu = 5, kSigmoid = 6, kTanh = 7, kGelu = 8,
-  kLeakyRelu = 9, kClamp = 10, kPowScalar = 11, kAddScalar = 12, kMulScalar = 13, kRsubScalar = 14,
-  kRdivScalar = 15, kSquare = 16, kSign = 17, kRsqrt = 18
-};
 
 constexpr int64_t kGrain = 1 << 15;
 
@@ -140,15 +133,12 @@ Geometry broadcast_geometry(const std::vector<int64_t>& as, const std::vector<in
   return g;
 }
 
-Napi::Value Binary(const Napi::CallbackInfo& info) {
-  Args a(info, "binary");
-  int op = static_cast<int>(a.int64(0));
-  auto ashape = a.ints(2), bshape = a.ints(4), oshape = a.ints(6);
-  const float* A = a.f32(1, numel(ashape));
-  const float* B = a.f32(3, numel(bshape));
-  float* O = a.f32(5, numel(oshape));
+}  // namespace
+
+void binary(int op, const float* A, const std::vector<int64_t>& ashape, const float* B, const std::vector<int64_t>& bshape,
+            float* O, const std::vector<int64_t>& oshape) {
   const int64_t total = numel(oshape);
-  if (total == 0) return info.Env().Undefined();
+  if (total == 0) return;
   Geometry g = broadcast_geometry(ashape, bshape, oshape);
   const size_t nd = g.dims.size();
   const int64_t inner = g.dims[nd - 1];
@@ -160,7 +150,7 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
         binary_inner(op, A + b * g.sa[0], g.sa[0], B + b * g.sb[0], g.sb[0], O + b, e - b);
       });
     });
-    return info.Env().Undefined();
+    return;
   }
   parallel_for(outer, std::max<int64_t>(1, kGrain / std::max<int64_t>(inner, 1)), [&](int64_t r0, int64_t r1) {
     std::vector<int64_t> idx(nd, 0);
@@ -178,8 +168,9 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
       });
     }
   });
-  return info.Env().Undefined();
 }
+
+namespace {
 
 // Every unary op code, for the switches that instantiate one loop per op.
 #define NL_UNARY_OPS(X)                                                                                         \
@@ -231,47 +222,27 @@ NL_ISA_VARIANTS_STREAMING(unary_run, (int op, const float* x, float* y, int64_t 
 
 // exp and sigmoid through the vector exp of simd.inc (std::exp does not vectorise):
 // sigmoid(x) = 1 / (1 + exp(-x)).
-namespace isa_scalar {
-constexpr int W = 4;
-#include "simd.inc"
-#include "unary_exp_kernels.inc"
-}  // namespace isa_scalar
-NL_TARGET_REGION_AVX2
-namespace isa_avx2 {
-constexpr int W = 8;
-#include "simd.inc"
-#include "unary_exp_kernels.inc"
-}  // namespace isa_avx2
-NL_TARGET_REGION_END
-NL_TARGET_REGION_AVX512
-namespace isa_avx512 {
-constexpr int W = 16;
-#include "simd.inc"
-#include "unary_exp_kernels.inc"
-}  // namespace isa_avx512
-NL_TARGET_REGION_END
+#define NL_ISA_KERNELS "unary_exp_kernels.inc"
+#include "isa_kernels.inc"
 
-Napi::Value Unary(const Napi::CallbackInfo& info) {
-  Args a(info, "unary");
-  int op = static_cast<int>(a.int64(0));
-  if (op < 0 || op > kRsqrt) a.fail(0, "is not a unary op code");
-  Span<float> x = a.f32(1);
-  float* y = a.f32(2, x.size);
-  float p0 = static_cast<float>(a.num(3)), p1 = static_cast<float>(a.num(4));
+}  // namespace
+
+void unary(int op, const float* x, float* y, int64_t n, float p0, float p1) {
   if (op == kExp || op == kSigmoid) {
     const bool sig = op == kSigmoid;
-    parallel_for(static_cast<int64_t>(x.size), kGrain,
+    parallel_for(n, kGrain,
                  [&](int64_t b0, int64_t e0) {
-                   split_at_alignment(y, b0, e0, [&](int64_t b, int64_t e) { NL_ISA_CALL(exp_like, (x.data + b, y + b, e - b, sig)); });
+                   split_at_alignment(y, b0, e0, [&](int64_t b, int64_t e) { NL_ISA_CALL(exp_like, (x + b, y + b, e - b, sig)); });
                  });
-    return info.Env().Undefined();
+    return;
   }
-  parallel_for(static_cast<int64_t>(x.size), kGrain,
+  parallel_for(n, kGrain,
                [&](int64_t b0, int64_t e0) {
-                 split_at_alignment(y, b0, e0, [&](int64_t b, int64_t e) { unary_run(op, x.data + b, y + b, e - b, p0, p1); });
+                 split_at_alignment(y, b0, e0, [&](int64_t b, int64_t e) { unary_run(op, x + b, y + b, e - b, p0, p1); });
                });
-  return info.Env().Undefined();
 }
+
+namespace {
 
 // Gradient of a unary op: gx = gy * f'(x), written with the saved input x and output y.
 template <int OP>
@@ -322,50 +293,12 @@ NL_ISA_VARIANTS_STREAMING(unary_grad_run,
                 (int op, const float* x, const float* y, const float* gy, float* gx, int64_t n, float p0, float p1),
                 (op, x, y, gy, gx, n, p0, p1), unary_grad_body)
 
-Napi::Value UnaryBackward(const Napi::CallbackInfo& info) {
-  Args a(info, "unaryBackward");
-  int op = static_cast<int>(a.int64(0));
-  if (op < 0 || op > kRsqrt) a.fail(0, "is not a unary op code");
-  Span<float> x = a.f32(1);
-  const float* y = a.f32(2, x.size);
-  const float* gy = a.f32(3, x.size);
-  float* gx = a.f32(4, x.size);
-  float p0 = static_cast<float>(a.num(5)), p1 = static_cast<float>(a.num(6));
-  parallel_for(static_cast<int64_t>(x.size), kGrain, [&](int64_t b0, int64_t e0) {
-    split_at_alignment(gx, b0, e0, [&](int64_t b, int64_t e) { unary_grad_run(op, x.data + b, y + b, gy + b, gx + b, e - b, p0, p1); });
-  });
-  return info.Env().Undefined();
-}
-
-// out (shape `to`) = sum of g (shape `from`) over the dims that `to` broadcasts (aligned from
-// the right, missing leading dims count as 1), through the reduction engine of reduce.cc: no
-// permute copy, bitwise the same result for any thread count.
-Napi::Value SumToShape(const Napi::CallbackInfo& info) {
-  Args a(info, "sumToShape");
-  auto from = a.ints(1), to = a.ints(3);
-  const float* G = a.f32(0, numel(from));
-  float* O = a.f32(2, numel(to));
-  const size_t nd = from.size();
-  if (to.size() > nd) a.fail(3, "has more dims than the gradient shape (argument 1)");
-  std::vector<bool> reduced(nd, false);
-  for (size_t k = 0; k < nd; ++k) {
-    const int64_t d = k + to.size() >= nd ? to[k + to.size() - nd] : 1;
-    if (d == from[k]) continue;
-    if (d != 1) a.fail(3, "dim " + std::to_string(k + to.size() - nd) + " (size " + std::to_string(d) +
-                              ") is neither 1 nor the gradient's size " + std::to_string(from[k]));
-    reduced[k] = true;
-  }
-  reduce_dims(kReduceSum, G, from, reduced, O, nullptr, false);
-  return info.Env().Undefined();
-}
-
 }  // namespace
 
-void register_elementwise(Napi::Env env, Napi::Object exports) {
-  def(env, exports, "binary", Binary);
-  def(env, exports, "unary", Unary);
-  def(env, exports, "unaryBackward", UnaryBackward);
-  def(env, exports, "sumToShape", SumToShape);
+void unary_backward(int op, const float* x, const float* y, const float* gy, float* gx, int64_t n, float p0, float p1) {
+  parallel_for(n, kGrain, [&](int64_t b0, int64_t e0) {
+    split_at_alignment(gx, b0, e0, [&](int64_t b, int64_t e) { unary_grad_run(op, x + b, y + b, gy + b, gx + b, e - b, p0, p1); });
+  });
 }
 
 }  // namespace nl

@@ -30,7 +30,6 @@
 
 #include "common.h"
 #include "dispatch.h"
-#include "napi_args.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wpsabi"
@@ -204,25 +203,8 @@ NL_INLINE Seg row_segment(const Geometry& g, int64_t s) {
 
 // ---- per-ISA kernels -------------------------------------------------------------------------
 
-namespace isa_scalar {
-constexpr int W = 4;
-#include "simd.inc"
-#include "reduce_kernels.inc"
-}  // namespace isa_scalar
-NL_TARGET_REGION_AVX2
-namespace isa_avx2 {
-constexpr int W = 8;
-#include "simd.inc"
-#include "reduce_kernels.inc"
-}  // namespace isa_avx2
-NL_TARGET_REGION_END
-NL_TARGET_REGION_AVX512
-namespace isa_avx512 {
-constexpr int W = 16;
-#include "simd.inc"
-#include "reduce_kernels.inc"
-}  // namespace isa_avx512
-NL_TARGET_REGION_END
+#define NL_ISA_KERNELS "reduce_kernels.inc"
+#include "isa_kernels.inc"
 
 // Adds each output's partials in segment order (nseg > 1).
 void combine(const Job& j) {
@@ -334,56 +316,14 @@ void reduce_dims(int op, const float* x, const std::vector<int64_t>& shape, cons
   }
 }
 
-namespace {
-
-// reduce(op, x, shape, dims, out, extra): out holds the kept dims of `shape` in order. extra is
-// the Int32Array of arg positions for max/min (position inside the reduced dims, row-major) and
-// the `unbiased` flag for var/std.
-Napi::Value Reduce(const Napi::CallbackInfo& info) {
-  Args a(info, "reduce");
-  const int64_t op = a.int64(0);
-  if (op < kReduceSum || op > kReduceStd) a.fail(0, "is not a reduction op code (0-5)");
-  const std::vector<int64_t> shape = a.ints(2), dims = a.ints(3);
-  const float* x = a.f32(1, numel(shape));
-  std::vector<bool> reduced(shape.size(), false);
-  for (int64_t d : dims) {
-    if (d < 0 || d >= static_cast<int64_t>(shape.size()))
-      a.fail(3, "holds dim " + std::to_string(d) + ", outside [0, " + std::to_string(shape.size()) + ")");
-    reduced[static_cast<size_t>(d)] = true;
-  }
-  int64_t O = 1, R = 1;
-  for (size_t k = 0; k < shape.size(); ++k) (reduced[k] ? R : O) *= shape[k];
-  float* out = a.f32(4, O);
-  int32_t* idx = nullptr;
-  bool unbiased = false;
-  if (op == kReduceMax || op == kReduceMin) {
-    if (R == 0) a.fail(3, "selects an empty set of elements; max/min need at least one");
-    if (a.count() > 5 && !info[5].IsUndefined()) {
-      Span<int32_t> s = a.i32(5);
-      if (static_cast<int64_t>(s.size) < O) a.fail(5, "is too short for the arg positions");
-      idx = s.data;
-    }
-  } else if (op == kReduceVar || op == kReduceStd) {
-    unbiased = a.flag(5);
-  }
-  reduce_dims(static_cast<int>(op), x, shape, reduced, out, idx, unbiased);
-  return info.Env().Undefined();
-}
-
-// out = x permuted: out dim k is x dim perm[k].
-Napi::Value Permute(const Napi::CallbackInfo& info) {
-  Args a(info, "permute");
-  auto shape = a.ints(1), perm = a.ints(2);
+void permute(const float* x, const std::vector<int64_t>& shape, const std::vector<int64_t>& perm, float* out) {
   const int64_t n = numel(shape);
-  const float* x = a.f32(0, n);
-  float* out = a.f32(3, n);
   const size_t nd = shape.size();
-  if (perm.size() != nd) a.fail(2, "must have one entry per dimension");
   std::vector<int64_t> xs(nd), os(nd), src_stride(nd);
   int64_t acc = 1;
   for (size_t k = nd; k-- > 0;) { xs[k] = acc; acc *= shape[k]; }
   for (size_t k = 0; k < nd; ++k) { os[k] = shape[perm[k]]; src_stride[k] = xs[perm[k]]; }
-  if (n == 0) return info.Env().Undefined();
+  if (n == 0) return;
   const int64_t inner = nd == 0 ? 1 : os[nd - 1];
   const int64_t sin = nd == 0 ? 1 : src_stride[nd - 1];
   const int64_t rows = n / inner;
@@ -400,14 +340,6 @@ Napi::Value Permute(const Napi::CallbackInfo& info) {
       else for (int64_t i = 0; i < inner; ++i) dst[i] = src[i * sin];
     }
   });
-  return info.Env().Undefined();
-}
-
-}  // namespace
-
-void register_reduce(Napi::Env env, Napi::Object exports) {
-  def(env, exports, "reduce", Reduce);
-  def(env, exports, "permute", Permute);
 }
 
 }  // namespace nl

@@ -2,9 +2,10 @@
 // The formulas follow torch.optim (1.13) exactly; see src/optim/*.ts for the conventions.
 #include <cmath>
 
+#include "optim.h"
+
 #include "common.h"
 #include "dispatch.h"
-#include "napi_args.h"
 
 namespace nl {
 namespace {
@@ -31,19 +32,16 @@ NL_ISA_VARIANTS(sgd_run,
                  bool first),
                 (p, g, buf, n, lr, m, damp, wd, nesterov, first), sgd_body)
 
-Napi::Value SgdStep(const Napi::CallbackInfo& info) {
-  Args a(info, "sgdStep");
-  Span<float> p = a.f32(0);
-  const float* g = a.f32(1, p.size);
-  float m = static_cast<float>(a.num(4));
-  float* buf = m != 0.f ? a.f32(2, p.size) : nullptr;
-  float lr = static_cast<float>(a.num(3)), damp = static_cast<float>(a.num(5)), wd = static_cast<float>(a.num(6));
-  bool nesterov = a.flag(7), first = a.flag(8);
-  parallel_for(static_cast<int64_t>(p.size), kGrain, [&](int64_t b, int64_t e) {
-    sgd_run(p.data + b, g + b, buf == nullptr ? nullptr : buf + b, e - b, lr, m, damp, wd, nesterov, first);
+}  // namespace
+
+void sgd_step(float* p, const float* g, float* buf, int64_t n, float lr, float m, float damp, float wd, bool nesterov,
+              bool first) {
+  parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
+    sgd_run(p + b, g + b, buf == nullptr ? nullptr : buf + b, e - b, lr, m, damp, wd, nesterov, first);
   });
-  return info.Env().Undefined();
 }
+
+namespace {
 
 // Adam / AdamW (torch 1.13, amsgrad off):
 //   AdamW: p ·= (1 − lr·wd); Adam: g += wd·p.
@@ -68,25 +66,20 @@ NL_ISA_VARIANTS(adam_run,
                  float wd, bool decoupled, float step_size, float inv_sqrt_bc2),
                 (p, g, m, v, n, lr, b1, b2, eps, wd, decoupled, step_size, inv_sqrt_bc2), adam_body)
 
-Napi::Value AdamStep(const Napi::CallbackInfo& info) {
-  Args a(info, "adamStep");
-  Span<float> p = a.f32(0);
-  const float* g = a.f32(1, p.size);
-  float* m = a.f32(2, p.size);
-  float* v = a.f32(3, p.size);
-  float lr = static_cast<float>(a.num(4)), b1 = static_cast<float>(a.num(5)), b2 = static_cast<float>(a.num(6));
-  float eps = static_cast<float>(a.num(7)), wd = static_cast<float>(a.num(8));
-  double step = a.num(9);
-  bool decoupled = a.flag(10);
+}  // namespace
+
+void adam_step(float* p, const float* g, float* m, float* v, int64_t n, float lr, float b1, float b2, float eps, float wd,
+               double step, bool decoupled) {
   double bc1 = 1.0 - std::pow(static_cast<double>(b1), step);
   double bc2 = 1.0 - std::pow(static_cast<double>(b2), step);
   float step_size = static_cast<float>(lr / bc1);
   float inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
-  parallel_for(static_cast<int64_t>(p.size), kGrain, [&](int64_t b, int64_t e) {
-    adam_run(p.data + b, g + b, m + b, v + b, e - b, lr, b1, b2, eps, wd, decoupled, step_size, inv_sqrt_bc2);
+  parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
+    adam_run(p + b, g + b, m + b, v + b, e - b, lr, b1, b2, eps, wd, decoupled, step_size, inv_sqrt_bc2);
   });
-  return info.Env().Undefined();
 }
+
+namespace {
 
 // RMSprop (torch 1.13): g += wd·p; sq = α·sq + (1 − α)·g²;
 //   centered: ga = α·ga + (1 − α)·g, avg = sqrt(sq − ga²) + eps; else avg = sqrt(sq) + eps;
@@ -119,30 +112,14 @@ NL_ISA_VARIANTS(rmsprop_run,
                  float eps, float wd, float mu),
                 (p, g, sq, buf, ga, n, lr, alpha, eps, wd, mu), rmsprop_body)
 
-Napi::Value RmspropStep(const Napi::CallbackInfo& info) {
-  Args a(info, "rmspropStep");
-  Span<float> p = a.f32(0);
-  const float* g = a.f32(1, p.size);
-  float* sq = a.f32(2, p.size);
-  float mu = static_cast<float>(a.num(9));
-  bool centered = a.flag(10);
-  float* buf = mu > 0.f ? a.f32(3, p.size) : nullptr;
-  float* ga = centered ? a.f32(4, p.size) : nullptr;
-  float lr = static_cast<float>(a.num(5)), alpha = static_cast<float>(a.num(6));
-  float eps = static_cast<float>(a.num(7)), wd = static_cast<float>(a.num(8));
-  parallel_for(static_cast<int64_t>(p.size), kGrain, [&](int64_t b, int64_t e) {
-    rmsprop_run(p.data + b, g + b, sq + b, buf == nullptr ? nullptr : buf + b, ga == nullptr ? nullptr : ga + b, e - b,
-                lr, alpha, eps, wd, mu);
-  });
-  return info.Env().Undefined();
-}
-
 }  // namespace
 
-void register_optim(Napi::Env env, Napi::Object exports) {
-  def(env, exports, "sgdStep", SgdStep);
-  def(env, exports, "adamStep", AdamStep);
-  def(env, exports, "rmspropStep", RmspropStep);
+void rmsprop_step(float* p, const float* g, float* sq, float* buf, float* ga, int64_t n, float lr, float alpha, float eps,
+                  float wd, float mu) {
+  parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
+    rmsprop_run(p + b, g + b, sq + b, buf == nullptr ? nullptr : buf + b, ga == nullptr ? nullptr : ga + b, e - b, lr,
+                alpha, eps, wd, mu);
+  });
 }
 
 }  // namespace nl
