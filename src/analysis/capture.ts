@@ -55,7 +55,8 @@ export function captureLayerInputs(
   const stats = new LayerStats(options.stats);
   const removers = selected.map(([name, m]) => m.registerForwardHook((_mod, inputs) => {
     const x = inputs[0];
-    stats.add(name, x.buffer, x.shape);
+    // Statistics read: the layer input's values come to the host.
+    stats.add(name, x.data(), x.shape);
   }));
   const wasTraining = model.training;
   model.eval();
