@@ -125,7 +125,7 @@ export function captureLayerInput(model: Module, layer: string, batches: Iterabl
   try {
     noGrad(() => {
       for (const batch of batches) {
-        model.call(batch.x);
+        model.call(batch.x.to(model.device));
         if (samples.length >= maxSamples) break;
       }
     });

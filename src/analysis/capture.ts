@@ -64,7 +64,7 @@ export function captureLayerInputs(
     noGrad(() => {
       let b = 0;
       for (const batch of batches) {
-        model.call(batchInput(batch));
+        model.call(batchInput(batch).to(model.device));
         if (++b >= maxBatches) break;
       }
     });
