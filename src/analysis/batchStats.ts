@@ -115,8 +115,9 @@ export function captureLayerInput(model: Module, layer: string, batches: Iterabl
     }
     const per = x.size / x.shape[0];
     const take = Math.min(x.shape[0], maxSamples - samples.length);
-    // One copy per forward; samples are views into it (the input buffer is not ours to keep).
-    const copy = x.buffer.slice(0, take * per);
+    // Statistics read: one host copy per forward; samples are views into it.
+    const all = x.data();
+    const copy = take === x.shape[0] ? all : all.slice(0, take * per);
     for (let i = 0; i < take; i++) samples.push(copy.subarray(i * per, (i + 1) * per));
   });
   const modes = model.modules().map((m) => [m, m.training] as const);
@@ -124,7 +125,7 @@ export function captureLayerInput(model: Module, layer: string, batches: Iterabl
   try {
     noGrad(() => {
       for (const batch of batches) {
-        model.call(batch.x);
+        model.call(batch.x.to(model.device));
         if (samples.length >= maxSamples) break;
       }
     });

@@ -55,7 +55,8 @@ export function captureLayerInputs(
   const stats = new LayerStats(options.stats);
   const removers = selected.map(([name, m]) => m.registerForwardHook((_mod, inputs) => {
     const x = inputs[0];
-    stats.add(name, x.buffer, x.shape);
+    // Statistics read: the layer input's values come to the host.
+    stats.add(name, x.data(), x.shape);
   }));
   const wasTraining = model.training;
   model.eval();
@@ -63,7 +64,7 @@ export function captureLayerInputs(
     noGrad(() => {
       let b = 0;
       for (const batch of batches) {
-        model.call(batchInput(batch));
+        model.call(batchInput(batch).to(model.device));
         if (++b >= maxBatches) break;
       }
     });

@@ -27,7 +27,8 @@ import { Generator } from '../tensor/random.js';
 import { formatShape } from '../tensor/shape.js';
 import { noGrad, enableGrad } from '../autograd/graph.js';
 import { crossEntropy } from '../ops/loss.js';
-import { countCorrect } from '../train/trainer.js';
+import { countCorrect, RunningMetrics } from '../train/trainer.js';
+import { assignValues, copyValues } from '../tensor/assign.js';
 
 /** A batch of inputs and class labels (DataLoader batches qualify). */
 export interface LandscapeBatch {
@@ -62,11 +63,13 @@ export function filterNormalizedDirection(model: Module, options: DirectionOptio
   const ignoreBiasBn = options.ignoreBiasBn ?? true;
   const dir: Direction = {};
   for (const [name, p] of model.namedParameters()) {
+    // Parameter read: the direction is computed on the host from the parameter's values.
+    const theta = p.data();
     const d = new Float32Array(p.size);
     for (let i = 0; i < d.length; i++) d[i] = gen.normal();
     if (p.ndim <= 1) {
       if (ignoreBiasBn) d.fill(0);
-      else d.set(p.buffer);
+      else d.set(theta);
     } else {
       const filters = p.shape[0];
       const per = p.size / filters;
@@ -75,7 +78,7 @@ export function filterNormalizedDirection(model: Module, options: DirectionOptio
         let tn = 0;
         for (let k = f * per; k < (f + 1) * per; k++) {
           dn += d[k] * d[k];
-          tn += p.buffer[k] * p.buffer[k];
+          tn += theta[k] * theta[k];
         }
         const scale = Math.sqrt(tn) / (Math.sqrt(dn) + 1e-10);
         for (let k = f * per; k < (f + 1) * per; k++) d[k] *= scale;
@@ -102,8 +105,11 @@ export interface LandscapeOptions extends DirectionOptions {
   mode?: 'eval' | 'train';
   /** Mean loss of a batch (default crossEntropy(output, batch.y)). */
   loss?: (output: Tensor, batch: LandscapeBatch) => Tensor;
-  /** Correctly classified samples of a batch (default countCorrect: arg-max of [N, C] logits). */
-  correct?: (output: Tensor, batch: LandscapeBatch) => number;
+  /**
+   * Correctly classified samples of a batch, a number or a one-value tensor (default countCorrect:
+   * arg-max of [N, C] logits, counted on the output's device).
+   */
+  correct?: (output: Tensor, batch: LandscapeBatch) => number | Tensor;
   /** Also compute the gradient norm at every grid point (default true). */
   gradNorm?: boolean;
 }
@@ -160,12 +166,14 @@ export function lossLandscape(model: Module, batches: Iterable<LandscapeBatch>, 
   const dirs = Array.from({ length: dims }, (_, k) =>
     checkDirection(fn, params, given[k] ?? filterNormalizedDirection(model, { seed: seed + k, ignoreBiasBn: options.ignoreBiasBn }), `direction ${k + 1}`));
 
-  const theta = params.map(([, p]) => p.buffer.slice());
+  // Parameter read: the grid points are computed on the host from theta and the directions.
+  const theta = params.map(([, p]) => p.data());
   const grads = params.map(([, p]) => p.grad);
   const modes = model.modules().map((m) => [m, m.training] as const);
-  const buffers = model.namedBuffers().map(([, b]) => [b, b.buffer.slice()] as const);
+  // Buffers are saved and restored on their device, without a host copy.
+  const buffers = model.namedBuffers().map(([, b]) => [b, b.detach().clone()] as const);
   const restoreBuffers = (): void => {
-    for (const [b, v] of buffers) b.buffer.set(v);
+    for (const [b, v] of buffers) copyValues(b, v);
   };
 
   const result: LandscapeResult = { alphas, ...(dims === 2 ? { betas } : {}), loss: [], acc: [], ...(withGrad ? { gradNorm: [] } : {}) };
@@ -177,33 +185,36 @@ export function lossLandscape(model: Module, batches: Iterable<LandscapeBatch>, 
       const gradRow: number[] = [];
       for (const alpha of alphas) {
         // theta + alpha d1 + beta d2, in float64 then rounded once to float32.
+        // Parameter write: one upload per parameter and grid point.
         params.forEach(([, p], k) => {
           const t = theta[k];
           const d1 = dirs[0][k];
           const d2 = dims === 2 ? dirs[1][k] : null;
-          for (let i = 0; i < t.length; i++) p.buffer[i] = t[i] + alpha * d1[i] + (d2 === null ? 0 : beta * d2[i]);
+          const v = new Float32Array(t.length);
+          for (let i = 0; i < t.length; i++) v[i] = t[i] + alpha * d1[i] + (d2 === null ? 0 : beta * d2[i]);
+          assignValues(p, v);
           p.grad = null;
         });
-        let lossSum = 0;
-        let correct = 0;
+        const sums = new RunningMetrics();
         const evaluate = (): void => {
           for (const b of list) {
-            const out = model.call(b.x);
+            const out = model.call(b.x.to(model.device));
             if (mode === 'train') restoreBuffers();
             const l = lossFn(out, b);
             const w = b.x.shape[0] / total;
-            lossSum += l.item() * w;
-            correct += correctFn(out, b);
+            sums.add(l, correctFn(out, b), b.x.shape[0], w);
             if (withGrad && l.requiresGrad) l.mul(w).backward();
           }
         };
         if (withGrad) enableGrad(evaluate);
         else noGrad(evaluate);
-        lossRow.push(lossSum);
-        accRow.push(correct / total);
+        // Metric read: the grid point's loss and accuracy, then its gradient norm.
+        sums.read();
+        lossRow.push(sums.lossSum);
+        accRow.push(sums.correct / total);
         if (withGrad) {
           let sq = 0;
-          for (const [, p] of params) if (p.grad !== null) for (const g of p.grad.buffer) sq += g * g;
+          for (const [, p] of params) if (p.grad !== null) for (const g of p.grad.data()) sq += g * g;
           gradRow.push(Math.sqrt(sq));
         }
       }
@@ -213,7 +224,7 @@ export function lossLandscape(model: Module, batches: Iterable<LandscapeBatch>, 
     }
   } finally {
     params.forEach(([, p], k) => {
-      p.buffer.set(theta[k]);
+      assignValues(p, theta[k]);
       p.grad = grads[k];
     });
     restoreBuffers();

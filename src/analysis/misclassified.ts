@@ -37,13 +37,16 @@ export function findMisclassified(model: Module, batches: Iterable<LabelledBatch
     noGrad(() => {
       let seen = 0;
       for (const batch of batches) {
-        const logits = model.call(batch.x);
+        const logits = model.call(batch.x.to(model.device));
         if (logits.ndim !== 2) throw new RangeError(`findMisclassified: the model must return logits [N, classes], got shape [${logits.shape.join(', ')}]`);
         const [n, classes] = logits.shape;
         if (batch.y.length !== n) throw new RangeError(`findMisclassified: batch has ${n} samples but ${batch.y.length} labels`);
         const per = batch.x.size / n;
+        // Metric read: the batch's logits come to the host; its images only when one is kept.
+        const values = logits.data();
+        let images: Float32Array | null = null;
         for (let s = 0; s < n && out.length < k; s++) {
-          const row = logits.buffer.subarray(s * classes, (s + 1) * classes);
+          const row = values.subarray(s * classes, (s + 1) * classes);
           let best = 0;
           for (let j = 1; j < classes; j++) if (row[j] > row[best]) best = j;
           const label = batch.y[s];
@@ -52,13 +55,14 @@ export function findMisclassified(model: Module, batches: Iterable<LabelledBatch
           // Softmax with the max subtracted: p_j = exp(z_j − z_max) / Σ exp(z_i − z_max).
           let z = 0;
           for (let j = 0; j < classes; j++) z += Math.exp(row[j] - row[best]);
+          images ??= batch.x.data();
           out.push({
             index: batch.indices ? batch.indices[s] : seen + s,
             predicted: best,
             label,
             probability: 1 / z,
             labelProbability: Math.exp(row[label] - row[best]) / z,
-            image: batch.x.buffer.slice(s * per, (s + 1) * per),
+            image: images.slice(s * per, (s + 1) * per),
             imageShape: batch.x.shape.slice(1),
           });
         }

@@ -59,7 +59,8 @@ export function channelMoments(x: Tensor): { mean: Float64Array; variance: Float
   const S = x.size / (N * C);
   const mean = new Float64Array(C);
   const variance = new Float64Array(C);
-  const d = x.buffer;
+  // Statistics read: the values come to the host, where the moments are summed in float64.
+  const d = x.data();
   for (let c = 0; c < C; c++) {
     let s = 0;
     for (let n = 0; n < N; n++) for (let i = (n * C + c) * S, e = i + S; i < e; i++) s += d[i];
@@ -134,8 +135,9 @@ export class NormMonitor {
     const step = this.steps + 1;
     if ((step - 1) % this.every !== 0) return;
     const { mean, variance } = channelMoments(x);
-    const rm = layer.runningMean!.buffer;
-    const rv = layer.runningVar!.buffer;
+    // Statistics read: the running statistics come to the host.
+    const rm = layer.runningMean!.data();
+    const rv = layer.runningVar!.data();
     const eps = layer.eps;
     let shift = 0;
     let ratio = 0;
@@ -155,7 +157,8 @@ export class NormMonitor {
     for (const [name, m] of this.normLayers) {
       const { weight, bias } = affineOf(m);
       const list = this.affine.get(name) ?? [];
-      list.push({ epoch, weight: weight === null ? null : quantiles(weight.buffer), bias: bias === null ? null : quantiles(bias.buffer) });
+      // Statistics read: gamma and beta come to the host for their quantiles.
+      list.push({ epoch, weight: weight === null ? null : quantiles(weight.data()), bias: bias === null ? null : quantiles(bias.data()) });
       this.affine.set(name, list);
     }
   }

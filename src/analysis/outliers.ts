@@ -55,7 +55,7 @@ export function findOutlierImages(model: Module, batches: Iterable<IndexedBatch>
     noGrad(() => {
       for (const batch of batches) {
         acts = null;
-        model.call(batch.x);
+        model.call(batch.x.to(model.device));
         const a = acts as Tensor | null;
         if (a === null) throw new Error(`findOutlierImages: layer '${options.layer}' did not run in the forward pass`);
         const [n, c] = a.shape;
@@ -65,13 +65,17 @@ export function findOutlierImages(model: Module, batches: Iterable<IndexedBatch>
         if (batch.indices.length !== n) throw new RangeError(`findOutlierImages: batch has ${n} samples but ${batch.indices.length} indices`);
         const inner = a.size / (n * c);
         const per = batch.x.size / n;
+        // Statistics read: the batch's activations come to the host; its images only when one is kept.
+        const values = a.data();
+        let images: Float32Array | null = null;
         for (let s = 0; s < n; s++) {
           const base = (s * c + options.channel) * inner;
           let v = -Infinity;
-          for (let j = 0; j < inner; j++) v = Math.max(v, a.buffer[base + j]);
+          for (let j = 0; j < inner; j++) v = Math.max(v, values[base + j]);
           if (!(v > options.threshold)) continue;
           if (found.length === k && !better(v, batch.indices[s], found[k - 1])) continue;
-          const item = { index: batch.indices[s], value: v, image: batch.x.buffer.slice(s * per, (s + 1) * per), imageShape: batch.x.shape.slice(1) };
+          images ??= batch.x.data();
+          const item = { index: batch.indices[s], value: v, image: images.slice(s * per, (s + 1) * per), imageShape: batch.x.shape.slice(1) };
           found.push(item);
           found.sort((p, q) => (better(p.value, p.index, q) ? -1 : 1));
           if (found.length > k) found.pop();

@@ -9,6 +9,7 @@ import type { Module } from '../nn/module.js';
 import { RunningStats } from '../nn/norm/running_stats.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { countCorrect } from '../train/trainer.js';
+import { assignValues, copyValues } from '../tensor/assign.js';
 
 /** Batches with an input (labels where accuracy is needed): a DataLoader or any iterable. */
 export type BatchesOf<B> = { batches(): Iterable<B> } | { epoch(): Iterable<B> } | Iterable<B>;
@@ -40,14 +41,15 @@ export function preciseBn(model: Module, source: BatchesOf<{ x: Tensor }>, batch
   const saved = layers.map((l) => ({
     momentum: l.momentum,
     frozen: l.statsFrozen,
-    others: Object.entries(l.stateDict()).filter(([k]) => k !== 'running_mean' && k !== 'running_var').map(([, t]) => [t, t.buffer.slice()] as const),
+    // Saved and restored on their device (copies of the values, no host read).
+    others: Object.entries(l.stateDict()).filter(([k]) => k !== 'running_mean' && k !== 'running_var').map(([, t]) => [t, t.detach().clone()] as const),
   }));
   model.eval();
   for (const l of layers) {
     // momentum null: the running statistics become the cumulative average of the batches seen
     // from here (factor 1 / num_batches_tracked), so the first batch overwrites the old values.
     (l as unknown as Mutable).momentum = null;
-    l.numBatchesTracked!.buffer[0] = 0;
+    assignValues(l.numBatchesTracked!, [0]);
     l.statsFrozen = false;
     l.training = true;
   }
@@ -56,7 +58,7 @@ export function preciseBn(model: Module, source: BatchesOf<{ x: Tensor }>, batch
     noGrad(() => {
       for (const b of iterate(source)) {
         if (used === batches) break;
-        model.call(b.x);
+        model.call(b.x.to(model.device));
         used++;
       }
     });
@@ -64,7 +66,7 @@ export function preciseBn(model: Module, source: BatchesOf<{ x: Tensor }>, batch
     layers.forEach((l, i) => {
       (l as unknown as Mutable).momentum = saved[i].momentum;
       l.statsFrozen = saved[i].frozen;
-      for (const [t, v] of saved[i].others) t.buffer.set(v);
+      for (const [t, v] of saved[i].others) copyValues(t, v);
     });
     for (const [m, t] of flags) m.training = t;
   }
@@ -84,24 +86,34 @@ export function trainEvalAccuracy(
   const withEval = options.evalMode ?? true;
   const layers = runningStatsLayers(model);
   const flags = model.modules().map((m) => [m, m.training] as const);
-  const state = layers.flatMap((l) => Object.values(l.stateDict())).map((t) => [t, t.buffer.slice()] as const);
-  let trainCorrect = 0;
-  let evalCorrect = 0;
+  const state = layers.flatMap((l) => Object.values(l.stateDict())).map((t) => [t, t.detach().clone()] as const);
+  // Correct counts add up on the model's device (exact integers in float32 up to 2^24 samples)
+  // and are read once at the end.
+  let trainCorrect: Tensor | null = null;
+  let evalCorrect: Tensor | null = null;
   let n = 0;
+  const plus = (sum: Tensor | null, c: Tensor): Tensor => (sum === null ? c : sum.add(c));
   try {
     noGrad(() => {
       for (const b of iterate(source)) {
+        const x = b.x.to(model.device);
         model.eval();
-        if (withEval) evalCorrect += countCorrect(model.call(b.x), b.y);
+        if (withEval) evalCorrect = plus(evalCorrect, countCorrect(model.call(x), b.y));
         for (const l of layers) l.training = true;
-        trainCorrect += countCorrect(model.call(b.x), b.y);
-        for (const [t, v] of state) t.buffer.set(v);
+        trainCorrect = plus(trainCorrect, countCorrect(model.call(x), b.y));
+        for (const [t, v] of state) copyValues(t, v);
         n += b.y.length;
       }
     });
   } finally {
-    for (const [t, v] of state) t.buffer.set(v);
+    for (const [t, v] of state) copyValues(t, v);
     for (const [m, t] of flags) m.training = t;
   }
-  return { trainModeAcc: trainCorrect / Math.max(1, n), evalModeAcc: withEval ? evalCorrect / Math.max(1, n) : NaN, samples: n };
+  // Metric read: the end of the pass.
+  const count = (sum: Tensor | null): number => (sum === null ? 0 : sum.item());
+  return {
+    trainModeAcc: count(trainCorrect) / Math.max(1, n),
+    evalModeAcc: withEval ? count(evalCorrect) / Math.max(1, n) : NaN,
+    samples: n,
+  };
 }

@@ -15,7 +15,7 @@ import { DataLoader } from '../data/loader.js';
 import { saveSafetensors } from '../train/safetensors.js';
 import { ensureDir, writeJsonAtomic } from '../train/atomic.js';
 import { Generator } from '../tensor/random.js';
-import { Tensor } from '../tensor/tensor.js';
+import { tensor } from '../tensor/create.js';
 import { setNumThreads } from '../backend/index.js';
 import { choice, intArg, positiveArg, threadsArg, UsageError } from './main.js';
 
@@ -120,7 +120,9 @@ export function interopCommands(program: Command, setCode: (c: number) => void):
         const img = { data: Float32Array.from(px, (v) => v / 255), channels: spec.channels, height: spec.imageSize, width: spec.imageSize };
         x.set(t === undefined ? img.data : t(img, new Generator(0)).data, i * per);
       }
-      const preds = predictTopK(model, new Tensor(x, [images.length, spec.channels, spec.imageSize, spec.imageSize]), spec, o.topK as number, images);
+      // The images become one input tensor on the model's device (one upload).
+      const input = tensor(x, [images.length, spec.channels, spec.imageSize, spec.imageSize], { device: model.device });
+      const preds = predictTopK(model, input, spec, o.topK as number, images);
       if (o.json) {
         process.stdout.write(JSON.stringify(preds, null, 2) + '\n');
       } else {

@@ -5,7 +5,7 @@ import { DataLoader } from '../data/loader.js';
 import { compose, normalize, resize, type Transform } from '../data/transforms.js';
 import type { Module } from '../nn/module.js';
 import { softmax } from '../ops/softmax.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import type { ModelSpec } from './checkpoint.js';
 
 export interface EvalResult {
@@ -37,7 +37,8 @@ export function evaluate(model: Module, dataset: Dataset, spec: ModelSpec, batch
   model.eval();
   noGrad(() => {
     for (const { x, y } of loader.batches()) {
-      const logits = model.call(x).buffer;
+      // Metric read: a batch's logits come to the host, where the confusion matrix is counted.
+      const logits = model.call(x.to(model.device)).data();
       for (let i = 0; i < y.length; i++) {
         let best = 0;
         for (let c = 1; c < k; c++) if (logits[i * k + c] > logits[i * k + best]) best = c;
@@ -77,7 +78,8 @@ export interface Prediction {
 
 /** Top-k classes with softmax probabilities for a batch of inputs [N, C, H, W]. */
 export function predictTopK(model: Module, x: Tensor, spec: ModelSpec, k: number, files: string[]): Prediction[] {
-  const probs = noGrad(() => softmax(model.eval().call(x), 1)).buffer;
+  // Result read: the probabilities come to the host for ranking.
+  const probs = noGrad(() => softmax(model.eval().call(x.to(model.device)), 1)).data();
   const n = spec.numClasses;
   return files.map((file, i) => {
     const order = Array.from({ length: n }, (_, c) => c).sort((a, b) => probs[i * n + b] - probs[i * n + a] || a - b);

@@ -25,7 +25,8 @@ import { writeFileSync } from 'node:fs';
 import { traceOps, type TraceEntry } from '../autograd/trace.js';
 import { noGrad } from '../autograd/graph.js';
 import type { Module } from '../nn/module.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { zeros } from '../tensor/create.js';
 import { COMPOSED_NORM_OPS, exportComposedNorm, type OnnxBuildContext } from './onnx_norm.js';
 
 // ---- protobuf encoding --------------------------------------------------------------------
@@ -154,7 +155,8 @@ export function exportOnnx(model: Module, options: OnnxExportOptions): { bytes: 
   if (shape.length < 2 || shape.some((d) => !Number.isInteger(d) || d < 1)) {
     throw new RangeError(`exportOnnx: inputShape must be [N, C, ...] with positive integers, got [${shape.join(', ')}]`);
   }
-  const x = new Tensor(new Float32Array(shape.reduce((a, d) => a * d, 1)), shape);
+  // The traced input: zeros on the model's device (only the graph is traced, not values).
+  const x = zeros(shape, { device: model.device });
   model.eval();
   const { result: y, tape } = noGrad(() => traceOps(() => model.call(x)));
 
@@ -182,7 +184,8 @@ export function exportOnnx(model: Module, options: OnnxExportOptions): { bytes: 
     const state = stateNames.get(t);
     if (state !== undefined) {
       names.set(t, state);
-      inits.set(state, { dims: [...t.shape], data: t.buffer });
+      // Export read: the state's values become an initializer.
+      inits.set(state, { dims: [...t.shape], data: t.data() });
       return state;
     }
     throw new Error(
@@ -332,7 +335,7 @@ export function exportOnnx(model: Module, options: OnnxExportOptions): { bytes: 
         const affineDims = (p: Tensor): number[] => (e.op === 'groupNorm' ? [p.size, ...new Array<number>(xIn.ndim - 2).fill(1)] : [...p.shape]);
         const affine = (p: Tensor | null, op: 'Mul' | 'Add', base: string): void => {
           if (p === null) return;
-          const name = constant(stateNames.get(p) ?? base, affineDims(p), p.buffer);
+          const name = constant(stateNames.get(p) ?? base, affineDims(p), p.data());
           const next = t();
           nodes.push({ op, inputs: [cur, name], outputs: [next], attrs: [] });
           cur = next;
@@ -393,12 +396,19 @@ function foldInto(
 ): void {
   const O = prev.weight.shape[0];
   const per = prev.weight.size / O;
+  // Export read: the folded initializers are computed on the host.
+  const weight = prev.weight.data();
+  const bias = prev.bias?.data() ?? null;
+  const mu = mean.data();
+  const v = vr.data();
+  const g = gamma?.data() ?? null;
+  const be = beta?.data() ?? null;
   const w = new Float32Array(prev.weight.size);
   const b = new Float32Array(O);
   for (let o = 0; o < O; o++) {
-    const s = (gamma ? gamma.buffer[o] : 1) / Math.sqrt(vr.buffer[o] + eps);
-    for (let k = 0; k < per; k++) w[o * per + k] = prev.weight.buffer[o * per + k] * s;
-    b[o] = ((prev.bias ? prev.bias.buffer[o] : 0) - mean.buffer[o]) * s + (beta ? beta.buffer[o] : 0);
+    const s = (g ? g[o] : 1) / Math.sqrt(v[o] + eps);
+    for (let k = 0; k < per; k++) w[o * per + k] = weight[o * per + k] * s;
+    b[o] = ((bias ? bias[o] : 0) - mu[o]) * s + (be ? be[o] : 0);
   }
   prev.node.inputs = [prev.node.inputs[0], constant(`${prev.node.inputs[1]}_folded`, [...prev.weight.shape], w), constant(`${prev.node.inputs[1]}_folded_bias`, [O], b)];
 }

@@ -155,7 +155,8 @@ export function exportComposedNorm(e: TraceEntry, ctx: OnnxBuildContext): void {
     case 'spectralNormWeight': {
       const orig = ctx.ref(x, e.op);
       const w = e.output;
-      ctx.alias(w, ctx.constant(orig.replace(/_orig$/, ''), [...w.shape], w.buffer.slice()));
+      // Export read: the normalized weight's values become an initializer.
+      ctx.alias(w, ctx.constant(orig.replace(/_orig$/, ''), [...w.shape], w.data()));
       break;
     }
     default:

@@ -1,7 +1,14 @@
 // Progress output: a redrawn bar on a TTY (epoch, batch, loss, accuracy, samples/s, ETA), and
 // one plain line per epoch otherwise.
 export interface ProgressSink {
-  batch(info: { epoch: number; epochs: number; batch: number; batches: number; loss: number; acc: number; samplesPerSec: number; etaSec: number }): void;
+  /**
+   * After each training step. `metrics` reads the running loss and accuracy off the device: the
+   * sink calls it only when it draws a line, so a step that draws nothing reads nothing.
+   */
+  batch(
+    info: { epoch: number; epochs: number; batch: number; batches: number; samplesPerSec: number; etaSec: number },
+    metrics: () => { loss: number; acc: number },
+  ): void;
   epoch(line: string): void;
 }
 
@@ -17,16 +24,17 @@ export function makeProgress(mode: 'auto' | 'bar' | 'lines' | 'none', stream: No
   if (mode === 'none') return { batch: () => undefined, epoch: () => undefined };
   let last = 0;
   return {
-    batch(i) {
+    batch(i, metrics) {
       if (!bar) return;
       const now = Date.now();
       if (now - last < 100 && i.batch < i.batches) return;
       last = now;
+      const { loss, acc } = metrics();
       const width = 24;
       const filled = Math.round((width * i.batch) / Math.max(1, i.batches));
       const text =
         `epoch ${i.epoch}/${i.epochs} [${'='.repeat(filled)}${' '.repeat(width - filled)}] ${i.batch}/${i.batches} ` +
-        `loss ${i.loss.toFixed(4)} acc ${(100 * i.acc).toFixed(2)}% ${i.samplesPerSec.toFixed(0)} samples/s ETA ${fmtTime(i.etaSec)}`;
+        `loss ${loss.toFixed(4)} acc ${(100 * acc).toFixed(2)}% ${i.samplesPerSec.toFixed(0)} samples/s ETA ${fmtTime(i.etaSec)}`;
       stream.write(`\r${text.padEnd(110)}`);
     },
     epoch(line) {

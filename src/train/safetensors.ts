@@ -4,7 +4,8 @@
 // an optional "__metadata__" map of strings, then the raw little-endian data.
 // Writes are atomic: a temp file in the same folder, then rename.
 import { readFileSync } from 'node:fs';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { tensor } from '../tensor/create.js';
 import { writeFileAtomic } from './atomic.js';
 import { formatShape, numelOf } from '../tensor/shape.js';
 
@@ -29,13 +30,15 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Rec
   for (const name of names) {
     const t = tensors[name];
     const asInt = name.endsWith('num_batches_tracked');
+    // Checkpoint write: the tensor's values come to the host here (a copy; CPU tensors).
+    const values = t.data();
     let bytes: Buffer;
     if (asInt) {
       const ints = new BigInt64Array(t.size);
-      for (let i = 0; i < t.size; i++) ints[i] = BigInt(Math.round(t.buffer[i]));
+      for (let i = 0; i < t.size; i++) ints[i] = BigInt(Math.round(values[i]));
       bytes = Buffer.from(ints.buffer);
     } else {
-      bytes = Buffer.from(t.buffer.buffer, t.buffer.byteOffset, t.buffer.byteLength);
+      bytes = Buffer.from(values.buffer, values.byteOffset, values.byteLength);
     }
     header[name] = { dtype: asInt ? 'I64' : 'F32', shape: t.shape, data_offsets: [offset, offset + bytes.length] };
     parts.push(bytes);
@@ -152,7 +155,8 @@ export function decodeSafetensors(buf: Buffer, what = 'safetensors data'): Safet
       const table = halfTable();
       for (let i = 0; i < count; i++) out[i] = table[view.getUint16(i * 2, true)];
     } else for (let i = 0; i < count; i++) out[i] = readAs(view, dtype, i);
-    tensors[name] = new Tensor(out, shape);
+    // Checkpoint read: the file's values become CPU tensors (loadStateDict moves them to the model's device).
+    tensors[name] = tensor(out, shape, { device: 'cpu' });
   }
   return { tensors, metadata };
 }

@@ -10,9 +10,12 @@ import { join } from 'node:path';
 import type { Module } from '../nn/module.js';
 import type { Optimizer, OptimizerState } from '../optim/optimizer.js';
 import type { Scheduler } from '../optim/scheduler.js';
-import { Tensor as TensorClass, type Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { noGrad } from '../autograd/graph.js';
 import { crossEntropy } from '../ops/loss.js';
+import { sign } from '../ops/elementwise.js';
+import { concat } from '../ops/shape.js';
+import { tensor } from '../tensor/create.js';
 import { defaultGenerator } from '../tensor/random.js';
 import { ensureDir, writeFileAtomic, writeJsonAtomic } from './atomic.js';
 import { latestCheckpoint, publishCheckpoint, removeIfPresent, removeSetsBefore, writeCheckpoint } from './checkpoint.js';
@@ -129,19 +132,17 @@ export class Trainer {
     const { model } = this.o;
     const wasTraining = model.training;
     model.eval();
-    let lossSum = 0;
-    let correct = 0;
-    let n = 0;
+    const log = new RunningMetrics();
     noGrad(() => {
       for (const b of source.epoch()) {
-        const logits = model.call(b.x);
-        lossSum += this.loss(logits, b.y).item() * b.y.length;
-        correct += countCorrect(logits, b.y);
-        n += b.y.length;
+        const logits = model.call(b.x.to(model.device));
+        log.add(this.loss(logits, b.y), countCorrect(logits, b.y), b.y.length);
       }
     });
     model.train(wasTraining);
-    return { loss: lossSum / Math.max(1, n), acc: correct / Math.max(1, n) };
+    // Metric read: evaluation end.
+    log.read();
+    return { loss: log.lossSum / Math.max(1, log.n), acc: log.correct / Math.max(1, log.n) };
   }
 
   private loss(logits: Tensor, y: Int32Array): Tensor {
@@ -258,37 +259,49 @@ export class Trainer {
     const o = this.o;
     const lr = o.optimizer.groups[0].hp.lr;
     o.model.train();
+    const device = o.model.device;
     const t0 = process.hrtime.bigint();
-    let lossSum = 0;
-    let correct = 0;
-    let n = 0;
+    const log = new RunningMetrics();
     let b = 0;
     const batches = o.stepsPerEpoch === undefined ? o.train.numBatches : o.stepsPerEpoch;
+    // The non-finite loss check. On the CPU each step's loss is read at once (item() copies one
+    // value out of host memory, no device wait), so a bad batch stops training before its update,
+    // as it always did. On another device a per-step read would stall the queue every step: the
+    // batch's loss stays there with the others, and RunningMetrics.read() names the first non-finite
+    // one at the next logging point (progress line, end of epoch), before any checkpoint.
+    const checkEachStep = device === 'cpu';
+    const stop = (value: number, at: number): Error =>
+      new Error(`train: the loss is ${value} at epoch ${epoch}, batch ${at}; stopping (lower the learning rate or check the data)`);
     for (const batch of o.stepsPerEpoch === undefined ? o.train.epoch() : this.steps(o.stepsPerEpoch)) {
       b++;
       o.optimizer.zeroGrad();
-      const logits = o.model.call(batch.x);
+      const logits = o.model.call(batch.x.to(device));
       let loss = this.loss(logits, batch.y);
-      const value = loss.item();
-      if (!Number.isFinite(value)) {
-        throw new Error(`train: the loss is ${value} at epoch ${epoch}, batch ${b}; stopping (lower the learning rate or check the data)`);
+      if (checkEachStep) {
+        const value = loss.item();
+        if (!Number.isFinite(value)) throw stop(value, b);
       }
+      log.add(loss, countCorrect(logits, batch.y), batch.y.length);
       const extra = o.penalty ? o.penalty(o.model) : null;
       if (extra !== null) loss = loss.add(extra);
       loss.backward();
       o.optimizer.step();
-      lossSum += value * batch.y.length;
-      correct += countCorrect(logits, batch.y);
-      n += batch.y.length;
       const sec = Number(process.hrtime.bigint() - t0) / 1e9;
-      this.progress.batch({
-        epoch, epochs: o.epochs, batch: b, batches, loss: lossSum / n, acc: correct / n,
-        samplesPerSec: n / sec, etaSec: (sec / b) * (batches - b),
+      const n = log.count;
+      // Metric read: the progress line, only when the sink draws one.
+      this.progress.batch({ epoch, epochs: o.epochs, batch: b, batches, samplesPerSec: n / sec, etaSec: (sec / b) * (batches - b) }, () => {
+        const bad = log.read();
+        if (bad !== null) throw stop(bad.value, bad.batch);
+        return { loss: log.lossSum / log.n, acc: log.correct / log.n };
       });
     }
+    // Metric read: end of the epoch's training part.
+    const bad = log.read();
+    if (bad !== null) throw stop(bad.value, bad.batch);
     o.scheduler?.step();
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const m: EpochMetrics = { epoch, lr, train_loss: lossSum / Math.max(1, n), train_acc: correct / Math.max(1, n), seconds, samples_per_sec: n / seconds };
+    const n = log.n;
+    const m: EpochMetrics = { epoch, lr, train_loss: log.lossSum / Math.max(1, n), train_acc: log.correct / Math.max(1, n), seconds, samples_per_sec: n / seconds };
     if (o.val) {
       const v = this.evaluate(o.val);
       m.val_loss = v.loss;
@@ -304,6 +317,73 @@ export class Trainer {
 }
 
 /**
+ * Per-batch loss and correct count, kept as tensors on the model's device until a logging point
+ * reads them all with one download (read()). The host then folds them in batch order exactly as
+ * a per-step read did: lossSum += loss_b * weight_b in float64, from the float32 batch loss, so
+ * the metrics are the same bits whatever the logging points were (a float32 sum on the device
+ * would round differently). Used by the trainer and the analysis evaluations.
+ */
+export class RunningMetrics {
+  /** Over the batches read: sum of batch loss × weight (float64), correct predictions, samples. */
+  lossSum = 0;
+  correct = 0;
+  n = 0;
+  /** Batches read so far (the first pending batch is number done + 1). */
+  private done = 0;
+  private pendingLoss: Tensor[] = [];
+  private pendingCorrect: (Tensor | number)[] = [];
+  private pendingWeight: number[] = [];
+  private pendingSamples: number[] = [];
+  private samples = 0;
+
+  /** Samples added, read or not. */
+  get count(): number {
+    return this.samples;
+  }
+
+  /**
+   * A batch: its mean loss (one value; its graph is not kept), its correct count (a one-value
+   * tensor such as countCorrect's, or a number), its samples, and the loss's weight in lossSum
+   * (default: the samples, so lossSum / n is the mean loss per sample).
+   */
+  add(loss: Tensor, correct: Tensor | number, samples: number, weight = samples): void {
+    this.pendingLoss.push(loss.detach().reshape([1]));
+    this.pendingCorrect.push(typeof correct === 'number' ? correct : correct.detach().reshape([1]));
+    this.pendingWeight.push(weight);
+    this.pendingSamples.push(samples);
+    this.samples += samples;
+  }
+
+  /**
+   * Reads the pending batches (one host copy) and folds them in. Returns the first batch whose
+   * loss is not finite (1-based, counting every batch added) with its value, or null. The read is
+   * synchronous (CPU tensors), as the loops that use this are.
+   */
+  read(): { batch: number; value: number } | null {
+    const k = this.pendingLoss.length;
+    if (k === 0) return null;
+    const onDevice = this.pendingCorrect.filter((c): c is Tensor => typeof c !== 'number');
+    const values = noGrad(() => concat([...this.pendingLoss, ...onDevice])).data();
+    let bad: { batch: number; value: number } | null = null;
+    let next = k;
+    for (let i = 0; i < k; i++) {
+      const loss = values[i];
+      if (bad === null && !Number.isFinite(loss)) bad = { batch: this.done + i + 1, value: loss };
+      this.lossSum += loss * this.pendingWeight[i];
+      const c = this.pendingCorrect[i];
+      this.correct += typeof c === 'number' ? c : values[next++];
+      this.n += this.pendingSamples[i];
+    }
+    this.done += k;
+    this.pendingLoss = [];
+    this.pendingCorrect = [];
+    this.pendingWeight = [];
+    this.pendingSamples = [];
+    return bad;
+  }
+}
+
+/**
  * Optimizer buffers (momentum, Adam moments: one per parameter, as large as the model) go to a
  * safetensors file under keys '<param index>.<buffer>'; the rest of the state stays JSON.
  */
@@ -314,7 +394,8 @@ function splitBuffers(sd: OptimizerState): { meta: OptimizerState; tensors: Reco
     for (const [k, v] of Object.entries(entry)) {
       if (v === null) continue;
       const data = v instanceof Float32Array ? v : Float32Array.from(v);
-      tensors[`${i}.${k}`] = new TensorClass(data, [data.length]);
+      // Checkpoint write: host values into a CPU tensor for the safetensors file.
+      tensors[`${i}.${k}`] = tensor(data, [data.length], { device: 'cpu' });
       names[k] = null;
     }
     return names;
@@ -330,24 +411,35 @@ function withBuffers(meta: OptimizerState, tensors: Record<string, Tensor>): Opt
       for (const k of Object.keys(entry)) {
         const t = tensors[`${i}.${k}`];
         if (t === undefined) throw new Error(`Trainer: optimizer.safetensors lacks buffer '${i}.${k}'; the checkpoint is incomplete`);
-        out[k] = t.buffer;
+        // Checkpoint read: the optimizer keeps its buffers as host arrays in its state.
+        out[k] = t.data();
       }
       return out;
     }),
   };
 }
 
-/** Number of rows of [N, C] logits whose arg-max equals the label. */
-export function countCorrect(logits: Tensor, y: Int32Array): number {
-  const [n, c] = logits.shape;
-  const d = logits.buffer;
-  let correct = 0;
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let j = 1; j < c; j++) if (d[i * c + j] > d[i * c + best]) best = j;
-    if (best === y[i]) correct++;
+/**
+ * Number of rows of [N, C] logits whose arg-max (the first one among ties) equals the label, as
+ * a one-value tensor on the logits' device, computed with ops so that no value leaves the device:
+ * a row's maxima are where max - x has sign 0; the first of them is the largest of
+ * (C - j) there, and it matches label y when that largest is C - y. Every intermediate is a small
+ * integer, exact in float32 (counts up to 2^24).
+ */
+export function countCorrect(logits: Tensor, y: Int32Array): Tensor {
+  if (logits.ndim !== 2 || logits.shape[0] !== y.length) {
+    throw new RangeError(`countCorrect: logits must have shape [N, C] with N = y.length (${y.length}), got [${logits.shape.join(', ')}]`);
   }
-  return correct;
+  const [, c] = logits.shape;
+  const device = logits.device;
+  return noGrad(() => {
+    const x = logits.detach();
+    const isMax = sign(x.max(1, true).sub(x)).neg().add(1);
+    const rank = tensor(Float32Array.from({ length: c }, (_, j) => c - j), [c], { device });
+    const first = isMax.mul(rank).max(1);
+    const wanted = tensor(Float32Array.from(y, (v) => c - v), [y.length], { device });
+    return sign(first.sub(wanted).abs()).neg().add(1).sum();
+  });
 }
 
 function formatEpoch(m: EpochMetrics, epochs: number): string {
