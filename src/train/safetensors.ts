@@ -5,7 +5,7 @@
 // Writes are atomic: a temp file in the same folder, then rename.
 import { readFileSync } from 'node:fs';
 import { Tensor } from '../tensor/tensor.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { formatShape, numelOf } from '../tensor/shape.js';
 
 type Dtype = 'F32' | 'F64' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';

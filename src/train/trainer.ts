@@ -13,11 +13,15 @@ import type { Scheduler } from '../optim/scheduler.js';
 import { Tensor as TensorClass, type Tensor } from '../tensor/tensor.js';
 import { noGrad } from '../autograd/graph.js';
 import { crossEntropy } from '../ops/loss.js';
+import { countCorrect } from '../analysis/accuracy.js';
 import { defaultGenerator } from '../tensor/random.js';
-import { ensureDir, writeFileAtomic, writeJsonAtomic } from './atomic.js';
+import { ensureDir, writeFileAtomic, writeJsonAtomic } from '../io/atomic.js';
+import type { EpochMetrics, TrainResult } from '../io/metrics.js';
 import { latestCheckpoint, publishCheckpoint, removeIfPresent, removeSetsBefore, writeCheckpoint } from './checkpoint.js';
 import { makeProgress, type ProgressSink } from './progress.js';
 import { nameFilteredBatchNorms } from '../nn/norm/fbn_limit.js';
+
+export type { EpochMetrics, TrainResult } from '../io/metrics.js';
 
 export interface Batch {
   x: Tensor;
@@ -35,31 +39,6 @@ export interface BatchSource {
   /** Serialisable position/RNG state (for resume). */
   getState?(): unknown;
   setState?(state: unknown): void;
-}
-
-export interface EpochMetrics {
-  epoch: number;
-  lr: number;
-  train_loss: number;
-  train_acc: number;
-  val_loss?: number;
-  val_acc?: number;
-  test_loss?: number;
-  test_acc?: number;
-  seconds: number;
-  samples_per_sec: number;
-}
-
-export interface TrainResult {
-  epochs: number;
-  best_epoch: number;
-  /** Selection metric: validation accuracy, else test accuracy, else training accuracy. */
-  best_metric: number;
-  best_metric_name: 'val_acc' | 'test_acc' | 'train_acc';
-  test_acc_at_best?: number;
-  final: EpochMetrics;
-  history: EpochMetrics[];
-  total_seconds: number;
 }
 
 export interface TrainerOptions {
@@ -335,19 +314,6 @@ function withBuffers(meta: OptimizerState, tensors: Record<string, Tensor>): Opt
       return out;
     }),
   };
-}
-
-/** Number of rows of [N, C] logits whose arg-max equals the label. */
-export function countCorrect(logits: Tensor, y: Int32Array): number {
-  const [n, c] = logits.shape;
-  const d = logits.buffer;
-  let correct = 0;
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let j = 1; j < c; j++) if (d[i * c + j] > d[i * c + best]) best = j;
-    if (best === y[i]) correct++;
-  }
-  return correct;
 }
 
 function formatEpoch(m: EpochMetrics, epochs: number): string {
