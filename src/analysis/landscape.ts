@@ -27,7 +27,7 @@ import { Generator } from '../tensor/random.js';
 import { formatShape } from '../tensor/shape.js';
 import { noGrad, enableGrad } from '../autograd/graph.js';
 import { crossEntropy } from '../ops/loss.js';
-import { countCorrect, RunningMetrics } from '../train/trainer.js';
+import { countCorrect, RunningMetrics } from './accuracy.js';
 import { assignValues, copyValues } from '../tensor/assign.js';
 
 /** A batch of inputs and class labels (DataLoader batches qualify). */

@@ -8,7 +8,7 @@ import { noGrad } from '../autograd/graph.js';
 import type { Module } from '../nn/module.js';
 import { RunningStats } from '../nn/norm/running_stats.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { countCorrect } from '../train/trainer.js';
+import { countCorrect } from './accuracy.js';
 import { assignValues, copyValues } from '../tensor/assign.js';
 
 /** Batches with an input (labels where accuracy is needed): a DataLoader or any iterable. */

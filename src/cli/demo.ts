@@ -13,7 +13,7 @@ import type { NormSpec } from '../models/index.js';
 import { captureLayerInputs, normLayers } from '../analysis/capture.js';
 import { findOutlierImages } from '../analysis/outliers.js';
 import { liveTensorboardHooks } from '../report/liveTensorboard.js';
-import { intArg, threadsArg } from './main.js';
+import { intArg, threadsArg } from './args.js';
 
 const VARIANTS: { dir: string; label: string; norm: NormSpec }[] = [
   { dir: 'bn', label: 'BatchNorm', norm: 'bn' },

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { importTorchCheckpoint } from '../interop/importTorch.js';
 import { createModel, MODEL_NAMES } from '../models/index.js';
 import { loadSafetensors } from '../train/safetensors.js';
-import { choice, intArg, UsageError } from './main.js';
+import { choice, intArg, UsageError } from './args.js';
 
 export function importCommand(program: Command, setCode: (c: number) => void): void {
   program

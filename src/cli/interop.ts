@@ -13,11 +13,11 @@ import { saveOnnx } from '../interop/onnx.js';
 import { preciseBn } from '../analysis/preciseBn.js';
 import { DataLoader } from '../data/loader.js';
 import { saveSafetensors } from '../train/safetensors.js';
-import { ensureDir, writeJsonAtomic } from '../train/atomic.js';
+import { ensureDir, writeJsonAtomic } from '../io/atomic.js';
 import { Generator } from '../tensor/random.js';
 import { tensor } from '../tensor/create.js';
 import { setNumThreads } from '../backend/index.js';
-import { choice, intArg, positiveArg, threadsArg, UsageError } from './main.js';
+import { choice, intArg, positiveArg, threadsArg, UsageError } from './args.js';
 
 const NORMS: readonly NormKind[] = NORM_KINDS;
 

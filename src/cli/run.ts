@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { EXPERIMENTS } from '../experiments/registry.js';
 import { runExperiment, resolveConfig } from '../experiments/runExperiment.js';
-import { intArg, UsageError } from './main.js';
+import { intArg, UsageError } from './args.js';
 
 export function runCommand(program: Command, setCode: (c: number) => void): void {
   program

@@ -1,7 +1,7 @@
 // `normlab serve [folder]`: live curves of the runs under a folder (src/report/serve.ts), on
 // 127.0.0.1 only, until Ctrl-C.
 import type { Command } from 'commander';
-import { intArg } from './main.js';
+import { intArg } from './args.js';
 
 export function serveCommand(program: Command, setCode: (c: number) => void): void {
   program

@@ -12,7 +12,7 @@ import { enqueueSweep } from '../sweep/queue.js';
 import { startWorker } from '../sweep/worker.js';
 import { formatStatus, sweepStatus, waitForSweep, writeSweepReport, type SweepStatus } from '../sweep/status.js';
 import { checkSweepId } from '../sweep/schema.js';
-import { intArg, threadsArg, UsageError } from './main.js';
+import { intArg, threadsArg, UsageError } from './args.js';
 
 const err = (l: string): void => {
   process.stderr.write(l + '\n');

@@ -8,7 +8,7 @@ import { liveTensorboardHooks } from '../report/liveTensorboard.js';
 import { DATASET_NAMES } from '../data/load.js';
 import { NORM_KINDS } from '../nn/norm/factory.js';
 import { MODEL_NAMES, hasBnLayers, type NormKind } from '../models/index.js';
-import { choice, intArg, listArg, numArg, positiveArg, threadsArg, UsageError } from './main.js';
+import { choice, intArg, listArg, numArg, positiveArg, threadsArg, UsageError } from './args.js';
 
 const NORMS: readonly NormKind[] = NORM_KINDS;
 /** Kinds that take --groups. */

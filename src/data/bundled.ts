@@ -14,7 +14,7 @@ import { stratifiedSplit } from './split.js';
 import { MNIST_CLASSES } from './sources.js';
 import type { Split } from './mnist.js';
 import { defaultCacheDir } from './download.js';
-import { writeFileAtomic } from '../train/atomic.js';
+import { writeFileAtomic } from '../io/atomic.js';
 
 export const BUNDLED_MNIST_SIZE = 10000;
 export const BUNDLED_MNIST_TEST_SIZE = 2000;

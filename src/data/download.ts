@@ -12,7 +12,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Checksum, RemoteFile } from './sources.js';
-import { ensureDir } from '../train/atomic.js';
+import { ensureDir } from '../io/atomic.js';
 
 /** The cache root: $NORMLAB_DATA or ~/.cache/normlab. */
 export function defaultCacheDir(): string {

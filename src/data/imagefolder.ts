@@ -29,7 +29,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync,
 import { availableParallelism } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import sharp from 'sharp';
-import { ensureDir, writeJsonAtomic } from '../train/atomic.js';
+import { ensureDir, writeJsonAtomic } from '../io/atomic.js';
 import { DataFormatError } from './errors.js';
 import { FolderDataset } from './folder.js';
 

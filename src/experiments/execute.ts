@@ -6,8 +6,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { runTraining } from '../train/run.js';
-import { ensureDir, writeJsonAtomic } from '../train/atomic.js';
-import { readJsonFile } from '../train/jsonFile.js';
+import { ensureDir, writeJsonAtomic } from '../io/atomic.js';
+import { readJsonFile } from '../io/jsonFile.js';
 import type { Experiment, RunRecord, RunSpec } from './experiment.js';
 import { getExperiment } from './registry.js';
 import { RunInstruments } from './instruments.js';

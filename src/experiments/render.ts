@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { heatmapChart, barChart, lineChart, quantileBoxChart, renderChart, landscapeChart, type ChartSpec as VegaSpec } from '../report/charts.js';
 import { imageGridHtml } from '../report/png.js';
-import { writeFileAtomic } from '../train/atomic.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import type { ChartSpec, ReportSpec, TableSpec } from './reportSpec.js';
 
 export function escapeHtml(s: string): string {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { applyOverrides, expand, type ExperimentConfig, type RunRecord, type RunSpec } from './experiment.js';
 import { getExperiment } from './registry.js';
 import { runPool } from './pool.js';
-import { ensureDir, writeJsonAtomic } from '../train/atomic.js';
+import { ensureDir, writeJsonAtomic } from '../io/atomic.js';
 import { loadDatasetSync, DATASET_NAMES, type DatasetName } from '../data/load.js';
 
 export interface RunExperimentOptions {

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { createModel, type NormSpec } from '../models/index.js';
 import type { Module } from '../nn/module.js';
 import { loadSafetensors } from '../train/safetensors.js';
-import { readJsonFile } from '../train/jsonFile.js';
+import { readJsonFile } from '../io/jsonFile.js';
 import { inputSizeProblem } from '../models/inputs.js';
 import type { RunInput } from '../train/run.js';
 

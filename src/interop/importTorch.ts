@@ -2,7 +2,7 @@
 // file with the same tensor names, dtypes, shapes and bytes, which safetensors.torch.load_file
 // and normlab's loadSafetensors/loadStateDict read.
 import { loadTorchFile, stateDictOf, type RawTensor } from './torchFile.js';
-import { writeFileAtomic } from '../train/atomic.js';
+import { writeFileAtomic } from '../io/atomic.js';
 
 /** safetensors bytes of raw tensors, in the given order: u64 LE header length, JSON header padded to 8 bytes, data. */
 export function encodeRawSafetensors(tensors: Map<string, RawTensor>, metadata: Record<string, string> = {}): Buffer {

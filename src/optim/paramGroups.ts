@@ -3,15 +3,23 @@
 // library users:
 //  - 'bn_weight': the scale γ of every normalization layer (a parameter named `weight` that is
 //    1-D, as in BN, Filtered BN, Batch Renorm, GroupNorm, InstanceNorm and the input-norm BN, or
-//    the elementwise weight of a LayerNorm) gets lr / c and no weight decay; schedulers scale
+//    the elementwise weight of a layer normalizing over trailing dims `normalizedShape`, as
+//    LayerNorm and RMSNorm) gets lr / c and no weight decay; schedulers scale
 //    each group's own initial lr, so it still follows the schedule;
 //  - 'no_decay': every bias (conv, linear, and the shift β of normalization layers) gets lr and
 //    no weight decay;
 //  - 'decay': every other parameter (conv and linear weights) gets lr and the weight decay.
 // Groups without parameters are left out.
-import type { Module } from '../nn/module.js';
-import { LayerNorm } from '../nn/norm/group_norm.js';
 import type { Tensor } from '../tensor/tensor.js';
+
+/**
+ * What paramGroups reads of a model (an nn.Module has both): its parameters and its modules under
+ * dotted names. A structural type, so that optimizers do not depend on nn.
+ */
+export interface NamedModel {
+  namedParameters(): [string, Tensor][];
+  namedModules(): [string, object][];
+}
 
 export interface ParamGroupRules {
   lr: number;
@@ -27,7 +35,7 @@ export interface ParamGroupSpec {
   name: 'decay' | 'no_decay' | 'bn_weight';
 }
 
-export function paramGroups(model: Module, rules: ParamGroupRules): ParamGroupSpec[] {
+export function paramGroups(model: NamedModel, rules: ParamGroupRules): ParamGroupSpec[] {
   const c = rules.c ?? 1;
   if (!(c > 0) || !Number.isFinite(c)) throw new RangeError(`paramGroups: rules.c must be a finite number > 0, got ${c}`);
   if (!(rules.lr >= 0)) throw new RangeError(`paramGroups: rules.lr must be >= 0, got ${rules.lr}`);
@@ -40,7 +48,7 @@ export function paramGroups(model: Module, rules: ParamGroupRules): ParamGroupSp
     const dot = full.lastIndexOf('.');
     const name = full.slice(dot + 1);
     const owner = modules.get(dot < 0 ? '' : full.slice(0, dot));
-    if (name === 'weight' && (p.ndim <= 1 || owner instanceof LayerNorm)) gamma.push(p);
+    if (name === 'weight' && (p.ndim <= 1 || (owner !== undefined && 'normalizedShape' in owner))) gamma.push(p);
     else if (name === 'bias') noDecay.push(p);
     else decay.push(p);
   }

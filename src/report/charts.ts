@@ -7,7 +7,7 @@
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
-import type { EpochMetrics } from '../train/trainer.js';
+import type { EpochMetrics } from '../io/metrics.js';
 
 export type ChartSpec = TopLevelSpec;
 

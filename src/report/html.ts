@@ -9,9 +9,9 @@
 import { readFileSync, existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { writeFileAtomic } from '../train/atomic.js';
-import { jsonErrorAt } from '../train/jsonFile.js';
-import type { EpochMetrics, TrainResult } from '../train/trainer.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { jsonErrorAt } from '../io/jsonFile.js';
+import type { EpochMetrics, TrainResult } from '../io/metrics.js';
 import { pairedTTest } from '../analysis/ttest.js';
 import { renderChart, curvesChart, barChart, type ChartSpec, type RunGroup } from './charts.js';
 import { imageGridHtml, type ImageCell } from './png.js';

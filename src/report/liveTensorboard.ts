@@ -9,7 +9,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Module } from '../nn/module.js';
-import type { EpochMetrics } from '../train/trainer.js';
+import type { EpochMetrics } from '../io/metrics.js';
 import { normLayers, selectModules } from '../analysis/capture.js';
 import { encodeEvent, encodeRecord, epochScalars, type HistogramData, type SummaryValue } from './tensorboard.js';
 

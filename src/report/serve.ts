@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import type { EpochMetrics } from '../train/trainer.js';
+import type { EpochMetrics } from '../io/metrics.js';
 import { curvesChart, renderChart } from './charts.js';
 
 export interface LiveRun {

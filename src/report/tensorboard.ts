@@ -13,8 +13,8 @@
 // "brain.Event:2" event.
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../train/atomic.js';
-import type { EpochMetrics } from '../train/trainer.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import type { EpochMetrics } from '../io/metrics.js';
 
 const CRC32C_TABLE = (() => {
   const t = new Uint32Array(256);

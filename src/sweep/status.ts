@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { ExperimentConfig, RunRecord } from '../experiments/experiment.js';
 import { getExperiment } from '../experiments/registry.js';
-import { ensureDir, writeJsonAtomic } from '../train/atomic.js';
+import { ensureDir, writeJsonAtomic } from '../io/atomic.js';
 import { sweepKeys } from './keys.js';
 import { checkSweepId } from './schema.js';
 

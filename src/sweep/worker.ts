@@ -18,7 +18,7 @@ import type { DatasetCacheStats } from '../data/cache.js';
 import { runDirName } from '../experiments/execute.js';
 import { QUEUE, sweepKeys } from './keys.js';
 import { parseJob, splitJobId } from './schema.js';
-import { faultPoint } from '../train/faults.js';
+import { faultPoint } from '../io/faults.js';
 import { maskSecrets } from './redisUrl.js';
 
 export interface WorkerOptions {

@@ -16,8 +16,8 @@ import { closeSync, copyFileSync, existsSync, fsyncSync, linkSync, mkdirSync, op
 import { join } from 'node:path';
 import type { Tensor } from '../tensor/tensor.js';
 import { encodeSafetensors, loadSafetensors } from './safetensors.js';
-import { ensureDir, removeStaleTemps, tempName, writeFileDurable } from './atomic.js';
-import { faultPoint } from './faults.js';
+import { ensureDir, removeStaleTemps, tempName, writeFileDurable } from '../io/atomic.js';
+import { faultPoint } from '../io/faults.js';
 
 const SET = /^epoch-(\d+)$/;
 export const CHECKPOINTS = 'checkpoints';

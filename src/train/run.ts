@@ -25,7 +25,7 @@ import { stratifiedSplit } from '../data/split.js';
 import { inputSizeProblem } from '../models/inputs.js';
 import { openRunDir, configDifferences, RunDirError, type RunDir } from './runDir.js';
 import { hasCheckpoint } from './checkpoint.js';
-import { writeJsonAtomic } from './atomic.js';
+import { writeJsonAtomic } from '../io/atomic.js';
 import { join } from 'node:path';
 
 export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop';

@@ -14,9 +14,9 @@
 import { linkSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ensureDir, processAlive, tempName } from './atomic.js';
+import { ensureDir, processAlive, tempName } from '../io/atomic.js';
 import { CHECKPOINTS, removeStaleCheckpointTemps } from './checkpoint.js';
-import { jsonErrorAt } from './jsonFile.js';
+import { jsonErrorAt } from '../io/jsonFile.js';
 
 /** A refused run directory or resume (the CLI exits with code 2). */
 export class RunDirError extends Error {

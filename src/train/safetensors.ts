@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { Tensor } from '../tensor/tensor.js';
 import { tensor } from '../tensor/create.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { formatShape, numelOf } from '../tensor/shape.js';
 
 type Dtype = 'F32' | 'F64' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';

@@ -2,7 +2,7 @@
 // for report tests and the browser test.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EpochMetrics, TrainResult } from '../../src/train/trainer.js';
+import type { EpochMetrics, TrainResult } from '../../src/io/metrics.js';
 
 /** Writes a run whose test accuracy climbs to finalAcc over `epochs` epochs; returns its directory. */
 export function writeRun(root: string, name: string, config: Record<string, unknown>, finalAcc: number, epochs = 4): string {

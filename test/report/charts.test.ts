@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderChart, curvesChart, quantileBoxChart, histogramChart, heatmapChart, landscapeChart, barChart, lineChart } from '../../src/report/charts.js';
-import type { EpochMetrics } from '../../src/train/trainer.js';
+import type { EpochMetrics } from '../../src/io/metrics.js';
 import { markCounts } from '../helpers/svg.js';
 
 function history(accs: number[]): EpochMetrics[] {

@@ -1,5 +1,5 @@
 // Fault injection: `normlab train` killed with SIGKILL at every step that writes or renames a file
-// of its run (src/train/faults.ts), then resumed, must end with exactly the weights and metrics of
+// of its run (src/io/faults.ts), then resumed, must end with exactly the weights and metrics of
 // an uninterrupted run, and leave no temp file or lock behind.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
