@@ -38,9 +38,14 @@ function fold(conv: Conv2d, norm: Foldable): void {
   const be = backendFor('fuseConvBn', conv.weight, scale);
   const w = mul(conv.weight, reshape(scale, [conv.outChannels, 1, 1, 1]));
   be.copy(w.storage, conv.weight.storage);
+  w.dispose();
   const bias = conv.bias;
   if (bias === null) conv.setParameter('bias', new Parameter(shift));
-  else be.copy(add(mul(bias, scale), shift).storage, bias.storage);
+  else {
+    const b = add(mul(bias, scale), shift);
+    be.copy(b.storage, bias.storage);
+    b.dispose();
+  }
 }
 
 export interface FuseResult {
