@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor, nn, functional as F, manualSeed } from '../../src/index.js';
+import { Tensor, nn, functional as F, manualSeed, setDefaultDevice } from '../../src/index.js';
 import { assertClose } from '../helpers/assert.js';
 import { forEachDevice } from '../helpers/device.js';
 import { Generator } from '../../src/tensor/random.js';
@@ -76,6 +76,23 @@ forEachDevice('nn.Conv2d', (device, { t, read }) => {
       assertClose(await read(xd.grad!), expected.gx, 'input gradient');
       assertClose(await read(conv.weight.grad!), expected.gw, 'weight gradient');
       assertClose(await read(conv.bias!.grad!), expected.gb, 'bias gradient');
+    });
+
+    it(`creates its parameters on ${device} when that is the default device, with the CPU's values`, async () => {
+      manualSeed(12);
+      const cpuConv = new nn.Conv2d(2, 4, 3);
+      manualSeed(12);
+      setDefaultDevice(device);
+      let conv: nn.Conv2d;
+      try {
+        conv = new nn.Conv2d(2, 4, 3);
+      } finally {
+        setDefaultDevice('cpu');
+      }
+      assert.equal(conv.weight.device, device);
+      assert.equal(conv.bias!.device, device);
+      assert.deepEqual(await read(conv.weight), cpuConv.weight.data());
+      assert.deepEqual(await read(conv.bias!), cpuConv.bias!.data());
     });
 
     it(`throws an error naming conv2d and both devices for a CPU input to a layer on ${device}`, () => {
