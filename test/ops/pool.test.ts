@@ -237,6 +237,21 @@ describe('pooling semantics', () => {
   });
 });
 
+describe('pooling kernels', () => {
+  it('name the parameter field of a bad argument', () => {
+    const dy = backend.upload(new Float32Array([1, 2]));
+    const indices = backend.uploadIndex(new Int32Array([0, 9]));
+    assert.throws(
+      () => backend.maxPool2dBackward({ dy, indices, outShape: [1, 2, 1, 1], dx: backend.empty(8), xShape: [1, 2, 2, 2] }),
+      /maxPool2dBackward: indices \(argument 1\) holds an index outside the input plane/,
+    );
+    assert.throws(
+      () => backend.avgPool2dForward({ x: backend.zeros(8), xShape: [1, 2, 2, 2], y: backend.empty(1), kernel: [2, 2], stride: [2, 2], padding: [0, 0] }),
+      /avgPool2dForward: y \(argument 2\) must hold at least 2 floats, got 1/,
+    );
+  });
+});
+
 describe('pooling argument errors', () => {
   const x = new Tensor(new Float32Array(2 * 3 * 5 * 5), [2, 3, 5, 5]);
   it('rejects an input that is not 4-D', () => {

@@ -21,18 +21,15 @@ export interface NativeConvKernels {
 }
 
 /**
- * Runs a native call whose errors name positional arguments ("conv2dForward: argument 5 must
- * hold ...") and adds the name of the parameter-object field each position came from.
+ * The native code's errors name positional arguments ("conv2dForward: argument 5 must hold ...");
+ * this adds the name of the parameter-object field each position came from and returns the error
+ * to rethrow.
  */
-export function namingArguments(fields: readonly string[], call: () => void): void {
-  try {
-    call();
-  } catch (e) {
-    if (e instanceof Error) {
-      e.message = e.message.replace(/\bargument (\d+)\b/, (m: string, i: string) => (fields[Number(i)] === undefined ? m : `${fields[Number(i)]} (${m})`));
-    }
-    throw e;
+export function withFieldNames(e: unknown, fields: readonly string[]): unknown {
+  if (e instanceof Error) {
+    e.message = e.message.replace(/\bargument (\d+)\b/, (m: string, i: string) => (fields[Number(i)] === undefined ? m : `${fields[Number(i)]} (${m})`));
   }
+  return e;
 }
 
 const FORWARD = ['x', 'xShape', 'weight', 'wShape', 'bias', 'y', 'stride', 'padding', 'dilation', 'groups'];
@@ -45,19 +42,31 @@ export function cpuConvKernels(addon: NativeConvKernels): ConvKernels {
       const fn = 'conv2dForward';
       const bias = a.bias === null ? null : hostArray(a.bias, fn);
       const x = hostArray(a.x, fn), w = hostArray(a.weight, fn), y = hostArray(a.y, fn);
-      namingArguments(FORWARD, () => addon.conv2dForward(x, a.xShape, w, a.wShape, bias, y, a.stride, a.padding, a.dilation, a.groups));
+      try {
+        addon.conv2dForward(x, a.xShape, w, a.wShape, bias, y, a.stride, a.padding, a.dilation, a.groups);
+      } catch (e) {
+        throw withFieldNames(e, FORWARD);
+      }
     },
     conv2dBackwardInput(a) {
       const fn = 'conv2dBackwardInput';
       const dy = hostArray(a.dy, fn), w = hostArray(a.weight, fn), dx = hostArray(a.dx, fn);
-      namingArguments(BACKWARD_INPUT, () => addon.conv2dBackwardInput(dy, w, a.wShape, dx, a.xShape, a.stride, a.padding, a.dilation, a.groups));
+      try {
+        addon.conv2dBackwardInput(dy, w, a.wShape, dx, a.xShape, a.stride, a.padding, a.dilation, a.groups);
+      } catch (e) {
+        throw withFieldNames(e, BACKWARD_INPUT);
+      }
     },
     conv2dBackwardWeight(a) {
       const fn = 'conv2dBackwardWeight';
       const x = hostArray(a.x, fn), dy = hostArray(a.dy, fn);
       const dw = a.dw === null ? null : hostArray(a.dw, fn);
       const db = a.dbias === null ? null : hostArray(a.dbias, fn);
-      namingArguments(BACKWARD_WEIGHT, () => addon.conv2dBackwardWeight(x, a.xShape, dy, dw, a.wShape, db, a.stride, a.padding, a.dilation, a.groups));
+      try {
+        addon.conv2dBackwardWeight(x, a.xShape, dy, dw, a.wShape, db, a.stride, a.padding, a.dilation, a.groups);
+      } catch (e) {
+        throw withFieldNames(e, BACKWARD_WEIGHT);
+      }
     },
   };
 }

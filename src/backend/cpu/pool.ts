@@ -2,7 +2,7 @@
 // typed PoolKernels of kernels/pool.ts.
 import type { PoolKernels } from '../kernels/pool.js';
 import { hostArray, hostIndexArray } from './storage.js';
-import { namingArguments } from './conv.js';
+import { withFieldNames } from './conv.js';
 
 /** The addon's pooling exports; the native code checks every length and shape. */
 export interface NativePoolKernels {
@@ -35,35 +35,56 @@ export function cpuPoolKernels(addon: NativePoolKernels): PoolKernels {
     maxPool2dForward(a) {
       const fn = 'maxPool2dForward';
       const x = hostArray(a.x, fn), y = hostArray(a.y, fn), idx = hostIndexArray(a.indices, fn);
-      namingArguments(MAX_FORWARD, () =>
-        addon.maxPool2dForward(x, a.xShape, y, idx, a.kernel, a.stride, a.padding, a.dilation ?? [1, 1], a.ceilMode ?? false));
+      try {
+        addon.maxPool2dForward(x, a.xShape, y, idx, a.kernel, a.stride, a.padding, a.dilation ?? [1, 1], a.ceilMode ?? false);
+      } catch (e) {
+        throw withFieldNames(e, MAX_FORWARD);
+      }
     },
     maxPool2dBackward(a) {
       const fn = 'maxPool2dBackward';
       const dy = hostArray(a.dy, fn), idx = hostIndexArray(a.indices, fn), dx = hostArray(a.dx, fn);
-      namingArguments(MAX_BACKWARD, () => addon.maxPool2dBackward(dy, idx, a.outShape, dx, a.xShape));
+      try {
+        addon.maxPool2dBackward(dy, idx, a.outShape, dx, a.xShape);
+      } catch (e) {
+        throw withFieldNames(e, MAX_BACKWARD);
+      }
     },
     avgPool2dForward(a) {
       const fn = 'avgPool2dForward';
       const x = hostArray(a.x, fn), y = hostArray(a.y, fn);
-      namingArguments(AVG_FORWARD, () =>
-        addon.avgPool2dForward(x, a.xShape, y, a.kernel, a.stride, a.padding, a.ceilMode ?? false, a.countIncludePad ?? true));
+      try {
+        addon.avgPool2dForward(x, a.xShape, y, a.kernel, a.stride, a.padding, a.ceilMode ?? false, a.countIncludePad ?? true);
+      } catch (e) {
+        throw withFieldNames(e, AVG_FORWARD);
+      }
     },
     avgPool2dBackward(a) {
       const fn = 'avgPool2dBackward';
       const dy = hostArray(a.dy, fn), dx = hostArray(a.dx, fn);
-      namingArguments(AVG_BACKWARD, () =>
-        addon.avgPool2dBackward(dy, dx, a.xShape, a.kernel, a.stride, a.padding, a.ceilMode ?? false, a.countIncludePad ?? true));
+      try {
+        addon.avgPool2dBackward(dy, dx, a.xShape, a.kernel, a.stride, a.padding, a.ceilMode ?? false, a.countIncludePad ?? true);
+      } catch (e) {
+        throw withFieldNames(e, AVG_BACKWARD);
+      }
     },
     adaptiveAvgPool2dForward(a) {
       const fn = 'adaptiveAvgPool2dForward';
       const x = hostArray(a.x, fn), y = hostArray(a.y, fn);
-      namingArguments(ADAPTIVE_FORWARD, () => addon.adaptiveAvgPool2dForward(x, a.xShape, y, a.outSize));
+      try {
+        addon.adaptiveAvgPool2dForward(x, a.xShape, y, a.outSize);
+      } catch (e) {
+        throw withFieldNames(e, ADAPTIVE_FORWARD);
+      }
     },
     adaptiveAvgPool2dBackward(a) {
       const fn = 'adaptiveAvgPool2dBackward';
       const dy = hostArray(a.dy, fn), dx = hostArray(a.dx, fn);
-      namingArguments(ADAPTIVE_BACKWARD, () => addon.adaptiveAvgPool2dBackward(dy, dx, a.xShape, a.outSize));
+      try {
+        addon.adaptiveAvgPool2dBackward(dy, dx, a.xShape, a.outSize);
+      } catch (e) {
+        throw withFieldNames(e, ADAPTIVE_BACKWARD);
+      }
     },
   };
 }
