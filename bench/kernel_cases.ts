@@ -189,56 +189,57 @@ export function kernelCases(): KernelCase[] {
 
   // Convolution: 3x3, padding 1, on a small and a ResNet-sized activation.
   for (const [N, C, H] of [[8, 16, 16], [32, 64, 32]]) {
-    const xs = [N, C, H, H], ws = [C, C, 3, 3];
-    const nx = prod(xs), nw = prod(ws);
+    const xShape = [N, C, H, H], wShape = [C, C, 3, 3];
+    const nx = prod(xShape), nw = prod(wShape);
     const flops = 2 * N * C * H * H * C * 9;
     const bytes = (2 * nx + nw) * F4;
-    const conv = { stride: [1, 1], padding: [1, 1], dilation: [1, 1] };
-    add('conv2dForward', `conv2dForward ${shapeName(xs)} w${shapeName(ws)}`, bytes, flops, () => {
-      const x = fill(nx, 22), w = fill(nw, 23, -0.1, 0.1), y = new Float32Array(nx);
-      return () => backend.conv2dForward(x, xs, w, ws, null, y, conv.stride, conv.padding, conv.dilation, 1);
+    const geometry = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 };
+    add('conv2dForward', `conv2dForward ${shapeName(xShape)} w${shapeName(wShape)}`, bytes, flops, () => {
+      const x = backend.upload(fill(nx, 22)), weight = backend.upload(fill(nw, 23, -0.1, 0.1)), y = backend.empty(nx);
+      return () => backend.conv2dForward({ x, xShape, weight, wShape, bias: null, y, ...geometry });
     });
-    add('conv2dBackwardInput', `conv2dBackwardInput ${shapeName(xs)} w${shapeName(ws)}`, bytes, flops, () => {
-      const dy = fill(nx, 24), w = fill(nw, 23, -0.1, 0.1), dx = new Float32Array(nx);
-      return () => backend.conv2dBackwardInput(dy, w, ws, dx, xs, conv.stride, conv.padding, conv.dilation, 1);
+    add('conv2dBackwardInput', `conv2dBackwardInput ${shapeName(xShape)} w${shapeName(wShape)}`, bytes, flops, () => {
+      const dy = backend.upload(fill(nx, 24)), weight = backend.upload(fill(nw, 23, -0.1, 0.1)), dx = backend.empty(nx);
+      return () => backend.conv2dBackwardInput({ dy, weight, wShape, dx, xShape, ...geometry });
     });
-    add('conv2dBackwardWeight', `conv2dBackwardWeight ${shapeName(xs)} w${shapeName(ws)}`, bytes, flops, () => {
-      const x = fill(nx, 22), dy = fill(nx, 24), dw = new Float32Array(nw), db = new Float32Array(C);
-      return () => backend.conv2dBackwardWeight(x, xs, dy, dw, ws, db, conv.stride, conv.padding, conv.dilation, 1);
+    add('conv2dBackwardWeight', `conv2dBackwardWeight ${shapeName(xShape)} w${shapeName(wShape)}`, bytes, flops, () => {
+      const x = backend.upload(fill(nx, 22)), dy = backend.upload(fill(nx, 24)), dw = backend.empty(nw), dbias = backend.empty(C);
+      return () => backend.conv2dBackwardWeight({ x, xShape, dy, dw, wShape, dbias, ...geometry });
     });
   }
 
   // Pooling: 2x2 stride 2 and global average pooling.
-  for (const xs of [LARGE, SMALL]) {
-    const n = prod(xs);
-    const os = [xs[0], xs[1], xs[2] / 2, xs[3] / 2];
-    const no = prod(os);
-    const k = [2, 2], s = [2, 2], p = [0, 0];
-    add('maxPool2dForward', `maxPool2dForward 2x2 ${shapeName(xs)}`, (n + 2 * no) * F4, n, () => {
-      const x = fill(n, 25), y = new Float32Array(no), idx = new Int32Array(no);
-      return () => backend.maxPool2dForward(x, xs, y, idx, k, s, p);
+  for (const xShape of [LARGE, SMALL]) {
+    const n = prod(xShape);
+    const outShape = [xShape[0], xShape[1], xShape[2] / 2, xShape[3] / 2];
+    const no = prod(outShape);
+    const window = { kernel: [2, 2], stride: [2, 2], padding: [0, 0] };
+    add('maxPool2dForward', `maxPool2dForward 2x2 ${shapeName(xShape)}`, (n + 2 * no) * F4, n, () => {
+      const x = backend.upload(fill(n, 25)), y = backend.empty(no), indices = backend.emptyIndex(no);
+      return () => backend.maxPool2dForward({ x, xShape, y, indices, ...window });
     });
-    add('maxPool2dBackward', `maxPool2dBackward 2x2 ${shapeName(xs)}`, (n + 2 * no) * F4, no, () => {
-      const x = fill(n, 25), y = new Float32Array(no), idx = new Int32Array(no), dy = fill(no, 26), dx = new Float32Array(n);
-      backend.maxPool2dForward(x, xs, y, idx, k, s, p);
-      return () => backend.maxPool2dBackward(dy, idx, os, dx, xs);
+    add('maxPool2dBackward', `maxPool2dBackward 2x2 ${shapeName(xShape)}`, (n + 2 * no) * F4, no, () => {
+      const x = backend.upload(fill(n, 25)), y = backend.empty(no), indices = backend.emptyIndex(no);
+      const dy = backend.upload(fill(no, 26)), dx = backend.empty(n);
+      backend.maxPool2dForward({ x, xShape, y, indices, ...window });
+      return () => backend.maxPool2dBackward({ dy, indices, outShape, dx, xShape });
     });
-    add('avgPool2dForward', `avgPool2dForward 2x2 ${shapeName(xs)}`, (n + no) * F4, n, () => {
-      const x = fill(n, 25), y = new Float32Array(no);
-      return () => backend.avgPool2dForward(x, xs, y, k, s, p);
+    add('avgPool2dForward', `avgPool2dForward 2x2 ${shapeName(xShape)}`, (n + no) * F4, n, () => {
+      const x = backend.upload(fill(n, 25)), y = backend.empty(no);
+      return () => backend.avgPool2dForward({ x, xShape, y, ...window });
     });
-    add('avgPool2dBackward', `avgPool2dBackward 2x2 ${shapeName(xs)}`, (n + no) * F4, n, () => {
-      const dy = fill(no, 26), dx = new Float32Array(n);
-      return () => backend.avgPool2dBackward(dy, dx, xs, k, s, p);
+    add('avgPool2dBackward', `avgPool2dBackward 2x2 ${shapeName(xShape)}`, (n + no) * F4, n, () => {
+      const dy = backend.upload(fill(no, 26)), dx = backend.empty(n);
+      return () => backend.avgPool2dBackward({ dy, dx, xShape, ...window });
     });
-    const ga = [xs[0], xs[1], 1, 1];
-    add('adaptiveAvgPool2dForward', `adaptiveAvgPool2dForward 1x1 ${shapeName(xs)}`, (n + prod(ga)) * F4, n, () => {
-      const x = fill(n, 25), y = new Float32Array(prod(ga));
-      return () => backend.adaptiveAvgPool2dForward(x, xs, y, [1, 1]);
+    const ga = [xShape[0], xShape[1], 1, 1];
+    add('adaptiveAvgPool2dForward', `adaptiveAvgPool2dForward 1x1 ${shapeName(xShape)}`, (n + prod(ga)) * F4, n, () => {
+      const x = backend.upload(fill(n, 25)), y = backend.empty(prod(ga));
+      return () => backend.adaptiveAvgPool2dForward({ x, xShape, y, outSize: [1, 1] });
     });
-    add('adaptiveAvgPool2dBackward', `adaptiveAvgPool2dBackward 1x1 ${shapeName(xs)}`, (n + prod(ga)) * F4, n, () => {
-      const dy = fill(prod(ga), 26), dx = new Float32Array(n);
-      return () => backend.adaptiveAvgPool2dBackward(dy, dx, xs, [1, 1]);
+    add('adaptiveAvgPool2dBackward', `adaptiveAvgPool2dBackward 1x1 ${shapeName(xShape)}`, (n + prod(ga)) * F4, n, () => {
+      const dy = backend.upload(fill(prod(ga), 26)), dx = backend.empty(n);
+      return () => backend.adaptiveAvgPool2dBackward({ dy, dx, xShape, outSize: [1, 1] });
     });
   }
 

@@ -3,6 +3,8 @@
 import type { Backend, Kernels } from './backend.js';
 import { loadAddon } from './native.js';
 import { cpuMemory } from './cpu/memory.js';
+import { cpuConvKernels, type NativeConvKernels } from './cpu/conv.js';
+import { cpuPoolKernels, type NativePoolKernels } from './cpu/pool.js';
 
 /**
  * Every kernel name of the Backend type, grouped by family. `satisfies Record<keyof Kernels, true>`
@@ -37,4 +39,9 @@ function checked(addon: Record<string, unknown>): Kernels {
 
 const addonKernels = checked(loadAddon() as Record<string, unknown>);
 
-export const cpu: Backend = { ...addonKernels, ...cpuMemory };
+export const cpu: Backend = {
+  ...addonKernels,
+  ...cpuMemory,
+  ...cpuConvKernels(addonKernels as unknown as NativeConvKernels),
+  ...cpuPoolKernels(addonKernels as unknown as NativePoolKernels),
+};

@@ -2,7 +2,8 @@
 // bias [O].
 import { Module, Parameter } from './module.js';
 import { conv2d } from '../ops/conv.js';
-import { defaultGenerator, type Generator } from '../tensor/random.js';
+import { defaultGenerator } from '../tensor/random.js';
+import { symmetricUniform } from './init.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkPositiveInt } from '../tensor/shape.js';
 
@@ -13,13 +14,6 @@ export interface Conv2dLayerOptions {
   groups?: number;
   /** Default true. */
   bias?: boolean;
-}
-
-/** n values drawn from U(-bound, bound) with `gen`. */
-export function uniformBuffer(n: number, bound: number, gen: Generator): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = (2 * gen.uniform() - 1) * bound;
-  return out;
 }
 
 export class Conv2d extends Module {
@@ -59,8 +53,8 @@ export class Conv2d extends Module {
     const bound = 1 / Math.sqrt(fanIn);
     const gen = defaultGenerator();
     const wShape = [outChannels, inChannels / groups, k[0], k[1]];
-    this.registerParameter('weight', new Parameter(uniformBuffer(outChannels * fanIn, bound, gen), wShape));
-    this.registerParameter('bias', (options.bias ?? true) ? new Parameter(uniformBuffer(outChannels, bound, gen), [outChannels]) : null);
+    this.registerParameter('weight', new Parameter(symmetricUniform(outChannels * fanIn, bound, gen), wShape));
+    this.registerParameter('bias', (options.bias ?? true) ? new Parameter(symmetricUniform(outChannels, bound, gen), [outChannels]) : null);
   }
 
   get weight(): Parameter {

@@ -1,20 +1,12 @@
 // Linear (fully connected) and Identity layers.
 import { Module, Parameter } from './module.js';
 import { Tensor } from '../tensor/tensor.js';
-import { defaultGenerator } from '../tensor/random.js';
+import { symmetricUniform } from './init.js';
 import { checkPositiveInt } from '../tensor/shape.js';
 import { linear } from '../ops/linear.js';
 
 export interface LinearOptions {
   bias?: boolean;
-}
-
-/** U(-bound, bound) values from the global generator (manualSeed makes them repeatable). */
-function uniformInit(n: number, bound: number): Float32Array {
-  const gen = defaultGenerator();
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = (gen.uniform() * 2 - 1) * bound;
-  return out;
 }
 
 /**
@@ -34,8 +26,8 @@ export class Linear extends Module {
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
     const bound = 1 / Math.sqrt(inFeatures);
-    this.weight = this.registerParameter('weight', new Parameter(uniformInit(outFeatures * inFeatures, bound), [outFeatures, inFeatures]))!;
-    this.bias = this.registerParameter('bias', (options.bias ?? true) ? new Parameter(uniformInit(outFeatures, bound), [outFeatures]) : null);
+    this.weight = this.registerParameter('weight', new Parameter(symmetricUniform(outFeatures * inFeatures, bound), [outFeatures, inFeatures]))!;
+    this.bias = this.registerParameter('bias', (options.bias ?? true) ? new Parameter(symmetricUniform(outFeatures, bound), [outFeatures]) : null);
   }
 
   forward(x: Tensor): Tensor {

@@ -171,8 +171,14 @@ export abstract class Module {
     for (const [k, v] of Object.entries(sd)) {
       const target = own[k];
       if (target === undefined) continue;
-      if (v.device === target.device) backendFor('loadStateDict', target).copy(v.storage, target.storage);
-      else backendFor('loadStateDict', target).copy(v.to(target.device).storage, target.storage);
+      const be = backendFor(`${this.constructor.name}.loadStateDict`, target);
+      if (v.device === target.device) be.copy(v.storage, target.storage);
+      else {
+        // Values from another device pass through one upload (Tensor.to), then go into the target's storage.
+        const moved = v.to(target.device);
+        be.copy(moved.storage, target.storage);
+        moved.dispose();
+      }
     }
   }
 

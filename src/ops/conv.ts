@@ -1,13 +1,11 @@
 // 2-D convolution (cross-correlation, as torch.nn.functional.conv2d) over NCHW tensors, with
 // stride, zero padding, dilation and groups. Output size per spatial axis:
 //   out = floor((in + 2*padding - dilation*(kernel - 1) - 1) / stride) + 1
-import { backend } from '../backend/index.js';
-import { needsGrad } from '../autograd/graph.js';
-import { recordHost } from '../autograd/hostRules.js';
+import { backendFor, type Storage } from '../backend/index.js';
+import { needsGrad, record } from '../autograd/graph.js';
 import { traceOp } from '../autograd/trace.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank, formatShape } from '../tensor/shape.js';
-import { emptyFloats, zeroFloats } from '../backend/cpu/alloc.js';
 
 export interface Conv2dOptions {
   stride?: number | [number, number];
@@ -76,26 +74,29 @@ export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, opti
   if (bias != null && (bias.ndim !== 1 || bias.shape[0] !== O)) {
     throw new RangeError(`${fn}: bias must have shape [${O}] (one value per output channel), got ${formatShape(bias.shape)}`);
   }
+  const be = backendFor(fn, input, weight, bias);
   const [OH, OW] = windowOutSize(fn, input.shape, [KH, KW], stride, padding, dilation);
   const outShape = [N, O, OH, OW];
-  const out = new Tensor(emptyFloats(N * O * OH * OW), outShape);
-  const xb = input.buffer;
-  const wb = weight.buffer;
+  const y = be.empty(N * O * OH * OW);
+  const x = input.storage;
+  const w = weight.storage;
   const xShape = input.shape;
   const wShape = weight.shape;
-  backend.conv2dForward(xb, xShape, wb, wShape, bias?.buffer ?? null, out.buffer, stride, padding, dilation, groups);
-  traceOp(fn, [input, weight, bias ?? null], out, { stride, padding, dilation, groups });
+  const geometry = { stride, padding, dilation, groups };
+  be.conv2dForward({ x, xShape, weight: w, wShape, bias: bias?.storage ?? null, y, ...geometry });
+  const out = new Tensor(y, outShape);
+  traceOp(fn, [input, weight, bias ?? null], out, geometry);
   const inputs = bias != null ? [input, weight, bias] : [input, weight];
   if (!needsGrad(...inputs)) return out;
-  return recordHost(out, fn, inputs, (g) => {
-    let gx: Float32Array | null = null;
+  return record(out, fn, inputs, (dy) => {
+    let dx: Storage | null = null;
     if (input.requiresGrad) {
-      gx = emptyFloats(xb.length);
-      backend.conv2dBackwardInput(g, wb, wShape, gx, xShape, stride, padding, dilation, groups);
+      dx = be.empty(input.size);
+      be.conv2dBackwardInput({ dy, weight: w, wShape, dx, xShape, ...geometry });
     }
-    const gw = weight.requiresGrad ? emptyFloats(wb.length) : null;
-    const gb = bias != null && bias.requiresGrad ? zeroFloats(O) : null;
-    if (gw !== null || gb !== null) backend.conv2dBackwardWeight(xb, xShape, g, gw, wShape, gb, stride, padding, dilation, groups);
-    return bias != null ? [gx, gw, gb] : [gx, gw];
+    const dw = weight.requiresGrad ? be.empty(weight.size) : null;
+    const dbias = bias != null && bias.requiresGrad ? be.zeros(O) : null;
+    if (dw !== null || dbias !== null) be.conv2dBackwardWeight({ x, xShape, dy, dw, wShape, dbias, ...geometry });
+    return bias != null ? [dx, dw, dbias] : [dx, dw];
   });
 }

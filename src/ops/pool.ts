@@ -8,14 +8,12 @@
 //   inside the padded input).
 //   adaptiveAvgPool2d: output bin i of `out` over an axis of length L averages
 //   [floor(i*L/out), ceil((i+1)*L/out)).
-import { backend } from '../backend/index.js';
-import { needsGrad } from '../autograd/graph.js';
-import { recordHost } from '../autograd/hostRules.js';
+import { backendFor } from '../backend/index.js';
+import { needsGrad, record } from '../autograd/graph.js';
 import { traceOp } from '../autograd/trace.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank, formatShape } from '../tensor/shape.js';
 import { toPair, windowOutSize } from './conv.js';
-import { emptyFloats } from '../backend/cpu/alloc.js';
 
 export interface Pool2dOptions {
   /** Defaults to the kernel size. */
@@ -61,36 +59,46 @@ function poolPlan(fn: string, input: Tensor, kernelSize: number | [number, numbe
 
 /** Max pooling; the gradient goes to the (first) maximum of each window. */
 export function maxPool2d(input: Tensor, kernelSize: number | [number, number], options: MaxPool2dOptions = {}): Tensor {
-  const p = poolPlan('maxPool2d', input, kernelSize, options);
+  const fn = 'maxPool2d';
+  const p = poolPlan(fn, input, kernelSize, options);
+  const be = backendFor(fn, input);
   const n = p.outShape.reduce((a, d) => a * d, 1);
-  const out = new Tensor(emptyFloats(n), p.outShape);
-  const indices = new Int32Array(n);
-  backend.maxPool2dForward(input.buffer, input.shape, out.buffer, indices, p.kernel, p.stride, p.padding, p.dilation, p.ceilMode);
-  traceOp('maxPool2d', [input], out, { kernel: p.kernel, stride: p.stride, padding: p.padding, dilation: p.dilation, ceilMode: p.ceilMode });
-  if (!needsGrad(input)) return out;
+  const y = be.empty(n);
+  const indices = be.emptyIndex(n);
   const xShape = input.shape;
-  return recordHost(out, 'maxPool2d', [input], (g) => {
-    const gx = emptyFloats(input.size);
-    backend.maxPool2dBackward(g, indices, p.outShape, gx, xShape);
-    return [gx];
+  be.maxPool2dForward({ x: input.storage, xShape, y, indices, kernel: p.kernel, stride: p.stride, padding: p.padding, dilation: p.dilation, ceilMode: p.ceilMode });
+  const out = new Tensor(y, p.outShape);
+  traceOp(fn, [input], out, { kernel: p.kernel, stride: p.stride, padding: p.padding, dilation: p.dilation, ceilMode: p.ceilMode });
+  if (!needsGrad(input)) {
+    be.release(indices);
+    return out;
+  }
+  return record(out, fn, [input], (dy) => {
+    const dx = be.empty(input.size);
+    be.maxPool2dBackward({ dy, indices, outShape: p.outShape, dx, xShape });
+    return [dx];
   });
 }
 
 /** Average pooling; zero padding counts in the divisor unless countIncludePad is false. */
 export function avgPool2d(input: Tensor, kernelSize: number | [number, number], options: AvgPool2dOptions = {}): Tensor {
+  const fn = 'avgPool2d';
   if ((options as MaxPool2dOptions).dilation !== undefined) {
     throw new RangeError('avgPool2d: options.dilation is not supported (PyTorch\'s avg_pool2d has none); expected undefined');
   }
-  const p = poolPlan('avgPool2d', input, kernelSize, options);
-  const includePad = options.countIncludePad ?? true;
-  const out = new Tensor(emptyFloats(p.outShape.reduce((a, d) => a * d, 1)), p.outShape);
-  backend.avgPool2dForward(input.buffer, input.shape, out.buffer, p.kernel, p.stride, p.padding, p.ceilMode, includePad);
-  traceOp('avgPool2d', [input], out, { kernel: p.kernel, stride: p.stride, padding: p.padding, ceilMode: p.ceilMode, countIncludePad: includePad });
+  const p = poolPlan(fn, input, kernelSize, options);
+  const be = backendFor(fn, input);
+  const countIncludePad = options.countIncludePad ?? true;
+  const window = { kernel: p.kernel, stride: p.stride, padding: p.padding, ceilMode: p.ceilMode, countIncludePad };
+  const y = be.empty(p.outShape.reduce((a, d) => a * d, 1));
   const xShape = input.shape;
-  return recordHost(out, 'avgPool2d', [input], (g) => {
-    const gx = emptyFloats(input.size);
-    backend.avgPool2dBackward(g, gx, xShape, p.kernel, p.stride, p.padding, p.ceilMode, includePad);
-    return [gx];
+  be.avgPool2dForward({ x: input.storage, xShape, y, ...window });
+  const out = new Tensor(y, p.outShape);
+  traceOp(fn, [input], out, { kernel: p.kernel, stride: p.stride, padding: p.padding, ceilMode: p.ceilMode, countIncludePad });
+  return record(out, fn, [input], (dy) => {
+    const dx = be.empty(input.size);
+    be.avgPool2dBackward({ dy, dx, xShape, ...window });
+    return [dx];
   });
 }
 
@@ -101,14 +109,16 @@ export function adaptiveAvgPool2d(input: Tensor, outputSize: number | [number, n
   const size = toPair(fn, 'outputSize', outputSize, 1);
   const [N, C, H, W] = input.shape;
   if (H < 1 || W < 1) throw new RangeError(`${fn}: input must have H, W >= 1, got ${formatShape(input.shape)}`);
+  const be = backendFor(fn, input);
   const outShape = [N, C, size[0], size[1]];
-  const out = new Tensor(emptyFloats(N * C * size[0] * size[1]), outShape);
-  backend.adaptiveAvgPool2dForward(input.buffer, input.shape, out.buffer, size);
-  traceOp(fn, [input], out, { size });
+  const y = be.empty(N * C * size[0] * size[1]);
   const xShape = input.shape;
-  return recordHost(out, fn, [input], (g) => {
-    const gx = emptyFloats(input.size);
-    backend.adaptiveAvgPool2dBackward(g, gx, xShape, size);
-    return [gx];
+  be.adaptiveAvgPool2dForward({ x: input.storage, xShape, y, outSize: size });
+  const out = new Tensor(y, outShape);
+  traceOp(fn, [input], out, { size });
+  return record(out, fn, [input], (dy) => {
+    const dx = be.empty(input.size);
+    be.adaptiveAvgPool2dBackward({ dy, dx, xShape, outSize: size });
+    return [dx];
   });
 }

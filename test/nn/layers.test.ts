@@ -2,13 +2,17 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { nn, functional as F, tensor, randn, ones, manualSeed } from '../../src/index.js';
 import { assertClose } from '../helpers/assert.js';
+import { forEachDevice } from '../helpers/device.js';
+import { Generator } from '../../src/tensor/random.js';
+import * as init from '../../src/nn/init.js';
 
-describe('Linear', () => {
-  it('initialises weight and bias from U(-1/sqrt(in), 1/sqrt(in)) with PyTorch names and shapes', () => {
+forEachDevice('Linear', (device, { read }) => {
+  it('initialises weight and bias from U(-1/sqrt(in), 1/sqrt(in)) with PyTorch names and shapes', async () => {
     manualSeed(0);
-    const m = new nn.Linear(64, 300);
+    const m = new nn.Linear(64, 300).to(device);
+    assert.equal(m.device, device);
     const bound = 1 / 8;
-    const w = m.weight.data();
+    const w = await read(m.weight);
     assert.deepEqual(m.weight.shape, [300, 64]);
     assert.deepEqual(m.bias!.shape, [300]);
     assert.ok(w.every((v) => v >= -bound && v <= bound));
@@ -18,23 +22,50 @@ describe('Linear', () => {
     assert.deepEqual(Object.keys(m.stateDict()), ['weight', 'bias']);
   });
 
-  it('gives the same weights after the same manualSeed', () => {
+  it('gives the same weights after the same manualSeed', async () => {
     manualSeed(5);
-    const a = new nn.Linear(3, 4).weight.data();
+    const a = await read(new nn.Linear(3, 4).to(device).weight);
     manualSeed(5);
-    assert.deepEqual(new nn.Linear(3, 4).weight.data(), a);
+    assert.deepEqual(await read(new nn.Linear(3, 4).to(device).weight), a);
   });
 
-  it('has no bias with bias: false and computes x W^T', () => {
-    const m = new nn.Linear(2, 1, { bias: false });
+  it('has no bias with bias: false and takes its weight from a state dict', async () => {
+    const m = new nn.Linear(2, 1, { bias: false }).to(device);
     assert.equal(m.bias, null);
     assert.deepEqual(m.namedParameters().map(([n]) => n), ['weight']);
-    m.weight.buffer.set([2, -1]);
+    m.loadStateDict({ weight: tensor([[2, -1]]) });
+    assert.equal(m.weight.device, device);
+    assert.deepEqual([...(await read(m.weight))], [2, -1]);
+  });
+});
+
+describe('Linear forward', () => {
+  it('computes x W^T', () => {
+    const m = new nn.Linear(2, 1, { bias: false });
+    m.loadStateDict({ weight: tensor([[2, -1]]) });
     assert.deepEqual([...m.forward(tensor([[1, 2], [3, 4]])).data()], [0, 2]);
   });
 
   it('rejects non-positive feature counts', () => {
     assert.throws(() => new nn.Linear(0, 3), /Linear: inFeatures must be an integer >= 1, got 0/);
+  });
+});
+
+forEachDevice('nn.init', (device, { t, read }) => {
+  it('fills a tensor on its device with the values the seeded generator gives', async () => {
+    const w = t(new Float32Array(2 * 3 * 3 * 3), [2, 3, 3, 3]);
+    init.kaimingNormal(w, { mode: 'fan_out', nonlinearity: 'relu', generator: new Generator(1) });
+    const g = new Generator(1);
+    const std = Math.SQRT2 / Math.sqrt(2 * 9);
+    assert.deepEqual([...(await read(w))], Array.from({ length: w.size }, () => Math.fround(g.normal() * std)));
+    init.constant(w, 0.25);
+    assert.ok((await read(w)).every((v) => v === 0.25));
+    const u = t(new Float32Array(6), [2, 3]);
+    init.xavierUniform(u, 1, new Generator(2));
+    const bound = Math.sqrt(6 / 5);
+    const h = new Generator(2);
+    assert.deepEqual([...(await read(u))], Array.from({ length: 6 }, () => Math.fround(-bound + 2 * bound * h.uniform())));
+    assert.equal(u.device, device);
   });
 });
 

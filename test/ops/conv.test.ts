@@ -6,6 +6,7 @@ import { loadFixtures, type FixtureCase } from '../helpers/fixtures.js';
 import { assertClose } from '../helpers/assert.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 import { forEachIsa, useIsa } from '../helpers/isa.js';
+import { forEachDevice } from '../helpers/device.js';
 
 type Pair = number | [number, number];
 interface ConvOpts {
@@ -97,6 +98,46 @@ function runCase(c: FixtureCase) {
 const cases = loadFixtures('conv');
 const originalThreads = getNumThreads();
 after(() => setNumThreads(originalThreads));
+
+forEachDevice('conv2d', (device, { t, read }) => {
+  for (const c of cases) {
+    it(`matches PyTorch for "${c.name}" in output and every gradient`, async () => {
+      const f = c.tensors;
+      const x = t(f.x.data.slice(), f.x.shape, true);
+      const w = t(f.w.data.slice(), f.w.shape, true);
+      const b = f.b === undefined ? null : t(f.b.data.slice(), f.b.shape, true);
+      const y = F.conv2d(x, w, b, optsOf(c));
+      assert.equal(y.device, device);
+      y.backward(t(f.gy.data.slice(), f.gy.shape));
+      assert.deepEqual(y.shape, f.y.shape);
+      assertClose(await read(y), f.y.data, `${c.name}: output`);
+      assertClose(await read(x.grad!), f.gx.data, `${c.name}: input gradient`);
+      assertClose(await read(w.grad!), f.gw.data, `${c.name}: weight gradient`, { scaleToMax: true });
+      if (f.gb !== undefined) assertClose(await read(b!.grad!), f.gb.data, `${c.name}: bias gradient`);
+      else assert.equal(b, null);
+    });
+  }
+
+  it('sends gradients only to the inputs that require them', async () => {
+    const x = t(sineData(2 * 3 * 4 * 4, 1), [2, 3, 4, 4]);
+    const w = t(sineData(2 * 3 * 9, 2), [2, 3, 3, 3]);
+    const b = t(sineData(2, 3), [2], true);
+    const y = F.conv2d(x, w, b, { padding: 1 });
+    y.backward(t(new Float32Array(y.size).fill(1), y.shape));
+    assert.equal(x.grad, null);
+    assert.equal(w.grad, null);
+    assertClose(await read(b.grad!), [32, 32], 'bias gradient is the number of output positions');
+  });
+
+  if (device !== 'cpu') {
+    it('rejects an input and a weight on two devices, naming conv2d and both devices', () => {
+      const x = new Tensor(sineData(1 * 2 * 4 * 4, 1), [1, 2, 4, 4]);
+      const w = t(sineData(3 * 2 * 9, 2), [3, 2, 3, 3]);
+      assert.throws(() => F.conv2d(x, w), new RegExp(`conv2d: expected all tensors on one device, but found tensors on 'cpu' and '${device}'`));
+      assert.throws(() => F.conv2d(t(sineData(32, 1), [1, 2, 4, 4]), w, new Tensor(new Float32Array(3), [3])), new RegExp(`conv2d: .*'${device}' and 'cpu'`));
+    });
+  }
+});
 
 forEachIsa((isa) => {
   describe(`conv2d on the ${isa} path`, () => {
@@ -239,15 +280,6 @@ describe('conv2d gradients', () => {
     });
   }
 
-  it('flow only to the inputs that require them', () => {
-    const x = new Tensor(sineData(2 * 3 * 4 * 4, 1), [2, 3, 4, 4]);
-    const w = new Tensor(sineData(2 * 3 * 9, 2), [2, 3, 3, 3]);
-    const b = new Tensor(sineData(2, 3), [2], { requiresGrad: true });
-    F.conv2d(x, w, b, { padding: 1 }).sum().backward();
-    assert.equal(x.grad, null);
-    assert.equal(w.grad, null);
-    assertClose(b.grad!.buffer, [32, 32], 'bias gradient is the number of output positions');
-  });
 });
 
 describe('conv2d argument errors', () => {
@@ -290,21 +322,31 @@ describe('conv2d argument errors', () => {
   });
 });
 
-describe('conv2d native kernels', () => {
-  it('refuse buffers shorter than their shapes need, naming the kernel and argument', () => {
-    const x = new Float32Array(1 * 2 * 5 * 5);
-    const w = new Float32Array(3 * 2 * 3 * 3);
+describe('conv2d kernels', () => {
+  it('refuse storage shorter than the shapes need, naming the kernel and the argument', () => {
+    const x = backend.zeros(1 * 2 * 5 * 5);
+    const weight = backend.zeros(3 * 2 * 3 * 3);
+    const geometry = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 };
     assert.throws(
-      () => backend.conv2dForward(x, [1, 2, 5, 5], w, [3, 2, 3, 3], null, new Float32Array(26), [1, 1], [0, 0], [1, 1], 1),
-      /conv2dForward: argument 5 must hold at least 27 floats, got 26/,
+      () => backend.conv2dForward({ x, xShape: [1, 2, 5, 5], weight, wShape: [3, 2, 3, 3], bias: null, y: backend.zeros(26), ...geometry }),
+      /conv2dForward: y \(argument 5\) must hold at least 27 floats, got 26/,
     );
     assert.throws(
-      () => backend.conv2dBackwardWeight(x, [1, 2, 5, 5], new Float32Array(27), new Float32Array(17), [3, 2, 3, 3], null, [1, 1], [0, 0], [1, 1], 1),
-      /conv2dBackwardWeight: argument 3 must hold at least 54 floats, got 17/,
+      () => backend.conv2dBackwardWeight({ x, xShape: [1, 2, 5, 5], dy: backend.zeros(27), dw: backend.zeros(17), wShape: [3, 2, 3, 3], dbias: null, ...geometry }),
+      /conv2dBackwardWeight: dw \(argument 3\) must hold at least 54 floats, got 17/,
     );
     assert.throws(
-      () => backend.conv2dBackwardInput(new Float32Array(27), w, [3, 2, 3, 3], x, [1, 2, 5, 5], [1, 1], [0, 0], [1, 1], 2),
-      /conv2dBackwardInput: argument 8 must be >= 1 and divide the input and output channels/,
+      () => backend.conv2dBackwardInput({ dy: backend.zeros(27), weight, wShape: [3, 2, 3, 3], dx: x, xShape: [1, 2, 5, 5], ...geometry, groups: 2 }),
+      /conv2dBackwardInput: groups \(argument 8\) must be >= 1 and divide the input and output channels/,
+    );
+  });
+
+  it('refuse a handle that was released', () => {
+    const y = backend.empty(27);
+    backend.release(y);
+    assert.throws(
+      () => backend.conv2dForward({ x: backend.zeros(50), xShape: [1, 2, 5, 5], weight: backend.zeros(54), wShape: [3, 2, 3, 3], bias: null, y, stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 }),
+      /conv2dForward: this tensor's memory was released/,
     );
   });
 });

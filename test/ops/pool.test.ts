@@ -6,6 +6,7 @@ import { loadFixtures, type FixtureCase } from '../helpers/fixtures.js';
 import { assertClose } from '../helpers/assert.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 import { forEachIsa, useIsa } from '../helpers/isa.js';
+import { forEachDevice, type DeviceTools } from '../helpers/device.js';
 
 type Pair = number | [number, number];
 const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : v);
@@ -77,6 +78,47 @@ const cases = loadFixtures('pool');
 const originalThreads = getNumThreads();
 after(() => setNumThreads(originalThreads));
 
+/** One fixture case on a device: the output and the input gradient, read back. */
+async function runCaseOn(c: FixtureCase, { t, read }: DeviceTools) {
+  const f = c.tensors;
+  const p = c.params as {
+    op: string; kernel: Pair; stride: Pair | null; padding: Pair; outputSize: Pair; dilation?: Pair; ceilMode?: boolean; countIncludePad?: boolean;
+  };
+  const x = t(f.x.data.slice(), f.x.shape, true);
+  const opts = { stride: p.stride ?? undefined, padding: p.padding, ceilMode: p.ceilMode };
+  let y: Tensor;
+  if (p.op === 'max') y = F.maxPool2d(x, p.kernel, { ...opts, dilation: p.dilation });
+  else if (p.op === 'avg') y = F.avgPool2d(x, p.kernel, { ...opts, countIncludePad: p.countIncludePad });
+  else y = F.adaptiveAvgPool2d(x, p.outputSize);
+  y.backward(t(f.gy.data.slice(), f.gy.shape));
+  return { y: await read(y), gx: await read(x.grad!), shape: y.shape, device: y.device };
+}
+
+forEachDevice('pooling', (device, tools) => {
+  for (const c of cases) {
+    it(`matches PyTorch for "${c.name}" in output and input gradient`, async () => {
+      const r = await runCaseOn(c, tools);
+      assert.equal(r.device, device);
+      assert.deepEqual(r.shape, c.tensors.y.shape);
+      assertClose(r.y, c.tensors.y.data, `${c.name}: output`);
+      assertClose(r.gx, c.tensors.gx.data, `${c.name}: input gradient`);
+    });
+  }
+
+  it('propagates NaN through max pooling, also without a gradient', async () => {
+    const y = F.maxPool2d(tools.t([1, NaN, 3, 4], [1, 1, 2, 2]), 2);
+    assert.ok(Number.isNaN((await tools.read(y))[0]));
+  });
+
+  it('averages a constant to itself, with and without counting the padding', async () => {
+    const x = tools.t(new Float32Array(16).fill(2), [1, 1, 4, 4]);
+    assertClose(await tools.read(F.avgPool2d(x, 3, { stride: 1, padding: 1, countIncludePad: false })), new Float32Array(16).fill(2), 'countIncludePad false');
+    // A corner window holds 4 of 9 values inside the input: 4 * 2 / 9.
+    assert.ok(Math.abs((await tools.read(F.avgPool2d(x, 3, { stride: 1, padding: 1 })))[0] - 8 / 9) < 1e-6);
+    assertClose(await tools.read(F.adaptiveAvgPool2d(x, 1)), [2], 'global average');
+  });
+});
+
 function sineData(n: number, seed: number): Float32Array {
   return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.7318 + seed * 1.913) * Math.cos(i * 0.1171 + seed));
 }
@@ -112,9 +154,11 @@ forEachIsa((isa) => {
         const x = Float32Array.from({ length: n }, (_, i) => (i % 23 === 7 ? NaN : Math.round(Math.sin(i * 1.7 + W) * 3)));
         const OH = Math.floor(H / 2), OW = Math.floor(W / 2);
         const m = 2 * 3 * OH * OW;
-        const y = new Float32Array(m);
-        const idx = new Int32Array(m);
-        backend.maxPool2dForward(x, xs, y, idx, [2, 2], [2, 2], [0, 0]);
+        const ys = backend.empty(m);
+        const indices = backend.emptyIndex(m);
+        backend.maxPool2dForward({ x: backend.upload(x), xShape: xs, y: ys, indices, kernel: [2, 2], stride: [2, 2], padding: [0, 0] });
+        const y = backend.downloadSync(ys);
+        const idx = backend.downloadIndexSync(indices);
         for (let pl = 0; pl < 6; pl++)
           for (let oh = 0; oh < OH; oh++)
             for (let ow = 0; ow < OW; ow++) {
@@ -143,10 +187,12 @@ forEachIsa((isa) => {
         const xs = c.tensors.x.shape;
         const outShape = c.tensors.y.shape;
         const n = outShape.reduce((a, d) => a * d, 1);
-        const y = new Float32Array(n);
-        const idx = new Int32Array(n);
-        backend.maxPool2dForward(c.tensors.x.data, xs, y, idx, k, pair(p.stride ?? p.kernel), pair(p.padding), pair(p.dilation ?? 1), p.ceilMode ?? false);
-        assert.deepEqual([...idx], [...c.tensors.indices.data], `${c.name}: indices`);
+        const indices = backend.emptyIndex(n);
+        backend.maxPool2dForward({
+          x: backend.upload(c.tensors.x.data), xShape: xs, y: backend.empty(n), indices,
+          kernel: k, stride: pair(p.stride ?? p.kernel), padding: pair(p.padding), dilation: pair(p.dilation ?? 1), ceilMode: p.ceilMode ?? false,
+        });
+        assert.deepEqual([...backend.downloadIndexSync(indices)], [...c.tensors.indices.data], `${c.name}: indices`);
       }
     });
   });
@@ -188,6 +234,21 @@ describe('pooling semantics', () => {
   it('propagates NaN through max pooling', () => {
     const x = new Tensor(new Float32Array([1, NaN, 3, 4]), [1, 1, 2, 2]);
     assert.ok(Number.isNaN(F.maxPool2d(x, 2).item()));
+  });
+});
+
+describe('pooling kernels', () => {
+  it('name the parameter field of a bad argument', () => {
+    const dy = backend.upload(new Float32Array([1, 2]));
+    const indices = backend.uploadIndex(new Int32Array([0, 9]));
+    assert.throws(
+      () => backend.maxPool2dBackward({ dy, indices, outShape: [1, 2, 1, 1], dx: backend.empty(8), xShape: [1, 2, 2, 2] }),
+      /maxPool2dBackward: indices \(argument 1\) holds an index outside the input plane/,
+    );
+    assert.throws(
+      () => backend.avgPool2dForward({ x: backend.zeros(8), xShape: [1, 2, 2, 2], y: backend.empty(1), kernel: [2, 2], stride: [2, 2], padding: [0, 0] }),
+      /avgPool2dForward: y \(argument 2\) must hold at least 2 floats, got 1/,
+    );
   });
 });
 
