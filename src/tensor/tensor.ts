@@ -3,10 +3,11 @@
 // and leading-dimension slices are views, never copies). Gradients and the autograd node live on
 // the tensor. Host values come out at one place: data()/item() (CPU, synchronous) and
 // read()/itemAsync() (any device).
+//
+// The method forms (x.add(y), x.sum(), ...) call the functional ops through a table that
+// src/ops/methods.ts installs when the ops load (src/index.ts and tensor/create.ts load them):
+// the ops import Tensor, so Tensor must not import the ops.
 import { record, runBackward, type Node } from '../autograd/graph.js';
-import * as ew from '../ops/elementwise.js';
-import * as red from '../ops/reduce.js';
-import * as shp from '../ops/shape.js';
 import { numelOf, formatShape, checkShape } from './shape.js';
 import { backendOn, checkDevice, type Device, type Storage } from '../backend/index.js';
 import { hostArray, hostStorage } from '../backend/cpu/storage.js';
@@ -15,6 +16,55 @@ export interface TensorOptions {
   requiresGrad?: boolean;
   /** Where creation functions put the values (default: getDefaultDevice()); the constructor ignores it. */
   device?: Device;
+}
+
+/** Options of var() and std(). */
+export interface VarianceOptions {
+  unbiased?: boolean;
+  keepDim?: boolean;
+}
+
+/** The functional ops behind the method forms, with the functional signatures. */
+export interface TensorMethodOps {
+  add(a: Tensor, b: Tensor | number): Tensor;
+  sub(a: Tensor, b: Tensor | number): Tensor;
+  mul(a: Tensor, b: Tensor | number): Tensor;
+  div(a: Tensor, b: Tensor | number): Tensor;
+  pow(x: Tensor, exponent: number): Tensor;
+  neg(x: Tensor): Tensor;
+  exp(x: Tensor): Tensor;
+  log(x: Tensor): Tensor;
+  sqrt(x: Tensor): Tensor;
+  abs(x: Tensor): Tensor;
+  relu(x: Tensor): Tensor;
+  sigmoid(x: Tensor): Tensor;
+  tanh(x: Tensor): Tensor;
+  clamp(x: Tensor, min: number | null, max: number | null): Tensor;
+  sum(x: Tensor, dims?: number | number[], keepDim?: boolean): Tensor;
+  mean(x: Tensor, dims?: number | number[], keepDim?: boolean): Tensor;
+  max(x: Tensor, dims?: number | number[], keepDim?: boolean): Tensor;
+  min(x: Tensor, dims?: number | number[], keepDim?: boolean): Tensor;
+  variance(x: Tensor, dims?: number | number[], options?: VarianceOptions): Tensor;
+  std(x: Tensor, dims?: number | number[], options?: VarianceOptions): Tensor;
+  reshape(x: Tensor, shape: number[]): Tensor;
+  flatten(x: Tensor, startDim?: number, endDim?: number): Tensor;
+  transpose(x: Tensor, dim0: number, dim1: number): Tensor;
+  permute(x: Tensor, dims: number[]): Tensor;
+  matmul(a: Tensor, b: Tensor): Tensor;
+}
+
+let methodOps: TensorMethodOps | null = null;
+
+/** Installs the ops behind the method forms (src/ops/methods.ts does, once, when the ops load). */
+export function installTensorMethods(ops: TensorMethodOps): void {
+  methodOps = ops;
+}
+
+function ops(method: string): TensorMethodOps {
+  if (methodOps === null) {
+    throw new Error(`Tensor.${method}: the ops behind the tensor methods are not loaded; import them from 'normlab' (or load src/ops/methods.js) first`);
+  }
+  return methodOps;
 }
 
 export class Tensor {
@@ -292,34 +342,30 @@ export class Tensor {
   }
 
   // Method forms of the functional ops.
-  add(other: Tensor | number): Tensor { return ew.add(this, other); }
-  sub(other: Tensor | number): Tensor { return ew.sub(this, other); }
-  mul(other: Tensor | number): Tensor { return ew.mul(this, other); }
-  div(other: Tensor | number): Tensor { return ew.div(this, other); }
-  pow(exponent: number): Tensor { return ew.pow(this, exponent); }
-  neg(): Tensor { return ew.neg(this); }
-  exp(): Tensor { return ew.exp(this); }
-  log(): Tensor { return ew.log(this); }
-  sqrt(): Tensor { return ew.sqrt(this); }
-  abs(): Tensor { return ew.abs(this); }
-  relu(): Tensor { return ew.relu(this); }
-  sigmoid(): Tensor { return ew.sigmoid(this); }
-  tanh(): Tensor { return ew.tanh(this); }
-  clamp(min: number | null, max: number | null): Tensor { return ew.clamp(this, min, max); }
-  sum(dims?: number | number[], keepDim = false): Tensor { return red.sum(this, dims, keepDim); }
-  mean(dims?: number | number[], keepDim = false): Tensor { return red.mean(this, dims, keepDim); }
-  max(dims?: number | number[], keepDim = false): Tensor { return red.max(this, dims, keepDim); }
-  min(dims?: number | number[], keepDim = false): Tensor { return red.min(this, dims, keepDim); }
-  var(dims?: number | number[], options: { unbiased?: boolean; keepDim?: boolean } = {}): Tensor {
-    return red.variance(this, dims, options);
-  }
-  std(dims?: number | number[], options: { unbiased?: boolean; keepDim?: boolean } = {}): Tensor {
-    return red.std(this, dims, options);
-  }
-  reshape(...shape: (number | number[])[]): Tensor { return shp.reshape(this, shape.flat()); }
-  view(...shape: (number | number[])[]): Tensor { return shp.reshape(this, shape.flat()); }
-  flatten(startDim = 0, endDim = -1): Tensor { return shp.flatten(this, startDim, endDim); }
-  transpose(dim0: number, dim1: number): Tensor { return shp.transpose(this, dim0, dim1); }
-  permute(...dims: (number | number[])[]): Tensor { return shp.permute(this, dims.flat()); }
-  matmul(other: Tensor): Tensor { return shp.matmul(this, other); }
+  add(other: Tensor | number): Tensor { return ops('add').add(this, other); }
+  sub(other: Tensor | number): Tensor { return ops('sub').sub(this, other); }
+  mul(other: Tensor | number): Tensor { return ops('mul').mul(this, other); }
+  div(other: Tensor | number): Tensor { return ops('div').div(this, other); }
+  pow(exponent: number): Tensor { return ops('pow').pow(this, exponent); }
+  neg(): Tensor { return ops('neg').neg(this); }
+  exp(): Tensor { return ops('exp').exp(this); }
+  log(): Tensor { return ops('log').log(this); }
+  sqrt(): Tensor { return ops('sqrt').sqrt(this); }
+  abs(): Tensor { return ops('abs').abs(this); }
+  relu(): Tensor { return ops('relu').relu(this); }
+  sigmoid(): Tensor { return ops('sigmoid').sigmoid(this); }
+  tanh(): Tensor { return ops('tanh').tanh(this); }
+  clamp(min: number | null, max: number | null): Tensor { return ops('clamp').clamp(this, min, max); }
+  sum(dims?: number | number[], keepDim = false): Tensor { return ops('sum').sum(this, dims, keepDim); }
+  mean(dims?: number | number[], keepDim = false): Tensor { return ops('mean').mean(this, dims, keepDim); }
+  max(dims?: number | number[], keepDim = false): Tensor { return ops('max').max(this, dims, keepDim); }
+  min(dims?: number | number[], keepDim = false): Tensor { return ops('min').min(this, dims, keepDim); }
+  var(dims?: number | number[], options: VarianceOptions = {}): Tensor { return ops('var').variance(this, dims, options); }
+  std(dims?: number | number[], options: VarianceOptions = {}): Tensor { return ops('std').std(this, dims, options); }
+  reshape(...shape: (number | number[])[]): Tensor { return ops('reshape').reshape(this, shape.flat()); }
+  view(...shape: (number | number[])[]): Tensor { return ops('view').reshape(this, shape.flat()); }
+  flatten(startDim = 0, endDim = -1): Tensor { return ops('flatten').flatten(this, startDim, endDim); }
+  transpose(dim0: number, dim1: number): Tensor { return ops('transpose').transpose(this, dim0, dim1); }
+  permute(...dims: (number | number[])[]): Tensor { return ops('permute').permute(this, dims.flat()); }
+  matmul(other: Tensor): Tensor { return ops('matmul').matmul(this, other); }
 }
