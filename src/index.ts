@@ -1,7 +1,5 @@
 // normlab public API. See DESIGN.md ("Public API") for the contract.
 export { Tensor, type TensorOptions } from './tensor/tensor.js';
-// The tensor methods (x.add(y), ...) are installed by the ops.
-import './ops/methods.js';
 export { tensor, zeros, ones, full, randn, rand, arange, type RandomOptions } from './tensor/create.js';
 export { Generator, manualSeed } from './tensor/random.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/graph.js';

@@ -4,7 +4,7 @@ import { backendFor, backendOn, getDefaultDevice, type Backend, type Device, typ
 import { BinaryOp, UnaryOp, type UnaryOpName } from '../backend/kernels/elementwise.js';
 import { needsGrad, record } from '../autograd/graph.js';
 import { traceOp } from '../autograd/trace.js';
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/core.js';
 import { broadcastShapes, sameShape, numelOf } from '../tensor/shape.js';
 
 /** A 0-d tensor holding v (for broadcasting in binary ops), on `device` (default: the default device). */

@@ -1,5 +1,4 @@
 // The functional API (`import { functional as F } from 'normlab'`).
-import './methods.js';
 export { add, sub, mul, div, pow, neg, exp, log, sqrt, rsqrt, abs, square, sign, relu, leakyRelu, sigmoid, tanh, gelu, clamp, maximum, minimum } from './elementwise.js';
 export { sum, mean, max, min, variance, std } from './reduce.js';
 export { reshape, flatten, permute, transpose, concat, slice, pad, matmul } from './shape.js';

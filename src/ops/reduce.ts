@@ -5,7 +5,7 @@ import { backendFor, type Backend, type Storage } from '../backend/index.js';
 import { ReduceOp } from '../backend/kernels/reduce.js';
 import { BinaryOp, UnaryOp } from '../backend/kernels/elementwise.js';
 import { needsGrad, record } from '../autograd/graph.js';
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/core.js';
 import { normDims, numelOf, formatShape } from '../tensor/shape.js';
 
 interface Plan {

@@ -4,7 +4,7 @@
 import { backendFor, type Storage } from '../backend/index.js';
 import { record } from '../autograd/graph.js';
 import { traceOp } from '../autograd/trace.js';
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/core.js';
 import { formatShape, normDim, numelOf, checkRank } from '../tensor/shape.js';
 
 /** Reshape to `shape` (one entry may be -1). Shares the input's storage. */

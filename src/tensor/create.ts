@@ -4,8 +4,6 @@ import { formatShape, numelOf } from './shape.js';
 import { generatorFor } from './random.js';
 import { backendOn, checkDevice, getDefaultDevice, type Device } from '../backend/index.js';
 import { hostStorage } from '../backend/cpu/storage.js';
-// Tensors made here have their method forms (x.add(y), ...): the ops install them.
-import '../ops/methods.js';
 
 export interface RandomOptions extends TensorOptions {
   /** Seed for this call only; without it the global generator (manualSeed) is used. */
