@@ -3,7 +3,7 @@
 // Each case states the compulsory memory traffic (bytes read + written once) and the FLOPs of
 // one call; `setup` allocates its buffers and returns the call to time. Listing the cases
 // allocates nothing (test/bench/kernel_cases.test.ts checks that every Backend kernel has one).
-import { backend, type Backend } from '../src/backend/index.js';
+import { backend, type Backend, type Storage } from '../src/backend/index.js';
 import { BinaryOp, UnaryOp } from '../src/backend/kernels/elementwise.js';
 import { ReduceOp } from '../src/backend/kernels/reduce.js';
 import { Tensor, functional as F } from '../src/index.js';
@@ -28,6 +28,8 @@ function fill(n: number, seed: number, lo = -1, hi = 1): Float32Array {
   return out;
 }
 const prod = (s: number[]): number => s.reduce((a, b) => a * b, 1);
+/** CPU storage holding a copy of the values. */
+const up = (values: Float32Array): Storage => backend.upload(values);
 const F4 = 4;
 
 /** The activation shape of the issue's table and a small one. */
@@ -53,8 +55,8 @@ export function kernelCases(): KernelCase[] {
 
   for (const n of [64, 512]) {
     add('sgemm', `sgemm ${n}x${n}x${n}`, 3 * n * n * F4, 2 * n ** 3, () => {
-      const a = fill(n * n, 1), b = fill(n * n, 2), c = new Float32Array(n * n);
-      return () => backend.sgemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n);
+      const a = up(fill(n * n, 1)), b = up(fill(n * n, 2)), c = backend.zeros(n * n);
+      return () => backend.sgemm({ transA: false, transB: false, M: n, N: n, K: n, alpha: 1, a, lda: n, b, ldb: n, beta: 0, c, ldc: n });
     });
   }
 
@@ -62,28 +64,35 @@ export function kernelCases(): KernelCase[] {
   for (const [tag, shape, bshape] of [['large', LARGE, [1, 64, 1, 1]], ['small', [64, 10], [10]]] as const) {
     const n = prod([...shape]);
     add('binary', `binary add ${shapeName([...shape])}+${shapeName([...bshape])}`, 2 * n * F4, n, () => {
-      const a = fill(n, 3), b = fill(prod([...bshape]), 4), o = new Float32Array(n);
-      return () => backend.binary(BinaryOp.add, a, [...shape], b, [...bshape], o, [...shape]);
+      const a = up(fill(n, 3)), b = up(fill(prod([...bshape]), 4)), out = backend.zeros(n);
+      return () => backend.binary({ op: BinaryOp.add, a, aShape: [...shape], b, bShape: [...bshape], out, outShape: [...shape] });
     });
     add('binary', `binary mul ${shapeName([...shape])}*${shapeName([...shape])}`, 3 * n * F4, n, () => {
-      const a = fill(n, 3), b = fill(n, 4), o = new Float32Array(n);
-      return () => backend.binary(BinaryOp.mul, a, [...shape], b, [...shape], o, [...shape]);
+      const a = up(fill(n, 3)), b = up(fill(n, 4)), out = backend.zeros(n);
+      return () => backend.binary({ op: BinaryOp.mul, a, aShape: [...shape], b, bShape: [...shape], out, outShape: [...shape] });
     });
     for (const op of ['relu', 'exp', 'sigmoid'] as const) {
       add('unary', `unary ${op} ${shapeName([...shape])} ${tag}`, 2 * n * F4, n, () => {
-        const x = fill(n, 5), y = new Float32Array(n);
-        return () => backend.unary(UnaryOp[op], x, y, 0, 0);
+        const x = up(fill(n, 5)), y = backend.zeros(n);
+        return () => backend.unary({ op: UnaryOp[op], x, y });
       });
     }
     for (const op of ['relu', 'sigmoid'] as const) {
       add('unaryBackward', `unaryBackward ${op} ${shapeName([...shape])} ${tag}`, 3 * n * F4, n, () => {
-        const x = fill(n, 5), y = fill(n, 6, 0, 1), gy = fill(n, 7), gx = new Float32Array(n);
-        return () => backend.unaryBackward(UnaryOp[op], x, y, gy, gx, 0, 0);
+        const x = up(fill(n, 5)), y = up(fill(n, 6, 0, 1)), gy = up(fill(n, 7)), gx = backend.zeros(n);
+        return () => backend.unaryBackward({ op: UnaryOp[op], x, y, gy, gx });
       });
     }
     add('sumToShape', `sumToShape ${shapeName([...shape])}->${shapeName([...bshape])}`, n * F4, n, () => {
-      const g = fill(n, 8), o = new Float32Array(prod([...bshape]));
-      return () => backend.sumToShape(g, [...shape], o, [...bshape]);
+      const g = up(fill(n, 8)), out = backend.zeros(prod([...bshape]));
+      return () => backend.sumToShape({ g, gShape: [...shape], out, outShape: [...bshape] });
+    });
+    // maximum/minimum's gradient: a and b with ties every 4th value.
+    add('minMaxBackward', `minMaxBackward max ${shapeName([...shape])}`, 5 * n * F4, n, () => {
+      const av = fill(n, 3), bv = fill(n, 4);
+      for (let i = 0; i < n; i += 4) bv[i] = av[i];
+      const a = up(av), b = up(bv), g = up(fill(n, 5)), ga = backend.zeros(n), gb = backend.zeros(n);
+      return () => backend.minMaxBackward({ isMax: true, a, b, g, ga, gb });
     });
   }
 
@@ -102,16 +111,43 @@ export function kernelCases(): KernelCase[] {
     const n = prod(shape);
     const outN = prod(shape.filter((_, i) => !dims.includes(i)));
     add('reduce', `reduce ${label} ${shapeName(shape)}`, (n + outN) * F4, n * passes, () => {
-      const x = fill(n, 9, -1 + 0, 3), o = new Float32Array(outN), idx = new Int32Array(outN);
-      const extra = op === ReduceOp.max || op === ReduceOp.min ? idx : op === ReduceOp.var || op === ReduceOp.std ? true : undefined;
-      return () => backend.reduce(op, x, shape, dims, o, extra);
+      const x = up(fill(n, 9, -1 + 0, 3)), out = backend.zeros(outN);
+      const index = op === ReduceOp.max || op === ReduceOp.min ? backend.emptyIndex(outN) : null;
+      const unbiased = op === ReduceOp.var || op === ReduceOp.std ? true : undefined;
+      return () => backend.reduce({ op, x, shape, dims, out, index, unbiased });
+    });
+  }
+  // max/min's gradient: to the arg-extreme (torch.max(x, dim)) and split among ties (torch.amax).
+  for (const [label, shape, dims, byIndex] of [
+    ['max(1) index', LARGE, [1], true],
+    ['amax([0,2,3]) ties', LARGE, [0, 2, 3], false],
+    ['max(1) index', [64, 10], [1], true],
+  ] as [string, number[], number[], boolean][]) {
+    const n = prod(shape);
+    const outN = prod(shape.filter((_, i) => !dims.includes(i)));
+    add('extremeBackward', `extremeBackward ${label} ${shapeName(shape)}`, (2 * n + 2 * outN) * F4, byIndex ? outN : 2 * n, () => {
+      const x = up(fill(n, 9)), values = backend.zeros(outN), g = up(fill(outN, 4)), gx = backend.zeros(n);
+      const index = byIndex ? backend.emptyIndex(outN) : null;
+      backend.reduce({ op: ReduceOp.max, x, shape, dims, out: values, index });
+      return () => backend.extremeBackward({ x, shape, dims, values, index, g, gx });
     });
   }
   for (const shape of [LARGE, SMALL]) {
     const n = prod(shape);
     add('permute', `permute(0,2,3,1) ${shapeName(shape)}`, 2 * n * F4, 0, () => {
-      const x = fill(n, 10), o = new Float32Array(n);
-      return () => backend.permute(x, shape, [0, 2, 3, 1], o);
+      const x = up(fill(n, 10)), out = backend.zeros(n);
+      return () => backend.permute({ x, shape, perm: [0, 2, 3, 1], out });
+    });
+    // concat's and pad's copies: half the channels into an output of all of them, and a 1-pixel border.
+    const half = [shape[0], shape[1] / 2, shape[2], shape[3]];
+    add('copyRegion', `copyRegion concat channels ${shapeName(half)}->${shapeName(shape)}`, n * F4, 0, () => {
+      const src = up(fill(n / 2, 10)), dst = backend.zeros(n);
+      return () => backend.copyRegion({ src, srcShape: half, srcStart: [0, 0, 0, 0], dst, dstShape: shape, dstStart: [0, half[1], 0, 0], size: half });
+    });
+    const padded = [shape[0], shape[1], shape[2] + 2, shape[3] + 2];
+    add('copyRegion', `copyRegion pad 1 ${shapeName(shape)}->${shapeName(padded)}`, (n + prod(padded)) * F4, 0, () => {
+      const src = up(fill(n, 10)), dst = backend.zeros(prod(padded));
+      return () => backend.copyRegion({ src, srcShape: shape, srcStart: [0, 0, 0, 0], dst, dstShape: padded, dstStart: [0, 0, 1, 1], size: shape });
     });
     add('copyFloats', `copyFloats ${shapeName(shape)}`, 2 * n * F4, 0, () => {
       const x = fill(n, 10), o = new Float32Array(n);

@@ -65,14 +65,14 @@ export function main(): void {
   const act = new Float32Array(128 * 64 * 32 * 32).fill(1);
   const actOut = new Float32Array(act.length);
   const g = 1024;
-  const ga = new Float32Array(g * g).fill(0.5), gb = new Float32Array(g * g).fill(0.25), gc = new Float32Array(g * g);
+  const ga = backend.full(g * g, 0.5), gb = backend.full(g * g, 0.25), gc = backend.zeros(g * g);
   const lines: Line[] = [];
   for (const threads of threadsList) {
     backend.setNumThreads(threads);
     const copyMs = timeCall(() => backend.copyFloats(act, actOut), 9);
     const bwGBs = (2 * act.length * 4) / (copyMs * 1e6);
     const copy256Ms = timeCall(() => backend.copyFloats(big, bigOut), 5);
-    const gemmMs = timeCall(() => backend.sgemm(false, false, g, g, g, 1, ga, g, gb, g, 0, gc, g), 5);
+    const gemmMs = timeCall(() => backend.sgemm({ transA: false, transB: false, M: g, N: g, K: g, alpha: 1, a: ga, lda: g, b: gb, ldb: g, beta: 0, c: gc, ldc: g }), 5);
     const peakGF = (2 * g ** 3) / (gemmMs * 1e6);
     console.log(JSON.stringify({ name: 'machine', threads, copy_GBs: round(bwGBs), copy256MiB_GBs: round((2 * big.length * 4) / (copy256Ms * 1e6)), sgemm1024_GFLOPs: round(peakGF), load: round(loadavg()[0]) }));
     for (const c of cases) {

@@ -106,6 +106,18 @@ def cases(threads):
             return lambda: torch.sum(g, red, keepdim=keep, out=o)
         add(f"sumToShape {sname(shape)}->{sname(bshape)}", s_sts)
 
+        def s_mmb(shape=shape):
+            a, b, g = rnd(shape), rnd(shape), rnd(shape)
+            b.view(-1)[::4] = a.view(-1)[::4]
+            ga, gb = torch.empty(shape), torch.empty(shape)
+
+            def run():
+                # maximum's gradient: g where a wins, g / 2 on ties (as the kernel).
+                torch.where(a > b, g, torch.where(a == b, g * 0.5, 0), out=ga)
+                torch.sub(g, ga, out=gb)
+            return run
+        add(f"minMaxBackward max {sname(shape)}", s_mmb)
+
     reductions = [
         ("sum()", LARGE, None, "sum"), ("sum([0,2,3])", LARGE, [0, 2, 3], "sum"), ("var()", LARGE, None, "var"),
         ("std([0,2,3])", LARGE, [0, 2, 3], "std"), ("mean(1)", LARGE, [1], "mean"), ("max(1)", LARGE, 1, "max"),
@@ -126,6 +138,23 @@ def cases(threads):
             o = fn(x, d, unbiased=True)
             return lambda: fn(x, d, unbiased=True, out=o)
         add(f"reduce {label} {sname(shape)}", s_red)
+    for label, shape, dims, by_index in (
+        ("max(1) index", LARGE, [1], True), ("amax([0,2,3]) ties", LARGE, [0, 2, 3], False), ("max(1) index", [64, 10], [1], True),
+    ):
+        def s_eb(shape=shape, dims=dims, by_index=by_index):
+            x, gx = rnd(shape), torch.empty(shape)
+            if by_index:
+                v, i = torch.max(x, dims[0], keepdim=True)
+                g = rnd(v.shape)
+                return lambda: gx.zero_().scatter_(dims[0], i, g)
+            v = torch.amax(x, dims, keepdim=True)
+            g = rnd(v.shape)
+
+            def run():
+                mask = x == v
+                torch.mul(mask, g / mask.sum(dims, keepdim=True), out=gx)
+            return run
+        add(f"extremeBackward {label} {sname(shape)}", s_eb)
     for shape in (LARGE, SMALL):
         def s_perm(shape=shape):
             x = rnd(shape)
@@ -137,6 +166,18 @@ def cases(threads):
             x, o = rnd(shape), torch.empty(shape)
             return lambda: o.copy_(x)
         add(f"copyFloats {sname(shape)}", s_copy)
+        half = [shape[0], shape[1] // 2, shape[2], shape[3]]
+        padded = [shape[0], shape[1], shape[2] + 2, shape[3] + 2]
+
+        def s_cat(shape=shape, half=half):
+            x, o = rnd(half), torch.empty(shape)
+            return lambda: o[:, half[1]:].copy_(x)
+        add(f"copyRegion concat channels {sname(half)}->{sname(shape)}", s_cat)
+
+        def s_pad(shape=shape, padded=padded):
+            x, o = rnd(shape), torch.empty(padded)
+            return lambda: o[:, :, 1:-1, 1:-1].copy_(x)
+        add(f"copyRegion pad 1 {sname(shape)}->{sname(padded)}", s_pad)
 
     for n in (1 << 20, 1 << 10):
         tag = "1M" if n > 4096 else "1k"

@@ -10,6 +10,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { checkRank } from '../tensor/shape.js';
 import { defaultGenerator } from '../tensor/random.js';
 import { emptyFloats, zeroFloats } from '../backend/cpu/alloc.js';
+import { hostStorage } from '../backend/cpu/storage.js';
 
 export interface DropoutOptions {
   /** Off: the op is the identity (evaluation mode). Default true, as torch.nn.functional.dropout. */
@@ -36,11 +37,11 @@ function maskSeed(fn: string, seed: number | undefined): number {
 /** x * mask with mask broadcast from maskShape; the gradient is g * mask. */
 function applyMask(fn: string, x: Tensor, mask: Float32Array, maskShape: number[]): Tensor {
   const out = new Tensor(emptyFloats(x.size), x.shape);
-  backend.binary(BinaryOp.mul, x.buffer, x.shape, mask, maskShape, out.buffer, x.shape);
+  backend.binary({ op: BinaryOp.mul, a: x.storage, aShape: x.shape, b: hostStorage(mask), bShape: maskShape, out: out.storage, outShape: x.shape });
   if (!needsGrad(x)) return out;
   return recordHost(out, fn, [x], (g) => {
     const gx = emptyFloats(x.size);
-    backend.binary(BinaryOp.mul, g, x.shape, mask, maskShape, gx, x.shape);
+    backend.binary({ op: BinaryOp.mul, a: hostStorage(g), aShape: x.shape, b: hostStorage(mask), bShape: maskShape, out: hostStorage(gx), outShape: x.shape });
     return [gx];
   });
 }

@@ -1,61 +1,73 @@
-// Elementwise ops with broadcasting, and their gradient rules.
-import { backend } from '../backend/index.js';
+// Elementwise ops with broadcasting, and their gradient rules. Every op runs on the backend of
+// its inputs' device (backendFor) and only passes storage handles to its kernels.
+import { backendFor, backendOn, getDefaultDevice, type Backend, type Device, type Storage } from '../backend/index.js';
 import { BinaryOp, UnaryOp, type UnaryOpName } from '../backend/kernels/elementwise.js';
-import { needsGrad } from '../autograd/graph.js';
-import { recordHost } from '../autograd/hostRules.js';
+import { needsGrad, record } from '../autograd/graph.js';
 import { traceOp } from '../autograd/trace.js';
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/core.js';
 import { broadcastShapes, sameShape, numelOf } from '../tensor/shape.js';
-import { emptyFloats, zeroFloats } from '../backend/cpu/alloc.js';
 
-function scalarTensor(v: number): Tensor {
-  return new Tensor(new Float32Array([v]), []);
+/** A 0-d tensor holding v (for broadcasting in binary ops), on `device` (default: the default device). */
+export function scalarTensor(v: number, device: Device = getDefaultDevice()): Tensor {
+  return new Tensor(backendOn(device, 'scalarTensor').full(1, v), []);
 }
 
-/** Reduces a broadcast gradient back to the shape of the input it flowed from. */
-export function reduceGradTo(g: Float32Array, from: number[], to: number[]): Float32Array {
+/**
+ * Reduces a broadcast gradient g (of shape `from`) back to the shape `to` of the input it flowed
+ * from: g itself when the shapes agree, else new storage on g's device.
+ */
+export function reduceGradTo(g: Storage, from: number[], to: number[]): Storage {
   if (sameShape(from, to)) return g;
-  const out = emptyFloats(numelOf(to));
-  backend.sumToShape(g, from, out, to);
+  const be = backendOn(g.device, 'reduceGradTo');
+  const out = be.empty(numelOf(to));
+  be.sumToShape({ g, gShape: from, out, outShape: to });
   return out;
 }
 
-function binaryRaw(op: number, a: Tensor, b: Tensor, fn: string): { out: Tensor; shape: number[] } {
+/** reduceGradTo for a temporary t nothing else refers to: t is released when a reduced copy replaces it. */
+function reduceTempTo(be: Backend, t: Storage, from: number[], to: number[]): Storage {
+  const r = reduceGradTo(t, from, to);
+  if (r !== t) be.release(t);
+  return r;
+}
+
+function binaryRaw(be: Backend, op: number, a: Tensor, b: Tensor, fn: string): { out: Tensor; shape: number[] } {
   const shape = broadcastShapes(fn, a.shape, b.shape);
-  const out = new Tensor(emptyFloats(numelOf(shape)), shape);
-  backend.binary(op, a.buffer, a.shape, b.buffer, b.shape, out.buffer, shape);
+  const out = new Tensor(be.empty(numelOf(shape)), shape);
+  be.binary({ op, a: a.storage, aShape: a.shape, b: b.storage, bShape: b.shape, out: out.storage, outShape: shape });
   return { out, shape };
 }
 
-function unaryRaw(op: UnaryOpName, x: Tensor, p0 = 0, p1 = 0): Tensor {
-  const out = new Tensor(emptyFloats(x.size), x.shape);
-  backend.unary(UnaryOp[op], x.buffer, out.buffer, p0, p1);
+function unaryRaw(be: Backend, op: UnaryOpName, x: Tensor, p0 = 0, p1 = 0): Tensor {
+  const out = new Tensor(be.empty(x.size), x.shape);
+  be.unary({ op: UnaryOp[op], x: x.storage, y: out.storage, p0, p1 });
   return out;
 }
 
-/** A unary op whose gradient is computed by the native unaryBackward kernel. */
+/** A unary op whose gradient is computed by the unaryBackward kernel. */
 function unaryOp(name: string, op: UnaryOpName, x: Tensor, p0 = 0, p1 = 0): Tensor {
-  const out = unaryRaw(op, x, p0, p1);
+  const be = backendFor(name, x);
+  const out = unaryRaw(be, op, x, p0, p1);
   traceOp(name, [x], out, { p0, p1 });
   if (!needsGrad(x)) return out;
-  const xb = x.buffer;
-  const yb = out.buffer;
-  return recordHost(out, name, [x], (g) => {
-    const gx = emptyFloats(g.length);
-    backend.unaryBackward(UnaryOp[op], xb, yb, g, gx, p0, p1);
+  const xs = x.storage;
+  const ys = out.storage;
+  return record(out, name, [x], (g) => {
+    const gx = be.empty(g.length);
+    be.unaryBackward({ op: UnaryOp[op], x: xs, y: ys, gy: g, gx, p0, p1 });
     return [gx];
   });
 }
 
 export function add(a: Tensor, b: Tensor | number): Tensor {
   if (typeof b === 'number') {
-    const out = unaryRaw('addScalar', a, b);
+    const out = unaryRaw(backendFor('add', a), 'addScalar', a, b);
     traceOp('addScalar', [a], out, { value: b });
-    return recordHost(out, 'add', [a], (g) => [g]);
+    return record(out, 'add', [a], (g) => [g]);
   }
-  const { out, shape } = binaryRaw(BinaryOp.add, a, b, 'add');
+  const { out, shape } = binaryRaw(backendFor('add', a, b), BinaryOp.add, a, b, 'add');
   traceOp('add', [a, b], out);
-  return recordHost(out, 'add', [a, b], (g) => [
+  return record(out, 'add', [a, b], (g) => [
     a.requiresGrad ? reduceGradTo(g, shape, a.shape) : null,
     b.requiresGrad ? reduceGradTo(g, shape, b.shape) : null,
   ]);
@@ -63,48 +75,54 @@ export function add(a: Tensor, b: Tensor | number): Tensor {
 
 export function sub(a: Tensor, b: Tensor | number): Tensor {
   if (typeof b === 'number') {
-    const out = unaryRaw('addScalar', a, -b);
-    return recordHost(out, 'sub', [a], (g) => [g]);
+    const out = unaryRaw(backendFor('sub', a), 'addScalar', a, -b);
+    return record(out, 'sub', [a], (g) => [g]);
   }
-  const { out, shape } = binaryRaw(BinaryOp.sub, a, b, 'sub');
-  return recordHost(out, 'sub', [a, b], (g) => [
+  const be = backendFor('sub', a, b);
+  const { out, shape } = binaryRaw(be, BinaryOp.sub, a, b, 'sub');
+  return record(out, 'sub', [a, b], (g) => [
     a.requiresGrad ? reduceGradTo(g, shape, a.shape) : null,
-    b.requiresGrad ? reduceGradTo(negRaw(g), shape, b.shape) : null,
+    b.requiresGrad ? reduceTempTo(be, negRaw(g), shape, b.shape) : null,
   ]);
 }
 
 export function mul(a: Tensor, b: Tensor | number): Tensor {
   if (typeof b === 'number') {
-    const out = unaryRaw('mulScalar', a, b);
-    return recordHost(out, 'mul', [a], (g) => [scaleRaw(g, b)]);
+    const be = backendFor('mul', a);
+    const out = unaryRaw(be, 'mulScalar', a, b);
+    return record(out, 'mul', [a], (g) => [scaleRaw(be, g, b)]);
   }
-  const { out, shape } = binaryRaw(BinaryOp.mul, a, b, 'mul');
-  return recordHost(out, 'mul', [a, b], (g) => [
-    a.requiresGrad ? reduceGradTo(mulRaw(g, shape, b), shape, a.shape) : null,
-    b.requiresGrad ? reduceGradTo(mulRaw(g, shape, a), shape, b.shape) : null,
+  const be = backendFor('mul', a, b);
+  const { out, shape } = binaryRaw(be, BinaryOp.mul, a, b, 'mul');
+  return record(out, 'mul', [a, b], (g) => [
+    a.requiresGrad ? reduceTempTo(be, mulRaw(be, g, shape, b), shape, a.shape) : null,
+    b.requiresGrad ? reduceTempTo(be, mulRaw(be, g, shape, a), shape, b.shape) : null,
   ]);
 }
 
 export function div(a: Tensor, b: Tensor | number): Tensor {
   if (typeof b === 'number') {
-    const out = unaryRaw('mulScalar', a, 1 / b);
-    return recordHost(out, 'div', [a], (g) => [scaleRaw(g, 1 / b)]);
+    const be = backendFor('div', a);
+    const out = unaryRaw(be, 'mulScalar', a, 1 / b);
+    return record(out, 'div', [a], (g) => [scaleRaw(be, g, 1 / b)]);
   }
-  const { out, shape } = binaryRaw(BinaryOp.div, a, b, 'div');
-  return recordHost(out, 'div', [a, b], (g) => {
+  const be = backendFor('div', a, b);
+  const { out, shape } = binaryRaw(be, BinaryOp.div, a, b, 'div');
+  return record(out, 'div', [a, b], (g) => {
     // d(a/b)/da = 1/b; d(a/b)/db = -a/b^2 = -out/b.
-    let ga: Float32Array | null = null;
-    let gb: Float32Array | null = null;
+    let ga: Storage | null = null;
+    let gb: Storage | null = null;
     if (a.requiresGrad) {
-      const t = emptyFloats(g.length);
-      backend.binary(BinaryOp.div, g, shape, b.buffer, b.shape, t, shape);
-      ga = reduceGradTo(t, shape, a.shape);
+      const t = be.empty(g.length);
+      be.binary({ op: BinaryOp.div, a: g, aShape: shape, b: b.storage, bShape: b.shape, out: t, outShape: shape });
+      ga = reduceTempTo(be, t, shape, a.shape);
     }
     if (b.requiresGrad) {
-      const t = emptyFloats(g.length);
-      backend.binary(BinaryOp.mul, g, shape, out.buffer, shape, t, shape);
-      backend.binary(BinaryOp.div, t, shape, b.buffer, b.shape, t, shape);
-      gb = reduceGradTo(negRaw(t), shape, b.shape);
+      const t = be.empty(g.length);
+      be.binary({ op: BinaryOp.mul, a: g, aShape: shape, b: out.storage, bShape: shape, out: t, outShape: shape });
+      be.binary({ op: BinaryOp.div, a: t, aShape: shape, b: b.storage, bShape: b.shape, out: t, outShape: shape });
+      be.unary({ op: UnaryOp.neg, x: t, y: t });
+      gb = reduceTempTo(be, t, shape, b.shape);
     }
     return [ga, gb];
   });
@@ -119,20 +137,17 @@ export function minimum(a: Tensor, b: Tensor): Tensor {
 }
 function minMax(a: Tensor, b: Tensor, isMax: boolean): Tensor {
   const name = isMax ? 'maximum' : 'minimum';
-  const { out, shape } = binaryRaw(isMax ? BinaryOp.max : BinaryOp.min, a, b, name);
-  return recordHost(out, name, [a, b], (g) => {
-    const ae = expandRaw(a, shape);
-    const be = expandRaw(b, shape);
-    const ga = zeroFloats(g.length);
-    const gb = zeroFloats(g.length);
-    for (let i = 0; i < g.length; i++) {
-      if (ae[i] === be[i]) {
-        ga[i] = g[i] / 2;
-        gb[i] = g[i] / 2;
-      } else if ((ae[i] > be[i]) === isMax) ga[i] = g[i];
-      else gb[i] = g[i];
-    }
-    return [reduceGradTo(ga, shape, a.shape), reduceGradTo(gb, shape, b.shape)];
+  const be = backendFor(name, a, b);
+  const { out, shape } = binaryRaw(be, isMax ? BinaryOp.max : BinaryOp.min, a, b, name);
+  return record(out, name, [a, b], (g) => {
+    const ae = expandRaw(be, a, shape);
+    const bx = expandRaw(be, b, shape);
+    const ga = be.empty(g.length);
+    const gb = be.empty(g.length);
+    be.minMaxBackward({ isMax, a: ae, b: bx, g, ga, gb });
+    if (ae !== a.storage) be.release(ae);
+    if (bx !== b.storage) be.release(bx);
+    return [reduceTempTo(be, ga, shape, a.shape), reduceTempTo(be, gb, shape, b.shape)];
   });
 }
 
@@ -187,29 +202,31 @@ export function clamp(x: Tensor, min: number | null, max: number | null): Tensor
   return unaryOp('clamp', 'clamp', x, min ?? -Infinity, max ?? Infinity);
 }
 
-/** Scalar as a 0-d tensor (for broadcasting in binary ops). */
-export { scalarTensor };
+// Raw (non-recording) helpers for gradient rules: new storage on the device of their input.
 
-// Raw (non-recording) helpers for gradient rules.
-export function negRaw(g: Float32Array): Float32Array {
-  const out = emptyFloats(g.length);
-  backend.unary(UnaryOp.neg, g, out, 0, 0);
+/** -g, as new storage on g's device. */
+export function negRaw(g: Storage): Storage {
+  const be = backendOn(g.device, 'negRaw');
+  const out = be.empty(g.length);
+  be.unary({ op: UnaryOp.neg, x: g, y: out });
   return out;
 }
-function scaleRaw(g: Float32Array, s: number): Float32Array {
-  const out = emptyFloats(g.length);
-  backend.unary(UnaryOp.mulScalar, g, out, s, 0);
+function scaleRaw(be: Backend, g: Storage, s: number): Storage {
+  const out = be.empty(g.length);
+  be.unary({ op: UnaryOp.mulScalar, x: g, y: out, p0: s });
   return out;
 }
-function mulRaw(g: Float32Array, shape: number[], b: Tensor): Float32Array {
-  const out = emptyFloats(g.length);
-  backend.binary(BinaryOp.mul, g, shape, b.buffer, b.shape, out, shape);
+function mulRaw(be: Backend, g: Storage, shape: number[], b: Tensor): Storage {
+  const out = be.empty(g.length);
+  be.binary({ op: BinaryOp.mul, a: g, aShape: shape, b: b.storage, bShape: b.shape, out, outShape: shape });
   return out;
 }
-function expandRaw(t: Tensor, shape: number[]): Float32Array {
-  if (sameShape(t.shape, shape)) return t.buffer;
-  const out = emptyFloats(numelOf(shape));
-  const zero = new Float32Array(1);
-  backend.binary(BinaryOp.add, t.buffer, t.shape, zero, [], out, shape);
+/** t's values broadcast to `shape`: t's own storage when the shapes agree, else new storage. */
+function expandRaw(be: Backend, t: Tensor, shape: number[]): Storage {
+  if (sameShape(t.shape, shape)) return t.storage;
+  const out = be.empty(numelOf(shape));
+  const zero = be.full(1, 0);
+  be.binary({ op: BinaryOp.add, a: t.storage, aShape: t.shape, b: zero, bShape: [], out, outShape: shape });
+  be.release(zero);
   return out;
 }

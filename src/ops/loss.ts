@@ -6,6 +6,7 @@ import { needsGrad } from '../autograd/graph.js';
 import { recordHost } from '../autograd/hostRules.js';
 import { Tensor } from '../tensor/tensor.js';
 import { zeroFloats } from '../backend/cpu/alloc.js';
+import { hostArray, hostStorage } from '../backend/cpu/storage.js';
 import { checkRank, checkShape, formatShape } from '../tensor/shape.js';
 import { sub, mul, negRaw } from './elementwise.js';
 
@@ -160,7 +161,7 @@ export function mseLoss(input: Tensor, target: Tensor, options: ElementwiseLossO
     // d/da = 2 (a - b) / per; d/db = -d/da.
     const ga = zeroFloats(n);
     backend.mseLossBackward(input.buffer, target.buffer, n, (2 * g[0]) / per, ga);
-    return [ga, target.requiresGrad ? negRaw(ga) : null];
+    return [ga, target.requiresGrad ? hostArray(negRaw(hostStorage(ga))) : null];
   });
 }
 
@@ -190,7 +191,7 @@ export function bceWithLogits(logits: Tensor, targets: Tensor, options: Elementw
     }
     if (targets.requiresGrad) {
       gy = zeroFloats(n);
-      backend.unary(UnaryOp.mulScalar, logits.buffer, gy, -g[0] / per, 0);
+      backend.unary({ op: UnaryOp.mulScalar, x: logits.storage, y: hostStorage(gy), p0: -g[0] / per });
     }
     return [gx, gy];
   });

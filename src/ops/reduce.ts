@@ -1,13 +1,12 @@
 // Reductions over a set of dims: sum, mean, max, min, var, std. The kernel reduces any dim set
-// of the contiguous input in place (no permute copy).
-import { backend } from '../backend/index.js';
+// of the contiguous input in place (no permute copy). Every op runs on the backend of its input's
+// device and only passes storage handles to its kernels.
+import { backendFor, type Backend, type Storage } from '../backend/index.js';
 import { ReduceOp } from '../backend/kernels/reduce.js';
-import { needsGrad } from '../autograd/graph.js';
-import { recordHost } from '../autograd/hostRules.js';
-import { Tensor } from '../tensor/tensor.js';
+import { BinaryOp, UnaryOp } from '../backend/kernels/elementwise.js';
+import { needsGrad, record } from '../autograd/graph.js';
+import { Tensor } from '../tensor/core.js';
 import { normDims, numelOf, formatShape } from '../tensor/shape.js';
-import { BinaryOp } from '../backend/kernels/elementwise.js';
-import { emptyFloats, zeroFloats } from '../backend/cpu/alloc.js';
 
 interface Plan {
   /** Reduced dims, ascending, each in [0, rank). */
@@ -27,80 +26,54 @@ function plan(fn: string, x: Tensor, dims: number | number[] | undefined, keepDi
   return { red, R: numelOf(red.map((d) => x.shape[d])), keptShape, outShape };
 }
 
-/** Element offsets in a contiguous tensor of `shape` of every index of `dims`, row-major. */
-function dimOffsets(shape: number[], dims: number[]): Float64Array {
-  const strides = shape.map((_, i) => numelOf(shape.slice(i + 1)));
-  let off = new Float64Array([0]);
-  for (const d of dims) {
-    const next = new Float64Array(off.length * shape[d]);
-    let k = 0;
-    for (const a of off) for (let j = 0; j < shape[d]; j++) next[k++] = a + j * strides[d];
-    off = next;
-  }
-  return off;
+/** Broadcasts a gradient of the kept shape back to the input shape, times `scale`. */
+function expandGrad(be: Backend, g: Storage, keptShape: number[], shape: number[], scale: number): Storage {
+  const out = be.empty(numelOf(shape));
+  const s = be.full(1, scale);
+  be.binary({ op: BinaryOp.mul, a: g, aShape: keptShape, b: s, bShape: [], out, outShape: shape });
+  be.release(s);
+  return out;
 }
 
-/** Broadcasts a gradient of the kept shape back to the input shape, times `scale`. */
-function expandGrad(g: Float32Array, keptShape: number[], shape: number[], scale: number): Float32Array {
-  const out = emptyFloats(numelOf(shape));
-  const s = new Float32Array([scale]);
-  backend.binary(BinaryOp.mul, g, keptShape, s, [], out, shape);
+/** The reduction `op` of x over the plan's dims, as a new tensor of the plan's output shape. */
+function reduced(be: Backend, op: number, x: Tensor, p: Plan, extra: { index?: Storage; unbiased?: boolean } = {}): Tensor {
+  const out = new Tensor(be.empty(numelOf(p.outShape)), p.outShape);
+  be.reduce({ op, x: x.storage, shape: x.shape, dims: p.red, out: out.storage, ...extra });
   return out;
 }
 
 export function sum(x: Tensor, dims?: number | number[], keepDim = false): Tensor {
+  const be = backendFor('sum', x);
   const p = plan('sum', x, dims, keepDim);
-  const out = new Tensor(emptyFloats(numelOf(p.outShape)), p.outShape);
-  backend.reduce(ReduceOp.sum, x.buffer, x.shape, p.red, out.buffer);
-  return recordHost(out, 'sum', [x], (g) => [expandGrad(g, p.keptShape, x.shape, 1)]);
+  const out = reduced(be, ReduceOp.sum, x, p);
+  return record(out, 'sum', [x], (g) => [expandGrad(be, g, p.keptShape, x.shape, 1)]);
 }
 
 export function mean(x: Tensor, dims?: number | number[], keepDim = false): Tensor {
+  const be = backendFor('mean', x);
   const p = plan('mean', x, dims, keepDim);
   if (p.R === 0) throw new RangeError(`mean: cannot take the mean over an empty dimension of shape ${formatShape(x.shape)}`);
-  const out = new Tensor(emptyFloats(numelOf(p.outShape)), p.outShape);
-  backend.reduce(ReduceOp.mean, x.buffer, x.shape, p.red, out.buffer);
-  return recordHost(out, 'mean', [x], (g) => [expandGrad(g, p.keptShape, x.shape, 1 / p.R)]);
+  const out = reduced(be, ReduceOp.mean, x, p);
+  return record(out, 'mean', [x], (g) => [expandGrad(be, g, p.keptShape, x.shape, 1 / p.R)]);
 }
 
 function extreme(fn: 'max' | 'min', x: Tensor, dims: number | number[] | undefined, keepDim: boolean): Tensor {
+  const be = backendFor(fn, x);
   const p = plan(fn, x, dims, keepDim);
   if (p.R === 0) throw new RangeError(`${fn}: cannot reduce over an empty dimension of shape ${formatShape(x.shape)}`);
-  const O = numelOf(p.outShape);
-  const out = new Tensor(emptyFloats(O), p.outShape);
-  const idx = new Int32Array(O);
-  backend.reduce(fn === 'max' ? ReduceOp.max : ReduceOp.min, x.buffer, x.shape, p.red, out.buffer, idx);
-  if (!needsGrad(x)) return out;
+  const op = fn === 'max' ? ReduceOp.max : ReduceOp.min;
+  if (!needsGrad(x)) return reduced(be, op, x, p);
   // Gradient convention, as PyTorch: a single dim given as a number is torch.max(x, dim), whose
   // gradient goes to the (first) arg-extreme element of each group; a list of dims or no dims is
   // torch.amax / torch.max(x), whose gradient is split evenly among all elements equal to the
   // extreme (NaN counts as equal to NaN).
-  const evenly = typeof dims !== 'number';
-  const values = out.buffer;
-  const xs = x.buffer;
-  return recordHost(out, fn, [x], (g) => {
-    const kept = dimOffsets(x.shape, x.shape.map((_, i) => i).filter((i) => !p.red.includes(i)));
-    const red = dimOffsets(x.shape, p.red);
-    const gx = zeroFloats(x.size);
-    for (let o = 0; o < O; o++) {
-      const base = kept[o];
-      if (!evenly) {
-        gx[base + red[idx[o]]] = g[o];
-        continue;
-      }
-      const best = values[o];
-      const nan = Number.isNaN(best);
-      let ties = 0;
-      for (let r = 0; r < p.R; r++) {
-        const v = xs[base + red[r]];
-        if (nan ? Number.isNaN(v) : v === best) ties++;
-      }
-      const share = g[o] / ties;
-      for (let r = 0; r < p.R; r++) {
-        const at = base + red[r];
-        if (nan ? Number.isNaN(xs[at]) : xs[at] === best) gx[at] = share;
-      }
-    }
+  const index = typeof dims === 'number' ? be.emptyIndex(numelOf(p.outShape)) : null;
+  const out = reduced(be, op, x, p, index === null ? {} : { index });
+  const xs = x.storage;
+  const values = out.storage;
+  return record(out, fn, [x], (g) => {
+    const gx = be.empty(x.size);
+    be.extremeBackward({ x: xs, shape: x.shape, dims: p.red, values, index, g, gx });
     return [gx];
   });
 }
@@ -113,32 +86,41 @@ export function min(x: Tensor, dims?: number | number[], keepDim = false): Tenso
 }
 
 /** Gradient of var over the plan's dims: gx = g * 2 (x - mean) / (R - unbiased), g broadcast. */
-function varianceGrad(x: Tensor, p: Plan, g: Float32Array, unbiased: boolean): Float32Array {
-  const m = emptyFloats(numelOf(p.keptShape));
-  backend.reduce(ReduceOp.mean, x.buffer, x.shape, p.red, m);
-  const centered = emptyFloats(x.size);
-  backend.binary(BinaryOp.sub, x.buffer, x.shape, m, p.keptShape, centered, x.shape);
-  const scaled = expandGrad(g, p.keptShape, x.shape, 2 / (p.R - (unbiased ? 1 : 0)));
-  backend.binary(BinaryOp.mul, scaled, x.shape, centered, x.shape, scaled, x.shape);
+function varianceGrad(be: Backend, x: Tensor, p: Plan, g: Storage, unbiased: boolean): Storage {
+  const m = be.empty(numelOf(p.keptShape));
+  be.reduce({ op: ReduceOp.mean, x: x.storage, shape: x.shape, dims: p.red, out: m });
+  const centered = be.empty(x.size);
+  be.binary({ op: BinaryOp.sub, a: x.storage, aShape: x.shape, b: m, bShape: p.keptShape, out: centered, outShape: x.shape });
+  be.release(m);
+  const scaled = expandGrad(be, g, p.keptShape, x.shape, 2 / (p.R - (unbiased ? 1 : 0)));
+  be.binary({ op: BinaryOp.mul, a: scaled, aShape: x.shape, b: centered, bShape: x.shape, out: scaled, outShape: x.shape });
+  be.release(centered);
   return scaled;
 }
 
 /** Variance; unbiased (Bessel's correction, N - 1) by default as torch.var. */
 export function variance(x: Tensor, dims?: number | number[], options: { unbiased?: boolean; keepDim?: boolean } = {}): Tensor {
+  const be = backendFor('var', x);
   const unbiased = options.unbiased ?? true;
   const p = plan('var', x, dims, options.keepDim ?? false);
-  const out = new Tensor(emptyFloats(numelOf(p.outShape)), p.outShape);
-  backend.reduce(ReduceOp.var, x.buffer, x.shape, p.red, out.buffer, unbiased);
-  return recordHost(out, 'var', [x], (g) => [varianceGrad(x, p, g, unbiased)]);
+  const out = reduced(be, ReduceOp.var, x, p, { unbiased });
+  return record(out, 'var', [x], (g) => [varianceGrad(be, x, p, g, unbiased)]);
 }
 
 /** Standard deviation sqrt(var); unbiased by default as torch.std. */
 export function std(x: Tensor, dims?: number | number[], options: { unbiased?: boolean; keepDim?: boolean } = {}): Tensor {
+  const be = backendFor('std', x);
   const unbiased = options.unbiased ?? true;
   const p = plan('std', x, dims, options.keepDim ?? false);
-  const out = new Tensor(emptyFloats(numelOf(p.outShape)), p.outShape);
-  backend.reduce(ReduceOp.std, x.buffer, x.shape, p.red, out.buffer, unbiased);
-  const s = out.buffer;
+  const out = reduced(be, ReduceOp.std, x, p, { unbiased });
+  const s = out.storage;
   // d std = d var / (2 std).
-  return recordHost(out, 'std', [x], (g) => [varianceGrad(x, p, g.map((v, i) => v / (2 * s[i])), unbiased)]);
+  return record(out, 'std', [x], (g) => {
+    const gv = be.empty(g.length);
+    be.binary({ op: BinaryOp.div, a: g, aShape: [g.length], b: s, bShape: [g.length], out: gv, outShape: [g.length] });
+    be.unary({ op: UnaryOp.mulScalar, x: gv, y: gv, p0: 0.5 });
+    const gx = varianceGrad(be, x, p, gv, unbiased);
+    be.release(gv);
+    return [gx];
+  });
 }

@@ -1,13 +1,13 @@
 // Shape ops: reshape/flatten (views), transpose/permute (copies), concat, slice (a view when
-// the slice is along the leading dimension), pad, and matmul.
-import { backend } from '../backend/index.js';
-import { recordHost } from '../autograd/hostRules.js';
+// the slice is along the leading dimension), pad, and matmul. Every op runs on the backend of its
+// inputs' device and only passes storage handles to its kernels.
+import { backendFor, type Storage } from '../backend/index.js';
+import { record } from '../autograd/graph.js';
 import { traceOp } from '../autograd/trace.js';
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/core.js';
 import { formatShape, normDim, numelOf, checkRank } from '../tensor/shape.js';
-import { emptyFloats, zeroFloats } from '../backend/cpu/alloc.js';
 
-/** Reshape to `shape` (one entry may be -1). Shares the input's buffer. */
+/** Reshape to `shape` (one entry may be -1). Shares the input's storage. */
 export function reshape(x: Tensor, shape: number[]): Tensor {
   const target = [...shape];
   const inferred = target.indexOf(-1);
@@ -25,9 +25,10 @@ export function reshape(x: Tensor, shape: number[]): Tensor {
   if (numelOf(target) !== x.size) {
     throw new RangeError(`reshape: cannot reshape a tensor of shape ${formatShape(x.shape)} (${x.size} values) into ${formatShape(shape)}`);
   }
-  const out = new Tensor(x.buffer, target);
+  backendFor('reshape', x);
+  const out = new Tensor(x.storage, target);
   traceOp('reshape', [x], out, { shape: target });
-  return recordHost(out, 'reshape', [x], (g) => [g]);
+  return record(out, 'reshape', [x], (g) => [g]);
 }
 
 export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
@@ -40,19 +41,20 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
 }
 
 export function permute(x: Tensor, dims: number[]): Tensor {
+  const be = backendFor('permute', x);
   if (dims.length !== x.ndim) {
     throw new RangeError(`permute: dims must list all ${x.ndim} dimensions of shape ${formatShape(x.shape)}, got [${dims.join(', ')}]`);
   }
   const perm = dims.map((d) => normDim('permute', d, x.ndim));
   if (new Set(perm).size !== perm.length) throw new RangeError(`permute: dims must be a permutation, got [${dims.join(', ')}]`);
   const outShape = perm.map((d) => x.shape[d]);
-  const out = new Tensor(emptyFloats(x.size), outShape);
-  backend.permute(x.buffer, x.shape, perm, out.buffer);
-  return recordHost(out, 'permute', [x], (g) => {
+  const out = new Tensor(be.empty(x.size), outShape);
+  be.permute({ x: x.storage, shape: x.shape, perm, out: out.storage });
+  return record(out, 'permute', [x], (g) => {
     const inv = new Array<number>(perm.length);
     perm.forEach((d, k) => (inv[d] = k));
-    const gx = emptyFloats(x.size);
-    backend.permute(g, outShape, inv, gx);
+    const gx = be.empty(x.size);
+    be.permute({ x: g, shape: outShape, perm: inv, out: gx });
     return [gx];
   });
 }
@@ -66,9 +68,15 @@ export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
   return permute(x, perm);
 }
 
+/** `shape` with entry d replaced by v. */
+function withDim(shape: number[], d: number, v: number): number[] {
+  return shape.map((s, i) => (i === d ? v : s));
+}
+
 /** Concatenates tensors along `dim`; all other dims must match. */
 export function concat(tensors: Tensor[], dim = 0): Tensor {
   if (tensors.length === 0) throw new RangeError('concat: tensors must hold at least one tensor');
+  const be = backendFor('concat', ...tensors);
   const first = tensors[0];
   const d = normDim('concat', dim, first.ndim);
   tensors.forEach((t, k) => {
@@ -78,29 +86,28 @@ export function concat(tensors: Tensor[], dim = 0): Tensor {
       );
     }
   });
-  const outer = numelOf(first.shape.slice(0, d));
-  const inner = numelOf(first.shape.slice(d + 1));
   const sizes = tensors.map((t) => t.shape[d]);
   const total = sizes.reduce((a, b) => a + b, 0);
-  const outShape = first.shape.map((s, i) => (i === d ? total : s));
-  const out = new Tensor(emptyFloats(numelOf(outShape)), outShape);
+  const outShape = withDim(first.shape, d, total);
+  const zero = first.shape.map(() => 0);
+  const out = new Tensor(be.empty(numelOf(outShape)), outShape);
   let offset = 0;
-  for (let k = 0; k < tensors.length; k++) {
-    const chunk = sizes[k] * inner;
-    for (let o = 0; o < outer; o++) {
-      out.buffer.set(tensors[k].buffer.subarray(o * chunk, (o + 1) * chunk), o * total * inner + offset * inner);
-    }
-    offset += sizes[k];
+  for (const t of tensors) {
+    be.copyRegion({ src: t.storage, srcShape: t.shape, srcStart: zero, dst: out.storage, dstShape: outShape, dstStart: withDim(zero, d, offset), size: t.shape });
+    offset += t.shape[d];
   }
-  return recordHost(out, 'concat', tensors, (g) => {
-    const grads: Float32Array[] = [];
+  return record(out, 'concat', tensors, (g) => {
+    const grads: (Storage | null)[] = [];
     let off = 0;
-    for (let k = 0; k < tensors.length; k++) {
-      const chunk = sizes[k] * inner;
-      const gk = emptyFloats(outer * chunk);
-      for (let o = 0; o < outer; o++) gk.set(g.subarray(o * total * inner + off * inner, o * total * inner + off * inner + chunk), o * chunk);
-      grads.push(gk);
-      off += sizes[k];
+    for (const t of tensors) {
+      if (t.requiresGrad) {
+        const gk = be.empty(t.size);
+        be.copyRegion({ src: g, srcShape: outShape, srcStart: withDim(zero, d, off), dst: gk, dstShape: t.shape, dstStart: zero, size: t.shape });
+        grads.push(gk);
+      } else {
+        grads.push(null);
+      }
+      off += t.shape[d];
     }
     return grads;
   });
@@ -108,6 +115,7 @@ export function concat(tensors: Tensor[], dim = 0): Tensor {
 
 /** Elements [start, end) along `dim` (as x.narrow / x[..., start:end]). A view for dim 0. */
 export function slice(x: Tensor, dim: number, start: number, end: number): Tensor {
+  const be = backendFor('slice', x);
   const d = normDim('slice', dim, x.ndim);
   const n = x.shape[d];
   if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > n || start > end) {
@@ -116,18 +124,20 @@ export function slice(x: Tensor, dim: number, start: number, end: number): Tenso
   const outer = numelOf(x.shape.slice(0, d));
   const inner = numelOf(x.shape.slice(d + 1));
   const len = end - start;
-  const outShape = x.shape.map((s, i) => (i === d ? len : s));
-  let buf: Float32Array;
+  const outShape = withDim(x.shape, d, len);
+  const zero = x.shape.map(() => 0);
+  const at = withDim(zero, d, start);
+  let storage: Storage;
   if (outer === 1) {
-    buf = x.buffer.subarray(start * inner, end * inner);
+    storage = be.view(x.storage, start * inner, len * inner);
   } else {
-    buf = emptyFloats(outer * len * inner);
-    for (let o = 0; o < outer; o++) buf.set(x.buffer.subarray((o * n + start) * inner, (o * n + end) * inner), o * len * inner);
+    storage = be.empty(outer * len * inner);
+    be.copyRegion({ src: x.storage, srcShape: x.shape, srcStart: at, dst: storage, dstShape: outShape, dstStart: zero, size: outShape });
   }
-  const out = new Tensor(buf, outShape);
-  return recordHost(out, 'slice', [x], (g) => {
-    const gx = zeroFloats(x.size);
-    for (let o = 0; o < outer; o++) gx.set(g.subarray(o * len * inner, (o + 1) * len * inner), (o * n + start) * inner);
+  const out = new Tensor(storage, outShape);
+  return record(out, 'slice', [x], (g) => {
+    const gx = be.zeros(x.size);
+    be.copyRegion({ src: g, srcShape: outShape, srcStart: zero, dst: gx, dstShape: x.shape, dstStart: at, size: outShape });
     return [gx];
   });
 }
@@ -137,6 +147,7 @@ export function slice(x: Tensor, dim: number, start: number, end: number): Tenso
  * from the LAST dimension, e.g. [left, right, top, bottom] for NCHW.
  */
 export function pad(x: Tensor, pads: number[], value = 0): Tensor {
+  const be = backendFor('pad', x);
   if (pads.length % 2 !== 0 || pads.length / 2 > x.ndim) {
     throw new RangeError(`pad: pads must hold an even number of values, at most ${2 * x.ndim}, got ${pads.length}`);
   }
@@ -148,38 +159,20 @@ export function pad(x: Tensor, pads: number[], value = 0): Tensor {
     after[x.ndim - 1 - k] = pads[2 * k + 1];
   }
   const outShape = x.shape.map((s, i) => s + before[i] + after[i]);
-  const out = new Tensor(zeroFloats(numelOf(outShape)), outShape);
-  if (value !== 0) out.buffer.fill(value);
-  const last = x.ndim - 1;
-  const rowLen = x.ndim === 0 ? 1 : x.shape[last];
-  const rows = rowLen === 0 ? 0 : x.size / rowLen;
-  // Offset of each input row inside the output.
-  const rowOffset = (r: number): number => {
-    let rem = r;
-    let off = 0;
-    let stride = outShape[last];
-    off += before[last];
-    for (let d = last - 1; d >= 0; d--) {
-      const i = rem % x.shape[d];
-      rem = Math.floor(rem / x.shape[d]);
-      off += (i + before[d]) * stride;
-      stride *= outShape[d];
-    }
-    return off;
-  };
-  for (let r = 0; r < rows; r++) out.buffer.set(x.buffer.subarray(r * rowLen, (r + 1) * rowLen), rowOffset(r));
-  return recordHost(out, 'pad', [x], (g) => {
-    const gx = zeroFloats(x.size);
-    for (let r = 0; r < rows; r++) {
-      const o = rowOffset(r);
-      gx.set(g.subarray(o, o + rowLen), r * rowLen);
-    }
+  const zero = x.shape.map(() => 0);
+  const n = numelOf(outShape);
+  const out = new Tensor(value === 0 ? be.zeros(n) : be.full(n, value), outShape);
+  be.copyRegion({ src: x.storage, srcShape: x.shape, srcStart: zero, dst: out.storage, dstShape: outShape, dstStart: before, size: x.shape });
+  return record(out, 'pad', [x], (g) => {
+    const gx = be.empty(x.size);
+    be.copyRegion({ src: g, srcShape: outShape, srcStart: before, dst: gx, dstShape: x.shape, dstStart: zero, size: x.shape });
     return [gx];
   });
 }
 
 /** Matrix product of 2-D tensors, or batched over a leading dim for 3-D tensors (no broadcasting). */
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  const be = backendFor('matmul', a, b);
   checkRank('matmul', 'a', a.shape, [2, 3]);
   checkRank('matmul', 'b', b.shape, [2, 3]);
   if (a.ndim !== b.ndim) throw new RangeError(`matmul: a and b must have the same rank, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
@@ -190,20 +183,41 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const [K2, N] = b.shape.slice(-2);
   if (K !== K2) throw new RangeError(`matmul: inner dimensions differ: a is ${formatShape(a.shape)}, b is ${formatShape(b.shape)}`);
   const outShape = batched ? [B, M, N] : [M, N];
-  const out = new Tensor(emptyFloats(B * M * N), outShape);
+  const out = new Tensor(be.empty(B * M * N), outShape);
+  // Matrix i of a batch, as a view.
+  const mat = (s: Storage, i: number, rows: number, cols: number): Storage => be.view(s, i * rows * cols, rows * cols);
+  const as = a.storage;
+  const bs = b.storage;
   for (let i = 0; i < B; i++) {
-    backend.sgemm(false, false, M, N, K, 1, a.buffer.subarray(i * M * K), K, b.buffer.subarray(i * K * N), N, 0, out.buffer.subarray(i * M * N), N);
+    be.sgemm({
+      transA: false, transB: false, M, N, K, alpha: 1, a: mat(as, i, M, K), lda: K, b: mat(bs, i, K, N), ldb: N,
+      beta: 0, c: mat(out.storage, i, M, N), ldc: N,
+    });
   }
-  return recordHost(out, 'matmul', [a, b], (g) => {
-    let ga: Float32Array | null = null;
-    let gb: Float32Array | null = null;
+  return record(out, 'matmul', [a, b], (g) => {
+    let ga: Storage | null = null;
+    let gb: Storage | null = null;
     if (a.requiresGrad) {
-      ga = emptyFloats(a.size);
-      for (let i = 0; i < B; i++) backend.sgemm(false, true, M, K, N, 1, g.subarray(i * M * N), N, b.buffer.subarray(i * K * N), N, 0, ga.subarray(i * M * K), K);
+      // ga[M, K] = g[M, N] * b^T
+      const s = be.empty(a.size);
+      for (let i = 0; i < B; i++) {
+        be.sgemm({
+          transA: false, transB: true, M, N: K, K: N, alpha: 1, a: mat(g, i, M, N), lda: N, b: mat(bs, i, K, N), ldb: N,
+          beta: 0, c: mat(s, i, M, K), ldc: K,
+        });
+      }
+      ga = s;
     }
     if (b.requiresGrad) {
-      gb = emptyFloats(b.size);
-      for (let i = 0; i < B; i++) backend.sgemm(true, false, K, N, M, 1, a.buffer.subarray(i * M * K), K, g.subarray(i * M * N), N, 0, gb.subarray(i * K * N), N);
+      // gb[K, N] = a^T * g[M, N]
+      const s = be.empty(b.size);
+      for (let i = 0; i < B; i++) {
+        be.sgemm({
+          transA: true, transB: false, M: K, N, K: M, alpha: 1, a: mat(as, i, M, K), lda: K, b: mat(g, i, M, N), ldb: N,
+          beta: 0, c: mat(s, i, K, N), ldc: N,
+        });
+      }
+      gb = s;
     }
     return [ga, gb];
   });

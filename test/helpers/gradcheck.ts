@@ -19,7 +19,7 @@ export interface GradcheckOptions {
   seed?: number;
 }
 
-function lcg(seed: number): () => number {
+export function lcg(seed: number): () => number {
   let s = seed >>> 0 || 1;
   return () => {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
@@ -46,26 +46,35 @@ export function gradcheck(
   out.backward(new Tensor(w, out.shape));
   const which = options.check ?? inputs.map((_, i) => i);
   for (const k of which) {
-    const x64 = inputs.map((x) => Float64Array.from(x.data));
-    const num = new Float64Array(inputs[k].data.length);
-    const loss = (): number => {
-      const y = reference(x64);
-      let s = 0;
-      for (let i = 0; i < y.length; i++) s += w[i] * y[i];
-      return s;
-    };
-    for (let i = 0; i < num.length; i++) {
-      const orig = x64[k][i];
-      const step = h * Math.max(1, Math.abs(orig));
-      x64[k][i] = orig + step;
-      const lp = loss();
-      x64[k][i] = orig - step;
-      const lm = loss();
-      x64[k][i] = orig;
-      num[i] = (lp - lm) / (2 * step);
-    }
+    const num = finiteDifferences(reference, inputs, w, k, h);
     const g = tensors[k].grad;
     if (g === null) throw new Error(`${name}: input ${k} received no gradient`);
     assertClose(g.buffer, num, `${name}: gradient of input ${k} vs finite differences`, { rtol: options.rtol ?? 1e-3, atol: options.atol ?? 1e-4 });
   }
+}
+
+/**
+ * Central differences of L = sum(w * reference(inputs)) with respect to input k, in float64
+ * (step h scaled by max(1, |x|)).
+ */
+export function finiteDifferences(reference: Reference, inputs: { data: Float32Array }[], w: ArrayLike<number>, k: number, h = 1e-5): Float64Array {
+  const x64 = inputs.map((x) => Float64Array.from(x.data));
+  const num = new Float64Array(inputs[k].data.length);
+  const loss = (): number => {
+    const y = reference(x64);
+    let s = 0;
+    for (let i = 0; i < y.length; i++) s += w[i] * y[i];
+    return s;
+  };
+  for (let i = 0; i < num.length; i++) {
+    const orig = x64[k][i];
+    const step = h * Math.max(1, Math.abs(orig));
+    x64[k][i] = orig + step;
+    const lp = loss();
+    x64[k][i] = orig - step;
+    const lm = loss();
+    x64[k][i] = orig;
+    num[i] = (lp - lm) / (2 * step);
+  }
+  return num;
 }

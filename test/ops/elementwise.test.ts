@@ -2,8 +2,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { functional as F, tensor, type Tensor } from '../../src/index.js';
 import { loadFixtures } from '../helpers/fixtures.js';
-import { checkOpCase, forEachIsaAndThreads } from '../helpers/opcases.js';
-import { gradcheck, type Reference } from '../helpers/gradcheck.js';
+import { forEachIsaAndThreads } from '../helpers/opcases.js';
+import type { Reference } from '../helpers/gradcheck.js';
+import { forEachDevice, ensureSecondDevice } from '../helpers/device.js';
+import { assertRefusesTwoDevices, checkOpCaseOn, gradcheckOn } from '../helpers/device_checks.js';
 
 type Params = Record<string, unknown>;
 
@@ -36,12 +38,15 @@ function run(op: string, p: Params, x: Tensor[]): Tensor {
 
 const cases = loadFixtures('elementwise');
 
-describe('elementwise ops against PyTorch fixtures', () => {
-  forEachIsaAndThreads(() => {
+// Every ISA path and thread count on the CPU; the default path behind the second device.
+forEachDevice('elementwise ops against PyTorch fixtures', (device) => {
+  const body = (): void => {
     for (const c of cases) {
-      it(`matches ${c.name}`, () => checkOpCase(c, (x) => run(c.params.op as string, c.params, x)));
+      it(`matches ${c.name}`, () => checkOpCaseOn(device, c, (x) => run(c.params.op as string, c.params, x)));
     }
-  });
+  };
+  if (device === 'cpu') forEachIsaAndThreads(body);
+  else body();
 });
 
 function rnd(n: number, seed: number, lo = -2, hi = 2): Float32Array {
@@ -97,11 +102,11 @@ function awayFromKinks(x: Float32Array, kinks: number[]): Float32Array {
   return x.map((v) => (kinks.some((k) => Math.abs(v - k) < 1e-2) ? v + 0.05 : v));
 }
 
-describe('elementwise gradients against float64 finite differences', () => {
+forEachDevice('elementwise gradients against float64 finite differences', (device) => {
   for (const [name, op, f, lo, hi] of unaryRefs) {
-    it(`checks ${name}`, () => {
+    it(`checks ${name}`, async () => {
       const x = awayFromKinks(rnd(24, name.length * 7 + 1, lo, hi), [0, -0.5, 0.7]);
-      gradcheck(name, ([t]) => op(t), ([a]) => a.map(f), [{ data: x, shape: [4, 6] }]);
+      await gradcheckOn(device, name, ([t]) => op(t), ([a]) => a.map(f), [{ data: x, shape: [4, 6] }]);
     });
   }
   const binaries: [string, (a: Tensor, b: Tensor) => Tensor, (a: number, b: number) => number][] = [
@@ -111,13 +116,37 @@ describe('elementwise gradients against float64 finite differences', () => {
     ['div', F.div, (a, b) => a / b],
   ];
   for (const [name, op, f] of binaries) {
-    it(`checks ${name} broadcasting [2, 3, 2, 2] with [3, 1, 1]`, () => {
-      gradcheck(name, ([a, b]) => op(a, b), channelBroadcast(f, 2, 3, 4), [
+    it(`checks ${name} broadcasting [2, 3, 2, 2] with [3, 1, 1]`, async () => {
+      await gradcheckOn(device, name, ([a, b]) => op(a, b), channelBroadcast(f, 2, 3, 4), [
         { data: rnd(24, 3), shape: [2, 3, 2, 2] },
         { data: rnd(3, 5, 0.5, 2), shape: [3, 1, 1] },
       ]);
     });
   }
+});
+
+forEachDevice('elementwise maximum and minimum gradients', (device, { t, read }) => {
+  it('sends the gradient to the larger (smaller) input and splits ties evenly, broadcasting b', async () => {
+    const a = t([1, 5, 3, 2, 2, 7], [2, 3], true);
+    const b = t([2, 5, 1], [3], true);
+    const y = F.maximum(a, b);
+    assert.deepEqual([...(await read(y))], [2, 5, 3, 2, 5, 7]);
+    y.backward(t([1, 2, 4, 8, 16, 32], [2, 3]));
+    // Ties at [0, 1] and [1, 0] split their gradient; b's gradient sums over the broadcast rows.
+    assert.deepEqual([...(await read(a.grad!))], [0, 1, 4, 4, 0, 32]);
+    assert.deepEqual([...(await read(b.grad!))], [1 + 4, 1 + 16, 0]);
+    const z = F.minimum(t([1, 5, 3], [3], true), t([2, 5, 1], [3], true));
+    assert.deepEqual([...(await read(z))], [1, 5, 1]);
+  });
+});
+
+describe('elementwise ops on two devices', () => {
+  it('refuse tensors on two devices, naming the op and both devices', () => {
+    const other = ensureSecondDevice();
+    for (const [name, op] of [['add', F.add], ['sub', F.sub], ['mul', F.mul], ['div', F.div], ['maximum', F.maximum], ['minimum', F.minimum]] as const) {
+      assertRefusesTwoDevices(name, other, (a, b) => op(a, b));
+    }
+  });
 });
 
 describe('elementwise errors', () => {

@@ -2,15 +2,19 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { functional as F, tensor } from '../../src/index.js';
 import { loadFixtures } from '../helpers/fixtures.js';
-import { checkOpCase, forEachIsaAndThreads } from '../helpers/opcases.js';
-import { gradcheck } from '../helpers/gradcheck.js';
+import { forEachIsaAndThreads } from '../helpers/opcases.js';
+import { forEachDevice, ensureSecondDevice } from '../helpers/device.js';
+import { assertRefusesTwoDevices, checkOpCaseOn, gradcheckOn } from '../helpers/device_checks.js';
 
 const cases = loadFixtures('linear');
 
-describe('linear against PyTorch fixtures', () => {
-  forEachIsaAndThreads(() => {
-    for (const c of cases) it(`matches ${c.name}`, () => checkOpCase(c, ([x, w, b]) => F.linear(x, w, b)));
-  });
+// Every ISA path and thread count on the CPU; the default path behind the second device.
+forEachDevice('linear against PyTorch fixtures', (device) => {
+  const body = (): void => {
+    for (const c of cases) it(`matches ${c.name}`, () => checkOpCaseOn(device, c, ([x, w, b]) => F.linear(x, w, b)));
+  };
+  if (device === 'cpu') forEachIsaAndThreads(body);
+  else body();
 });
 
 function rnd(n: number, seed: number): Float32Array {
@@ -34,19 +38,29 @@ function linearRef(N: number, I: number, O: number) {
   };
 }
 
-describe('linear gradients against float64 finite differences', () => {
-  it('checks input, weight and bias', () => {
-    gradcheck('linear', ([x, w, b]) => F.linear(x, w, b), linearRef(3, 5, 4), [
+forEachDevice('linear gradients against float64 finite differences', (device) => {
+  it('checks input, weight and bias', async () => {
+    await gradcheckOn(device, 'linear', ([x, w, b]) => F.linear(x, w, b), linearRef(3, 5, 4), [
       { data: rnd(15, 1), shape: [3, 5] },
       { data: rnd(20, 2), shape: [4, 5] },
       { data: rnd(4, 3), shape: [4] },
     ]);
   });
-  it('checks input and weight without bias', () => {
-    gradcheck('linear', ([x, w]) => F.linear(x, w), linearRef(2, 3, 7), [
+  it('checks input and weight without bias', async () => {
+    await gradcheckOn(device, 'linear', ([x, w]) => F.linear(x, w), linearRef(2, 3, 7), [
       { data: rnd(6, 4), shape: [2, 3] },
       { data: rnd(21, 5), shape: [7, 3] },
     ]);
+  });
+});
+
+describe('linear on two devices', () => {
+  it('refuses an input, weight or bias on another device, naming the op and both devices', () => {
+    const other = ensureSecondDevice();
+    assertRefusesTwoDevices('linear', other, (x, w) => F.linear(x, w), [3, 3]);
+    const x = tensor(new Float32Array(6), [2, 3]);
+    const w = tensor(new Float32Array(6), [2, 3]);
+    assert.throws(() => F.linear(x, w, tensor([1, 2], [2], { device: other })), /linear: expected all tensors on one device, but found tensors on 'cpu' and 'webgpu'/);
   });
 });
 

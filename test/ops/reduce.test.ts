@@ -2,8 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { functional as F, tensor, type Tensor } from '../../src/index.js';
 import { loadFixtures } from '../helpers/fixtures.js';
-import { checkOpCase, forEachIsaAndThreads } from '../helpers/opcases.js';
-import { gradcheck } from '../helpers/gradcheck.js';
+import { forEachIsaAndThreads } from '../helpers/opcases.js';
+import { forEachDevice, ensureSecondDevice } from '../helpers/device.js';
+import { assertRefusesTwoDevices, checkOpCaseOn, gradcheckOn } from '../helpers/device_checks.js';
 
 function run(p: Record<string, unknown>, x: Tensor): Tensor {
   // `dim` (a number) selects torch.max(x, dim) semantics; `dims` (a list or null) amax semantics.
@@ -21,10 +22,13 @@ function run(p: Record<string, unknown>, x: Tensor): Tensor {
 
 const cases = loadFixtures('reduce');
 
-describe('reductions against PyTorch fixtures', () => {
-  forEachIsaAndThreads(() => {
-    for (const c of cases) it(`matches ${c.name}`, () => checkOpCase(c, ([x]) => run(c.params, x)));
-  });
+// Every ISA path and thread count on the CPU; the default path behind the second device.
+forEachDevice('reductions against PyTorch fixtures', (device) => {
+  const body = (): void => {
+    for (const c of cases) it(`matches ${c.name}`, () => checkOpCaseOn(device, c, ([x]) => run(c.params, x)));
+  };
+  if (device === 'cpu') forEachIsaAndThreads(body);
+  else body();
 });
 
 function rnd(n: number, seed: number): Float32Array {
@@ -57,7 +61,7 @@ function reduceRef(shape: number[], dims: number[], f: (v: number[]) => number) 
 const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
 const shape = [2, 3, 2, 2];
 
-describe('reduction gradients against float64 finite differences', () => {
+forEachDevice('reduction gradients against float64 finite differences', (device) => {
   const specs: [string, (x: Tensor, d: number[]) => Tensor, (v: number[]) => number][] = [
     ['sum', (x, d) => F.sum(x, d), (v) => v.reduce((a, b) => a + b, 0)],
     ['mean', (x, d) => F.mean(x, d), mean],
@@ -65,26 +69,54 @@ describe('reduction gradients against float64 finite differences', () => {
     ['min', (x, d) => F.min(x, d), (v) => Math.min(...v)],
     ['var', (x, d) => F.variance(x, d), (v) => v.reduce((a, b) => a + (b - mean(v)) ** 2, 0) / (v.length - 1)],
     ['biased var', (x, d) => F.variance(x, d, { unbiased: false }), (v) => v.reduce((a, b) => a + (b - mean(v)) ** 2, 0) / v.length],
+    ['std', (x, d) => F.std(x, d), (v) => Math.sqrt(v.reduce((a, b) => a + (b - mean(v)) ** 2, 0) / (v.length - 1))],
   ];
   for (const [name, op, f] of specs) {
     for (const dims of [[0, 2, 3], [1], [0, 2]]) {
-      it(`checks ${name} over dims [${dims.join(', ')}]`, () => {
-        gradcheck(`${name} ${dims}`, ([x]) => op(x, dims), reduceRef(shape, dims, f), [{ data: rnd(24, 11 + dims.length), shape }]);
+      it(`checks ${name} over dims [${dims.join(', ')}]`, async () => {
+        await gradcheckOn(device, `${name} ${dims}`, ([x]) => op(x, dims), reduceRef(shape, dims, f), [{ data: rnd(24, 11 + dims.length), shape }]);
       });
     }
   }
 });
 
-describe('an empty list of dims', () => {
-  it('reduces over every dim, as torch.sum(x, dim=[]) does', () => {
-    const x = tensor([1, 2, 3, 4, 5, 6], [2, 3], { requiresGrad: true });
+forEachDevice('an empty list of dims', (device, { t, read }) => {
+  it('reduces over every dim, as torch.sum(x, dim=[]) does', async () => {
+    const x = t([1, 2, 3, 4, 5, 6], [2, 3], true);
     const s = F.sum(x, []);
     assert.deepEqual(s.shape, []);
-    assert.equal(s.item(), 21);
-    assert.equal(F.mean(x, []).item(), 3.5);
+    assert.equal(await s.itemAsync(), 21);
+    assert.equal(await F.mean(x, []).itemAsync(), 3.5);
     assert.deepEqual(F.sum(x, [], true).shape, [1, 1]);
     s.backward();
-    assert.deepEqual([...x.grad!.data()], [1, 1, 1, 1, 1, 1]);
+    assert.deepEqual([...(await read(x.grad!))], [1, 1, 1, 1, 1, 1]);
+  });
+});
+
+forEachDevice('max and min gradients', (device, { t, read }) => {
+  it('go to the first arg-extreme for one dim given as a number (torch.max(x, dim))', async () => {
+    const x = t([3, 1, 3, 0, 2, 2], [2, 3], true);
+    const y = F.max(x, 1);
+    assert.deepEqual([...(await read(y))], [3, 2]);
+    y.backward(t([10, 20], [2]));
+    assert.deepEqual([...(await read(x.grad!))], [10, 0, 0, 0, 20, 0]);
+  });
+  it('split evenly among ties for a list of dims (torch.amax)', async () => {
+    const x = t([3, 1, 3, 0, 2, 2], [2, 3], true);
+    const y = F.min(x, [0, 1]);
+    assert.equal(await y.itemAsync(), 0);
+    const z = F.max(x, [1]);
+    z.backward(t([10, 20], [2]));
+    assert.deepEqual([...(await read(x.grad!))], [5, 0, 5, 0, 10, 10]);
+  });
+});
+
+describe('reductions on two devices', () => {
+  it('keep the device of their input, and a reduction of a product of tensors on two devices is refused by mul', () => {
+    const other = ensureSecondDevice();
+    const x = tensor([1, 2, 3], [3], { device: other });
+    for (const y of [F.sum(x), F.mean(x), F.max(x), F.min(x), F.variance(x), F.std(x)]) assert.equal(y.device, other);
+    assertRefusesTwoDevices('mul', other, (a, b) => F.sum(F.mul(a, b)));
   });
 });
 

@@ -1,9 +1,26 @@
-// SGEMM, row-major: C = alpha * op(A) * op(B) + beta * C; op(A) is M x K, op(B) is K x N.
-// beta = 0 overwrites C without reading it. Strides lda/ldb/ldc are in elements.
+// SGEMM, row-major: c = alpha * op(a) * op(b) + beta * c; op(a) is M x K, op(b) is K x N.
+import type { Storage } from '../storage.js';
+
+export interface SgemmArgs {
+  /** op(a) = a^T when set (a is then stored K x M). */
+  transA: boolean;
+  /** op(b) = b^T when set (b is then stored N x K). */
+  transB: boolean;
+  M: number;
+  N: number;
+  K: number;
+  alpha: number;
+  a: Storage;
+  /** Row stride of a, in elements. */
+  lda: number;
+  b: Storage;
+  ldb: number;
+  /** beta = 0 overwrites c without reading it. */
+  beta: number;
+  c: Storage;
+  ldc: number;
+}
+
 export interface GemmKernels {
-  sgemm(
-    transA: boolean, transB: boolean, M: number, N: number, K: number,
-    alpha: number, A: Float32Array, lda: number, B: Float32Array, ldb: number,
-    beta: number, C: Float32Array, ldc: number,
-  ): void;
+  sgemm(args: SgemmArgs): void;
 }
