@@ -18,12 +18,18 @@ export function collectSets(v: string, acc: string[]): string[] {
  * optional). As before --set existed: a kind that takes a threshold or groups gets the value of
  * --threshold / --groups (their defaults included), and a kind with no option set is stored as
  * the bare kind ('bn'), so config.json of a run without --set is what it always was.
+ * `redirect` maps option keys that a command sets through another flag to the message for
+ * `--set key=…` (train's bnWeight belongs to --bn-weight, which also sets the parameter groups).
  * Throws a RangeError naming the flag, the kind, the allowed keys (and the closest one to an
  * unknown key), or the expected and actual value.
  */
-export function normSpecFromFlags(o: Record<string, unknown>, cmd: Command): NormSpec | undefined {
+export function normSpecFromFlags(o: Record<string, unknown>, cmd: Command, redirect: Record<string, string> = {}): NormSpec | undefined {
   const kind = o.norm as NormKind | undefined;
   const sets = (o.set as string[] | undefined) ?? [];
+  for (const s of sets) {
+    const key = s.slice(0, Math.max(0, s.indexOf('='))).trim();
+    if (Object.hasOwn(redirect, key)) throw new RangeError(`--set ${s}: ${redirect[key]}`);
+  }
   const given = (key: string): boolean => cmd.getOptionValueSource(key) === 'cli';
   if (kind === undefined) {
     if (sets.length > 0) throw new RangeError(`--set ${sets[0]}: --set sets an option of the --norm layer; pass --norm <kind> too`);

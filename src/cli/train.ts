@@ -58,7 +58,7 @@ export function trainCommand(program: Command, setCode: (c: number) => void): vo
       const kind = o.norm as NormKind;
       let norm: NormSpec;
       try {
-        norm = normSpecFromFlags(o, cmd) ?? kind;
+        norm = normSpecFromFlags(o, cmd, { bnWeight: "give the BN layers' initial gamma with --bn-weight (it also turns on seed 001's parameter groups)" }) ?? kind;
       } catch (err) {
         if (err instanceof RangeError) throw new UsageError(err.message);
         throw err;

@@ -54,6 +54,9 @@ describe('command-line messages', () => {
       assert.equal(r.status, 2, key);
       assert.match(r.stderr, new RegExp(`fbn-batch-sweep: --set: unknown setting '${key}'; allowed settings: dataset, .*epochs`));
     }
+    const typo = await runCli(['run', 'fbn-mnist', '--set', 'treshold=2', '--show-config']);
+    assert.equal(typo.status, 2);
+    assert.match(typo.stderr, /fbn-mnist: --set: unknown setting 'treshold'; allowed settings: .*; did you mean 'threshold'\?/);
   });
 
   it('names the file and the position of a truncated config.json, with a stack only under NORMLAB_DEBUG=1', async () => {
