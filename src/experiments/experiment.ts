@@ -9,6 +9,18 @@ import { suggestion } from '../nn/norm/spec.js';
 export type ConfigValue = number | string | boolean | number[] | string[];
 export type ExperimentConfig = Record<string, ConfigValue>;
 
+/** The training settings of the experiments that train with SGD (each a --set key). */
+export interface SgdRunConfig extends ExperimentConfig {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  momentum: number;
+  /** Stratified subset of the training set (0: all). */
+  trainLimit: number;
+  /** Stratified subset of the test set (0: all). */
+  testLimit: number;
+}
+
 export interface RunSpec {
   /** Content hash of (experiment, group, training config, seed, extra): the job/run id. */
   id: string;

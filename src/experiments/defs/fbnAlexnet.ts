@@ -1,22 +1,16 @@
 // Seed 000, section 4.2 (alexnet_batchnorm_double.py): AlexNet with BN vs FBN on CIFAR-10
 // resized to 224×224. The seed's script never passed the norm layers' γ and β to its optimizer,
 // so they stayed at 1 and 0; here they are trained, as the method intends.
-import type { Experiment, ExperimentConfig, RunRecord } from '../experiment.js';
+import type { Experiment, RunRecord, SgdRunConfig } from '../experiment.js';
 import type { DatasetName } from '../../data/load.js';
 import { curves, finalTable, significanceTable, timeBars } from '../compare.js';
 import { renderReport } from '../render.js';
 
-export interface AlexnetConfig extends ExperimentConfig {
+export interface AlexnetConfig extends SgdRunConfig {
   dataset: string;
   imageSize: number;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  momentum: number;
   threshold: number;
   seeds: number;
-  trainLimit: number;
-  testLimit: number;
   /** Write checkpoints (AlexNet's are 230 MB each; quick mode skips them). */
   checkpoints: boolean;
 }
