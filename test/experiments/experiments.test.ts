@@ -76,6 +76,8 @@ describe('every experiment in quick mode', () => {
     const batch = expand(getExperiment('fbn-mnist'), resolveConfig('fbn-mnist', { mode: 'full', sets: ['fbnEvalMode=batch', 'fbnPooled1d=false'] }));
     assert.deepEqual(batch.filter((s) => s.group !== 'BN').map((s) => s.train.norm)[0], { kind: 'fbn', threshold: 4, pooled1d: false, evalMode: 'batch' });
     assert.throws(() => expand(getExperiment('fbn-mnist'), resolveConfig('fbn-mnist', { mode: 'full', sets: ['fbnEvalMode=train'] })), /fbn-mnist: setting 'fbnEvalMode' must be 'running' or 'batch', got 'train'/);
+    assert.throws(() => expand(getExperiment('fbn-mnist'), resolveConfig('fbn-mnist', { mode: 'full', sets: ['threshold=0'] })), /fbn-mnist: option 'threshold' of norm kind 'fbn': expected a number > 0, got 0/);
+    assert.throws(() => expand(getExperiment('fbn-alexnet'), resolveConfig('fbn-alexnet', { mode: 'full', sets: ['threshold=-1'] })), /fbn-alexnet: option 'threshold' of norm kind 'fbn': expected a number > 0, got -1/);
   });
 
   it("takes seed 003's schedule: 20 epochs of 2,000 steps at batch 80", () => {

@@ -5,6 +5,7 @@ import type { Experiment, RunRecord, SgdRunConfig } from '../experiment.js';
 import type { DatasetName } from '../../data/load.js';
 import { curves, finalTable, significanceTable, timeBars } from '../compare.js';
 import { renderReport } from '../render.js';
+import { checkNormSpec } from '../../nn/norm/spec.js';
 
 export interface AlexnetConfig extends SgdRunConfig {
   dataset: string;
@@ -32,7 +33,7 @@ export const fbnAlexnet: Experiment<AlexnetConfig> = {
     const out = [];
     for (let s = 1; s <= c.seeds; s++) {
       out.push({ group: 'BN', seed: s, train: { ...base, norm: 'bn' as const }, extra: { checkpoints: c.checkpoints } });
-      out.push({ group: `FBN T=${c.threshold}`, seed: s, train: { ...base, norm: { kind: 'fbn' as const, threshold: c.threshold } }, extra: { checkpoints: c.checkpoints } });
+      out.push({ group: `FBN T=${c.threshold}`, seed: s, train: { ...base, norm: checkNormSpec({ kind: 'fbn', threshold: c.threshold }, 'fbn-alexnet') }, extra: { checkpoints: c.checkpoints } });
     }
     return out;
   },
