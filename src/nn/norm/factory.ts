@@ -1,4 +1,4 @@
-// nn.norm(kind, channels, opts): one switch for choosing a network's normalization layer.
+// nn.norm(kind or spec, channels, opts): one switch for choosing a network's normalization layer.
 import type { Module } from '../module.js';
 import { BatchNorm1d, BatchNorm2d, BatchNorm3d } from './batch_norm.js';
 import { FilteredBatchNorm1d, FilteredBatchNorm2d, type FilteredBatchNormOptions } from './filtered_batch_norm.js';
