@@ -18,6 +18,7 @@ import { Generator } from '../tensor/random.js';
 import { tensor } from '../tensor/create.js';
 import { setNumThreads } from '../backend/index.js';
 import { choice, intArg, positiveArg, threadsArg, UsageError } from './args.js';
+import { collectSets, normSpecFromFlags } from './normFlags.js';
 
 const NORMS: readonly NormKind[] = NORM_KINDS;
 
@@ -29,16 +30,20 @@ function modelFlags(cmd: Command): Command {
     .addOption(choice('--norm <kind>', 'normalization layer (default: from config.json)', NORMS))
     .option('--threshold <T>', 'Filtered BN threshold T (with --norm fbn)', positiveArg('--threshold'), 4)
     .option('--groups <g>', 'groups (with --norm gn, gnact or evos0)', intArg('--groups', 1), 2)
+    .option('--set <key=value>', 'an option of the --norm layer, e.g. eps=0.001 (repeatable)', collectSets, [] as string[])
     .option('--num-classes <n>', 'classes (default: from config.json)', intArg('--num-classes', 1))
     .option('--image-size <n>', 'input size (default: from config.json)', intArg('--image-size', 1))
     .option('--threads <n>', 'native threads (0: all cores)', threadsArg('--threads'), 0);
 }
 
-function overrides(o: Record<string, unknown>): SpecOverrides {
-  const kind = o.norm as NormKind | undefined;
-  let norm: NormSpec | undefined = kind;
-  if (kind === 'fbn') norm = { kind, threshold: o.threshold as number };
-  if (kind === 'gn' || kind === 'gnact' || kind === 'evos0') norm = { kind, groups: o.groups as number };
+function overrides(o: Record<string, unknown>, cmd: Command): SpecOverrides {
+  let norm: NormSpec | undefined;
+  try {
+    norm = normSpecFromFlags(o, cmd);
+  } catch (err) {
+    if (err instanceof RangeError) throw new UsageError(err.message);
+    throw err;
+  }
   return {
     ...(o.network !== undefined ? { network: o.network as string } : {}),
     ...(norm !== undefined ? { norm } : {}),
@@ -55,10 +60,10 @@ export function interopCommands(program: Command, setCode: (c: number) => void):
     .option('--batch-size <n>', 'batch size', intArg('--batch-size', 1), 256)
     .option('--strict', 'folder dataset: unreadable image files are an error', false)
     .option('--out <file>', 'where to write the JSON results (default: eval.json next to the checkpoint)')
-    .action(async (o: Record<string, unknown>) => {
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
       if ((o.threads as number) > 0) setNumThreads(o.threads as number);
       const checkpoint = resolve(o.checkpoint as string);
-      const { model, spec } = loadModel(checkpoint, overrides(o));
+      const { model, spec } = loadModel(checkpoint, overrides(o, cmd));
       const ds = await loadDataset(o.dataset as DatasetName, {
         dataDir: o.dataDir as string | undefined, split: o.split as 'train' | 'test', strict: o.strict as boolean,
         imageSize: spec.imageSize, channels: spec.channels as 1 | 3,
@@ -78,10 +83,10 @@ export function interopCommands(program: Command, setCode: (c: number) => void):
     .option('--batch-size <n>', 'batch size', intArg('--batch-size', 1), 128)
     .option('--strict', 'folder dataset: unreadable image files are an error', false)
     .option('--out <file>', 'the recalibrated checkpoint (default: recalibrated.safetensors next to the checkpoint)')
-    .action(async (o: Record<string, unknown>) => {
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
       if ((o.threads as number) > 0) setNumThreads(o.threads as number);
       const checkpoint = resolve(o.checkpoint as string);
-      const { model, spec } = loadModel(checkpoint, overrides(o));
+      const { model, spec } = loadModel(checkpoint, overrides(o, cmd));
       const load = (split: 'train' | 'test'): ReturnType<typeof loadDataset> => loadDataset(o.dataset as DatasetName, {
         dataDir: o.dataDir as string | undefined, split, strict: o.strict as boolean, imageSize: spec.imageSize, channels: spec.channels as 1 | 3,
       });
@@ -104,9 +109,9 @@ export function interopCommands(program: Command, setCode: (c: number) => void):
     .argument('<images...>', 'image files (any format sharp reads)')
     .option('--top-k <k>', 'classes per image', intArg('--top-k', 1), 5)
     .option('--json', 'print JSON instead of a table', false)
-    .action(async (images: string[], o: Record<string, unknown>) => {
+    .action(async (images: string[], o: Record<string, unknown>, cmd: Command) => {
       if ((o.threads as number) > 0) setNumThreads(o.threads as number);
-      const { model, spec } = loadModel(resolve(o.checkpoint as string), overrides(o));
+      const { model, spec } = loadModel(resolve(o.checkpoint as string), overrides(o, cmd));
       const per = spec.channels * spec.imageSize * spec.imageSize;
       const x = new Float32Array(images.length * per);
       const t = specTransform(spec, spec.imageSize);
@@ -137,8 +142,8 @@ export function interopCommands(program: Command, setCode: (c: number) => void):
   modelFlags(program.command('export').description('write the model in eval mode as ONNX (opset 13)'))
     .requiredOption('--onnx <file>', 'output .onnx file')
     .option('--fold-bn', 'fold eval BatchNorm into the Conv/Gemm before it (default: BatchNormalization nodes)', false)
-    .action((o: Record<string, unknown>) => {
-      const { model, spec } = loadModel(resolve(o.checkpoint as string), overrides(o));
+    .action((o: Record<string, unknown>, cmd: Command) => {
+      const { model, spec } = loadModel(resolve(o.checkpoint as string), overrides(o, cmd));
       const out = resolve(o.onnx as string);
       ensureDir(dirname(out), '--onnx');
       const summary = saveOnnx(out, model, { inputShape: [1, spec.channels, spec.imageSize, spec.imageSize], foldBatchNorm: o.foldBn as boolean });

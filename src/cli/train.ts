@@ -7,12 +7,11 @@ import { inputSizeProblem } from '../models/inputs.js';
 import { liveTensorboardHooks } from '../report/liveTensorboard.js';
 import { DATASET_NAMES } from '../data/load.js';
 import { NORM_KINDS } from '../nn/norm/factory.js';
-import { MODEL_NAMES, hasBnLayers, type NormKind } from '../models/index.js';
+import { MODEL_NAMES, hasBnLayers, type NormKind, type NormSpec } from '../models/index.js';
 import { choice, intArg, listArg, numArg, positiveArg, threadsArg, UsageError } from './args.js';
+import { collectSets, normSpecFromFlags } from './normFlags.js';
 
 const NORMS: readonly NormKind[] = NORM_KINDS;
-/** Kinds that take --groups. */
-const GROUPED: readonly NormKind[] = ['gn', 'gnact', 'evos0'];
 
 export function trainCommand(program: Command, setCode: (c: number) => void): void {
   const d = DEFAULT_CONFIG;
@@ -24,6 +23,7 @@ export function trainCommand(program: Command, setCode: (c: number) => void): vo
     .addOption(choice('--norm <kind>', 'normalization layer', NORMS, 'bn'))
     .option('--threshold <T>', 'Filtered BN threshold T (fbn)', positiveArg('--threshold'), 4)
     .option('--groups <g>', 'groups of gn, gnact and evos0', intArg('--groups', 1), 2)
+    .option('--set <key=value>', 'an option of the --norm layer, e.g. momentum=0.01 or evalMode=batch (repeatable; unknown keys are an error listing the allowed ones)', collectSets, [] as string[])
     .option('--batch-size <n>', 'batch size', intArg('--batch-size', 1), d.batchSize)
     .option('--epochs <n>', 'epochs', intArg('--epochs', 1), d.epochs)
     .option('--steps-per-epoch <n>', "training batches per epoch, passes over the data continuing across epochs (Keras' steps_per_epoch; 0: one pass)", intArg('--steps-per-epoch', 0), 0)
@@ -54,9 +54,15 @@ export function trainCommand(program: Command, setCode: (c: number) => void): vo
     .option('--allow-config-change', 'with --resume: continue even though training flags differ from the stored ones (the changes are recorded in config.json)', false)
     .option('--overwrite', 'replace the run in a non-empty --out (default: refuse)', false)
     .addOption(choice('--progress <mode>', 'progress output', ['auto', 'bar', 'lines', 'none'], 'auto'))
-    .action(async (o: Record<string, unknown>) => {
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
       const kind = o.norm as NormKind;
-      const norm = kind === 'fbn' ? { kind, threshold: o.threshold as number } : GROUPED.includes(kind) ? { kind, groups: o.groups as number } : kind;
+      let norm: NormSpec;
+      try {
+        norm = normSpecFromFlags(o, cmd, { bnWeight: "give the BN layers' initial gamma with --bn-weight (it also turns on seed 001's parameter groups)" }) ?? kind;
+      } catch (err) {
+        if (err instanceof RangeError) throw new UsageError(err.message);
+        throw err;
+      }
       const cfg: Partial<TrainConfig> = {
         dataset: o.dataset as TrainConfig['dataset'], network: o.network as string, norm,
         batchSize: o.batchSize as number, epochs: o.epochs as number, stepsPerEpoch: o.stepsPerEpoch as number, optimizer: o.optimizer as TrainConfig['optimizer'],

@@ -3,10 +3,23 @@
 // run (executeRun); schedulers (the local pool, BullMQ workers) only decide where it runs.
 import { createHash } from 'node:crypto';
 import type { TrainConfig } from '../train/run.js';
+import { suggestion } from '../nn/norm/spec.js';
 
 /** Scalar or list values a user can override with --set key=value. */
 export type ConfigValue = number | string | boolean | number[] | string[];
 export type ExperimentConfig = Record<string, ConfigValue>;
+
+/** The training settings of the experiments that train with SGD (each a --set key). */
+export interface SgdRunConfig extends ExperimentConfig {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  momentum: number;
+  /** Stratified subset of the training set (0: all). */
+  trainLimit: number;
+  /** Stratified subset of the test set (0: all). */
+  testLimit: number;
+}
 
 export interface RunSpec {
   /** Content hash of (experiment, group, training config, seed, extra): the job/run id. */
@@ -90,7 +103,7 @@ export function expand<C extends ExperimentConfig>(exp: Experiment<C>, config: C
 /**
  * Applies --set key=value overrides to a configuration, coercing each value to the type of the
  * default (number, boolean, string, or comma-separated lists). Unknown keys are an error that
- * lists the known ones.
+ * lists the known ones and names the closest one.
  */
 export function applyOverrides<C extends ExperimentConfig>(name: string, base: C, sets: string[]): C {
   const out: ExperimentConfig = { ...base };
@@ -100,7 +113,9 @@ export function applyOverrides<C extends ExperimentConfig>(name: string, base: C
     const key = s.slice(0, eq);
     const raw = s.slice(eq + 1);
     // Own keys only: 'constructor', 'toString' or '__proto__' are in every object but are no settings.
-    if (!Object.hasOwn(base, key)) throw new RangeError(`${name}: --set: unknown setting '${key}'; allowed settings: ${Object.keys(base).join(', ')}`);
+    if (!Object.hasOwn(base, key)) {
+      throw new RangeError(`${name}: --set: unknown setting '${key}'; allowed settings: ${Object.keys(base).join(', ')}${suggestion(key, Object.keys(base))}`);
+    }
     const def = base[key];
     const num = (v: string): number => {
       const n = Number(v);

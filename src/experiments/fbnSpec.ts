@@ -4,6 +4,7 @@
 //   fbnEvalMode (default 'running'): 'running' evaluates with the running statistics, as BN;
 //     'batch' with the filtered statistics of each evaluation batch, as the seed's plug-in layer.
 import type { NormSpec } from '../models/norm.js';
+import { checkNormSpec } from '../nn/norm/spec.js';
 
 export interface FbnConfig {
   fbnPooled1d: boolean;
@@ -16,7 +17,8 @@ export function fbnSpec(experiment: string, threshold: number, c: FbnConfig): No
   if (c.fbnEvalMode !== 'running' && c.fbnEvalMode !== 'batch') {
     throw new RangeError(`${experiment}: setting 'fbnEvalMode' must be 'running' or 'batch', got '${c.fbnEvalMode}'`);
   }
-  return { kind: 'fbn', threshold, pooled1d: c.fbnPooled1d, evalMode: c.fbnEvalMode };
+  // Checked here, when the runs are expanded, so a bad threshold stops the experiment before any training.
+  return checkNormSpec({ kind: 'fbn', threshold, pooled1d: c.fbnPooled1d, evalMode: c.fbnEvalMode }, experiment);
 }
 
 /** The report's sentence on the FBN variant in use. */

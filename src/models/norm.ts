@@ -1,10 +1,17 @@
-// How models take their normalization: `{ norm: 'bn' }` or `{ norm: { kind: 'fbn', threshold: 3 } }`.
+// How models take their normalization: a kind with its defaults (`{ norm: 'bn' }`) or a
+// NormSpec with options (`{ norm: { kind: 'fbn', threshold: 3 } }`).
 import * as nn from '../nn/index.js';
 import type { Module } from '../nn/module.js';
+import { takesOption, type NormKind, type NormSpec as LayerNormSpec } from '../nn/norm/spec.js';
 
-export type { NormKind } from '../nn/norm/factory.js';
-import type { NormKind } from '../nn/norm/factory.js';
-export type NormSpec = NormKind | ({ kind: NormKind } & Record<string, unknown>);
+export type { NormKind } from '../nn/norm/spec.js';
+
+/**
+ * A model's normalization layers: a kind (every option at the layer's default; a kind with a
+ * required option, 'gn' or 'gnact', needs the object form) or a NormSpec, checked when the
+ * model is built (an option the kind does not take is an error naming it and the allowed ones).
+ */
+export type NormSpec = NormKind | LayerNormSpec;
 
 export function normKind(spec: NormSpec | undefined): NormKind {
   if (spec === undefined) return 'bn';
@@ -19,20 +26,21 @@ export function normKind(spec: NormSpec | undefined): NormKind {
 export function makeNorm(spec: NormSpec | undefined, channels: number, dims: 1 | 2): Module {
   if (spec === undefined) return nn.norm('bn', channels, { dims });
   if (typeof spec === 'string') return nn.norm(spec, channels, { dims });
-  const { kind, pooled1d, ...opts } = spec;
-  return nn.norm(kind, channels, { ...opts, ...(pooled1d === true && dims === 1 ? { pooled: true } : {}), dims });
+  return nn.norm(spec, channels, { dims });
 }
 
 /**
  * Seed 001's scale-init: `spec` with its BN γ initialised to bnWeight (bnWeight <= 0 or absent:
  * the spec unchanged). `fallback` is the model's own default spec when `spec` is undefined.
- * The factory passes bnWeight to the kinds with BN's affine (bn, fbn, brn) and ignores it for the
- * rest; createModel rejects a bnWeight on a model without such a layer.
+ * Only the kinds with BN's affine (bn, lazybn, bnact, fbn, brn) take bnWeight; the others are
+ * returned unchanged, and createModel rejects a bnWeight on a model without a BN layer.
  */
 export function withBnWeight(spec: NormSpec | undefined, bnWeight: number | undefined, fallback: NormSpec = 'bn'): NormSpec {
   const s = spec ?? fallback;
   if (bnWeight === undefined || !(bnWeight > 0)) return s;
-  return typeof s === 'string' ? { kind: s, bnWeight } : { ...s, bnWeight };
+  const kind = normKind(s);
+  if (!takesOption(kind, 'bnWeight')) return s;
+  return (typeof s === 'object' ? { ...s, bnWeight } : { kind, bnWeight }) as NormSpec;
 }
 
 /**
@@ -54,6 +62,6 @@ export function makeInputNorm(inputNorm: 'bn' | 'dataset' | undefined, channels:
  */
 export function hasBnLayers(spec: NormSpec | undefined, inputNorm: 'bn' | 'dataset' | undefined): boolean {
   const kind = normKind(spec);
-  if (typeof spec === 'object' && spec.affine === false && inputNorm !== 'bn') return false;
+  if (typeof spec === 'object' && 'affine' in spec && spec.affine === false && inputNorm !== 'bn') return false;
   return kind === 'bn' || kind === 'lazybn' || kind === 'bnact' || kind === 'fbn' || kind === 'brn' || inputNorm === 'bn';
 }

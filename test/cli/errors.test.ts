@@ -54,6 +54,15 @@ describe('command-line messages', () => {
       assert.equal(r.status, 2, key);
       assert.match(r.stderr, new RegExp(`fbn-batch-sweep: --set: unknown setting '${key}'; allowed settings: dataset, .*epochs`));
     }
+    const ev = await runCli(['eval', '--checkpoint', 'x.safetensors', '--norm', 'fbn', '--set', 'treshold=2']);
+    assert.equal(ev.status, 2);
+    assert.match(ev.stderr, /^normlab: --set treshold=2: unknown key 'treshold' for --norm fbn; did you mean 'threshold'\?/);
+    const noKind = await runCli(['eval', '--checkpoint', 'x.safetensors', '--set', 'eps=0.001']);
+    assert.equal(noKind.status, 2);
+    assert.match(noKind.stderr, /--set eps=0\.001: --set sets an option of the --norm layer; pass --norm <kind> too/);
+    const typo = await runCli(['run', 'fbn-mnist', '--set', 'treshold=2', '--show-config']);
+    assert.equal(typo.status, 2);
+    assert.match(typo.stderr, /fbn-mnist: --set: unknown setting 'treshold'; allowed settings: .*; did you mean 'threshold'\?/);
   });
 
   it('names the file and the position of a truncated config.json, with a stack only under NORMLAB_DEBUG=1', async () => {

@@ -17,6 +17,38 @@ describe('normlab train', () => {
     assert.equal(r.status, 0, r.stderr);
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { final: { test_acc: number } };
     assert.ok(results.final.test_acc > 0.8, `test accuracy ${results.final.test_acc}`);
+    // Without --set, config.json stores the spec as it always has (resume compares it).
+    assert.deepEqual((JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as { norm: unknown }).norm, { kind: 'fbn', threshold: 4 });
+  });
+
+  it('stores the norm options of --set in config.json as one NormSpec', () => {
+    const out = mkdtempSync(join(tmpdir(), 'normlab-cli-'));
+    const r = run(['train', '--dataset', 'mnist-bundled', '--network', 'lenet5', '--norm', 'fbn', '--set', 'threshold=2', '--set', 'momentum=0.05', '--set', 'evalMode=batch',
+      '--epochs', '1', '--train-limit', '64', '--test-limit', '32', '--batch-size', '32', '--progress', 'none', '--out', out]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual((JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as { norm: unknown }).norm, { kind: 'fbn', threshold: 2, momentum: 0.05, evalMode: 'batch' });
+  });
+
+  it("rejects --set treshold=2 naming the key, the kind, the allowed keys and 'threshold', before loading any data", () => {
+    const r = run(['train', '--network', 'lenet5', '--norm', 'fbn', '--set', 'treshold=2', '--data-dir', '/nonexistent']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr, "normlab: --set treshold=2: unknown key 'treshold' for --norm fbn; did you mean 'threshold'? (--norm fbn takes threshold, eps, momentum, affine, trackRunningStats, bnWeight, evalMode, pooled, pooled1d)\n");
+  });
+
+  it('rejects bad --set values, norm flags of another kind and a threshold given twice, naming flag, expected and actual', () => {
+    const cases: [string[], RegExp][] = [
+      [['--norm', 'fbn', '--set', 'threshold=abc'], /--set threshold=abc: threshold of --norm fbn: expected a number > 0, got 'abc'/],
+      [['--norm', 'gn', '--set', 'groups=0'], /--set groups=0: groups of --norm gn: expected an integer >= 1, got '0'/],
+      [['--norm', 'bn', '--set', 'evalMode=batch'], /unknown key 'evalMode' for --norm bn \(--norm bn takes eps, momentum, affine, trackRunningStats, bnWeight\)/],
+      [['--norm', 'bn', '--threshold', '3'], /--threshold 3: --norm bn takes no threshold/],
+      [['--norm', 'fbn', '--threshold', '3', '--set', 'threshold=2'], /--threshold 3 and --set threshold=2 both set the threshold of --norm fbn: give one/],
+      [['--norm', 'bn', '--set', 'bnWeight=0.5'], /--set bnWeight=0\.5: give the BN layers' initial gamma with --bn-weight/],
+    ];
+    for (const [args, message] of cases) {
+      const r = run(['train', '--network', 'lenet5', ...args, '--data-dir', '/nonexistent']);
+      assert.equal(r.status, 2, args.join(' '));
+      assert.match(r.stderr, message);
+    }
   });
 
   it('exits with code 2 and names the flag for unknown flags and bad values', () => {

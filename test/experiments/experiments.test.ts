@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { EXPERIMENTS, getExperiment } from '../../src/experiments/registry.js';
 import { runExperiment, resolveConfig, type ExperimentOutput } from '../../src/experiments/runExperiment.js';
 import { applyOverrides, expand } from '../../src/experiments/experiment.js';
-import { setNumThreads, getNumThreads } from '../../src/index.js';
+import { setNumThreads, getNumThreads, type nn } from '../../src/index.js';
 import { spawnSync } from 'node:child_process';
 import { repoRoot } from '../helpers/fixtures.js';
 
@@ -71,11 +71,13 @@ describe('every experiment in quick mode', () => {
     for (const name of ['fbn-mnist', 'fbn-lenet5', 'fbn-batch-sweep', 'landscape']) {
       const fbn = expand(getExperiment(name), resolveConfig(name, { mode: 'full' })).filter((s) => typeof s.train.norm === 'object');
       assert.ok(fbn.length > 0, name);
-      for (const s of fbn) assert.deepEqual([(s.train.norm as Record<string, unknown>).pooled1d, (s.train.norm as Record<string, unknown>).evalMode], [true, 'running'], name);
+      for (const s of fbn) assert.deepEqual([(s.train.norm as nn.NormSpecOf<'fbn'>).pooled1d, (s.train.norm as nn.NormSpecOf<'fbn'>).evalMode], [true, 'running'], name);
     }
     const batch = expand(getExperiment('fbn-mnist'), resolveConfig('fbn-mnist', { mode: 'full', sets: ['fbnEvalMode=batch', 'fbnPooled1d=false'] }));
     assert.deepEqual(batch.filter((s) => s.group !== 'BN').map((s) => s.train.norm)[0], { kind: 'fbn', threshold: 4, pooled1d: false, evalMode: 'batch' });
     assert.throws(() => expand(getExperiment('fbn-mnist'), resolveConfig('fbn-mnist', { mode: 'full', sets: ['fbnEvalMode=train'] })), /fbn-mnist: setting 'fbnEvalMode' must be 'running' or 'batch', got 'train'/);
+    assert.throws(() => expand(getExperiment('fbn-mnist'), resolveConfig('fbn-mnist', { mode: 'full', sets: ['threshold=0'] })), /fbn-mnist: option 'threshold' of norm kind 'fbn': expected a number > 0, got 0/);
+    assert.throws(() => expand(getExperiment('fbn-alexnet'), resolveConfig('fbn-alexnet', { mode: 'full', sets: ['threshold=-1'] })), /fbn-alexnet: option 'threshold' of norm kind 'fbn': expected a number > 0, got -1/);
   });
 
   it("takes seed 003's schedule: 20 epochs of 2,000 steps at batch 80", () => {

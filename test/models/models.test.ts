@@ -157,3 +157,27 @@ describe("seed 003's 5-block CNN starts from Keras' initialisation", () => {
     assert.ok(m.stateDict()['fc.bias'].buffer.some((v) => v !== 0));
   });
 });
+
+describe('models take a typed NormSpec', () => {
+  it('builds every norm layer of a network from the spec, options included', () => {
+    const m = models.createModel('lenet5', { norm: { kind: 'bn', momentum: 0.01, eps: 1e-3 } });
+    const bns = m.modules().filter((x) => x instanceof nn.BatchNorm2d || x instanceof nn.BatchNorm1d) as nn.BatchNorm2d[];
+    assert.equal(bns.length, 4);
+    assert.ok(bns.every((b) => b.momentum === 0.01 && b.eps === 1e-3));
+  });
+
+  it('rejects an option the kind does not take, naming the closest one, before training anything', () => {
+    assert.throws(
+      () => models.createModel('lenet5', { norm: { kind: 'fbn', treshold: 2 } as unknown as models.NormSpec }),
+      /nn\.norm: unknown option 'treshold' for norm kind 'fbn'; did you mean 'threshold'\?/,
+    );
+  });
+
+  it("adds seed 001's bnWeight only to the kinds with BN's affine", () => {
+    assert.deepEqual(models.withBnWeight('fbn', 0.5), { kind: 'fbn', bnWeight: 0.5 });
+    assert.deepEqual(models.withBnWeight({ kind: 'fbn', threshold: 2 }, 0.5), { kind: 'fbn', threshold: 2, bnWeight: 0.5 });
+    assert.deepEqual(models.withBnWeight({ kind: 'gn', groups: 2 }, 0.5), { kind: 'gn', groups: 2 });
+    assert.equal(models.withBnWeight(undefined, 0), 'bn');
+    assert.throws(() => models.createModel('lenet5', { norm: { kind: 'gn', groups: 2 }, bnWeight: 0.1 }), /createModel: bnWeight 0\.1 initialises the γ of BN layers, but 'lenet5' with norm 'gn' has none/);
+  });
+});

@@ -2,22 +2,16 @@
 // the distribution of every normalization layer's input in a trained VGG-BN and ResNet-18 —
 // quantiles, kurtosis, the share of values beyond 3σ — and the images behind the most extreme
 // activations of the most heavy-tailed channel.
-import type { Experiment, ExperimentConfig, RunRecord } from '../experiment.js';
+import type { Experiment, RunRecord, SgdRunConfig } from '../experiment.js';
 import type { DatasetName } from '../../data/load.js';
 import { captureLayerInputs, normLayers } from '../../analysis/capture.js';
 import { findOutlierImages } from '../../analysis/outliers.js';
 import { renderReport } from '../render.js';
 import type { ChartSpec, ImageGridSpec, TableSpec } from '../reportSpec.js';
 
-export interface ActivationStatsConfig extends ExperimentConfig {
+export interface ActivationStatsConfig extends SgdRunConfig {
   dataset: string;
   networks: string[];
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  momentum: number;
-  trainLimit: number;
-  testLimit: number;
   imageSize: number;
   /** Test batches whose activations are summarised. */
   statBatches: number;

@@ -1,22 +1,16 @@
 // Seed 000 (alexnet_small_large_compare.py): how far batch statistics fall from the population
 // statistics of the same layer as the batch shrinks, for BN's batch mean/variance and for FBN's
 // filtered mean/variance at several thresholds, on a trained network.
-import type { Experiment, ExperimentConfig, RunRecord } from '../experiment.js';
+import type { Experiment, RunRecord, SgdRunConfig } from '../experiment.js';
 import type { DatasetName } from '../../data/load.js';
 import { batchStatsComparison, type BatchStatsResult } from '../../analysis/batchStats.js';
 import { renderReport } from '../render.js';
 import type { ChartSpec, TableSpec } from '../reportSpec.js';
 
-export interface BatchStatsConfig extends ExperimentConfig {
+export interface BatchStatsConfig extends SgdRunConfig {
   dataset: string;
   network: string;
   layers: string[];
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  momentum: number;
-  trainLimit: number;
-  testLimit: number;
   batchSizes: number[];
   thresholds: number[];
   repeats: number;

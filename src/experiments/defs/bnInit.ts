@@ -4,27 +4,21 @@
 // 45k/5k stratified train/validation split drawn with seed 0, runs with seeds 1…15 (the seed's
 // README: "We used [1, 15] for our work with 0 to create the validation set"), MD5-derived,
 // cosine schedule, one-sided paired t-test per setting; the table follows the seed's README.
-import type { Experiment, ExperimentConfig, RunRecord } from '../experiment.js';
+import type { Experiment, RunRecord, SgdRunConfig } from '../experiment.js';
 import type { DatasetName } from '../../data/load.js';
 import { curves, finalTable, groupsOf, significanceTable } from '../compare.js';
 import { mean, pct, std } from '../reportSpec.js';
 import { renderReport } from '../render.js';
 import { instrumentCharts, preciseBnTable } from '../instruments.js';
 
-export interface BnInitConfig extends ExperimentConfig {
+export interface BnInitConfig extends SgdRunConfig {
   dataset: string;
   network: string;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  momentum: number;
   weightDecay: number;
   bnWeight: number;
   c: number;
   seeds: number;
   valSplit: number;
-  trainLimit: number;
-  testLimit: number;
   imageSize: number;
   inputNormVariant: boolean;
 }

@@ -1,22 +1,17 @@
 // Seed 000, section 4.2 (alexnet_batchnorm_double.py): AlexNet with BN vs FBN on CIFAR-10
 // resized to 224×224. The seed's script never passed the norm layers' γ and β to its optimizer,
 // so they stayed at 1 and 0; here they are trained, as the method intends.
-import type { Experiment, ExperimentConfig, RunRecord } from '../experiment.js';
+import type { Experiment, RunRecord, SgdRunConfig } from '../experiment.js';
 import type { DatasetName } from '../../data/load.js';
 import { curves, finalTable, significanceTable, timeBars } from '../compare.js';
 import { renderReport } from '../render.js';
+import { checkNormSpec } from '../../nn/norm/spec.js';
 
-export interface AlexnetConfig extends ExperimentConfig {
+export interface AlexnetConfig extends SgdRunConfig {
   dataset: string;
   imageSize: number;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  momentum: number;
   threshold: number;
   seeds: number;
-  trainLimit: number;
-  testLimit: number;
   /** Write checkpoints (AlexNet's are 230 MB each; quick mode skips them). */
   checkpoints: boolean;
 }
@@ -38,7 +33,7 @@ export const fbnAlexnet: Experiment<AlexnetConfig> = {
     const out = [];
     for (let s = 1; s <= c.seeds; s++) {
       out.push({ group: 'BN', seed: s, train: { ...base, norm: 'bn' as const }, extra: { checkpoints: c.checkpoints } });
-      out.push({ group: `FBN T=${c.threshold}`, seed: s, train: { ...base, norm: { kind: 'fbn' as const, threshold: c.threshold } }, extra: { checkpoints: c.checkpoints } });
+      out.push({ group: `FBN T=${c.threshold}`, seed: s, train: { ...base, norm: checkNormSpec({ kind: 'fbn', threshold: c.threshold }, 'fbn-alexnet') }, extra: { checkpoints: c.checkpoints } });
     }
     return out;
   },

@@ -1,22 +1,16 @@
 // Seed 000, section 4.1: BN vs Filtered BN on MNIST with the small CNN (mnist_train.py) and
 // with LeNet-5 (mnist_lenet5_test.py): batch 256, 3 epochs, SGD lr 0.01 momentum 0.5, repeats.
-import type { Experiment, ExperimentConfig, RunRecord } from '../experiment.js';
+import type { Experiment, RunRecord, SgdRunConfig } from '../experiment.js';
 import type { DatasetName } from '../../data/load.js';
 import { curves, finalTable, significanceTable } from '../compare.js';
 import { renderReport } from '../render.js';
 import { FBN_DEFAULTS, fbnSpec, fbnVariantNote } from '../fbnSpec.js';
 import { instrumentCharts, preciseBnTable } from '../instruments.js';
 
-export interface FbnCompareConfig extends ExperimentConfig {
+export interface FbnCompareConfig extends SgdRunConfig {
   dataset: string;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  momentum: number;
   threshold: number;
   seeds: number;
-  trainLimit: number;
-  testLimit: number;
   fbnPooled1d: boolean;
   fbnEvalMode: string;
 }

@@ -2,23 +2,17 @@
 // BN and FBN models around their trained weights, in filter-normalized random directions
 // (Li et al. 2018). The seed's landscape script never passes its threshold to the FBN layers;
 // here each FBN model uses the configured threshold.
-import type { Experiment, ExperimentConfig, RunRecord } from '../experiment.js';
+import type { Experiment, RunRecord, SgdRunConfig } from '../experiment.js';
 import type { DatasetName } from '../../data/load.js';
 import { lossLandscape, linspace, type LandscapeResult } from '../../analysis/landscape.js';
 import { renderReport } from '../render.js';
 import { FBN_DEFAULTS, fbnSpec, fbnVariantNote } from '../fbnSpec.js';
 import type { ChartSpec } from '../reportSpec.js';
 
-export interface LandscapeConfig extends ExperimentConfig {
+export interface LandscapeConfig extends SgdRunConfig {
   dataset: string;
   network: string;
   threshold: number;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  momentum: number;
-  trainLimit: number;
-  testLimit: number;
   dims: number;
   points: number;
   span: number;

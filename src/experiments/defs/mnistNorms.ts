@@ -1,23 +1,17 @@
 // Seed 002: the 7-block MNIST network with BN + L1, LayerNorm and GroupNorm(2), with dropout;
 // learning curves, a final table and galleries of misclassified test digits.
-import type { Experiment, ExperimentConfig, RunRecord } from '../experiment.js';
+import type { Experiment, RunRecord, SgdRunConfig } from '../experiment.js';
 import type { DatasetName } from '../../data/load.js';
 import { curves, finalTable } from '../compare.js';
 import { renderReport } from '../render.js';
 import { findMisclassified } from '../../analysis/misclassified.js';
 import type { ImageGridSpec } from '../reportSpec.js';
 
-export interface MnistNormsConfig extends ExperimentConfig {
+export interface MnistNormsConfig extends SgdRunConfig {
   dataset: string;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  momentum: number;
   l1: number;
   dropout: number;
   seeds: number;
-  trainLimit: number;
-  testLimit: number;
   gallery: number;
 }
 

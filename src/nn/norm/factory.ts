@@ -1,4 +1,4 @@
-// nn.norm(kind, channels, opts): one switch for choosing a network's normalization layer.
+// nn.norm(kind or spec, channels, opts): one switch for choosing a network's normalization layer.
 import type { Module } from '../module.js';
 import { BatchNorm1d, BatchNorm2d, BatchNorm3d } from './batch_norm.js';
 import { FilteredBatchNorm1d, FilteredBatchNorm2d, type FilteredBatchNormOptions } from './filtered_batch_norm.js';
@@ -14,13 +14,9 @@ import { EvoNorm2dB0, EvoNorm2dS0 } from './evo_norm.js';
 import { BatchNormAct2d, GroupNormAct } from './norm_act.js';
 import type { NormActivation } from '../../ops/more_norms.js';
 import { Identity } from '../linear.js';
+import { checkNormSpec, NORM_KINDS, type NormKind, type NormSpec } from './spec.js';
 
-export const NORM_KINDS = [
-  'bn', 'fbn', 'brn', 'gn', 'ln', 'in', 'none',
-  'lazybn', 'frozenbn', 'rms', 'ln2d', 'lrn', 'frn', 'evob0', 'evos0', 'bnact', 'gnact',
-] as const;
-
-export type NormKind = (typeof NORM_KINDS)[number];
+export { NORM_KINDS, type NormKind, type NormSpec } from './spec.js';
 
 export interface NormFactoryOptions extends FilteredBatchNormOptions, Omit<BatchRenormOptions, keyof FilteredBatchNormOptions> {
   /** 1: (N, C) or (N, C, L) inputs; 2 (default): (N, C, H, W); 3: (N, C, D, H, W). */
@@ -36,15 +32,39 @@ export interface NormFactoryOptions extends FilteredBatchNormOptions, Omit<Batch
   k?: number;
 }
 
+/** Where a layer built from a NormSpec goes: the input rank. */
+export interface NormShapeOptions {
+  /** 1: (N, C) or (N, C, L) inputs; 2 (default): (N, C, H, W); 3: (N, C, D, H, W). */
+  dims?: 1 | 2 | 3;
+}
+
 /**
- * The normalization layer of `kind` for `channels` channels. Options not used by a kind are
- * ignored. 'ln' is GroupNorm(1, C): the statistics of LayerNorm over (C, *) with a per-channel
+ * The normalization layer of `kind` for `channels` channels. Two forms:
+ * - `nn.norm({ kind: 'fbn', threshold: 2 }, C, { dims })`: a NormSpec, checked at runtime too
+ *   (an option the kind does not take, a value of the wrong type or range, or a missing
+ *   required option is an error naming the option, the kind and the allowed options);
+ * - `nn.norm('fbn', C, { threshold: 2, dims })`: a kind and one options bag shared by all
+ *   kinds, where options a kind does not use are ignored.
+ * 'ln' is GroupNorm(1, C): the statistics of LayerNorm over (C, *) with a per-channel
  * affine, because the spatial size of conv features is unknown at construction (and on (N, C)
  * it is exactly LayerNorm([C])). 'rms' and 'ln2d' normalize over the channels per position
  * (RmsNorm2d, LayerNorm2d); on (N, C) inputs they are RMSNorm([C]) and LayerNorm([C]).
- * 'lazybn' ignores `channels` (taken from the first input).
+ * 'lazybn' ignores `channels` (taken from the first input). An fbn spec's `pooled1d` pools
+ * the statistics when dims is 1 only.
  */
-export function norm(kind: NormKind, channels: number, opts: NormFactoryOptions = {}): Module {
+export function norm(spec: NormSpec, channels: number, opts?: NormShapeOptions): Module;
+export function norm(kind: NormKind, channels: number, opts?: NormFactoryOptions): Module;
+export function norm(kindOrSpec: NormKind | NormSpec, channels: number, options: NormFactoryOptions = {}): Module {
+  if (typeof kindOrSpec !== 'object' || kindOrSpec === null) return build(kindOrSpec, channels, options);
+  const { kind, ...specOptions } = checkNormSpec(kindOrSpec, 'nn.norm');
+  const dims = options.dims;
+  const opts: NormFactoryOptions & { pooled1d?: boolean } = { ...specOptions, dims };
+  if (kind === 'fbn' && opts.pooled1d === true && (dims ?? 2) === 1) opts.pooled = true;
+  delete opts.pooled1d;
+  return build(kind, channels, opts);
+}
+
+function build(kind: NormKind, channels: number, opts: NormFactoryOptions): Module {
   const dims = opts.dims ?? 2;
   if (dims !== 1 && dims !== 2 && dims !== 3) throw new RangeError(`nn.norm: opts.dims must be 1, 2 or 3, got ${String(dims)}`);
   const { eps, momentum, affine, trackRunningStats, bnWeight } = opts;

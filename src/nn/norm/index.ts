@@ -16,4 +16,5 @@ export { EvoNorm2dB0, EvoNorm2dS0, type EvoNormB0Options, type EvoNormS0Options 
 export { BatchNormAct2d, GroupNormAct, type NormActOptions } from './norm_act.js';
 export { weightNorm, removeWeightNorm } from './weight_norm.js';
 export { spectralNorm, removeSpectralNorm, type SpectralNormOptions } from './spectral_norm.js';
-export { norm, NORM_KINDS, type NormKind, type NormFactoryOptions } from './factory.js';
+export { norm, NORM_KINDS, type NormKind, type NormFactoryOptions, type NormShapeOptions } from './factory.js';
+export { checkNormSpec, normOptionNames, type NormSpec, type NormSpecOf } from './spec.js';
