@@ -3,6 +3,7 @@
 import type { Backend, Kernels } from './backend.js';
 import { loadAddon } from './native.js';
 import { cpuMemory } from './cpu/memory.js';
+import { cpuNormKernels, type NativeNormKernels } from './cpu/norm.js';
 
 /**
  * Every kernel name of the Backend type, grouped by family. `satisfies Record<keyof Kernels, true>`
@@ -19,7 +20,8 @@ const KERNELS = {
   conv2dForward: true, conv2dBackwardInput: true, conv2dBackwardWeight: true,
   maxPool2dForward: true, maxPool2dBackward: true, avgPool2dForward: true, avgPool2dBackward: true,
   adaptiveAvgPool2dForward: true, adaptiveAvgPool2dBackward: true,
-  batchNormForward: true, batchNormBackward: true, normChannelAffine: true, groupNormForward: true, groupNormBackward: true, copyFloats: true,
+  batchNormForward: true, batchNormBackward: true, normChannelAffine: true, groupNormForward: true, groupNormBackward: true,
+  normEvalScaleShift: true, runningStatsUpdate: true, batchRenormParams: true,
   channelNormForward: true, channelNormBackward: true, frnForward: true, frnBackward: true,
   evoNormS0Forward: true, evoNormS0Backward: true, evoNormB0Forward: true, evoNormB0Backward: true,
 } as const satisfies Record<keyof Kernels, true>;
@@ -35,6 +37,8 @@ function checked(addon: Record<string, unknown>): Kernels {
   return addon as unknown as Kernels;
 }
 
-const addonKernels = checked(loadAddon() as Record<string, unknown>);
+const addon = loadAddon() as Record<string, unknown>;
+// Typed adapters replace the addon's positional exports of the same names.
+const addonKernels = checked({ ...addon, ...cpuNormKernels(addon as unknown as NativeNormKernels) });
 
 export const cpu: Backend = { ...addonKernels, ...cpuMemory };
