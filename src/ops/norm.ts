@@ -312,12 +312,35 @@ export function filteredBatchNormWithStats(
     });
     return [gx, gw, gb];
   });
-  if (!pooled) return { out: core, stats };
-  const bshape = [1, v.C, ...x.shape.slice(2).map(() => 1)];
-  let out = core;
-  if (weight !== null) out = out.mul(weight.reshape(bshape));
-  if (bias !== null) out = out.add(bias.reshape(bshape));
-  return { out, stats };
+  if (!pooled || (weight === null && bias === null)) return { out: core, stats };
+  return { out: channelAffine(fn, be, core, v, weight, bias), stats };
+}
+
+/**
+ * y = x * weight[c] + bias[c] (absent: 1 and 0) on the norm kernels: forward the per-channel
+ * affine, backward BN's eval-mode rule with mean 0 and invstd 1 (xhat = x, dx = weight * dy,
+ * dweight = sum(dy * x), dbias = sum(dy)).
+ */
+function channelAffine(fn: string, be: Backend, x: Tensor, v: ChannelView, weight: Tensor | null, bias: Tensor | null): Tensor {
+  const scale = weight === null ? be.full(v.C, 1) : weight.storage;
+  const shift = bias === null ? be.zeros(v.C) : bias.storage;
+  const out = new Tensor(be.empty(x.size), x.shape);
+  be.normChannelAffine({ x: x.storage, N: v.N, C: v.C, S: v.S, scale, shift, y: out.storage });
+  if (!needsGrad(x, weight, bias)) return out;
+  return recordNorm(out, fn, x, weight, bias, (g, want) => {
+    const gx = want.x ? be.empty(x.size) : null;
+    const gw = want.weight ? be.zeros(v.C) : null;
+    const gb = want.bias ? be.zeros(v.C) : null;
+    const mean = be.zeros(v.C);
+    const invstd = be.full(v.C, 1);
+    be.batchNormBackward({
+      x: x.storage, dy: g, N: v.N, C: v.C, S: v.S, mean, invstd, gamma: st(weight), batchStats: false,
+      dx: gx, dgamma: gw, dbeta: gb, count: null, threshold: 0, mu0: null, rstd0: null,
+    });
+    be.release(mean);
+    be.release(invstd);
+    return [gx, gw, gb];
+  });
 }
 
 export interface BatchRenormOptions extends BatchNormOptions {

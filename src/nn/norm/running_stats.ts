@@ -14,6 +14,7 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { full, zeros } from '../../tensor/create.js';
 import { checkBatchValues, checkChannels, checkSpatialValues, countBatch, evalScaleShift, fill_, type ChannelView } from '../../ops/norm.js';
 import { checkPositiveInt } from '../../tensor/shape.js';
+import { backendFor } from '../../backend/index.js';
 
 export interface RunningStatsOptions {
   eps?: number;
@@ -108,6 +109,8 @@ export abstract class RunningStats extends Module {
    */
   protected check(x: Tensor, ranks: readonly number[], per: 'channel' | 'spatial' = 'channel'): ChannelView {
     const fn = `${this.constructor.name}.forward`;
+    // Before anything is counted or updated: the input must be on the layer's device.
+    backendFor(fn, x, this.weight, this.bias, this.runningMean, this.runningVar, this.numBatchesTracked);
     const v = checkChannels(fn, x, this.numFeatures, ranks);
     if (this.useBatchStats()) {
       if (per === 'channel') checkBatchValues(fn, x, v);
