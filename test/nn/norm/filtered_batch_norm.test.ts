@@ -5,7 +5,6 @@ import { Tensor, nn, randn } from '../../../src/index.js';
 import { loadFixtures, type FixtureTensor } from '../../helpers/fixtures.js';
 import { assertClose } from '../../helpers/assert.js';
 
-
 function make(shape: number[], opts: nn.FilteredBatchNormOptions): nn.FilteredBatchNorm1d | nn.FilteredBatchNorm2d {
   return shape.length === 4 ? new nn.FilteredBatchNorm2d(shape[1], opts) : new nn.FilteredBatchNorm1d(shape[1], opts);
 }
