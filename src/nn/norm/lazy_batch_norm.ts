@@ -26,7 +26,9 @@ abstract class LazyBatchNormBase extends BatchNormBase {
     if (this.materialized) return;
     const self = this as unknown as Materializable;
     self.numFeatures = channels;
-    const vec = (): Tensor => zeros([channels]);
+    // Where the one-value placeholders are (module.to may have moved them before the first call).
+    const device = this.device;
+    const vec = (): Tensor => zeros([channels], { device });
     if (this.affine) {
       this.weight = this.registerParameter('weight', new Parameter(vec()));
       this.bias = this.registerParameter('bias', new Parameter(vec()));
@@ -34,7 +36,7 @@ abstract class LazyBatchNormBase extends BatchNormBase {
     if (this.trackRunningStats) {
       self.runningMean = this.registerBuffer('running_mean', vec());
       self.runningVar = this.registerBuffer('running_var', vec());
-      self.numBatchesTracked = this.registerBuffer('num_batches_tracked', zeros([]));
+      self.numBatchesTracked = this.registerBuffer('num_batches_tracked', zeros([], { device }));
     }
     this.resetParameters();
     this.materialized = true;
