@@ -149,10 +149,6 @@ export function kernelCases(): KernelCase[] {
       const src = up(fill(n, 10)), dst = backend.zeros(prod(padded));
       return () => backend.copyRegion({ src, srcShape: shape, srcStart: [0, 0, 0, 0], dst, dstShape: padded, dstStart: [0, 0, 1, 1], size: shape });
     });
-    add('copyFloats', `copyFloats ${shapeName(shape)}`, 2 * n * F4, 0, () => {
-      const x = fill(n, 10), o = new Float32Array(n);
-      return () => backend.copyFloats(x, o);
-    });
   }
 
   // Optimizers: one parameter tensor of 1M floats and one of 1k.
@@ -280,79 +276,113 @@ export function kernelCases(): KernelCase[] {
   }
 
   // Normalization.
+  const up = (a: Float32Array): Storage => backend.upload(a);
   for (const xs of [LARGE, SMALL]) {
     const [N, C] = xs;
     const S = xs[2] * xs[3];
     const n = prod(xs);
-    const ones = new Float32Array(C).fill(1), zeros = new Float32Array(C);
+    const ones = backend.full(C, 1), zeros = backend.zeros(C);
+    const none = { threshold: 0, mu0: null, rstd0: null, kept: null };
+    const noneB = { count: null, threshold: 0, mu0: null, rstd0: null };
     add('batchNormForward', `batchNormForward ${shapeName(xs)}`, 2 * n * F4, 5 * n, () => {
-      const x = fill(n, 27), y = new Float32Array(n), st = Array.from({ length: 3 }, () => new Float32Array(C));
-      return () => backend.batchNormForward(x, N, C, S, ones, zeros, 1e-5, y, st[0], st[1], st[2], 0, null, null, null);
+      const x = up(fill(n, 27)), y = backend.empty(n), st = Array.from({ length: 3 }, () => backend.empty(C));
+      return () => backend.batchNormForward({ x, N, C, S, gamma: ones, beta: zeros, eps: 1e-5, y, mean: st[0], invstd: st[1], variance: st[2], ...none });
+    });
+    add('batchNormForward', `batchNormForward FBN T4 ${shapeName(xs)}`, 2 * n * F4, 8 * n, () => {
+      const x = up(fill(n, 27)), y = backend.empty(n), st = Array.from({ length: 6 }, () => backend.empty(C));
+      return () => backend.batchNormForward({
+        x, N, C, S, gamma: ones, beta: zeros, eps: 1e-5, y, mean: st[0], invstd: st[1], variance: st[2], threshold: 4, mu0: st[3], rstd0: st[4], kept: st[5],
+      });
     });
     add('batchNormBackward', `batchNormBackward ${shapeName(xs)}`, 3 * n * F4, 8 * n, () => {
-      const x = fill(n, 27), y = new Float32Array(n), dy = fill(n, 28), dx = new Float32Array(n);
-      const st = Array.from({ length: 5 }, () => new Float32Array(C));
-      backend.batchNormForward(x, N, C, S, ones, zeros, 1e-5, y, st[0], st[1], st[2], 0, null, null, null);
-      return () => backend.batchNormBackward(x, dy, N, C, S, st[0], st[1], ones, true, dx, st[3], st[4], null, 0, null, null);
+      const x = up(fill(n, 27)), y = backend.empty(n), dy = up(fill(n, 28)), dx = backend.empty(n);
+      const st = Array.from({ length: 5 }, () => backend.empty(C));
+      backend.batchNormForward({ x, N, C, S, gamma: ones, beta: zeros, eps: 1e-5, y, mean: st[0], invstd: st[1], variance: st[2], ...none });
+      return () => backend.batchNormBackward({
+        x, dy, N, C, S, mean: st[0], invstd: st[1], gamma: ones, batchStats: true, dx, dgamma: st[3], dbeta: st[4], ...noneB,
+      });
     });
     add('normChannelAffine', `normChannelAffine ${shapeName(xs)}`, 2 * n * F4, 2 * n, () => {
-      const x = fill(n, 27), y = new Float32Array(n), sc = fill(C, 29), sh = fill(C, 30);
-      return () => backend.normChannelAffine(x, N, C, S, sc, sh, y);
+      const x = up(fill(n, 27)), y = backend.empty(n), scale = up(fill(C, 29)), shift = up(fill(C, 30));
+      return () => backend.normChannelAffine({ x, N, C, S, scale, shift, y });
+    });
+    // The per-channel kernels of the running statistics (C values; call overhead dominates).
+    add('normEvalScaleShift', `normEvalScaleShift C${C}`, 7 * C * F4, 5 * C, () => {
+      const rm = up(fill(C, 31)), rv = up(fill(C, 32, 0.5, 2)), scale = backend.empty(C), shift = backend.empty(C), invstd = backend.empty(C);
+      return () => backend.normEvalScaleShift({ runningMean: rm, runningVar: rv, weight: ones, bias: zeros, eps: 1e-5, scale, shift, invstd });
+    });
+    add('runningStatsUpdate', `runningStatsUpdate unbiased C${C}`, 3 * C * F4, 4 * C, () => {
+      const running = up(fill(C, 33, 0.5, 2)), batch = up(fill(C, 34, 0.5, 2));
+      return () => backend.runningStatsUpdate({ running, batch, momentum: 0.1, batches: null, transform: 'unbiased', count: N * S, eps: 0 });
+    });
+    add('runningStatsUpdate', `runningStatsUpdate rows N${N} C${C}`, (N + 2) * C * F4, (N + 3) * C, () => {
+      const running = up(fill(C, 33, 0.5, 2)), batch = up(fill(N * C, 35, 0.5, 2));
+      return () => backend.runningStatsUpdate({ running, batch, momentum: 0.1, batches: null, transform: 'value', count: null, eps: 0 });
+    });
+    add('batchRenormParams', `batchRenormParams C${C}`, 12 * C * F4, 16 * C, () => {
+      const mean = up(fill(C, 36)), variance = up(fill(C, 37, 0.5, 2)), invstd = up(fill(C, 38, 0.5, 2));
+      const rm = up(fill(C, 39)), rs = up(fill(C, 40, 0.5, 2));
+      const out = Array.from({ length: 5 }, () => backend.empty(C));
+      return () => backend.batchRenormParams({
+        mean, variance, invstd, renormMean: rm, renormStd: rs, weight: ones, bias: zeros, eps: 1e-5, rMax: 3, dMax: 5,
+        warmup: false, batches: null, warmupSteps: 0, r: out[0], d: out[1], gamma: out[2], scale: out[3], shift: out[4],
+      });
     });
     const G = C / 2;
     const Cg = C / G;
     add('groupNormForward', `groupNormForward G${G} ${shapeName(xs)}`, 2 * n * F4, 5 * n, () => {
-      const x = fill(n, 27), y = new Float32Array(n), mean = new Float32Array(N * G), inv = new Float32Array(N * G);
-      return () => backend.groupNormForward(x, N, G, Cg, S, ones, zeros, 1e-5, y, mean, inv, null);
+      const x = up(fill(n, 27)), y = backend.empty(n), mean = backend.empty(N * G), invstd = backend.empty(N * G);
+      return () => backend.groupNormForward({ x, N, G, Cg, S, gamma: ones, beta: zeros, eps: 1e-5, y, mean, invstd, variance: null });
     });
     add('groupNormBackward', `groupNormBackward G${G} ${shapeName(xs)}`, 3 * n * F4, 8 * n, () => {
-      const x = fill(n, 27), y = new Float32Array(n), mean = new Float32Array(N * G), inv = new Float32Array(N * G);
-      const dy = fill(n, 28), dx = new Float32Array(n), dg = new Float32Array(C), db = new Float32Array(C);
-      backend.groupNormForward(x, N, G, Cg, S, ones, zeros, 1e-5, y, mean, inv, null);
-      return () => backend.groupNormBackward(x, dy, N, G, Cg, S, mean, inv, ones, dx, dg, db);
+      const x = up(fill(n, 27)), y = backend.empty(n), mean = backend.empty(N * G), invstd = backend.empty(N * G);
+      const dy = up(fill(n, 28)), dx = backend.empty(n), dg = backend.empty(C), db = backend.empty(C);
+      backend.groupNormForward({ x, N, G, Cg, S, gamma: ones, beta: zeros, eps: 1e-5, y, mean, invstd, variance: null });
+      return () => backend.groupNormBackward({ x, dy, N, G, Cg, S, mean, invstd, gamma: ones, dx, dgamma: dg, dbeta: db });
     });
     // The batch-independent norms (timm's LayerNorm2d, FRN + TLU, EvoNorm S0 and B0).
     add('channelNormForward', `channelNormForward ${shapeName(xs)}`, 2 * n * F4, 5 * n, () => {
-      const x = fill(n, 27), y = new Float32Array(n), mean = new Float32Array(N * S), inv = new Float32Array(N * S);
-      return () => backend.channelNormForward(x, N, C, S, ones, zeros, 1e-6, true, y, mean, inv);
+      const x = up(fill(n, 27)), y = backend.empty(n), mean = backend.empty(N * S), invstd = backend.empty(N * S);
+      return () => backend.channelNormForward({ x, N, C, S, gamma: ones, beta: zeros, eps: 1e-6, center: true, y, mean, invstd });
     });
     add('channelNormBackward', `channelNormBackward ${shapeName(xs)}`, 3 * n * F4, 8 * n, () => {
-      const x = fill(n, 27), y = new Float32Array(n), mean = new Float32Array(N * S), inv = new Float32Array(N * S);
-      const dy = fill(n, 28), dx = new Float32Array(n), dg = new Float32Array(C), db = new Float32Array(C);
-      backend.channelNormForward(x, N, C, S, ones, zeros, 1e-6, true, y, mean, inv);
-      return () => backend.channelNormBackward(x, dy, N, C, S, mean, inv, ones, true, dx, dg, db);
+      const x = up(fill(n, 27)), y = backend.empty(n), mean = backend.empty(N * S), invstd = backend.empty(N * S);
+      const dy = up(fill(n, 28)), dx = backend.empty(n), dg = backend.empty(C), db = backend.empty(C);
+      backend.channelNormForward({ x, N, C, S, gamma: ones, beta: zeros, eps: 1e-6, center: true, y, mean, invstd });
+      return () => backend.channelNormBackward({ x, dy, N, C, S, mean, invstd, gamma: ones, center: true, dx, dgamma: dg, dbeta: db });
     });
     add('frnForward', `frnForward ${shapeName(xs)}`, 2 * n * F4, 5 * n, () => {
-      const x = fill(n, 27), y = new Float32Array(n), rstd = new Float32Array(N * C), tau = new Float32Array(C);
-      return () => backend.frnForward(x, N, C, S, ones, zeros, tau, 1e-5, y, rstd);
+      const x = up(fill(n, 27)), y = backend.empty(n), rstd = backend.empty(N * C), tau = backend.zeros(C);
+      return () => backend.frnForward({ x, N, C, S, gamma: ones, beta: zeros, tau, eps: 1e-5, y, rstd });
     });
     add('frnBackward', `frnBackward ${shapeName(xs)}`, 3 * n * F4, 8 * n, () => {
-      const x = fill(n, 27), y = new Float32Array(n), rstd = new Float32Array(N * C), tau = new Float32Array(C);
-      const dy = fill(n, 28), dx = new Float32Array(n), dg = new Float32Array(C), db = new Float32Array(C), dt = new Float32Array(C);
-      backend.frnForward(x, N, C, S, ones, zeros, tau, 1e-5, y, rstd);
-      return () => backend.frnBackward(x, dy, N, C, S, rstd, ones, zeros, tau, dx, dg, db, dt);
+      const x = up(fill(n, 27)), y = backend.empty(n), rstd = backend.empty(N * C), tau = backend.zeros(C);
+      const dy = up(fill(n, 28)), dx = backend.empty(n), dg = backend.empty(C), db = backend.empty(C), dt = backend.empty(C);
+      backend.frnForward({ x, N, C, S, gamma: ones, beta: zeros, tau, eps: 1e-5, y, rstd });
+      return () => backend.frnBackward({ x, dy, N, C, S, rstd, gamma: ones, beta: zeros, tau, dx, dgamma: dg, dbeta: db, dtau: dt });
     });
     const Ge = C >= 32 ? C / 32 : 1, Cge = C / Ge;
     add('evoNormS0Forward', `evoNormS0Forward G${Ge} ${shapeName(xs)}`, 2 * n * F4, 12 * n, () => {
-      const x = fill(n, 27), y = new Float32Array(n), mean = new Float32Array(N * Ge), rstd = new Float32Array(N * Ge);
-      return () => backend.evoNormS0Forward(x, N, Ge, Cge, S, ones, ones, zeros, 1e-5, y, mean, rstd);
+      const x = up(fill(n, 27)), y = backend.empty(n), mean = backend.empty(N * Ge), rstd = backend.empty(N * Ge);
+      return () => backend.evoNormS0Forward({ x, N, G: Ge, Cg: Cge, S, v: ones, w: ones, b: zeros, eps: 1e-5, y, mean, rstd });
     });
     add('evoNormS0Backward', `evoNormS0Backward G${Ge} ${shapeName(xs)}`, 3 * n * F4, 20 * n, () => {
-      const x = fill(n, 27), y = new Float32Array(n), mean = new Float32Array(N * Ge), rstd = new Float32Array(N * Ge);
-      const dy = fill(n, 28), dx = new Float32Array(n), dv = new Float32Array(C), dw = new Float32Array(C), db = new Float32Array(C);
-      backend.evoNormS0Forward(x, N, Ge, Cge, S, ones, ones, zeros, 1e-5, y, mean, rstd);
-      return () => backend.evoNormS0Backward(x, dy, N, Ge, Cge, S, ones, ones, mean, rstd, dx, dv, dw, db);
+      const x = up(fill(n, 27)), y = backend.empty(n), mean = backend.empty(N * Ge), rstd = backend.empty(N * Ge);
+      const dy = up(fill(n, 28)), dx = backend.empty(n), dv = backend.empty(C), dw = backend.empty(C), db = backend.empty(C);
+      backend.evoNormS0Forward({ x, N, G: Ge, Cg: Cge, S, v: ones, w: ones, b: zeros, eps: 1e-5, y, mean, rstd });
+      return () => backend.evoNormS0Backward({ x, dy, N, G: Ge, Cg: Cge, S, v: ones, w: ones, mean, rstd, dx, dv, dw, db });
     });
-    const left = new Float32Array(C).fill(1);
+    // variance = 1 - eps: left = sqrt(variance + eps) = 1.
+    const variance = backend.full(C, 1 - 1e-3);
     add('evoNormB0Forward', `evoNormB0Forward ${shapeName(xs)}`, 2 * n * F4, 8 * n, () => {
-      const x = fill(n, 27), y = new Float32Array(n), mean = new Float32Array(N * C), sd = new Float32Array(N * C);
-      return () => backend.evoNormB0Forward(x, N, C, S, left, ones, ones, zeros, 1e-3, y, mean, sd);
+      const x = up(fill(n, 27)), y = backend.empty(n), mean = backend.empty(N * C), sd = backend.empty(N * C);
+      return () => backend.evoNormB0Forward({ x, N, C, S, variance, v: ones, w: ones, b: zeros, eps: 1e-3, y, mean, sd });
     });
     add('evoNormB0Backward', `evoNormB0Backward ${shapeName(xs)}`, 3 * n * F4, 12 * n, () => {
-      const x = fill(n, 27), y = new Float32Array(n), mean = new Float32Array(N * C), sd = new Float32Array(N * C);
-      const dy = fill(n, 28), dx = new Float32Array(n), dv = new Float32Array(C), dw = new Float32Array(C), db = new Float32Array(C);
-      backend.evoNormB0Forward(x, N, C, S, left, ones, ones, zeros, 1e-3, y, mean, sd);
-      return () => backend.evoNormB0Backward(x, dy, N, C, S, left, ones, ones, mean, sd, null, dx, dv, dw, db);
+      const x = up(fill(n, 27)), y = backend.empty(n), mean = backend.empty(N * C), sd = backend.empty(N * C);
+      const dy = up(fill(n, 28)), dx = backend.empty(n), dv = backend.empty(C), dw = backend.empty(C), db = backend.empty(C);
+      backend.evoNormB0Forward({ x, N, C, S, variance, v: ones, w: ones, b: zeros, eps: 1e-3, y, mean, sd });
+      return () => backend.evoNormB0Backward({ x, dy, N, C, S, variance, v: ones, w: ones, eps: 1e-3, mean, sd, batchMean: null, dx, dv, dw, db });
     });
   }
   return cases;

@@ -4,7 +4,7 @@
 //
 // Each line: {name, kernel, threads, normlab_ms, torch_ms, ratio (torch_ms / normlab_ms), bytes,
 // flops, GBs, bw_frac, GFLOPs, peak_frac, load_normlab, load_torch}. bw_frac is the achieved
-// compulsory traffic over the copy bandwidth measured here with copyFloats of the large
+// compulsory traffic over the copy bandwidth measured here with the memory verb copy of the large
 // activation (128x64x32x32 floats, 32 MiB; bytes read + written), the working set of the large
 // lines (a 256 MiB copy, main memory only, is reported beside it); peak_frac the achieved FLOP
 // rate over sgemm 1024^3 measured here. load_* is the
@@ -60,18 +60,18 @@ export function main(): void {
   const torchRows = runTorchJson('kernels.py', [threadsList.join(','), String(reps), filter], { OMP_WAIT_POLICY: 'PASSIVE' });
   for (const r of torchRows) torch.set(`${String(r.name)}@${Number(r.threads)}`, { ms: r.ms as number | null, load: r.load as number });
 
-  const big = new Float32Array(64 << 20).fill(1);
-  const bigOut = new Float32Array(64 << 20);
-  const act = new Float32Array(128 * 64 * 32 * 32).fill(1);
-  const actOut = new Float32Array(act.length);
+  const big = backend.full(64 << 20, 1);
+  const bigOut = backend.zeros(64 << 20);
+  const act = backend.full(128 * 64 * 32 * 32, 1);
+  const actOut = backend.zeros(act.length);
   const g = 1024;
   const ga = backend.full(g * g, 0.5), gb = backend.full(g * g, 0.25), gc = backend.zeros(g * g);
   const lines: Line[] = [];
   for (const threads of threadsList) {
     backend.setNumThreads(threads);
-    const copyMs = timeCall(() => backend.copyFloats(act, actOut), 9);
+    const copyMs = timeCall(() => backend.copy(act, actOut), 9);
     const bwGBs = (2 * act.length * 4) / (copyMs * 1e6);
-    const copy256Ms = timeCall(() => backend.copyFloats(big, bigOut), 5);
+    const copy256Ms = timeCall(() => backend.copy(big, bigOut), 5);
     const gemmMs = timeCall(() => backend.sgemm({ transA: false, transB: false, M: g, N: g, K: g, alpha: 1, a: ga, lda: g, b: gb, ldb: g, beta: 0, c: gc, ldc: g }), 5);
     const peakGF = (2 * g ** 3) / (gemmMs * 1e6);
     console.log(JSON.stringify({ name: 'machine', threads, copy_GBs: round(bwGBs), copy256MiB_GBs: round((2 * big.length * 4) / (copy256Ms * 1e6)), sgemm1024_GFLOPs: round(peakGF), load: round(loadavg()[0]) }));

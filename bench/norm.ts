@@ -1,7 +1,7 @@
 // Norm-layer benchmarks against PyTorch 1.13 (bench/torch/norm.py, bench/torch/fbn.py) and
 // against the memory-bandwidth time of the same bytes, for 1 and 2 threads.
 //
-// Bandwidth: a 256 MB native copy (copyFloats) measured here; copy bandwidth counts the bytes
+// Bandwidth: a 256 MB copy (the backend's memory verb copy) measured here; copy bandwidth counts the bytes
 // read plus the bytes written. The bandwidth time of a norm pass counts the compulsory traffic
 // of one float32 tensor each: BN forward+backward reads x and writes y, then reads x and dy and
 // writes dx (5 tensors); eval reads x and writes y (2 tensors).
@@ -31,15 +31,15 @@ function fwdBwd(m: nn.Module, input: Tensor, g: Tensor): () => void {
   };
 }
 
-const big = new Float32Array(64 << 20);
-const bigOut = new Float32Array(64 << 20);
-big.fill(1);
-bigOut.fill(0);
+const big = backend.full(64 << 20, 1);
+const bigOut = backend.zeros(64 << 20);
+const bigHost = new Float32Array(64 << 20).fill(1);
+const bigHostOut = new Float32Array(64 << 20);
 
 for (const threads of threadsList) {
   setNumThreads(threads);
-  const copyMs = timeMs(() => backend.copyFloats(big, bigOut), 5, 1);
-  const setMs = timeMs(() => bigOut.set(big), 5, 1);
+  const copyMs = timeMs(() => backend.copy(big, bigOut), 5, 1);
+  const setMs = timeMs(() => bigHostOut.set(bigHost), 5, 1);
   const copyGBs = (2 * big.length * 4) / (copyMs * 1e6);
   report('copy_256MB', threads, copyMs, undefined, { copy_GBs: round(copyGBs), typedarray_set_GBs: round((2 * big.length * 4) / (setMs * 1e6)) });
   const bwMs = (n: number): number => (n * tensorBytes) / (copyGBs * 1e6);
@@ -51,20 +51,34 @@ for (const threads of threadsList) {
   // The kernels alone (preallocated buffers, no autograd bookkeeping or gradient copies).
   const C = 64;
   const S = 32 * 32;
-  const y = new Float32Array(x.size);
-  const dx = new Float32Array(x.size);
-  const stats = Array.from({ length: 5 }, () => new Float32Array(C));
-  const ones = new Float32Array(C).fill(1);
+  const y = backend.empty(x.size);
+  const dx = backend.empty(x.size);
+  const stats = Array.from({ length: 5 }, () => backend.zeros(C));
+  const ones = backend.full(C, 1);
+  const xs = x.storage;
+  const dy = gy.storage;
   const kernMs = timeMs(() => {
-    backend.batchNormForward(x.buffer, 128, C, S, ones, stats[4], 1e-5, y, stats[0], stats[1], stats[2], 0, null, null, null);
-    backend.batchNormBackward(x.buffer, gy.buffer, 128, C, S, stats[0], stats[1], ones, true, dx, stats[3], stats[4], null, 0, null, null);
+    backend.batchNormForward({
+      x: xs, N: 128, C, S, gamma: ones, beta: stats[4], eps: 1e-5, y, mean: stats[0], invstd: stats[1], variance: stats[2],
+      threshold: 0, mu0: null, rstd0: null, kept: null,
+    });
+    backend.batchNormBackward({
+      x: xs, dy, N: 128, C, S, mean: stats[0], invstd: stats[1], gamma: ones, batchStats: true, dx, dgamma: stats[3], dbeta: stats[4],
+      count: null, threshold: 0, mu0: null, rstd0: null,
+    });
   }, reps);
   report('bn2d_fwd_bwd_kernels_only', threads, kernMs, torchNorm.get(`bn2d_fwd_bwd@${threads}`), { bandwidth_ms: round(bwMs(5)), x_bandwidth: round(kernMs / bwMs(5)) });
 
-  const fstats = Array.from({ length: 3 }, () => new Float32Array(C));
+  const fstats = Array.from({ length: 3 }, () => backend.zeros(C));
   const fbnKernMs = timeMs(() => {
-    backend.batchNormForward(x.buffer, 128, C, S, ones, stats[4], 1e-5, y, stats[0], stats[1], stats[2], 4, fstats[0], fstats[1], fstats[2]);
-    backend.batchNormBackward(x.buffer, gy.buffer, 128, C, S, stats[0], stats[1], ones, true, dx, stats[3], stats[4], fstats[2], 4, fstats[0], fstats[1]);
+    backend.batchNormForward({
+      x: xs, N: 128, C, S, gamma: ones, beta: stats[4], eps: 1e-5, y, mean: stats[0], invstd: stats[1], variance: stats[2],
+      threshold: 4, mu0: fstats[0], rstd0: fstats[1], kept: fstats[2],
+    });
+    backend.batchNormBackward({
+      x: xs, dy, N: 128, C, S, mean: stats[0], invstd: stats[1], gamma: ones, batchStats: true, dx, dgamma: stats[3], dbeta: stats[4],
+      count: fstats[2], threshold: 4, mu0: fstats[0], rstd0: fstats[1],
+    });
   }, reps);
   report('fbn2d_fwd_bwd_kernels_only', threads, fbnKernMs, torchFbn.get(`fbn2d_fwd_bwd@${threads}`), { x_normlab_bn: round(fbnKernMs / kernMs) });
 

@@ -8,6 +8,7 @@ import { cpuPoolKernels, type NativePoolKernels } from './cpu/pool.js';
 import { cpuGemmKernels, type NativeGemmKernels } from './cpu/gemm.js';
 import { cpuElementwiseKernels, type NativeElementwiseKernels } from './cpu/elementwise.js';
 import { cpuReduceKernels, type NativeReduceKernels } from './cpu/reduce.js';
+import { cpuNormKernels, type NativeNormKernels } from './cpu/norm.js';
 
 /**
  * Every kernel name of the Backend type, grouped by family: true for a kernel the native addon
@@ -26,7 +27,8 @@ const KERNELS = {
   conv2dForward: true, conv2dBackwardInput: true, conv2dBackwardWeight: true,
   maxPool2dForward: true, maxPool2dBackward: true, avgPool2dForward: true, avgPool2dBackward: true,
   adaptiveAvgPool2dForward: true, adaptiveAvgPool2dBackward: true,
-  batchNormForward: true, batchNormBackward: true, normChannelAffine: true, groupNormForward: true, groupNormBackward: true, copyFloats: true,
+  batchNormForward: true, batchNormBackward: true, normChannelAffine: true, groupNormForward: true, groupNormBackward: true,
+  normEvalScaleShift: 'js', runningStatsUpdate: 'js', batchRenormParams: 'js',
   channelNormForward: true, channelNormBackward: true, frnForward: true, frnBackward: true,
   evoNormS0Forward: true, evoNormS0Backward: true, evoNormB0Forward: true, evoNormB0Backward: true,
 } as const satisfies Record<keyof Kernels, true | 'js'>;
@@ -42,7 +44,9 @@ function checked(addon: Record<string, unknown>): Kernels {
   return addon as unknown as Kernels;
 }
 
-const addonKernels = checked(loadAddon() as Record<string, unknown>);
+const addon = loadAddon() as Record<string, unknown>;
+// Typed adapters replace the addon's positional exports of the same names.
+const addonKernels = checked({ ...addon, ...cpuNormKernels(addon as unknown as NativeNormKernels) });
 
 export const cpu: Backend = {
   ...addonKernels,

@@ -6,10 +6,8 @@
 // paused. Each records itself as one trace entry that src/interop/onnx_norm.ts decomposes into
 // ONNX opset-13 nodes. Inputs are (N, C, *) unless stated.
 import { traceOp, untraced } from '../autograd/trace.js';
-import { needsGrad } from '../autograd/graph.js';
-import { recordHost } from '../autograd/hostRules.js';
-import { backend } from '../backend/index.js';
-import { emptyFloats, zeroFloats } from '../backend/cpu/alloc.js';
+import { needsGrad, record } from '../autograd/graph.js';
+import { backendFor, type Backend, type Storage } from '../backend/index.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank, formatShape, numelOf } from '../tensor/shape.js';
 import { sigmoid, relu, rsqrt, tanh } from './elementwise.js';
@@ -69,24 +67,31 @@ export function rmsNorm2d(x: Tensor, weight: Tensor | null = null, eps = 1e-6): 
  * of x and dy and one write of dx backward.
  */
 function channelNorm(fn: string, x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number, center: boolean): Tensor {
+  const be = backendFor(fn, x, weight, bias);
   const [N, C] = x.shape;
   const S = x.size / (N * C);
-  const out = new Tensor(emptyFloats(x.size), x.shape);
-  const mean = center ? zeroFloats(N * S) : null;
-  const invstd = zeroFloats(N * S);
-  backend.channelNormForward(x.buffer, N, C, S, weight?.buffer ?? null, bias?.buffer ?? null, eps, center, out.buffer, mean, invstd);
+  const out = new Tensor(be.empty(x.size), x.shape);
+  const mean = center ? be.empty(N * S) : null;
+  const invstd = be.empty(N * S);
+  const gamma = weight?.storage ?? null;
+  be.channelNormForward({ x: x.storage, N, C, S, gamma, beta: bias?.storage ?? null, eps, center, y: out.storage, mean, invstd });
   const inputs = [x, weight, bias].filter((t): t is Tensor => t !== null);
   if (!needsGrad(...inputs)) return out;
-  return recordHost(out, fn, inputs, (g) => {
-    const gx = x.requiresGrad ? emptyFloats(x.size) : null;
-    const gw = weight?.requiresGrad ? zeroFloats(C) : null;
-    const gb = bias?.requiresGrad ? zeroFloats(C) : null;
-    backend.channelNormBackward(x.buffer, g, N, C, S, mean, invstd, weight?.buffer ?? null, center, gx, gw, gb);
-    const grads: (Float32Array | null)[] = [gx];
+  return record(out, fn, inputs, (g) => {
+    const gx = x.requiresGrad ? be.empty(x.size) : null;
+    const gw = weight?.requiresGrad ? be.zeros(C) : null;
+    const gb = bias?.requiresGrad ? be.zeros(C) : null;
+    be.channelNormBackward({ x: x.storage, dy: g, N, C, S, mean, invstd, gamma, center, dx: gx, dgamma: gw, dbeta: gb });
+    const grads: (Storage | null)[] = [gx];
     if (weight !== null) grads.push(gw);
     if (bias !== null) grads.push(gb);
     return grads;
   });
+}
+
+/** The storage of a per-channel tensor, or C copies of `value` when it is absent. */
+function orFull(be: Backend, t: Tensor | null, C: number, value: number): Storage {
+  return t === null ? be.full(C, value) : t.storage;
 }
 
 /**
@@ -153,22 +158,24 @@ export function filterResponseNorm(x: Tensor, weight: Tensor | null, bias: Tenso
   checkPerChannel(fn, 'tau', tau, C);
   // The fused kernel (native/channel_norm.cc): one read of x and one write of y forward, one
   // read of x and dy and one write of dx backward.
+  const be = backendFor(fn, x, weight, bias, tau);
   const [N] = x.shape;
   const S = x.size / (N * C);
-  const gamma = weight?.buffer ?? new Float32Array(C).fill(1);
-  const beta = bias?.buffer ?? new Float32Array(C);
-  const out = new Tensor(emptyFloats(x.size), x.shape);
-  const rstd = zeroFloats(N * C);
-  backend.frnForward(x.buffer, N, C, S, gamma, beta, tau?.buffer ?? null, eps, out.buffer, rstd);
+  const gamma = orFull(be, weight, C, 1);
+  const beta = orFull(be, bias, C, 0);
+  const tauS = tau?.storage ?? null;
+  const out = new Tensor(be.empty(x.size), x.shape);
+  const rstd = be.empty(N * C);
+  be.frnForward({ x: x.storage, N, C, S, gamma, beta, tau: tauS, eps, y: out.storage, rstd });
   const inputs = [x, weight, bias, tau].filter((t): t is Tensor => t !== null);
   if (needsGrad(...inputs)) {
-    recordHost(out, fn, inputs, (g) => {
-      const gx = x.requiresGrad ? emptyFloats(x.size) : null;
-      const gw = weight?.requiresGrad ? zeroFloats(C) : null;
-      const gb = bias?.requiresGrad ? zeroFloats(C) : null;
-      const gt = tau?.requiresGrad ? zeroFloats(C) : null;
-      backend.frnBackward(x.buffer, g, N, C, S, rstd, gamma, beta, tau?.buffer ?? null, gx, gw, gb, gt);
-      const grads: (Float32Array | null)[] = [gx];
+    record(out, fn, inputs, (g) => {
+      const gx = x.requiresGrad ? be.empty(x.size) : null;
+      const gw = weight?.requiresGrad ? be.zeros(C) : null;
+      const gb = bias?.requiresGrad ? be.zeros(C) : null;
+      const gt = tau?.requiresGrad ? be.zeros(C) : null;
+      be.frnBackward({ x: x.storage, dy: g, N, C, S, rstd, gamma, beta, tau: tauS, dx: gx, dgamma: gw, dbeta: gb, dtau: gt });
+      const grads: (Storage | null)[] = [gx];
       if (weight !== null) grads.push(gw);
       if (bias !== null) grads.push(gb);
       if (tau !== null) grads.push(gt);
@@ -183,8 +190,11 @@ export interface EvoNormB0Options {
   /** Batch variance over (N, H, W) (training) instead of runningVar (eval). */
   training?: boolean;
   eps?: number;
-  /** Training: receives the biased batch variance per channel (for the running update). */
-  onBatchVar?: (biasedVar: Float32Array, count: number) => void;
+  /**
+   * Training: receives the biased batch variance per channel (a tensor of shape [C] on the
+   * input's device) and the values behind it, for the running update.
+   */
+  onBatchVar?: (biasedVar: Tensor, count: number) => void;
 }
 
 /**
@@ -205,33 +215,42 @@ export function evoNormB0(x: Tensor, runningVar: Tensor | null, v: Tensor | null
   const cs = channelShape(x);
   let out: Tensor;
   if (v !== null) {
+    const be = backendFor(fn, x, training ? null : runningVar, v, weight, bias);
     const N = x.shape[0];
     const S = x.size / (N * C);
-    const gamma = weight?.buffer ?? new Float32Array(C).fill(1);
-    const beta = bias?.buffer ?? new Float32Array(C);
-    const left = zeroFloats(C);
-    let batchMean: Float32Array | null = null;
+    const gamma = orFull(be, weight, C, 1);
+    const beta = orFull(be, bias, C, 0);
+    let variance: Storage;
+    let batchMean: Storage | null = null;
     if (training) {
-      batchMean = zeroFloats(C);
-      const bvar = zeroFloats(C);
-      backend.batchNormForward(x.buffer, N, C, S, null, null, eps, null, batchMean, zeroFloats(C), bvar, 0, null, null, null);
-      for (let c = 0; c < C; c++) left[c] = Math.sqrt(bvar[c] + eps);
-      options.onBatchVar?.(bvar, N * S);
+      batchMean = be.empty(C);
+      variance = be.empty(C);
+      const invstd = be.empty(C);
+      be.batchNormForward({
+        x: x.storage, N, C, S, gamma: null, beta: null, eps, y: null, mean: batchMean, invstd, variance,
+        threshold: 0, mu0: null, rstd0: null, kept: null,
+      });
+      be.release(invstd);
+      options.onBatchVar?.(new Tensor(variance, [C]), N * S);
     } else {
-      for (let c = 0; c < C; c++) left[c] = Math.sqrt(runningVar!.buffer[c] + eps);
+      // The running variance as it is now: a later training forward updates it in place.
+      variance = be.empty(C);
+      be.copy(runningVar!.storage, variance);
     }
-    out = new Tensor(emptyFloats(x.size), x.shape);
-    const mean = zeroFloats(N * C);
-    const sd = zeroFloats(N * C);
-    backend.evoNormB0Forward(x.buffer, N, C, S, left, v.buffer, gamma, beta, eps, out.buffer, mean, sd);
+    const out0 = new Tensor(be.empty(x.size), x.shape);
+    const mean = be.empty(N * C);
+    const sd = be.empty(N * C);
+    be.evoNormB0Forward({ x: x.storage, N, C, S, variance, v: v.storage, w: gamma, b: beta, eps, y: out0.storage, mean, sd });
     const inputs = [x, v, weight, bias].filter((t): t is Tensor => t !== null);
-    recordHost(out, fn, inputs, (g) => {
-      const gx = x.requiresGrad ? emptyFloats(x.size) : null;
-      const gv = v.requiresGrad ? zeroFloats(C) : null;
-      const gw = weight?.requiresGrad ? zeroFloats(C) : null;
-      const gb = bias?.requiresGrad ? zeroFloats(C) : null;
-      backend.evoNormB0Backward(x.buffer, g, N, C, S, left, v.buffer, gamma, mean, sd, batchMean, gx, gv, gw, gb);
-      const grads: (Float32Array | null)[] = [gx, gv];
+    out = record(out0, fn, inputs, (g) => {
+      const gx = x.requiresGrad ? be.empty(x.size) : null;
+      const gv = v.requiresGrad ? be.zeros(C) : null;
+      const gw = weight?.requiresGrad ? be.zeros(C) : null;
+      const gb = bias?.requiresGrad ? be.zeros(C) : null;
+      be.evoNormB0Backward({
+        x: x.storage, dy: g, N, C, S, variance, v: v.storage, w: gamma, eps, mean, sd, batchMean, dx: gx, dv: gv, dw: gw, db: gb,
+      });
+      const grads: (Storage | null)[] = [gx, gv];
       if (weight !== null) grads.push(gw);
       if (bias !== null) grads.push(gb);
       return grads;
@@ -263,22 +282,24 @@ export function evoNormS0(x: Tensor, groups: number, v: Tensor | null, weight: T
   let out: Tensor;
   if (v !== null) {
     // The fused kernel (native/channel_norm.cc): statistics, sigmoid and affine in one pass.
+    const be = backendFor(fn, x, v, weight, bias);
     const N = x.shape[0];
     const S = x.size / (N * C);
-    const gamma = weight?.buffer ?? new Float32Array(C).fill(1);
-    const beta = bias?.buffer ?? new Float32Array(C);
-    out = new Tensor(emptyFloats(x.size), x.shape);
-    const mean = zeroFloats(N * groups);
-    const rstd = zeroFloats(N * groups);
-    backend.evoNormS0Forward(x.buffer, N, groups, C / groups, S, v.buffer, gamma, beta, eps, out.buffer, mean, rstd);
+    const Cg = C / groups;
+    const gamma = orFull(be, weight, C, 1);
+    const beta = orFull(be, bias, C, 0);
+    const out0 = new Tensor(be.empty(x.size), x.shape);
+    const mean = be.empty(N * groups);
+    const rstd = be.empty(N * groups);
+    be.evoNormS0Forward({ x: x.storage, N, G: groups, Cg, S, v: v.storage, w: gamma, b: beta, eps, y: out0.storage, mean, rstd });
     const inputs = [x, v, weight, bias].filter((t): t is Tensor => t !== null);
-    recordHost(out, fn, inputs, (g) => {
-      const gx = x.requiresGrad ? emptyFloats(x.size) : null;
-      const gv = v.requiresGrad ? zeroFloats(C) : null;
-      const gw = weight?.requiresGrad ? zeroFloats(C) : null;
-      const gb = bias?.requiresGrad ? zeroFloats(C) : null;
-      backend.evoNormS0Backward(x.buffer, g, N, groups, C / groups, S, v.buffer, gamma, mean, rstd, gx, gv, gw, gb);
-      const grads: (Float32Array | null)[] = [gx, gv];
+    out = record(out0, fn, inputs, (g) => {
+      const gx = x.requiresGrad ? be.empty(x.size) : null;
+      const gv = v.requiresGrad ? be.zeros(C) : null;
+      const gw = weight?.requiresGrad ? be.zeros(C) : null;
+      const gb = bias?.requiresGrad ? be.zeros(C) : null;
+      be.evoNormS0Backward({ x: x.storage, dy: g, N, G: groups, Cg, S, v: v.storage, w: gamma, mean, rstd, dx: gx, dv: gv, dw: gw, db: gb });
+      const grads: (Storage | null)[] = [gx, gv];
       if (weight !== null) grads.push(gw);
       if (bias !== null) grads.push(gb);
       return grads;

@@ -8,13 +8,11 @@
 //   variance (var * m / (m - 1), m values per channel) going into running_var. `momentum` here is
 //   the factor to use; layers turn momentum = null (cumulative average) into 1 / batches.
 // - Eval with running statistics is one per-channel scale + shift: y = x * scale + shift.
-import { backend } from '../backend/index.js';
-import { needsGrad } from '../autograd/graph.js';
-import { recordHost } from '../autograd/hostRules.js';
+import { backendFor, type Backend, type Storage } from '../backend/index.js';
+import { needsGrad, record } from '../autograd/graph.js';
 import { traceOp } from '../autograd/trace.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank, formatShape, numelOf } from '../tensor/shape.js';
-import { cloneFloats, emptyFloats, zeroFloats } from '../backend/cpu/alloc.js';
 
 /** (N, C, S) view of an (N, C, *) input. */
 export interface ChannelView {
@@ -59,64 +57,90 @@ function checkParam(fn: string, arg: string, t: Tensor | null, n: number): void 
 /** Records a rule over [x, weight?, bias?] with absent inputs skipped. */
 function recordNorm(
   out: Tensor, name: string, x: Tensor, weight: Tensor | null, bias: Tensor | null,
-  rule: (g: Float32Array, want: { x: boolean; weight: boolean; bias: boolean }) => [Float32Array | null, Float32Array | null, Float32Array | null],
+  rule: (g: Storage, want: { x: boolean; weight: boolean; bias: boolean }) => [Storage | null, Storage | null, Storage | null],
 ): Tensor {
   const inputs = [x, weight, bias].filter((t): t is Tensor => t !== null);
   if (!needsGrad(...inputs)) return out;
-  return recordHost(out, name, inputs, (g) => {
+  return record(out, name, inputs, (g) => {
     const [gx, gw, gb] = rule(g, { x: x.requiresGrad, weight: weight?.requiresGrad ?? false, bias: bias?.requiresGrad ?? false });
-    const grads: (Float32Array | null)[] = [gx];
+    const grads: (Storage | null)[] = [gx];
     if (weight !== null) grads.push(gw);
     if (bias !== null) grads.push(gb);
     return grads;
   });
 }
 
-/** running = (1 - m) * running + m * batch; running_var gets var * count / (count - 1). */
-export function updateRunningStats(
-  runningMean: Tensor | null, runningVar: Tensor | null, mean: ArrayLike<number>, biasedVar: ArrayLike<number>,
-  count: ArrayLike<number> | number, momentum: number,
-): void {
-  const rm = runningMean?.buffer;
-  const rv = runningVar?.buffer;
-  for (let c = 0; c < mean.length; c++) {
-    const m = typeof count === 'number' ? count : count[c];
-    // With a single value (possible only for FBN's kept set) the unbiased variance is undefined;
-    // the biased one (0) is used.
-    const unbiased = m > 1 ? (biasedVar[c] * m) / (m - 1) : biasedVar[c];
-    if (rm) rm[c] = (1 - momentum) * rm[c] + momentum * mean[c];
-    if (rv) rv[c] = (1 - momentum) * rv[c] + momentum * unbiased;
-  }
+/** The storage of an optional tensor. */
+function st(t: Tensor | null): Storage | null {
+  return t === null ? null : t.storage;
 }
 
-/** Per-channel eval scale/shift: scale = weight / sqrt(running_var + eps), shift = bias - running_mean * scale. */
-export function evalScaleShift(runningMean: Tensor, runningVar: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): { scale: Float32Array; shift: Float32Array; invstd: Float32Array } {
+/**
+ * Adds one batch to num_batches_tracked, on its device (the layers call this once per training
+ * forward that updates running statistics, before the update reads it for momentum null).
+ */
+export function countBatch(numBatchesTracked: Tensor): void {
+  const be = backendFor('countBatch', numBatchesTracked);
+  const one = be.full(1, 1);
+  be.accumulate(numBatchesTracked.storage, one);
+  be.release(one);
+}
+
+/**
+ * running = (1 - f) * running + f * batch statistic, on the device of the running statistics:
+ * running_var receives the unbiased variance biasedVar * m / (m - 1), m = count (a number, or
+ * storage with one count per statistic, e.g. Filtered BN's kept values). f = momentum, or
+ * 1 / numBatchesTracked when momentum is null (the cumulative average; the batch already counted).
+ * mean and biasedVar hold C values, one value (pooled statistics: every channel gets it) or
+ * R * C values viewed as [R, C] (their average over R is the statistic: InstanceNorm's batch mean).
+ */
+export function updateRunningStats(
+  runningMean: Tensor | null, runningVar: Tensor | null, mean: Storage, biasedVar: Storage,
+  count: Storage | number, momentum: number | null, numBatchesTracked: Tensor | null = null,
+): void {
+  const be = backendFor('updateRunningStats', runningMean, runningVar, numBatchesTracked);
+  const batches = numBatchesTracked === null ? null : numBatchesTracked.storage;
+  if (momentum === null && batches === null) throw new Error('updateRunningStats: numBatchesTracked is required when momentum is null (cumulative average)');
+  if (runningMean !== null) be.runningStatsUpdate({ running: runningMean.storage, batch: mean, momentum, batches, transform: 'value', count: null, eps: 0 });
+  if (runningVar !== null) be.runningStatsUpdate({ running: runningVar.storage, batch: biasedVar, momentum, batches, transform: 'unbiased', count, eps: 0 });
+}
+
+/**
+ * Per-channel eval scale/shift as tensors of shape [C] on the statistics' device:
+ * scale = weight / sqrt(running_var + eps), shift = bias - running_mean * scale, invstd = 1 / sqrt(running_var + eps).
+ */
+export function evalScaleShift(runningMean: Tensor, runningVar: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): { scale: Tensor; shift: Tensor; invstd: Tensor } {
+  const be = backendFor('evalScaleShift', runningMean, runningVar, weight, bias);
   const C = runningMean.size;
-  const scale = zeroFloats(C);
-  const shift = zeroFloats(C);
-  const invstd = zeroFloats(C);
-  for (let c = 0; c < C; c++) {
-    const r = 1 / Math.sqrt(runningVar.buffer[c] + eps);
-    const s = (weight ? weight.buffer[c] : 1) * r;
-    invstd[c] = r;
-    scale[c] = s;
-    shift[c] = (bias ? bias.buffer[c] : 0) - runningMean.buffer[c] * s;
-  }
-  return { scale, shift, invstd };
+  const scale = be.empty(C);
+  const shift = be.empty(C);
+  const invstd = be.empty(C);
+  be.normEvalScaleShift({ runningMean: runningMean.storage, runningVar: runningVar.storage, weight: st(weight), bias: st(bias), eps, scale, shift, invstd });
+  return { scale: new Tensor(scale, [C]), shift: new Tensor(shift, [C]), invstd: new Tensor(invstd, [C]) };
 }
 
 /** Eval with running statistics: y = x * scale + shift, gradients through the fixed statistics. */
 function normalizeWithRunningStats(name: string, x: Tensor, v: ChannelView, runningMean: Tensor, runningVar: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): Tensor {
-  const { scale, shift, invstd } = evalScaleShift(runningMean, runningVar, weight, bias, eps);
-  const out = new Tensor(emptyFloats(x.size), x.shape);
-  backend.normChannelAffine(x.buffer, v.N, v.C, v.S, scale, shift, out.buffer);
+  const be = backendFor(name, x, runningMean, runningVar, weight, bias);
+  const scale = be.empty(v.C);
+  const shift = be.empty(v.C);
+  const invstd = be.empty(v.C);
+  be.normEvalScaleShift({ runningMean: runningMean.storage, runningVar: runningVar.storage, weight: st(weight), bias: st(bias), eps, scale, shift, invstd });
+  const out = new Tensor(be.empty(x.size), x.shape);
+  be.normChannelAffine({ x: x.storage, N: v.N, C: v.C, S: v.S, scale, shift, y: out.storage });
   traceOp('batchNormEval', [x, runningMean, runningVar, weight, bias], out, { eps });
-  const mean = cloneFloats(runningMean.buffer);
+  if (!needsGrad(x, weight, bias)) return out;
+  // The statistics as they are now: a later training forward may update the running buffers in place.
+  const mean = be.empty(v.C);
+  be.copy(runningMean.storage, mean);
   return recordNorm(out, name, x, weight, bias, (g, want) => {
-    const gx = want.x ? emptyFloats(x.size) : null;
-    const gw = want.weight ? zeroFloats(v.C) : null;
-    const gb = want.bias ? zeroFloats(v.C) : null;
-    backend.batchNormBackward(x.buffer, g, v.N, v.C, v.S, mean, invstd, weight?.buffer ?? null, false, gx, gw, gb, null, 0, null, null);
+    const gx = want.x ? be.empty(x.size) : null;
+    const gw = want.weight ? be.zeros(v.C) : null;
+    const gb = want.bias ? be.zeros(v.C) : null;
+    be.batchNormBackward({
+      x: x.storage, dy: g, N: v.N, C: v.C, S: v.S, mean, invstd, gamma: st(weight), batchStats: false,
+      dx: gx, dgamma: gw, dbeta: gb, count: null, threshold: 0, mu0: null, rstd0: null,
+    });
     return [gx, gw, gb];
   });
 }
@@ -124,9 +148,18 @@ function normalizeWithRunningStats(name: string, x: Tensor, v: ChannelView, runn
 export interface BatchNormOptions {
   /** Normalize with batch statistics (and update the running ones, when given). */
   training?: boolean;
-  /** Factor of the running-statistics update (PyTorch convention, default 0.1). */
-  momentum?: number;
+  /**
+   * Factor of the running-statistics update (PyTorch convention, default 0.1); null: the
+   * cumulative average, factor 1 / numBatchesTracked.
+   */
+  momentum?: number | null;
+  /** num_batches_tracked (shape []), read on its device when momentum is null; the caller counts the batch. */
+  numBatchesTracked?: Tensor | null;
   eps?: number;
+}
+
+function momentumOf(options: BatchNormOptions): number | null {
+  return options.momentum === undefined ? 0.1 : options.momentum;
 }
 
 /**
@@ -139,6 +172,7 @@ export function batchNorm(
   options: BatchNormOptions = {},
 ): Tensor {
   const fn = 'batchNorm';
+  const be = backendFor(fn, x, runningMean, runningVar, weight, bias, options.numBatchesTracked);
   checkRank(fn, 'input', x.shape, [2, 3, 4, 5]);
   const v = channelView(x);
   const training = options.training ?? false;
@@ -154,17 +188,25 @@ export function batchNorm(
     return normalizeWithRunningStats(fn, x, v, runningMean, runningVar, weight, bias, eps);
   }
   checkBatchValues(fn, x, v);
-  const out = new Tensor(emptyFloats(x.size), x.shape);
-  const mean = zeroFloats(v.C);
-  const invstd = zeroFloats(v.C);
-  const bvar = zeroFloats(v.C);
-  backend.batchNormForward(x.buffer, v.N, v.C, v.S, weight?.buffer ?? null, bias?.buffer ?? null, eps, out.buffer, mean, invstd, bvar, 0, null, null, null);
-  updateRunningStats(runningMean, runningVar, mean, bvar, v.N * v.S, options.momentum ?? 0.1);
+  const out = new Tensor(be.empty(x.size), x.shape);
+  const mean = be.empty(v.C);
+  const invstd = be.empty(v.C);
+  const bvar = be.empty(v.C);
+  be.batchNormForward({
+    x: x.storage, N: v.N, C: v.C, S: v.S, gamma: st(weight), beta: st(bias), eps, y: out.storage, mean, invstd, variance: bvar,
+    threshold: 0, mu0: null, rstd0: null, kept: null,
+  });
+  if (runningMean !== null || runningVar !== null) {
+    updateRunningStats(runningMean, runningVar, mean, bvar, v.N * v.S, momentumOf(options), options.numBatchesTracked ?? null);
+  }
   return recordNorm(out, fn, x, weight, bias, (g, want) => {
-    const gx = want.x ? emptyFloats(x.size) : null;
-    const gw = want.weight ? zeroFloats(v.C) : null;
-    const gb = want.bias ? zeroFloats(v.C) : null;
-    backend.batchNormBackward(x.buffer, g, v.N, v.C, v.S, mean, invstd, weight?.buffer ?? null, true, gx, gw, gb, null, 0, null, null);
+    const gx = want.x ? be.empty(x.size) : null;
+    const gw = want.weight ? be.zeros(v.C) : null;
+    const gb = want.bias ? be.zeros(v.C) : null;
+    be.batchNormBackward({
+      x: x.storage, dy: g, N: v.N, C: v.C, S: v.S, mean, invstd, gamma: st(weight), batchStats: true,
+      dx: gx, dgamma: gw, dbeta: gb, count: null, threshold: 0, mu0: null, rstd0: null,
+    });
     return [gx, gw, gb];
   });
 }
@@ -177,8 +219,10 @@ export interface FilteredBatchNormOptions extends BatchNormOptions {
 }
 
 export interface FilteredStats {
-  /** Fraction of the values kept by the filter, per channel (one value when pooled). */
-  keptFraction: Float32Array;
+  /** Fraction of the values kept by the filter, per channel (shape [C]; [1] when pooled), on the input's device. */
+  keptFraction: Tensor;
+  /** Number of values kept, per channel (as keptFraction). */
+  kept: Tensor;
 }
 
 /**
@@ -195,10 +239,17 @@ export function filteredBatchNorm(
   return filteredBatchNormWithStats(x, runningMean, runningVar, weight, bias, options).out;
 }
 
+/**
+ * filteredBatchNorm and, in training, the filter's statistics as tensors (read them with
+ * read()/data() where they are needed; forward never waits for them). A channel whose values
+ * all lie outside the threshold (possible only for T < 1) is an error on the CPU, where the count
+ * is at hand; on other devices its outputs are NaN.
+ */
 export function filteredBatchNormWithStats(
   x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight: Tensor | null, bias: Tensor | null,
   options: FilteredBatchNormOptions, fn = 'filteredBatchNorm',
 ): { out: Tensor; stats: FilteredStats | null } {
+  const be = backendFor(fn, x, runningMean, runningVar, weight, bias, options.numBatchesTracked);
   const T = options.threshold ?? 4;
   if (!(T > 0)) throw new RangeError(`${fn}: threshold must be > 0, got ${T}`);
   checkRank(fn, 'input', x.shape, [2, 3, 4, 5]);
@@ -221,38 +272,75 @@ export function filteredBatchNormWithStats(
   const kw = pooled ? null : weight;
   const kb = pooled ? null : bias;
   const C = sv.C;
-  const y = new Tensor(emptyFloats(x.size), x.shape);
-  const mean = zeroFloats(C);
-  const invstd = zeroFloats(C);
-  const bvar = zeroFloats(C);
-  const mu0 = zeroFloats(C);
-  const rstd0 = zeroFloats(C);
-  const kept = zeroFloats(C);
-  backend.batchNormForward(x.buffer, sv.N, C, sv.S, kw?.buffer ?? null, kb?.buffer ?? null, eps, y.buffer, mean, invstd, bvar, T, mu0, rstd0, kept);
-  for (let c = 0; c < C; c++) {
-    if (kept[c] === 0) {
-      throw new RangeError(`${fn}: no value of channel ${c} lies within threshold ${T} standard deviations of its mean; use a larger threshold (T >= 1 always keeps some)`);
+  const y = new Tensor(be.empty(x.size), x.shape);
+  const mean = be.empty(C);
+  const invstd = be.empty(C);
+  const bvar = be.empty(C);
+  const mu0 = be.empty(C);
+  const rstd0 = be.empty(C);
+  const kept = be.empty(C);
+  be.batchNormForward({
+    x: x.storage, N: sv.N, C, S: sv.S, gamma: st(kw), beta: st(kb), eps, y: y.storage, mean, invstd, variance: bvar,
+    threshold: T, mu0, rstd0, kept,
+  });
+  // With T >= 1 some value of every channel has |z| < 1 (the mean of z^2 is (m - 1) / m < 1).
+  if (T < 1 && kept.device === 'cpu') {
+    const counts = be.downloadSync(kept);
+    const empty = counts.findIndex((k) => k === 0);
+    if (empty >= 0) {
+      throw new RangeError(`${fn}: no value of channel ${empty} lies within threshold ${T} standard deviations of its mean; use a larger threshold (T >= 1 always keeps some)`);
     }
   }
-  const stats: FilteredStats = { keptFraction: kept.map((k) => k / (sv.N * sv.S)) };
-  if (pooled) {
-    updateRunningStats(runningMean, runningVar, zeroFloats(v.C).fill(mean[0]), zeroFloats(v.C).fill(bvar[0]), kept[0], options.momentum ?? 0.1);
-  } else {
-    updateRunningStats(runningMean, runningVar, mean, bvar, kept, options.momentum ?? 0.1);
+  // keptFraction = kept / (values per statistic): the affine kernel on a [1, C, 1] view.
+  const fraction = be.empty(C);
+  const inv = be.full(C, 1 / (sv.N * sv.S));
+  const zero = be.zeros(C);
+  be.normChannelAffine({ x: kept, N: 1, C, S: 1, scale: inv, shift: zero, y: fraction });
+  be.release(inv);
+  be.release(zero);
+  const stats: FilteredStats = { keptFraction: new Tensor(fraction, [C]), kept: new Tensor(kept, [C]) };
+  if (runningMean !== null || runningVar !== null) {
+    updateRunningStats(runningMean, runningVar, mean, bvar, kept, momentumOf(options), options.numBatchesTracked ?? null);
   }
   const core = recordNorm(y, fn, x, kw, kb, (g, want) => {
-    const gx = want.x ? emptyFloats(x.size) : null;
-    const gw = want.weight ? zeroFloats(C) : null;
-    const gb = want.bias ? zeroFloats(C) : null;
-    backend.batchNormBackward(x.buffer, g, sv.N, C, sv.S, mean, invstd, kw?.buffer ?? null, true, gx, gw, gb, kept, T, mu0, rstd0);
+    const gx = want.x ? be.empty(x.size) : null;
+    const gw = want.weight ? be.zeros(C) : null;
+    const gb = want.bias ? be.zeros(C) : null;
+    be.batchNormBackward({
+      x: x.storage, dy: g, N: sv.N, C, S: sv.S, mean, invstd, gamma: st(kw), batchStats: true,
+      dx: gx, dgamma: gw, dbeta: gb, count: kept, threshold: T, mu0, rstd0,
+    });
     return [gx, gw, gb];
   });
-  if (!pooled) return { out: core, stats };
-  const bshape = [1, v.C, ...x.shape.slice(2).map(() => 1)];
-  let out = core;
-  if (weight !== null) out = out.mul(weight.reshape(bshape));
-  if (bias !== null) out = out.add(bias.reshape(bshape));
-  return { out, stats };
+  if (!pooled || (weight === null && bias === null)) return { out: core, stats };
+  return { out: channelAffine(fn, be, core, v, weight, bias), stats };
+}
+
+/**
+ * y = x * weight[c] + bias[c] (absent: 1 and 0) on the norm kernels: forward the per-channel
+ * affine, backward BN's eval-mode rule with mean 0 and invstd 1 (xhat = x, dx = weight * dy,
+ * dweight = sum(dy * x), dbias = sum(dy)).
+ */
+function channelAffine(fn: string, be: Backend, x: Tensor, v: ChannelView, weight: Tensor | null, bias: Tensor | null): Tensor {
+  const scale = weight === null ? be.full(v.C, 1) : weight.storage;
+  const shift = bias === null ? be.zeros(v.C) : bias.storage;
+  const out = new Tensor(be.empty(x.size), x.shape);
+  be.normChannelAffine({ x: x.storage, N: v.N, C: v.C, S: v.S, scale, shift, y: out.storage });
+  if (!needsGrad(x, weight, bias)) return out;
+  return recordNorm(out, fn, x, weight, bias, (g, want) => {
+    const gx = want.x ? be.empty(x.size) : null;
+    const gw = want.weight ? be.zeros(v.C) : null;
+    const gb = want.bias ? be.zeros(v.C) : null;
+    const mean = be.zeros(v.C);
+    const invstd = be.full(v.C, 1);
+    be.batchNormBackward({
+      x: x.storage, dy: g, N: v.N, C: v.C, S: v.S, mean, invstd, gamma: st(weight), batchStats: false,
+      dx: gx, dgamma: gw, dbeta: gb, count: null, threshold: 0, mu0: null, rstd0: null,
+    });
+    be.release(mean);
+    be.release(invstd);
+    return [gx, gw, gb];
+  });
 }
 
 export interface BatchRenormOptions extends BatchNormOptions {
@@ -262,6 +350,20 @@ export interface BatchRenormOptions extends BatchNormOptions {
   dMax?: number;
   /** r = 1, d = 0 (plain BN) while true. */
   warmup?: boolean;
+  /**
+   * Also warm-up while numBatchesTracked (read on its device, the batches before this one) is
+   * below this count (default 0).
+   */
+  warmupSteps?: number;
+}
+
+/** The batch statistics Batch Renorm hands to its caller for the running updates (tensors of shape [C]). */
+export interface BatchStats {
+  mean: Tensor;
+  /** The biased batch variance. */
+  biasedVar: Tensor;
+  /** Values per channel behind them (N * S). */
+  count: number;
 }
 
 /**
@@ -269,15 +371,17 @@ export interface BatchRenormOptions extends BatchNormOptions {
  *   sigma_B = sqrt(var_B + eps) (biased var), r = clip(sigma_B / renormStd, 1/rMax, rMax),
  *   d = clip((mean_B - renormMean) / renormStd, -dMax, dMax), both constants for the gradient,
  *   y = ((x - mean_B) / sigma_B * r + d) * weight + bias.
- * The caller updates renormMean/renormStd and the running statistics with `onBatchStats`.
+ * The caller updates renormMean/renormStd and the running statistics with `onBatchStats`, which
+ * receives the batch statistics as tensors on the input's device.
  * Eval uses running statistics as batchNorm.
  */
 export function batchRenorm(
   x: Tensor, renormMean: Tensor, renormStd: Tensor, runningMean: Tensor | null, runningVar: Tensor | null,
   weight: Tensor | null, bias: Tensor | null, options: BatchRenormOptions = {},
-  onBatchStats?: (mean: Float32Array, biasedVar: Float32Array, count: number) => void,
+  onBatchStats?: (stats: BatchStats) => void,
 ): Tensor {
   const fn = 'batchRenorm';
+  const be = backendFor(fn, x, renormMean, renormStd, runningMean, runningVar, weight, bias, options.numBatchesTracked);
   checkRank(fn, 'input', x.shape, [2, 3, 4, 5]);
   const v = channelView(x);
   const eps = options.eps ?? 1e-5;
@@ -290,63 +394,77 @@ export function batchRenorm(
     return normalizeWithRunningStats(fn, x, v, runningMean, runningVar, weight, bias, eps);
   }
   checkBatchValues(fn, x, v);
-  const rMax = options.rMax ?? 3;
-  const dMax = options.dMax ?? 5;
-  const mean = zeroFloats(v.C);
-  const invstd = zeroFloats(v.C);
-  const bvar = zeroFloats(v.C);
-  backend.batchNormForward(x.buffer, v.N, v.C, v.S, null, null, eps, null, mean, invstd, bvar, 0, null, null, null);
-  const r = zeroFloats(v.C).fill(1);
-  const d = zeroFloats(v.C);
-  if (!(options.warmup ?? false)) {
-    for (let c = 0; c < v.C; c++) {
-      const sigmaB = Math.sqrt(bvar[c] + eps);
-      const s = renormStd.buffer[c];
-      r[c] = Math.min(Math.max(sigmaB / s, 1 / rMax), rMax);
-      d[c] = Math.min(Math.max((mean[c] - renormMean.buffer[c]) / s, -dMax), dMax);
-    }
-  }
+  checkParam(fn, 'renormMean', renormMean, v.C);
+  checkParam(fn, 'renormStd', renormStd, v.C);
+  const C = v.C;
+  const mean = be.empty(C);
+  const invstd = be.empty(C);
+  const bvar = be.empty(C);
+  be.batchNormForward({
+    x: x.storage, N: v.N, C, S: v.S, gamma: null, beta: null, eps, y: null, mean, invstd, variance: bvar,
+    threshold: 0, mu0: null, rstd0: null, kept: null,
+  });
   // y = xhat * (r * gamma) + (d * gamma + beta): BN with an effective gamma' = r * gamma.
-  const effGamma = zeroFloats(v.C);
-  const scale = zeroFloats(v.C);
-  const shift = zeroFloats(v.C);
-  for (let c = 0; c < v.C; c++) {
-    const gm = weight ? weight.buffer[c] : 1;
-    const bt = bias ? bias.buffer[c] : 0;
-    effGamma[c] = r[c] * gm;
-    scale[c] = effGamma[c] * invstd[c];
-    shift[c] = d[c] * gm + bt - mean[c] * scale[c];
-  }
-  const out = new Tensor(emptyFloats(x.size), x.shape);
-  backend.normChannelAffine(x.buffer, v.N, v.C, v.S, scale, shift, out.buffer);
-  onBatchStats?.(mean, bvar, v.N * v.S);
+  const r = be.empty(C);
+  const d = be.empty(C);
+  const effGamma = be.empty(C);
+  const scale = be.empty(C);
+  const shift = be.empty(C);
+  be.batchRenormParams({
+    mean, variance: bvar, invstd, renormMean: renormMean.storage, renormStd: renormStd.storage, weight: st(weight), bias: st(bias),
+    eps, rMax: options.rMax ?? 3, dMax: options.dMax ?? 5, warmup: options.warmup ?? false,
+    batches: options.numBatchesTracked?.storage ?? null, warmupSteps: options.warmupSteps ?? 0, r, d, gamma: effGamma, scale, shift,
+  });
+  const out = new Tensor(be.empty(x.size), x.shape);
+  be.normChannelAffine({ x: x.storage, N: v.N, C, S: v.S, scale, shift, y: out.storage });
+  be.release(scale);
+  be.release(shift);
+  onBatchStats?.({ mean: new Tensor(mean, [C]), biasedVar: new Tensor(bvar, [C]), count: v.N * v.S });
   return recordNorm(out, fn, x, weight, bias, (g, want) => {
-    const gx = want.x ? emptyFloats(x.size) : null;
-    const sdyxhat = zeroFloats(v.C);
-    const sdy = zeroFloats(v.C);
-    backend.batchNormBackward(x.buffer, g, v.N, v.C, v.S, mean, invstd, effGamma, true, gx, sdyxhat, sdy, null, 0, null, null);
-    // dgamma = sum(dy * (xhat * r + d)) = r * sum(dy * xhat) + d * sum(dy); dbeta = sum(dy).
-    const gw = want.weight ? sdyxhat.map((s, c) => r[c] * s + d[c] * sdy[c]) : null;
+    const gx = want.x ? be.empty(x.size) : null;
+    const sdyxhat = be.zeros(C);
+    const sdy = be.zeros(C);
+    be.batchNormBackward({
+      x: x.storage, dy: g, N: v.N, C, S: v.S, mean, invstd, gamma: effGamma, batchStats: true,
+      dx: gx, dgamma: sdyxhat, dbeta: sdy, count: null, threshold: 0, mu0: null, rstd0: null,
+    });
+    // dgamma = sum(dy * (xhat * r + d)) = r * sum(dy * xhat) + d * sum(dy), two per-channel
+    // affines on [1, C, 1] views: t = sum(dy) * d, dgamma = sum(dy * xhat) * r + t. dbeta = sum(dy).
+    let gw: Storage | null = null;
+    if (want.weight) {
+      const zero = be.zeros(C);
+      const t = be.empty(C);
+      be.normChannelAffine({ x: sdy, N: 1, C, S: 1, scale: d, shift: zero, y: t });
+      gw = be.empty(C);
+      be.normChannelAffine({ x: sdyxhat, N: 1, C, S: 1, scale: r, shift: t, y: gw });
+      be.release(zero);
+      be.release(t);
+    }
+    be.release(sdyxhat);
+    if (!want.bias) be.release(sdy);
     return [gx, gw, want.bias ? sdy : null];
   });
 }
 
 /**
  * Normalizes each contiguous group of x viewed as [N, G, Cg, S] with its own mean and biased
- * variance, then applies the per-channel weight/bias. `var` (optional) receives the biased
+ * variance, then applies the per-channel weight/bias. `variance` (optional) receives the biased
  * variance per (n, g).
  */
-function groupNormCore(fn: string, x: Tensor, N: number, G: number, Cg: number, S: number, weight: Tensor | null, bias: Tensor | null, eps: number, variance: Float32Array | null = null): { out: Tensor; mean: Float32Array } {
-  const out = new Tensor(emptyFloats(x.size), x.shape);
-  const mean = zeroFloats(N * G);
-  const invstd = zeroFloats(N * G);
-  backend.groupNormForward(x.buffer, N, G, Cg, S, weight?.buffer ?? null, bias?.buffer ?? null, eps, out.buffer, mean, invstd, variance);
+function groupNormCore(
+  fn: string, be: Backend, x: Tensor, N: number, G: number, Cg: number, S: number, weight: Tensor | null, bias: Tensor | null, eps: number,
+  variance: Storage | null = null,
+): { out: Tensor; mean: Storage } {
+  const out = new Tensor(be.empty(x.size), x.shape);
+  const mean = be.empty(N * G);
+  const invstd = be.empty(N * G);
+  be.groupNormForward({ x: x.storage, N, G, Cg, S, gamma: st(weight), beta: st(bias), eps, y: out.storage, mean, invstd, variance });
   const C = G * Cg;
   const rec = recordNorm(out, fn, x, weight, bias, (g, want) => {
-    const gx = want.x ? emptyFloats(x.size) : null;
-    const gw = want.weight ? zeroFloats(C) : null;
-    const gb = want.bias ? zeroFloats(C) : null;
-    backend.groupNormBackward(x.buffer, g, N, G, Cg, S, mean, invstd, weight?.buffer ?? null, gx, gw, gb);
+    const gx = want.x ? be.empty(x.size) : null;
+    const gw = want.weight ? be.zeros(C) : null;
+    const gb = want.bias ? be.zeros(C) : null;
+    be.groupNormBackward({ x: x.storage, dy: g, N, G, Cg, S, mean, invstd, gamma: st(weight), dx: gx, dgamma: gw, dbeta: gb });
     return [gx, gw, gb];
   });
   return { out: rec, mean };
@@ -355,6 +473,7 @@ function groupNormCore(fn: string, x: Tensor, N: number, G: number, Cg: number, 
 /** Group normalization (torch.nn.functional.group_norm): statistics per (n, group), biased variance. */
 export function groupNorm(x: Tensor, groups: number, weight: Tensor | null = null, bias: Tensor | null = null, eps = 1e-5): Tensor {
   const fn = 'groupNorm';
+  const be = backendFor(fn, x, weight, bias);
   if (x.ndim < 2) throw new RangeError(`${fn}: input must have rank >= 2 (N, C, *), got rank ${x.ndim} (shape ${formatShape(x.shape)})`);
   const v = channelView(x);
   if (!Number.isInteger(groups) || groups < 1 || v.C % groups !== 0) {
@@ -362,7 +481,7 @@ export function groupNorm(x: Tensor, groups: number, weight: Tensor | null = nul
   }
   checkParam(fn, 'weight', weight, v.C);
   checkParam(fn, 'bias', bias, v.C);
-  const out = groupNormCore(fn, x, v.N, groups, v.C / groups, v.S, weight, bias, eps).out;
+  const out = groupNormCore(fn, be, x, v.N, groups, v.C / groups, v.S, weight, bias, eps).out;
   traceOp('groupNorm', [x, weight, bias], out, { groups, eps });
   return out;
 }
@@ -370,6 +489,7 @@ export function groupNorm(x: Tensor, groups: number, weight: Tensor | null = nul
 /** Layer normalization over the trailing dims `normalizedShape`, elementwise affine (as PyTorch). */
 export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight: Tensor | null = null, bias: Tensor | null = null, eps = 1e-5): Tensor {
   const fn = 'layerNorm';
+  const be = backendFor(fn, x, weight, bias);
   const k = normalizedShape.length;
   const tail = x.shape.slice(x.ndim - k);
   if (k === 0 || x.ndim < k || tail.some((d, i) => d !== normalizedShape[i])) {
@@ -378,7 +498,7 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight:
   const D = numelOf(normalizedShape);
   checkParam(fn, 'weight', weight, D);
   checkParam(fn, 'bias', bias, D);
-  const out = groupNormCore(fn, x, x.size / Math.max(D, 1), 1, D, 1, weight, bias, eps).out;
+  const out = groupNormCore(fn, be, x, x.size / Math.max(D, 1), 1, D, 1, weight, bias, eps).out;
   traceOp('layerNorm', [x, weight, bias], out, { normalizedShape: [...normalizedShape], eps });
   return out;
 }
@@ -400,6 +520,7 @@ export function instanceNorm(
   options: InstanceNormOptions = {},
 ): Tensor {
   const fn = 'instanceNorm';
+  const be = backendFor(fn, x, runningMean, runningVar, weight, bias);
   checkRank(fn, 'input', x.shape, [3, 4, 5]);
   const v = channelView(x);
   const eps = options.eps ?? 1e-5;
@@ -413,21 +534,13 @@ export function instanceNorm(
     return normalizeWithRunningStats(fn, x, v, runningMean, runningVar, weight, bias, eps);
   }
   checkSpatialValues(fn, x, v);
-  const bvar = zeroFloats(v.N * v.C);
-  const { out, mean } = groupNormCore(fn, x, v.N, v.C, 1, v.S, weight, bias, eps, bvar);
+  const tracking = runningMean !== null || runningVar !== null;
+  const bvar = tracking ? be.empty(v.N * v.C) : null;
+  const { out, mean } = groupNormCore(fn, be, x, v.N, v.C, 1, v.S, weight, bias, eps, bvar);
   // Instance statistics are GroupNorm's with one channel per group.
   traceOp('groupNorm', [x, weight, bias], out, { groups: v.C, eps });
-  if (runningMean !== null || runningVar !== null) {
-    const m = new Float64Array(v.C);
-    const s = new Float64Array(v.C);
-    for (let n = 0; n < v.N; n++) {
-      for (let c = 0; c < v.C; c++) {
-        m[c] += mean[n * v.C + c] / v.N;
-        s[c] += bvar[n * v.C + c] / v.N;
-      }
-    }
-    updateRunningStats(runningMean, runningVar, m, s, v.S, options.momentum ?? 0.1);
-  }
+  // The per-instance statistics ([N, C]) averaged over the batch, by the running update itself.
+  if (bvar !== null) updateRunningStats(runningMean, runningVar, mean, bvar, v.S, options.momentum ?? 0.1);
   return out;
 }
 
@@ -440,4 +553,30 @@ export function normExceptDim(v: Tensor, dim: number | null): Tensor {
   }
   const dims = v.shape.map((_, i) => i).filter((i) => i !== dim);
   return dims.length === 0 ? sq.sqrt() : sq.sum(dims, true).sqrt();
+}
+
+/** Sets every value of t to `value` in place, on its device (resets of parameters and buffers). */
+export function fill_(t: Tensor, value: number): Tensor {
+  const be = backendFor('fill_', t);
+  const src = be.full(t.size, value);
+  be.copy(src, t.storage);
+  be.release(src);
+  return t;
+}
+
+/** dst = src in place (same number of values, same device). */
+export function copyInto_(dst: Tensor, src: Tensor, fn = 'copyInto_'): Tensor {
+  if (dst.size !== src.size) throw new RangeError(`${fn}: dst has ${dst.size} values (shape ${formatShape(dst.shape)}), src ${src.size} (shape ${formatShape(src.shape)})`);
+  backendFor(fn, dst, src).copy(src.storage, dst.storage);
+  return dst;
+}
+
+/**
+ * Batch Renorm's renorm statistics, in place on their device, with factor f:
+ * renormMean = (1 - f) renormMean + f mean_B, renormStd = (1 - f) renormStd + f sqrt(var_B + eps).
+ */
+export function updateRenormStats(renormMean: Tensor, renormStd: Tensor, stats: BatchStats, factor: number, eps: number): void {
+  const be = backendFor('updateRenormStats', renormMean, renormStd, stats.mean, stats.biasedVar);
+  be.runningStatsUpdate({ running: renormMean.storage, batch: stats.mean.storage, momentum: factor, batches: null, transform: 'value', count: null, eps: 0 });
+  be.runningStatsUpdate({ running: renormStd.storage, batch: stats.biasedVar.storage, momentum: factor, batches: null, transform: 'std', count: null, eps });
 }

@@ -3,7 +3,8 @@
 // and bitwise equal with 1 and 2 threads.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor, randn, setNumThreads, getNumThreads, functional as F } from '../../src/index.js';
+import { Tensor, randn, tensor, setNumThreads, getNumThreads, functional as F } from '../../src/index.js';
+import { forEachDevice } from '../helpers/device.js';
 import { forEachIsa, useIsa } from '../helpers/isa.js';
 import { assertClose } from '../helpers/assert.js';
 import { gradcheck } from '../helpers/gradcheck.js';
@@ -257,4 +258,76 @@ describe('EvoNorm-B0 kernel on every supported ISA', () => {
       one.forEach((a, i) => assert.deepEqual(two[i], a, `output ${i}`));
     });
   });
+});
+
+forEachDevice('the channel norm ops (LayerNorm2d, RmsNorm2d, FRN, EvoNorm)', (device, { t, read }) => {
+  const host = (shape: number[], seed: number, scale: number, shift: number): Float32Array => randn(shape, { seed }).data().map((v) => v * scale + shift);
+  const X = [N, C, H, W];
+
+  for (const center of [true, false]) {
+    const name = center ? 'LayerNorm2d' : 'RmsNorm2d';
+    it(`computes ${name} and its gradients as the float64 formula`, async () => {
+      const xs = host(X, 1, 2, 0.5), ws = host([C], 2, 0.3, 1), bs = host([C], 3, 1, 0), gys = host(X, 4, 1, 0);
+      const x = t(xs, X, true), w = t(ws, [C], true), b = t(bs, [C], true);
+      const y = center ? F.layerNorm2d(x, w, b, 1e-6) : F.rmsNorm2d(x, w, 1e-6);
+      y.backward(t(gys, X));
+      const ref = reference(xs, ws, center ? bs : new Float32Array(C), gys, 1e-6, center);
+      assert.equal(y.device, device);
+      assertClose(await read(y), ref.y, `${name} forward`);
+      assertClose(await read(x.grad!), ref.gx, `${name} input gradient`, { atol: 1e-4 });
+      assertClose(await read(w.grad!), ref.gw, `${name} weight gradient`, { atol: 1e-3, scaleToMax: true });
+      if (center) assertClose(await read(b.grad!), ref.gb, `${name} bias gradient`, { atol: 1e-3, scaleToMax: true });
+    });
+  }
+
+  it('computes FRN + TLU and its four gradients as the float64 formula', async () => {
+    const xs = host(X, 5, 2, 0.5), ws = host([C], 6, 0.3, 1), bs = host([C], 7, 0.3, 0), taus = host([C], 8, 0.3, 0), gys = host(X, 9, 1, 0);
+    const x = t(xs, X, true), w = t(ws, [C], true), b = t(bs, [C], true), tau = t(taus, [C], true);
+    const y = F.filterResponseNorm(x, w, b, tau, 1e-5);
+    y.backward(t(gys, X));
+    const ref = frnReference(xs, ws, bs, taus, gys, 1e-5);
+    assertClose(await read(y), ref.y, 'FRN forward');
+    assertClose(await read(x.grad!), ref.gx, 'FRN input gradient', { atol: 1e-4 });
+    for (const [n, p, e] of [['weight', w, ref.gw], ['bias', b, ref.gb], ['tau', tau, ref.gt]] as const) {
+      assertClose(await read(p.grad!), e, `FRN ${n} gradient`, { atol: 1e-3, scaleToMax: true });
+    }
+  });
+
+  /** The op on the device and on the CPU (whose gradients the finite-difference suites above check). */
+  async function againstCpu(name: string, op: (x: Tensor, v: Tensor, w: Tensor, b: Tensor) => Tensor, ref: ((x: Float64Array, v: Float64Array, w: Float64Array, b: Float64Array) => Float64Array) | null): Promise<void> {
+    const [n, c, h, w] = [2, 6, 2, 5];
+    const vals = [host([n, c, h, w], 11, 1.5, 0.2), host([c], 12, 0.5, 1), host([c], 13, 0.5, 1), host([c], 14, 0.3, 0)];
+    const shapes = [[n, c, h, w], [c], [c], [c]];
+    const gys = host([n, c, h, w], 15, 1, 0);
+    const onDev = vals.map((v, i) => t(v, shapes[i], true));
+    const onCpu = vals.map((v, i) => tensor(v, shapes[i], { device: 'cpu', requiresGrad: true }));
+    const y = op(onDev[0], onDev[1], onDev[2], onDev[3]);
+    const yc = op(onCpu[0], onCpu[1], onCpu[2], onCpu[3]);
+    y.backward(t(gys, [n, c, h, w]));
+    yc.backward(tensor(gys, [n, c, h, w], { device: 'cpu' }));
+    if (ref !== null) assertClose(await read(y), ref(...(vals.map((v) => Float64Array.from(v)) as [Float64Array, Float64Array, Float64Array, Float64Array])), `${name} forward`, { atol: 1e-4 });
+    assertClose(await read(y), yc.data(), `${name} forward as on the CPU`);
+    for (let i = 0; i < 4; i++) assertClose(await read(onDev[i].grad!), onCpu[i].grad!.data(), `${name} gradient ${i} as on the CPU`, { atol: 1e-5 });
+  }
+
+  it('computes EvoNorm-S0 as the float64 formula, with the CPU gradients', async () => {
+    await againstCpu('evoNormS0', (x, v, w, b) => F.evoNormS0(x, 3, v, w, b, 1e-5), (x, v, w, b) => s0Reference(x, v, w, b, 2, 6, 10, 3));
+  });
+
+  it('computes EvoNorm-B0 in training as the float64 formula, with the CPU gradients', async () => {
+    await againstCpu('evoNormB0', (x, v, w, b) => F.evoNormB0(x, null, v, w, b, { training: true }), (x, v, w, b) => b0Reference(x, v, w, b, 2, 6, 10));
+  });
+
+  it('computes EvoNorm-B0 in eval with the running variance on the device', async () => {
+    const rvs = host([6], 16, 0.2, 1);
+    await againstCpu('evoNormB0 eval', (x, v, w, b) => F.evoNormB0(x, x.device === 'cpu' ? tensor(rvs, [6], { device: 'cpu' }) : t(rvs, [6]), v, w, b, { training: false }), null);
+  });
+
+  if (device !== 'cpu') {
+    it(`throws naming the op and both devices when a weight on '${device}' meets a CPU input`, () => {
+      const w = t(host([C], 2, 0.3, 1), [C]);
+      assert.throws(() => F.layerNorm2d(randn(X), w, null), new RegExp(`layerNorm2d: expected all tensors on one device, but found tensors on 'cpu' and '${device}'`));
+      assert.throws(() => F.filterResponseNorm(randn(X), w, null, null), new RegExp(`filterResponseNorm: expected all tensors on one device, but found tensors on 'cpu' and '${device}'`));
+    });
+  }
 });

@@ -95,7 +95,7 @@ export function zeroFloats(n: number): Float32Array {
   return n < UNINIT_MIN_FLOATS ? slabFloats(n) : new Float32Array(n);
 }
 
-/** A copy of a in a new buffer (as `a.slice()`; small ones come from a slab). Not backend.copyFloats, which copies between two given buffers. */
+/** A copy of a in a new buffer (as `a.slice()`; small ones come from a slab). Not the memory verb copy, which copies between two given storages. */
 export function cloneFloats(a: Float32Array): Float32Array {
   const out = emptyFloats(a.length);
   out.set(a);

@@ -1,6 +1,7 @@
 // BatchNorm1d / 2d / 3d (PyTorch semantics, with seed 001's bnWeight) and InputNorm.
-import { Tensor } from '../../tensor/tensor.js';
-import { batchNorm } from '../../ops/norm.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { zeros } from '../../tensor/create.js';
+import { batchNorm, fill_ } from '../../ops/norm.js';
 import { RunningStats, type RunningStatsOptions } from './running_stats.js';
 
 export type BatchNormOptions = RunningStatsOptions;
@@ -23,6 +24,7 @@ export abstract class BatchNormBase extends RunningStats {
     return batchNorm(x, this.runningMean, this.runningVar, this.weight, this.bias, {
       training: this.useBatchStats(),
       momentum,
+      numBatchesTracked: this.numBatchesTracked,
       eps: this.eps,
     });
   }
@@ -59,14 +61,14 @@ export class InputNorm extends BatchNormBase {
   constructor(numFeatures: number, options: InputNormOptions = {}) {
     super(numFeatures, { ...options, affine: true });
     this.ranks = (options.dims ?? 2) === 1 ? [2, 3] : [4];
-    this.weight!.buffer.fill(this.bnWeight * 0.58);
-    const frozen = new Tensor(new Float32Array(numFeatures), [numFeatures]);
+    fill_(this.weight!, this.bnWeight * 0.58);
+    const frozen = zeros([numFeatures]);
     this.removeParameter('bias');
     this.bias = this.registerBuffer('bias', frozen);
   }
 
   override resetParameters(): void {
     super.resetParameters();
-    this.weight?.buffer.fill(this.bnWeight * 0.58);
+    if (this.weight !== null) fill_(this.weight, this.bnWeight * 0.58);
   }
 }

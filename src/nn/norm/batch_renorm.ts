@@ -1,6 +1,7 @@
 // BatchRenorm1d / BatchRenorm2d: Batch Renormalization (Ioffe 2017), as Keras' renorm=True.
-import { Tensor } from '../../tensor/tensor.js';
-import { batchRenorm, updateRunningStats } from '../../ops/norm.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { full, zeros } from '../../tensor/create.js';
+import { batchRenorm, countBatch, fill_, updateRenormStats, updateRunningStats } from '../../ops/norm.js';
 import { RunningStats, type RunningStatsOptions } from './running_stats.js';
 
 export interface BatchRenormOptions extends Omit<RunningStatsOptions, 'trackRunningStats'> {
@@ -42,14 +43,15 @@ abstract class BatchRenormBase extends RunningStats {
     if (!(this.dMax >= 0)) throw new RangeError(`${fn}: dMax must be >= 0, got ${this.dMax}`);
     this.warmupSteps = options.warmupSteps ?? 0;
     this.renormMomentum = options.renormMomentum ?? 0.01;
-    this.renormMean = this.registerBuffer('renorm_mean', new Tensor(new Float32Array(numFeatures), [numFeatures]))!;
-    this.renormStd = this.registerBuffer('renorm_std', new Tensor(new Float32Array(numFeatures).fill(1), [numFeatures]))!;
+    this.renormMean = this.registerBuffer('renorm_mean', zeros([numFeatures]))!;
+    this.renormStd = this.registerBuffer('renorm_std', full([numFeatures], 1))!;
   }
 
   override resetRunningStats(): void {
     super.resetRunningStats();
-    this.renormMean?.buffer.fill(0);
-    this.renormStd?.buffer.fill(1);
+    // Called by the base constructor before the renorm buffers exist.
+    if (this.renormMean !== undefined) fill_(this.renormMean, 0);
+    if (this.renormStd !== undefined) fill_(this.renormStd, 1);
   }
 
   forward(x: Tensor): Tensor {
@@ -57,19 +59,16 @@ abstract class BatchRenormBase extends RunningStats {
     if (!this.statsTraining) {
       return batchRenorm(x, this.renormMean, this.renormStd, this.runningMean, this.runningVar, this.weight, this.bias, { training: false, eps: this.eps });
     }
-    // Warm-up counts the batches seen before this one.
-    const warmup = this.numBatchesTracked!.buffer[0] < this.warmupSteps;
-    const momentum = this.nextFactor();
+    // Warm-up compares num_batches_tracked, the batches seen before this one, with warmupSteps on
+    // the device; the batch is counted after the normalization, before the running updates.
+    const nbt = this.numBatchesTracked!;
     return batchRenorm(
       x, this.renormMean, this.renormStd, this.runningMean, this.runningVar, this.weight, this.bias,
-      { training: true, eps: this.eps, rMax: this.rMax, dMax: this.dMax, warmup },
-      (mean, biasedVar, count) => {
-        updateRunningStats(this.runningMean, this.runningVar, mean, biasedVar, count, momentum);
-        const f = this.renormMomentum;
-        for (let c = 0; c < this.numFeatures; c++) {
-          this.renormMean.buffer[c] = (1 - f) * this.renormMean.buffer[c] + f * mean[c];
-          this.renormStd.buffer[c] = (1 - f) * this.renormStd.buffer[c] + f * Math.sqrt(biasedVar[c] + this.eps);
-        }
+      { training: true, eps: this.eps, rMax: this.rMax, dMax: this.dMax, warmupSteps: this.warmupSteps, numBatchesTracked: nbt },
+      (stats) => {
+        countBatch(nbt);
+        updateRunningStats(this.runningMean, this.runningVar, stats.mean.storage, stats.biasedVar.storage, stats.count, this.momentum, nbt);
+        updateRenormStats(this.renormMean, this.renormStd, stats, this.renormMomentum, this.eps);
       },
     );
   }

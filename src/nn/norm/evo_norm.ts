@@ -1,9 +1,10 @@
 // EvoNorm-B0 and EvoNorm-S0 (Liu et al. 2020, "Evolving Normalization-Activation Layers"), as
 // timm's EvoNorm2dB0 / EvoNorm2dS0: normalization and activation in one layer.
 import { Module, Parameter } from '../module.js';
-import { Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { full } from '../../tensor/create.js';
 import { evoNormB0, evoNormS0 } from '../../ops/more_norms.js';
-import { checkBatchValues, checkChannels } from '../../ops/norm.js';
+import { checkBatchValues, checkChannels, updateRunningStats } from '../../ops/norm.js';
 import { checkPositiveInt } from '../../tensor/shape.js';
 
 export interface EvoNormB0Options {
@@ -34,11 +35,11 @@ export class EvoNorm2dB0 extends Module {
     this.numFeatures = numFeatures;
     this.momentum = options.momentum ?? 0.1;
     this.eps = options.eps ?? 1e-3;
-    const vec = (v: number): Float32Array => new Float32Array(numFeatures).fill(v);
+    const vec = (v: number): Tensor => full([numFeatures], v);
     this.weight = this.registerParameter('weight', new Parameter(vec(1)))!;
     this.bias = this.registerParameter('bias', new Parameter(vec(0)))!;
     this.v = this.registerParameter('v', (options.applyAct ?? true) ? new Parameter(vec(1)) : null);
-    this.runningVar = this.registerBuffer('running_var', new Tensor(vec(1), [numFeatures]))!;
+    this.runningVar = this.registerBuffer('running_var', vec(1))!;
   }
 
   forward(x: Tensor): Tensor {
@@ -48,11 +49,8 @@ export class EvoNorm2dB0 extends Module {
     if (training) checkBatchValues(fn, x, view);
     return evoNormB0(x, this.runningVar, this.v, this.weight, this.bias, {
       training, eps: this.eps,
-      onBatchVar: (bvar, n) => {
-        const m = this.momentum;
-        const rv = this.runningVar.buffer;
-        for (let c = 0; c < this.numFeatures; c++) rv[c] = rv[c] * (1 - m) + bvar[c] * m * (n / (n - 1));
-      },
+      // running_var = (1 - momentum) running_var + momentum * unbiased batch variance, on the device.
+      onBatchVar: (bvar, n) => updateRunningStats(null, this.runningVar, bvar.storage, bvar.storage, n, this.momentum),
     });
   }
 }
@@ -93,7 +91,7 @@ export class EvoNorm2dS0 extends Module {
       if (numFeatures % this.groups !== 0) throw new RangeError(`EvoNorm2dS0: numFeatures (${numFeatures}) must be divisible by groups (${this.groups})`);
     }
     this.eps = options.eps ?? 1e-5;
-    const vec = (v: number): Float32Array => new Float32Array(numFeatures).fill(v);
+    const vec = (v: number): Tensor => full([numFeatures], v);
     this.weight = this.registerParameter('weight', new Parameter(vec(1)))!;
     this.bias = this.registerParameter('bias', new Parameter(vec(0)))!;
     this.v = this.registerParameter('v', (options.applyAct ?? true) ? new Parameter(vec(1)) : null);

@@ -5,6 +5,7 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { filterResponseNorm } from '../../ops/more_norms.js';
 import { checkChannels } from '../../ops/norm.js';
 import { checkPositiveInt } from '../../tensor/shape.js';
+import { full, zeros } from '../../tensor/create.js';
 
 export interface FilterResponseNormOptions {
   /** Apply the TLU (parameter tau); default true. */
@@ -26,9 +27,9 @@ export class FilterResponseNormTlu2d extends Module {
     checkPositiveInt('FilterResponseNormTlu2d', 'numFeatures', numFeatures);
     this.numFeatures = numFeatures;
     this.eps = options.eps ?? 1e-5;
-    this.weight = this.registerParameter('weight', new Parameter(new Float32Array(numFeatures).fill(1)))!;
-    this.bias = this.registerParameter('bias', new Parameter(new Float32Array(numFeatures)))!;
-    this.tau = this.registerParameter('tau', (options.applyAct ?? true) ? new Parameter(new Float32Array(numFeatures)) : null);
+    this.weight = this.registerParameter('weight', new Parameter(full([numFeatures], 1)))!;
+    this.bias = this.registerParameter('bias', new Parameter(zeros([numFeatures])))!;
+    this.tau = this.registerParameter('tau', (options.applyAct ?? true) ? new Parameter(zeros([numFeatures])) : null);
   }
 
   forward(x: Tensor): Tensor {

@@ -1,6 +1,6 @@
 // FilteredBatchNorm1d / FilteredBatchNorm2d (seed 000, ICPR 2020): BN whose statistics ignore
 // the values further than T standard deviations from the channel mean.
-import { Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import { filteredBatchNormWithStats } from '../../ops/norm.js';
 import { RunningStats, type RunningStatsOptions } from './running_stats.js';
 import { fbnValuesPerStatistic, warnFbnNoFilter } from './fbn_limit.js';
@@ -29,8 +29,11 @@ abstract class FilteredBatchNormBase extends RunningStats {
   readonly threshold: number;
   readonly evalMode: 'running' | 'batch';
   readonly pooled: boolean;
-  /** Fraction of values kept per channel by the last batch-statistics forward (one entry when pooled). */
-  lastKeptFraction: Float32Array | null = null;
+  /**
+   * Fraction of values kept per channel by the last batch-statistics forward (shape [C]; [1] when
+   * pooled), on the layer's device; forward never reads it back. Null before the first one.
+   */
+  lastKeptFractionTensor: Tensor | null = null;
   /** How warnings name the layer: its class until a container names it (nameFilteredBatchNorms). */
   layerName: string;
   private filterChecked = false;
@@ -62,11 +65,24 @@ abstract class FilteredBatchNormBase extends RunningStats {
     }
     const { out, stats } = filteredBatchNormWithStats(
       x, batch && !update ? null : this.runningMean, batch && !update ? null : this.runningVar, this.weight, this.bias,
-      { training: batch, momentum, eps: this.eps, threshold: this.threshold, pooled: this.pooled },
+      { training: batch, momentum, numBatchesTracked: this.numBatchesTracked, eps: this.eps, threshold: this.threshold, pooled: this.pooled },
       `${this.constructor.name}.forward`,
     );
-    if (stats !== null) this.lastKeptFraction = stats.keptFraction;
+    if (stats !== null) this.lastKeptFractionTensor = stats.keptFraction;
     return out;
+  }
+
+  /**
+   * lastKeptFractionTensor's values on the host, read synchronously (CPU layers; elsewhere
+   * `await readKeptFraction()`).
+   */
+  get lastKeptFraction(): Float32Array | null {
+    return this.lastKeptFractionTensor === null ? null : this.lastKeptFractionTensor.data();
+  }
+
+  /** lastKeptFractionTensor's values on the host, from any device. */
+  async readKeptFraction(): Promise<Float32Array | null> {
+    return this.lastKeptFractionTensor === null ? null : this.lastKeptFractionTensor.read();
   }
 }
 

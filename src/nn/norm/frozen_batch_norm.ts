@@ -1,8 +1,9 @@
 // FrozenBatchNorm2d (torchvision.ops.FrozenBatchNorm2d) and the helpers that swap a model's
 // BatchNorm2d layers for it and back, for fine-tuning with fixed statistics and affine.
 import { Module, Parameter } from '../module.js';
-import { Tensor } from '../../tensor/tensor.js';
-import { batchNorm, checkChannels } from '../../ops/norm.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { full } from '../../tensor/create.js';
+import { batchNorm, checkChannels, copyInto_ } from '../../ops/norm.js';
 import { checkPositiveInt } from '../../tensor/shape.js';
 import { BatchNorm2d } from './batch_norm.js';
 import { swapModules } from './swap.js';
@@ -27,7 +28,7 @@ export class FrozenBatchNorm2d extends Module {
     checkPositiveInt('FrozenBatchNorm2d', 'numFeatures', numFeatures);
     this.numFeatures = numFeatures;
     this.eps = options.eps ?? 1e-5;
-    const vec = (v: number): Tensor => new Tensor(new Float32Array(numFeatures).fill(v), [numFeatures]);
+    const vec = (v: number): Tensor => full([numFeatures], v);
     this.weight = this.registerBuffer('weight', vec(1))!;
     this.bias = this.registerBuffer('bias', vec(0))!;
     this.runningMean = this.registerBuffer('running_mean', vec(0))!;
@@ -49,11 +50,13 @@ export class FrozenBatchNorm2d extends Module {
     if (bn.runningMean === null || bn.runningVar === null) {
       throw new Error(`FrozenBatchNorm2d.fromBatchNorm: the BatchNorm2d has no running statistics (trackRunningStats is false)`);
     }
-    const f = new FrozenBatchNorm2d(bn.numFeatures, { eps: bn.eps });
-    if (bn.weight !== null) f.weight.buffer.set(bn.weight.buffer);
-    if (bn.bias !== null) f.bias.buffer.set(bn.bias.buffer);
-    f.runningMean.buffer.set(bn.runningMean.buffer);
-    f.runningVar.buffer.set(bn.runningVar.buffer);
+    const fn = 'FrozenBatchNorm2d.fromBatchNorm';
+    // Made on the default device, then moved beside the BatchNorm2d's values before they are copied.
+    const f = new FrozenBatchNorm2d(bn.numFeatures, { eps: bn.eps }).to(bn.runningMean.device);
+    if (bn.weight !== null) copyInto_(f.weight, bn.weight, fn);
+    if (bn.bias !== null) copyInto_(f.bias, bn.bias, fn);
+    copyInto_(f.runningMean, bn.runningMean, fn);
+    copyInto_(f.runningVar, bn.runningVar, fn);
     return f;
   }
 }
@@ -75,13 +78,15 @@ export function freezeBatchNorm(model: Module): Module {
 export function unfreezeBatchNorm(model: Module): Module {
   return swapModules(model, (m) => {
     if (!(m instanceof FrozenBatchNorm2d)) return null;
-    const bn = new BatchNorm2d(m.numFeatures, { eps: m.eps });
-    bn.weight = new Parameter(m.weight.buffer.slice());
-    bn.bias = new Parameter(m.bias.buffer.slice());
+    const fn = 'unfreezeBatchNorm';
+    // Made on the default device, then moved beside the frozen layer's values before they are copied.
+    const bn = new BatchNorm2d(m.numFeatures, { eps: m.eps }).to(m.runningMean.device);
+    bn.weight = new Parameter(m.weight.detach().clone());
+    bn.bias = new Parameter(m.bias.detach().clone());
     bn.setParameter('weight', bn.weight as Parameter);
     bn.setParameter('bias', bn.bias as Parameter);
-    bn.runningMean!.buffer.set(m.runningMean.buffer);
-    bn.runningVar!.buffer.set(m.runningVar.buffer);
+    copyInto_(bn.runningMean!, m.runningMean, fn);
+    copyInto_(bn.runningVar!, m.runningVar, fn);
     return bn;
   });
 }

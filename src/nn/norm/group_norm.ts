@@ -1,9 +1,10 @@
 // GroupNorm, LayerNorm, InstanceNorm1d/2d/3d: statistics per sample (biased variance, eps 1e-5),
 // all on the "normalize contiguous groups" kernel.
 import { Module, Parameter } from '../module.js';
-import { Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { full, zeros } from '../../tensor/create.js';
 import { groupNorm, layerNorm, instanceNorm } from '../../ops/norm.js';
-import { checkPositiveInt, numelOf } from '../../tensor/shape.js';
+import { checkPositiveInt } from '../../tensor/shape.js';
 import { RunningStats, type RunningStatsOptions } from './running_stats.js';
 
 export interface GroupNormOptions {
@@ -35,8 +36,8 @@ export class GroupNorm extends Module {
     this.numChannels = numChannels;
     this.eps = options.eps ?? 1e-5;
     this.affine = options.affine ?? true;
-    this.weight = this.registerParameter('weight', this.affine ? new Parameter(new Float32Array(numChannels).fill(1)) : null);
-    this.bias = this.registerParameter('bias', this.affine ? new Parameter(new Float32Array(numChannels)) : null);
+    this.weight = this.registerParameter('weight', this.affine ? new Parameter(full([numChannels], 1)) : null);
+    this.bias = this.registerParameter('bias', this.affine ? new Parameter(zeros([numChannels])) : null);
   }
 
   forward(x: Tensor): Tensor {
@@ -67,9 +68,8 @@ export class LayerNorm extends Module {
     for (const d of this.normalizedShape) checkPositiveInt('LayerNorm', 'normalizedShape', d);
     this.eps = options.eps ?? 1e-5;
     this.elementwiseAffine = options.elementwiseAffine ?? true;
-    const D = numelOf(this.normalizedShape);
-    this.weight = this.registerParameter('weight', this.elementwiseAffine ? new Parameter(new Float32Array(D).fill(1), this.normalizedShape) : null);
-    this.bias = this.registerParameter('bias', this.elementwiseAffine ? new Parameter(new Float32Array(D), this.normalizedShape) : null);
+    this.weight = this.registerParameter('weight', this.elementwiseAffine ? new Parameter(full(this.normalizedShape, 1)) : null);
+    this.bias = this.registerParameter('bias', this.elementwiseAffine ? new Parameter(zeros(this.normalizedShape)) : null);
   }
 
   forward(x: Tensor): Tensor {

@@ -5,6 +5,7 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { layerNorm2d } from '../../ops/more_norms.js';
 import { checkChannels } from '../../ops/norm.js';
 import { checkPositiveInt } from '../../tensor/shape.js';
+import { full, zeros } from '../../tensor/create.js';
 
 export interface LayerNorm2dOptions {
   eps?: number;
@@ -24,8 +25,8 @@ export class LayerNorm2d extends Module {
     this.numChannels = numChannels;
     this.eps = options.eps ?? 1e-6;
     this.affine = options.affine ?? true;
-    this.weight = this.registerParameter('weight', this.affine ? new Parameter(new Float32Array(numChannels).fill(1)) : null);
-    this.bias = this.registerParameter('bias', this.affine ? new Parameter(new Float32Array(numChannels)) : null);
+    this.weight = this.registerParameter('weight', this.affine ? new Parameter(full([numChannels], 1)) : null);
+    this.bias = this.registerParameter('bias', this.affine ? new Parameter(zeros([numChannels])) : null);
   }
 
   forward(x: Tensor): Tensor {

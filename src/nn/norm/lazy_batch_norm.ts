@@ -2,7 +2,8 @@
 // input. Until then weight, bias and the running buffers hold one value each (PyTorch's uninitialized parameters); an
 // optimizer must be built after the first call (PyTorch's rule for lazy modules).
 import { Parameter } from '../module.js';
-import { Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { zeros } from '../../tensor/create.js';
 import { checkRank } from '../../tensor/shape.js';
 import { BatchNormBase, type BatchNormOptions } from './batch_norm.js';
 
@@ -25,15 +26,17 @@ abstract class LazyBatchNormBase extends BatchNormBase {
     if (this.materialized) return;
     const self = this as unknown as Materializable;
     self.numFeatures = channels;
-    const vec = (): Float32Array => new Float32Array(channels);
+    // Where the one-value placeholders are (module.to may have moved them before the first call).
+    const device = this.device;
+    const vec = (): Tensor => zeros([channels], { device });
     if (this.affine) {
       this.weight = this.registerParameter('weight', new Parameter(vec()));
       this.bias = this.registerParameter('bias', new Parameter(vec()));
     }
     if (this.trackRunningStats) {
-      self.runningMean = this.registerBuffer('running_mean', new Tensor(vec(), [channels]));
-      self.runningVar = this.registerBuffer('running_var', new Tensor(vec(), [channels]));
-      self.numBatchesTracked = this.registerBuffer('num_batches_tracked', new Tensor(new Float32Array(1), []));
+      self.runningMean = this.registerBuffer('running_mean', vec());
+      self.runningVar = this.registerBuffer('running_var', vec());
+      self.numBatchesTracked = this.registerBuffer('num_batches_tracked', zeros([], { device }));
     }
     this.resetParameters();
     this.materialized = true;

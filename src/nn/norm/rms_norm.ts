@@ -5,7 +5,8 @@ import { Module, Parameter } from '../module.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { rmsNorm, rmsNorm2d } from '../../ops/more_norms.js';
 import { checkChannels } from '../../ops/norm.js';
-import { checkPositiveInt, numelOf } from '../../tensor/shape.js';
+import { checkPositiveInt } from '../../tensor/shape.js';
+import { full } from '../../tensor/create.js';
 
 export interface RMSNormOptions {
   /** null (default): float32's machine epsilon, as PyTorch. */
@@ -26,8 +27,7 @@ export class RMSNorm extends Module {
     for (const d of this.normalizedShape) checkPositiveInt('RMSNorm', 'normalizedShape', d);
     this.eps = options.eps ?? null;
     this.elementwiseAffine = options.elementwiseAffine ?? true;
-    const D = numelOf(this.normalizedShape);
-    this.weight = this.registerParameter('weight', this.elementwiseAffine ? new Parameter(new Float32Array(D).fill(1), this.normalizedShape) : null);
+    this.weight = this.registerParameter('weight', this.elementwiseAffine ? new Parameter(full(this.normalizedShape, 1)) : null);
   }
 
   forward(x: Tensor): Tensor {
@@ -51,7 +51,7 @@ export class RmsNorm2d extends Module {
     checkPositiveInt('RmsNorm2d', 'numChannels', numChannels);
     this.numChannels = numChannels;
     this.eps = options.eps ?? 1e-6;
-    this.weight = this.registerParameter('weight', (options.affine ?? true) ? new Parameter(new Float32Array(numChannels).fill(1)) : null);
+    this.weight = this.registerParameter('weight', (options.affine ?? true) ? new Parameter(full([numChannels], 1)) : null);
   }
 
   forward(x: Tensor): Tensor {

@@ -7,11 +7,14 @@
 // momentum 0.99 is momentum = 0.01 here); momentum = null is the cumulative average
 // (factor 1 / num_batches_tracked); running_var receives the unbiased batch variance.
 // num_batches_tracked is int64 in PyTorch; here it is a float32 tensor of shape [] (exact up to
-// 2^24 batches), written as such in state dicts.
+// 2^24 batches), written as such in state dicts. Every buffer stays on its device: the batch count
+// and the running updates run there (no value is read back during training).
 import { Module, Parameter } from '../module.js';
-import { Tensor } from '../../tensor/tensor.js';
-import { checkBatchValues, checkChannels, checkSpatialValues, evalScaleShift, type ChannelView } from '../../ops/norm.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { full, zeros } from '../../tensor/create.js';
+import { checkBatchValues, checkChannels, checkSpatialValues, countBatch, evalScaleShift, fill_, type ChannelView } from '../../ops/norm.js';
 import { checkPositiveInt } from '../../tensor/shape.js';
+import { backendFor } from '../../backend/index.js';
 
 export interface RunningStatsOptions {
   eps?: number;
@@ -52,36 +55,36 @@ export abstract class RunningStats extends Module {
     this.trackRunningStats = options.trackRunningStats ?? defaults.trackRunningStats;
     const w = options.bnWeight;
     this.bnWeight = w !== undefined && w > 0 ? w : 1;
-    this.weight = this.registerParameter('weight', this.affine ? new Parameter(new Float32Array(numFeatures)) : null);
-    this.bias = this.registerParameter('bias', this.affine ? new Parameter(new Float32Array(numFeatures)) : null);
-    this.runningMean = this.registerBuffer('running_mean', this.trackRunningStats ? new Tensor(new Float32Array(numFeatures), [numFeatures]) : null);
-    this.runningVar = this.registerBuffer('running_var', this.trackRunningStats ? new Tensor(new Float32Array(numFeatures), [numFeatures]) : null);
-    this.numBatchesTracked = this.registerBuffer('num_batches_tracked', this.trackRunningStats ? new Tensor(new Float32Array(1), []) : null);
+    this.weight = this.registerParameter('weight', this.affine ? new Parameter(zeros([numFeatures])) : null);
+    this.bias = this.registerParameter('bias', this.affine ? new Parameter(zeros([numFeatures])) : null);
+    this.runningMean = this.registerBuffer('running_mean', this.trackRunningStats ? zeros([numFeatures]) : null);
+    this.runningVar = this.registerBuffer('running_var', this.trackRunningStats ? full([numFeatures], 1) : null);
+    this.numBatchesTracked = this.registerBuffer('num_batches_tracked', this.trackRunningStats ? zeros([]) : null);
     this.resetParameters();
   }
 
   /** running_mean = 0, running_var = 1, num_batches_tracked = 0. */
   resetRunningStats(): void {
-    this.runningMean?.buffer.fill(0);
-    this.runningVar?.buffer.fill(1);
-    this.numBatchesTracked?.buffer.fill(0);
+    if (this.runningMean !== null) fill_(this.runningMean, 0);
+    if (this.runningVar !== null) fill_(this.runningVar, 1);
+    if (this.numBatchesTracked !== null) fill_(this.numBatchesTracked, 0);
   }
 
   /** Running statistics reset, weight = bnWeight, bias = 0. */
   resetParameters(): void {
     this.resetRunningStats();
-    this.weight?.buffer.fill(this.bnWeight);
-    this.bias?.buffer.fill(0);
+    if (this.weight !== null) fill_(this.weight, this.bnWeight);
+    if (this.bias !== null) fill_(this.bias, 0);
   }
 
   /**
-   * Called once per training forward that updates the running statistics: counts the batch and
-   * returns the update factor (momentum, or 1 / num_batches_tracked when momentum is null).
+   * Called once per training forward that updates the running statistics: counts the batch in
+   * num_batches_tracked (on its device) and returns the update factor to hand to the op with
+   * that buffer: momentum, or null (the cumulative average 1 / num_batches_tracked, read there).
    */
-  protected nextFactor(): number {
-    const nbt = this.numBatchesTracked!;
-    nbt.buffer[0] += 1;
-    return this.momentum === null ? 1 / nbt.buffer[0] : this.momentum;
+  protected nextFactor(): number | null {
+    countBatch(this.numBatchesTracked!);
+    return this.momentum;
   }
 
   /** Training mode for the statistics: training and not frozen by freezeNormStats. */
@@ -106,6 +109,8 @@ export abstract class RunningStats extends Module {
    */
   protected check(x: Tensor, ranks: readonly number[], per: 'channel' | 'spatial' = 'channel'): ChannelView {
     const fn = `${this.constructor.name}.forward`;
+    // Before anything is counted or updated: the input must be on the layer's device.
+    backendFor(fn, x, this.weight, this.bias, this.runningMean, this.runningVar, this.numBatchesTracked);
     const v = checkChannels(fn, x, this.numFeatures, ranks);
     if (this.useBatchStats()) {
       if (per === 'channel') checkBatchValues(fn, x, v);
@@ -116,9 +121,16 @@ export abstract class RunningStats extends Module {
 
   /**
    * The eval-mode transform as one per-channel scale and shift, y = x * scale + shift, from the
-   * running statistics (what a conv-BN fuser needs).
+   * running statistics, as host values (what a conv-BN fuser needs; CPU layers, see
+   * evalScaleShiftTensors for any device).
    */
   evalScaleShift(): { scale: Float32Array; shift: Float32Array } {
+    const { scale, shift } = this.evalScaleShiftTensors();
+    return { scale: scale.data(), shift: shift.data() };
+  }
+
+  /** evalScaleShift as tensors of shape [numFeatures] on the layer's device. */
+  evalScaleShiftTensors(): { scale: Tensor; shift: Tensor } {
     if (this.runningMean === null || this.runningVar === null) {
       throw new Error(`${this.constructor.name}.evalScaleShift: needs running statistics (trackRunningStats is false)`);
     }

@@ -7,10 +7,12 @@
 // place; eval uses the stored u and v. The gradient reaches w_orig through w_orig / sigma and
 // through sigma, with u and v constants.
 import { Module, Parameter } from '../module.js';
-import { Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import { traceOp, untraced } from '../../autograd/trace.js';
-import { Generator } from '../../tensor/random.js';
-import { permute } from '../../ops/shape.js';
+import { noGrad } from '../../autograd/graph.js';
+import { randn } from '../../tensor/create.js';
+import { permute, slice } from '../../ops/shape.js';
+import { copyInto_ } from '../../ops/norm.js';
 
 type Registrar = {
   registerParameter(name: string, p: Parameter | null): Parameter | null;
@@ -40,28 +42,9 @@ function weightMatrix(w: Tensor, dim: number): Tensor {
   return moved.reshape([w.shape[dim], -1]);
 }
 
-function normalizeInPlace(a: Float32Array, eps: number): void {
-  let s = 0;
-  for (const v of a) s += v * v;
-  const d = Math.max(Math.sqrt(s), eps);
-  for (let i = 0; i < a.length; i++) a[i] /= d;
-}
-
-/** out = W v (transposed false) or W^T u (transposed true) for a row-major (h, w) matrix. */
-function matVec(W: Float32Array, h: number, w: number, x: Float32Array, transposed: boolean): Float32Array {
-  const out = new Float32Array(transposed ? w : h);
-  if (transposed) {
-    const acc = new Float64Array(w);
-    for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) acc[j] += W[i * w + j] * x[i];
-    out.set(acc);
-  } else {
-    for (let i = 0; i < h; i++) {
-      let s = 0;
-      for (let j = 0; j < w; j++) s += W[i * w + j] * x[j];
-      out[i] = s;
-    }
-  }
-  return out;
+/** a / max(||a||, eps), on a's device (called under noGrad). */
+function normalized(a: Tensor, eps: number): Tensor {
+  return a.div(a.mul(a).sum().sqrt().clamp(eps, null));
 }
 
 /**
@@ -81,17 +64,16 @@ export function spectralNorm<M extends Module>(module: M, name = 'weight', optio
   if (!Number.isInteger(dim) || dim < 0 || dim >= w.ndim) throw new RangeError(`${fn}: dim must be in [0, ${w.ndim - 1}], got ${dim} (weight shape [${w.shape.join(', ')}])`);
   const h = w.shape[dim];
   const cols = w.size / h;
-  const gen = new Generator(options.seed ?? 0);
-  const u0 = Float32Array.from({ length: h }, () => gen.normal());
-  const v0 = Float32Array.from({ length: cols }, () => gen.normal());
-  normalizeInPlace(u0, eps);
-  normalizeInPlace(v0, eps);
-  const orig = new Parameter(w.buffer.slice(), w.shape);
+  // u0 then v0 from one seeded stream of normal samples, on the weight's device.
+  const r = randn([h + cols], { seed: options.seed ?? 0, device: w.device });
+  const u0 = noGrad(() => normalized(slice(r, 0, 0, h), eps));
+  const v0 = noGrad(() => normalized(slice(r, 0, h, h + cols), eps));
+  const orig = new Parameter(w.detach().clone());
   module.removeParameter(name);
   const reg = module as unknown as Registrar;
   reg.registerParameter(`${name}_orig`, orig);
-  const u = reg.registerBuffer(`${name}_u`, new Tensor(u0, [h]))!;
-  const v = reg.registerBuffer(`${name}_v`, new Tensor(v0, [cols]))!;
+  const u = reg.registerBuffer(`${name}_u`, u0)!;
+  const v = reg.registerBuffer(`${name}_v`, v0)!;
 
   const state: SpectralNormState = { forward: module.forward, getParameter: module.getParameter, dim };
   states.set(name, state);
@@ -100,17 +82,17 @@ export function spectralNorm<M extends Module>(module: M, name = 'weight', optio
     const out = untraced(() => {
       const W = weightMatrix(orig, dim);
       if (powerIteration) {
-        for (let k = 0; k < iters; k++) {
-          const nv = matVec(W.buffer, h, cols, u.buffer, true);
-          normalizeInPlace(nv, eps);
-          v.buffer.set(nv);
-          const nu = matVec(W.buffer, h, cols, v.buffer, false);
-          normalizeInPlace(nu, eps);
-          u.buffer.set(nu);
-        }
+        // v = normalize(W^T u), u = normalize(W v), written into the persisted buffers.
+        noGrad(() => {
+          for (let k = 0; k < iters; k++) {
+            copyInto_(v, normalized(u.reshape([1, h]).matmul(W).reshape([cols]), eps), fn);
+            copyInto_(u, normalized(W.matmul(v.reshape([cols, 1])).reshape([h]), eps), fn);
+          }
+        });
       }
-      const uc = new Tensor(u.buffer.slice(), [1, h]);
-      const vc = new Tensor(v.buffer.slice(), [cols, 1]);
+      // Copies: u and v are constants of this forward's graph while later forwards update them.
+      const uc = u.detach().clone().reshape([1, h]);
+      const vc = v.detach().clone().reshape([cols, 1]);
       const sigma = uc.matmul(W.matmul(vc)).reshape([]);
       return orig.div(sigma);
     });
@@ -142,7 +124,7 @@ export function removeSpectralNorm<M extends Module>(module: M, name = 'weight')
   module.removeParameter(`${name}_orig`);
   module.removeBuffer(`${name}_u`);
   module.removeBuffer(`${name}_v`);
-  (module as unknown as Registrar).registerParameter(name, new Parameter(w.buffer.slice(), w.shape));
+  (module as unknown as Registrar).registerParameter(name, new Parameter(w.detach().clone()));
   states!.delete(name);
   return module;
 }

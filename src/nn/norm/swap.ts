@@ -2,6 +2,7 @@
 // replaceBatchNorm share, and replaceBatchNorm itself.
 import type { Module } from '../module.js';
 import { sameShape } from '../../tensor/shape.js';
+import { copyInto_ } from '../../ops/norm.js';
 import { BatchNormBase } from './batch_norm.js';
 
 /**
@@ -39,7 +40,7 @@ export function replaceBatchNorm(model: Module, factory: (bn: BatchNormBase) => 
     const own = next.stateDict();
     for (const [k, t] of Object.entries(own)) {
       const src = old[k];
-      if (src !== undefined && sameShape(src.shape, t.shape)) t.buffer.set(src.buffer);
+      if (src !== undefined && sameShape(src.shape, t.shape)) copyInto_(t, src, 'replaceBatchNorm');
     }
     return next;
   });

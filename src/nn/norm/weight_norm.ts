@@ -31,8 +31,8 @@ export function weightNorm<M extends Module>(module: M, name = 'weight', dim: nu
   const states = applied.get(module) ?? new Map<string, WeightNormState>();
   if (states.has(name)) throw new Error(`${fn}: parameter '${name}' of ${module.constructor.name} is already weight-normalized`);
   const g0 = noGrad(() => normExceptDim(w, dim));
-  const g = new Parameter(g0.buffer.slice(), g0.shape);
-  const v = new Parameter(w.buffer.slice(), w.shape);
+  const g = new Parameter(g0);
+  const v = new Parameter(w.detach().clone());
   module.removeParameter(name);
   const reg = module as unknown as Registrar;
   reg.registerParameter(`${name}_g`, g);
@@ -66,7 +66,7 @@ export function removeWeightNorm<M extends Module>(module: M, name = 'weight'): 
   module.getParameter = state.getParameter;
   module.removeParameter(`${name}_g`);
   module.removeParameter(`${name}_v`);
-  (module as unknown as Registrar).registerParameter(name, new Parameter(w.buffer.slice(), w.shape));
+  (module as unknown as Registrar).registerParameter(name, new Parameter(w.detach().clone()));
   states!.delete(name);
   return module;
 }

@@ -2,6 +2,7 @@
 // checked against float64 implementations of their papers' formulas (forward and, by finite
 // differences, every input's gradient).
 import { describe, it } from 'node:test';
+import { forEachDevice } from '../../helpers/device.js';
 import assert from 'node:assert/strict';
 import { functional as F, nn, randn, noGrad, Tensor } from '../../../src/index.js';
 import { gradcheck } from '../../helpers/gradcheck.js';
@@ -139,28 +140,6 @@ describe('EvoNorm2dB0 and EvoNorm2dS0 against the float64 formulas', () => {
     );
   });
 
-  it('B0 updates running_var with the unbiased batch variance and uses it in eval', () => {
-    const m = new nn.EvoNorm2dB0(2);
-    const x = randn([4, 2, 3, 3], { seed: 13 });
-    m.forward(x);
-    const xs = Float64Array.from(x.buffer);
-    const [N, C, S] = [4, 2, 9];
-    const expected = new Float64Array(C);
-    for (let c = 0; c < C; c++) {
-      const vals: number[] = [];
-      for (let n = 0; n < N; n++) for (let s = 0; s < S; s++) vals.push(xs[at(n, c, s, C, S)]);
-      const n = vals.length;
-      expected[c] = 0.9 * 1 + 0.1 * meanVar(vals).variance * (n / (n - 1));
-    }
-    assertClose(m.runningVar.buffer, expected, 'running_var after one step');
-    m.eval();
-    const x2 = randn([2, 2, 3, 3], { seed: 14 });
-    const y = noGrad(() => m.forward(x2));
-    const one = new Float64Array(C).fill(1);
-    assertClose(y.buffer, b064(Float64Array.from(x2.buffer), one, one, new Float64Array(C), 2, C, S, 1e-3, Float64Array.from(m.runningVar.buffer)), 'eval output');
-    assert.deepEqual(Object.keys(m.stateDict()), ['weight', 'bias', 'v', 'running_var']);
-  });
-
   it('S0 multiplies by sigmoid(v x) and divides by the group std', () => {
     const [N, C, S, G] = [2, 6, 4, 3];
     gradcheck(
@@ -173,5 +152,38 @@ describe('EvoNorm2dB0 and EvoNorm2dS0 against the float64 formulas', () => {
   it('S0 takes groups from groupSize and rejects channels its groups do not divide', () => {
     assert.equal(new nn.EvoNorm2dS0(8, { groupSize: 2 }).groups, 4);
     assert.throws(() => new nn.EvoNorm2dS0(6), /EvoNorm2dS0: numFeatures \(6\) must be divisible by groups \(32\)/);
+  });
+});
+
+forEachDevice('EvoNorm2dB0 and FilterResponseNormTlu2d layers', (device, { t, read }) => {
+  it('EvoNorm2dB0 updates running_var with the unbiased batch variance on its device and uses it in eval', async () => {
+    const m = new nn.EvoNorm2dB0(2).to(device);
+    const xs = randn([4, 2, 3, 3], { seed: 13 }).data();
+    m.forward(t(xs, [4, 2, 3, 3]));
+    const [N, C, S] = [4, 2, 9];
+    const expected = new Float64Array(C);
+    for (let c = 0; c < C; c++) {
+      const vals: number[] = [];
+      for (let n = 0; n < N; n++) for (let s = 0; s < S; s++) vals.push(xs[at(n, c, s, C, S)]);
+      const n = vals.length;
+      expected[c] = 0.9 * 1 + 0.1 * meanVar(vals).variance * (n / (n - 1));
+    }
+    assert.equal(m.runningVar.device, device);
+    const rv = await read(m.runningVar);
+    assertClose(rv, expected, 'running_var after one step');
+    m.eval();
+    const x2 = randn([2, 2, 3, 3], { seed: 14 }).data();
+    const y = noGrad(() => m.forward(t(x2, [2, 2, 3, 3])));
+    const one = new Float64Array(C).fill(1);
+    assertClose(await read(y), b064(Float64Array.from(x2), one, one, new Float64Array(C), 2, C, S, 1e-3, Float64Array.from(rv)), 'eval output');
+    assert.deepEqual(Object.keys(m.stateDict()), ['weight', 'bias', 'v', 'running_var']);
+  });
+
+  it('FilterResponseNormTlu2d computes the float64 formula with its default parameters', async () => {
+    const m = new nn.FilterResponseNormTlu2d(3).to(device);
+    const xs = randn([2, 3, 3, 4], { seed: 5 }).data();
+    const ones = new Float64Array(3).fill(1);
+    const zeros = new Float64Array(3);
+    assertClose(await read(m.forward(t(xs, [2, 3, 3, 4]))), frn64(Float64Array.from(xs), ones, zeros, zeros, 2, 3, 12, 1e-5), 'forward');
   });
 });

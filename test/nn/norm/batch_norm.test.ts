@@ -1,45 +1,67 @@
 import { describe, it } from 'node:test';
+import { forEachDevice } from '../../helpers/device.js';
 import assert from 'node:assert/strict';
-import { Tensor, nn, tensor, randn } from '../../../src/index.js';
+import { Tensor, nn, tensor, randn, functional as F } from '../../../src/index.js';
 import { loadFixtures, type FixtureTensor } from '../../helpers/fixtures.js';
 import { assertClose } from '../../helpers/assert.js';
 
-const t = (f: FixtureTensor, requiresGrad = false): Tensor => new Tensor(f.data.slice(), f.shape, { requiresGrad });
-
-describe('BatchNorm1d/2d against PyTorch fixtures', () => {
+forEachDevice('BatchNorm1d/2d against PyTorch fixtures', (device, { t, read }) => {
+  const ft = (f: FixtureTensor, requiresGrad = false): Tensor => t(f.data, f.shape, requiresGrad);
   for (const c of loadFixtures('batchnorm')) {
-    it(`matches ${c.name}`, () => {
+    it(`matches ${c.name}`, async () => {
       const p = c.params as { shape: number[]; momentum: number | null; affine: boolean; track: boolean; bnWeight: number };
       const C = p.shape[1];
       const opts = { momentum: p.momentum, affine: p.affine, trackRunningStats: p.track, bnWeight: p.bnWeight };
-      const bn = p.shape.length === 4 ? new nn.BatchNorm2d(C, opts) : new nn.BatchNorm1d(C, opts);
+      const made = p.shape.length === 4 ? new nn.BatchNorm2d(C, opts) : new nn.BatchNorm1d(C, opts);
       if (p.affine) {
-        assert.equal(bn.weight!.buffer[0], Math.fround(p.bnWeight > 0 ? p.bnWeight : 1), 'gamma starts at bnWeight');
-        bn.weight!.buffer.set(c.tensors.weight.data);
-        bn.bias!.buffer.set(c.tensors.bias.data);
+        assert.equal(made.weight!.buffer[0], Math.fround(p.bnWeight > 0 ? p.bnWeight : 1), 'gamma starts at bnWeight');
+        made.weight!.buffer.set(c.tensors.weight.data);
+        made.bias!.buffer.set(c.tensors.bias.data);
       }
-      const x0 = t(c.tensors.x0, true);
+      const bn = made.to(device);
+      const x0 = ft(c.tensors.x0, true);
       const y0 = bn.forward(x0);
-      assertClose(y0.buffer, c.tensors.y0.data, 'forward');
-      y0.backward(t(c.tensors.gy));
-      assertClose(x0.grad!.buffer, c.tensors.gx.data, 'input gradient', { atol: 1e-4 });
+      assertClose(await read(y0), c.tensors.y0.data, 'forward');
+      y0.backward(ft(c.tensors.gy));
+      assertClose(await read(x0.grad!), c.tensors.gx.data, 'input gradient', { atol: 1e-4 });
       if (p.affine) {
-        assertClose(bn.weight!.grad!.buffer, c.tensors.gw.data, 'gamma gradient', { atol: 1e-4 });
-        assertClose(bn.bias!.grad!.buffer, c.tensors.gb.data, 'beta gradient', { atol: 1e-4 });
+        assertClose(await read(bn.weight!.grad!), c.tensors.gw.data, 'gamma gradient', { atol: 1e-4 });
+        assertClose(await read(bn.bias!.grad!), c.tensors.gb.data, 'beta gradient', { atol: 1e-4 });
       }
-      bn.forward(t(c.tensors.x1));
-      bn.forward(t(c.tensors.x2));
+      bn.forward(ft(c.tensors.x1));
+      bn.forward(ft(c.tensors.x2));
       const sd = bn.stateDict();
       if (p.track) {
-        assertClose(sd.running_mean.buffer, c.tensors.running_mean.data, 'running_mean');
-        assertClose(sd.running_var.buffer, c.tensors.running_var.data, 'running_var');
+        assertClose(await read(sd.running_mean), c.tensors.running_mean.data, 'running_mean');
+        assertClose(await read(sd.running_var), c.tensors.running_var.data, 'running_var');
         assert.deepEqual(sd.num_batches_tracked.shape, []);
-        assert.equal(sd.num_batches_tracked.item(), c.tensors.num_batches_tracked.data[0]);
+        assert.equal(await sd.num_batches_tracked.itemAsync(), c.tensors.num_batches_tracked.data[0]);
       } else {
         assert.equal(sd.running_mean, undefined);
       }
       bn.eval();
-      assertClose(bn.forward(t(c.tensors.xe)).buffer, c.tensors.ye.data, 'eval output');
+      assertClose(await read(bn.forward(ft(c.tensors.xe))), c.tensors.ye.data, 'eval output');
+    });
+  }
+
+  it('exposes the eval transform as per-channel scale and shift tensors on its device', async () => {
+    const bn = new nn.BatchNorm2d(2).to(device);
+    bn.forward(t(randn([4, 2, 3, 3], { seed: 3 }).data(), [4, 2, 3, 3]));
+    bn.eval();
+    const xs = randn([2, 2, 3, 3], { seed: 4 }).data();
+    const y = bn.forward(t(xs, [2, 2, 3, 3]));
+    const { scale, shift } = bn.evalScaleShiftTensors();
+    assert.equal(scale.device, device);
+    const sc = await read(scale);
+    const sh = await read(shift);
+    assertClose(await read(y), xs.map((v, i) => v * sc[Math.floor(i / 9) % 2] + sh[Math.floor(i / 9) % 2]), 'x * scale + shift');
+  });
+
+  if (device !== 'cpu') {
+    it(`throws naming the layer and both devices when a BatchNorm2d on '${device}' gets a CPU input`, () => {
+      const bn = new nn.BatchNorm2d(3).to(device);
+      assert.throws(() => bn.forward(randn([2, 3, 2, 2])), new RegExp(`BatchNorm2d\\.forward: expected all tensors on one device, but found tensors on 'cpu' and '${device}'`));
+      assert.throws(() => F.batchNorm(randn([2, 3, 2, 2]), bn.runningMean, bn.runningVar, null, null, { training: false }), new RegExp(`batchNorm: expected all tensors on one device, but found tensors on 'cpu' and '${device}'`));
     });
   }
 });

@@ -1,45 +1,58 @@
 import { describe, it } from 'node:test';
+import { forEachDevice } from '../../helpers/device.js';
 import assert from 'node:assert/strict';
 import { Tensor, nn, randn } from '../../../src/index.js';
 import { loadFixtures, type FixtureTensor } from '../../helpers/fixtures.js';
 import { assertClose } from '../../helpers/assert.js';
 
-const t = (f: FixtureTensor, requiresGrad = false): Tensor => new Tensor(f.data.slice(), f.shape, { requiresGrad });
-
 function make(shape: number[], opts: nn.FilteredBatchNormOptions): nn.FilteredBatchNorm1d | nn.FilteredBatchNorm2d {
   return shape.length === 4 ? new nn.FilteredBatchNorm2d(shape[1], opts) : new nn.FilteredBatchNorm1d(shape[1], opts);
 }
 
-describe('FilteredBatchNorm against the float64 reference of the seed algorithm', () => {
+forEachDevice('FilteredBatchNorm against the float64 reference of the seed algorithm', (device, { t, read }) => {
+  const ft = (f: FixtureTensor, requiresGrad = false): Tensor => t(f.data, f.shape, requiresGrad);
+  const made = (shape: number[], opts: nn.FilteredBatchNormOptions, weight: Float32Array, bias: Float32Array): nn.FilteredBatchNorm1d | nn.FilteredBatchNorm2d => {
+    const m = make(shape, opts);
+    m.weight!.buffer.set(weight);
+    m.bias!.buffer.set(bias);
+    return m.to(device);
+  };
   for (const c of loadFixtures('fbn')) {
-    it(`matches ${c.name}`, () => {
+    it(`matches ${c.name}`, async () => {
       const p = c.params as { shape: number[]; threshold: number; pooled: boolean; outliers: number[][] };
-      const fbn = make(p.shape, { threshold: p.threshold, pooled: p.pooled });
-      fbn.weight!.buffer.set(c.tensors.weight.data);
-      fbn.bias!.buffer.set(c.tensors.bias.data);
-      const x0 = t(c.tensors.x0, true);
+      const fbn = made(p.shape, { threshold: p.threshold, pooled: p.pooled }, c.tensors.weight.data, c.tensors.bias.data);
+      const x0 = ft(c.tensors.x0, true);
       const y0 = fbn.forward(x0);
-      assertClose(y0.buffer, c.tensors.y0.data, 'forward', { atol: 1e-4 });
-      assertClose(fbn.lastKeptFraction!, c.tensors.kept.data, 'kept fraction');
-      y0.backward(t(c.tensors.gy));
-      assertClose(x0.grad!.buffer, c.tensors.gx.data, 'input gradient (mask constant)', { atol: 2e-4 });
-      assertClose(fbn.weight!.grad!.buffer, c.tensors.gw.data, 'gamma gradient', { atol: 2e-4 });
-      assertClose(fbn.bias!.grad!.buffer, c.tensors.gb.data, 'beta gradient', { atol: 2e-4 });
-      fbn.forward(t(c.tensors.x1));
-      fbn.forward(t(c.tensors.x2));
-      assertClose(fbn.runningMean!.buffer, c.tensors.running_mean.data, 'running_mean');
-      assertClose(fbn.runningVar!.buffer, c.tensors.running_var.data, 'running_var (unbiased filtered)');
+      assertClose(await read(y0), c.tensors.y0.data, 'forward', { atol: 1e-4 });
+      assert.equal(fbn.lastKeptFractionTensor!.device, device, 'the kept fraction stays on the device');
+      assertClose((await fbn.readKeptFraction())!, c.tensors.kept.data, 'kept fraction');
+      y0.backward(ft(c.tensors.gy));
+      assertClose(await read(x0.grad!), c.tensors.gx.data, 'input gradient (mask constant)', { atol: 2e-4 });
+      assertClose(await read(fbn.weight!.grad!), c.tensors.gw.data, 'gamma gradient', { atol: 2e-4 });
+      assertClose(await read(fbn.bias!.grad!), c.tensors.gb.data, 'beta gradient', { atol: 2e-4 });
+      fbn.forward(ft(c.tensors.x1));
+      fbn.forward(ft(c.tensors.x2));
+      assertClose(await read(fbn.runningMean!), c.tensors.running_mean.data, 'running_mean');
+      assertClose(await read(fbn.runningVar!), c.tensors.running_var.data, 'running_var (unbiased filtered)');
       fbn.eval();
-      assertClose(fbn.forward(t(c.tensors.xe)).buffer, c.tensors.ye.data, 'eval output (running statistics)', { atol: 1e-4 });
-      const batchEval = make(p.shape, { threshold: p.threshold, pooled: p.pooled, evalMode: 'batch' });
-      batchEval.weight!.buffer.set(c.tensors.weight.data);
-      batchEval.bias!.buffer.set(c.tensors.bias.data);
+      assertClose(await read(fbn.forward(ft(c.tensors.xe))), c.tensors.ye.data, 'eval output (running statistics)', { atol: 1e-4 });
+      const batchEval = made(p.shape, { threshold: p.threshold, pooled: p.pooled, evalMode: 'batch' }, c.tensors.weight.data, c.tensors.bias.data);
       batchEval.eval();
-      assertClose(batchEval.forward(t(c.tensors.xe)).buffer, c.tensors.ye_batch.data, "eval output (evalMode 'batch')", { atol: 1e-4 });
-      assert.equal(batchEval.numBatchesTracked!.item(), 0, "evalMode 'batch' does not touch the running statistics");
+      assertClose(await read(batchEval.forward(ft(c.tensors.xe))), c.tensors.ye_batch.data, "eval output (evalMode 'batch')", { atol: 1e-4 });
+      assert.equal(await batchEval.numBatchesTracked!.itemAsync(), 0, "evalMode 'batch' does not touch the running statistics");
     });
   }
 
+  if (device !== 'cpu') {
+    it(`throws naming the layer and both devices when a FilteredBatchNorm2d on '${device}' gets a CPU input`, () => {
+      const fbn = new nn.FilteredBatchNorm2d(3).to(device);
+      assert.throws(() => fbn.forward(randn([2, 3, 2, 2])), new RegExp(`FilteredBatchNorm2d\\.forward: expected all tensors on one device, but found tensors on 'cpu' and '${device}'`));
+      assert.equal(fbn.lastKeptFractionTensor, null);
+    });
+  }
+});
+
+describe('FilteredBatchNorm on planted outliers', () => {
   it('ignores planted outliers: the statistics equal those of the batch without them', () => {
     const shape = [4, 3, 5, 7];
     const x = randn(shape, { seed: 11 });

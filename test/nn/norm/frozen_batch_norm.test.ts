@@ -7,6 +7,7 @@ import type { Module } from '../../../src/nn/module.js';
 import { createModel } from '../../../src/models/index.js';
 import { Generator } from '../../../src/tensor/random.js';
 import { assertClose } from '../../helpers/assert.js';
+import { forEachDevice } from '../../helpers/device.js';
 
 /** Non-trivial running statistics and affine in every BN of a model. */
 function randomizeBn(model: Module, seed: number): void {
@@ -145,4 +146,35 @@ describe('spectralNorm', () => {
     nn.utils.removeSpectralNorm(lin);
     assertClose(lin.getParameter('weight')!.data(), [1, 0, 0, 0, 2 / 3, 0, 0, 0, 1 / 3], 'W / sigma', { atol: 1e-5 });
   });
+});
+
+forEachDevice('FrozenBatchNorm2d on a device', (device, { t, read }) => {
+  it("computes torchvision's formula where the BatchNorm2d lives and round-trips through unfreezeBatchNorm", async () => {
+    const made = new nn.BatchNorm2d(2);
+    made.weight!.buffer.set([2, -1]);
+    made.bias!.buffer.set([0.5, 1]);
+    made.runningMean!.buffer.set([1, -2]);
+    made.runningVar!.buffer.set([4, 0.25]);
+    const f = nn.freezeBatchNorm(made.to(device)) as nn.FrozenBatchNorm2d;
+    assert.equal(f.runningVar.device, device);
+    const s0 = 2 / Math.sqrt(4 + 1e-5);
+    const s1 = -1 / Math.sqrt(0.25 + 1e-5);
+    const expected = [3 * s0 + 0.5 - s0, 5 * s0 + 0.5 - s0, 0 * s1 + 1 + 2 * s1, -2 * s1 + 1 + 2 * s1];
+    const x = t([3, 5, 0, -2], [1, 2, 2, 1], true);
+    const y = f.forward(x);
+    assertClose(await read(y), expected, 'output');
+    y.backward(t([1, 1, 1, 1], [1, 2, 2, 1]));
+    assertClose(await read(x.grad!), [s0, s0, s1, s1], 'input gradient is the scale');
+    const back = nn.unfreezeBatchNorm(f) as nn.BatchNorm2d;
+    assert.equal(back.weight!.device, device);
+    back.eval();
+    assertClose(await read(back.forward(t([3, 5, 0, -2], [1, 2, 2, 1]))), expected, 'unfrozen BatchNorm2d in eval');
+  });
+
+  if (device !== 'cpu') {
+    it(`throws naming the op and both devices when a FrozenBatchNorm2d on '${device}' gets a CPU input`, () => {
+      const f = new nn.FrozenBatchNorm2d(2).to(device);
+      assert.throws(() => f.forward(randn([1, 2, 2, 2])), new RegExp(`batchNorm: expected all tensors on one device, but found tensors on 'cpu' and '${device}'`));
+    });
+  }
 });

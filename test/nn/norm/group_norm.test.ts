@@ -1,49 +1,59 @@
 import { describe, it } from 'node:test';
+import { forEachDevice } from '../../helpers/device.js';
 import assert from 'node:assert/strict';
 import { Tensor, nn, randn } from '../../../src/index.js';
 import { loadFixtures, type FixtureTensor } from '../../helpers/fixtures.js';
 import { assertClose } from '../../helpers/assert.js';
 
-const t = (f: FixtureTensor, requiresGrad = false): Tensor => new Tensor(f.data.slice(), f.shape, { requiresGrad });
-
-describe('GroupNorm, LayerNorm and InstanceNorm against PyTorch fixtures', () => {
+forEachDevice('GroupNorm, LayerNorm and InstanceNorm against PyTorch fixtures', (device, { t, read }) => {
+  const ft = (f: FixtureTensor, requiresGrad = false): Tensor => t(f.data, f.shape, requiresGrad);
   for (const c of loadFixtures('groupnorm')) {
-    it(`matches ${c.name}`, () => {
+    it(`matches ${c.name}`, async () => {
       const p = c.params as { kind: string; shape: number[]; affine: boolean; groups?: number; normalizedShape?: number[]; track?: boolean };
       const C = p.shape[1];
-      let m: nn.Module;
-      if (p.kind === 'gn') m = new nn.GroupNorm(p.groups!, C, { affine: p.affine });
-      else if (p.kind === 'ln') m = new nn.LayerNorm(p.normalizedShape!, { elementwiseAffine: p.affine });
-      else m = p.shape.length === 4 ? new nn.InstanceNorm2d(C, { affine: p.affine, trackRunningStats: p.track }) : new nn.InstanceNorm1d(C, { affine: p.affine, trackRunningStats: p.track });
+      let made: nn.Module;
+      if (p.kind === 'gn') made = new nn.GroupNorm(p.groups!, C, { affine: p.affine });
+      else if (p.kind === 'ln') made = new nn.LayerNorm(p.normalizedShape!, { elementwiseAffine: p.affine });
+      else made = p.shape.length === 4 ? new nn.InstanceNorm2d(C, { affine: p.affine, trackRunningStats: p.track }) : new nn.InstanceNorm1d(C, { affine: p.affine, trackRunningStats: p.track });
+      if (p.affine) {
+        made.getParameter('weight')!.buffer.set(c.tensors.weight.data);
+        made.getParameter('bias')!.buffer.set(c.tensors.bias.data);
+      } else {
+        assert.equal(made.getParameter('weight'), null);
+      }
+      const m = made.to(device);
       const w = m.getParameter('weight');
       const b = m.getParameter('bias');
-      if (p.affine) {
-        w!.buffer.set(c.tensors.weight.data);
-        b!.buffer.set(c.tensors.bias.data);
-      } else {
-        assert.equal(w, null);
-      }
-      const x = t(c.tensors.x, true);
+      const x = ft(c.tensors.x, true);
       const y = m.forward(x);
-      assertClose(y.buffer, c.tensors.y.data, 'forward');
-      y.backward(t(c.tensors.gy));
-      assertClose(x.grad!.buffer, c.tensors.gx.data, 'input gradient', { atol: 1e-4 });
+      assertClose(await read(y), c.tensors.y.data, 'forward');
+      y.backward(ft(c.tensors.gy));
+      assertClose(await read(x.grad!), c.tensors.gx.data, 'input gradient', { atol: 1e-4 });
       if (p.affine) {
-        assertClose(w!.grad!.buffer, c.tensors.gw.data, 'weight gradient', { atol: 1e-4 });
-        assertClose(b!.grad!.buffer, c.tensors.gb.data, 'bias gradient', { atol: 1e-4 });
+        assertClose(await read(w!.grad!), c.tensors.gw.data, 'weight gradient', { atol: 1e-4 });
+        assertClose(await read(b!.grad!), c.tensors.gb.data, 'bias gradient', { atol: 1e-4 });
       }
       if (p.kind === 'in') {
-        m.forward(t(c.tensors.x1));
-        m.forward(t(c.tensors.x2));
+        m.forward(ft(c.tensors.x1));
+        m.forward(ft(c.tensors.x2));
         if (p.track) {
           const sd = m.stateDict();
-          assertClose(sd.running_mean.buffer, c.tensors.running_mean.data, 'running_mean');
-          assertClose(sd.running_var.buffer, c.tensors.running_var.data, 'running_var');
-          assert.deepEqual([...sd.num_batches_tracked.buffer], [...c.tensors.num_batches_tracked.data], 'num_batches_tracked');
+          assertClose(await read(sd.running_mean), c.tensors.running_mean.data, 'running_mean');
+          assertClose(await read(sd.running_var), c.tensors.running_var.data, 'running_var');
+          assert.deepEqual([...(await read(sd.num_batches_tracked))], [...c.tensors.num_batches_tracked.data], 'num_batches_tracked');
         }
         m.eval();
-        assertClose(m.forward(t(c.tensors.xe)).buffer, c.tensors.ye.data, 'eval output');
+        assertClose(await read(m.forward(ft(c.tensors.xe))), c.tensors.ye.data, 'eval output');
       }
+    });
+  }
+
+  if (device !== 'cpu') {
+    it(`throws naming the op and both devices when a GroupNorm on '${device}' gets a CPU input`, () => {
+      const gn = new nn.GroupNorm(2, 4).to(device);
+      assert.throws(() => gn.forward(randn([2, 4, 3, 3])), new RegExp(`groupNorm: expected all tensors on one device, but found tensors on 'cpu' and '${device}'`));
+      const ln = new nn.LayerNorm([3, 3]).to(device);
+      assert.throws(() => ln.forward(randn([2, 4, 3, 3])), new RegExp(`layerNorm: expected all tensors on one device, but found tensors on 'cpu' and '${device}'`));
     });
   }
 });

@@ -1,11 +1,11 @@
-import { describe, it } from 'node:test';
+import { it } from 'node:test';
+import { forEachDevice } from '../../helpers/device.js';
 import assert from 'node:assert/strict';
 import { Tensor, nn, noGrad } from '../../../src/index.js';
 import type { Module } from '../../../src/nn/module.js';
 import { loadFixtures, type FixtureTensor } from '../../helpers/fixtures.js';
 import { assertClose } from '../../helpers/assert.js';
 
-const t = (f: FixtureTensor, requiresGrad = false): Tensor => new Tensor(f.data.slice(), f.shape, { requiresGrad });
 
 /** The normlab layer of a fixture case. */
 function build(p: Record<string, unknown>, x: FixtureTensor): Module {
@@ -45,23 +45,25 @@ function withPrefix(tensors: Record<string, FixtureTensor>, prefix: string): Rec
   return out;
 }
 
-describe('normalization layers against PyTorch 1.13 fixtures', () => {
+forEachDevice('normalization layers against PyTorch 1.13 fixtures', (device, { t: make, read }) => {
+  const t = (f: FixtureTensor, requiresGrad = false): Tensor => make(f.data, f.shape, requiresGrad);
   for (const c of loadFixtures('norm_layers')) {
-    it(`matches PyTorch's ${c.name} in training forward, gradients, state dict and eval`, () => {
+    it(`matches PyTorch's ${c.name} in training forward, gradients, state dict and eval`, async () => {
       const T = c.tensors;
       const m = build(c.params, T.x);
       const init = withPrefix(T, 'i_');
-      if (Object.keys(init).length > 0) m.loadStateDict(Object.fromEntries(Object.entries(init).map(([k, v]) => [k, t(v)])));
+      if (Object.keys(init).length > 0) m.loadStateDict(Object.fromEntries(Object.entries(init).map(([k, v]) => [k, new Tensor(v.data.slice(), v.shape)])));
+      m.to(device);
       m.train();
       const x = t(T.x, true);
       const out = m.call(x);
-      assertClose(out.buffer, T.out.data, 'training forward', { atol: 1e-5 });
+      assertClose(await read(out), T.out.data, 'training forward', { atol: 1e-5 });
       out.backward(t(T.gy));
-      assertClose(x.grad!.buffer, T.gx.data, 'input gradient', { atol: 1e-4 });
+      assertClose(await read(x.grad!), T.gx.data, 'input gradient', { atol: 1e-4 });
       const grads = withPrefix(T, 'g_');
       const named = Object.fromEntries(m.namedParameters());
       assert.deepEqual(Object.keys(named).sort(), Object.keys(grads).sort(), 'parameter names');
-      for (const [k, g] of Object.entries(grads)) assertClose(named[k].grad!.buffer, g.data, `gradient of ${k}`, { atol: 1e-4, scaleToMax: true });
+      for (const [k, g] of Object.entries(grads)) assertClose(await read(named[k].grad!), g.data, `gradient of ${k}`, { atol: 1e-4, scaleToMax: true });
       noGrad(() => m.call(t(T.x2)));
       const after = withPrefix(T, 's_');
       const sd = m.stateDict();
@@ -70,10 +72,11 @@ describe('normalization layers against PyTorch 1.13 fixtures', () => {
         // InstanceNorm's counter (PyTorch 1.13 leaves it at 0) is checked with InstanceNorm2d's tests.
         if (k === 'num_batches_tracked' && String(c.params.kind).startsWith('InstanceNorm')) continue;
         assert.deepEqual(sd[k].shape, v.shape, `shape of ${k}`);
-        assertClose(sd[k].buffer, v.data, `state ${k}`, { atol: 1e-5 });
+        assert.equal(sd[k].device, device, `${k} stays on the device`);
+        assertClose(await read(sd[k]), v.data, `state ${k}`, { atol: 1e-5 });
       }
       m.eval();
-      assertClose(noGrad(() => m.call(t(T.x3))).buffer, T.out_eval.data, 'eval forward', { atol: 1e-5 });
+      assertClose(await read(noGrad(() => m.call(t(T.x3)))), T.out_eval.data, 'eval forward', { atol: 1e-5 });
     });
   }
 });
