@@ -1,8 +1,11 @@
-// The CPU backend: the native addon's exports are the kernels, checked once at load time; memory
-// is Float32Arrays from the buffer pool and slabs of cpu/alloc.ts behind storage handles.
+// The CPU backend: the native addon's exports, behind the typed adapters of cpu/<family>.ts
+// where a family has one, are the kernels, checked once at load time; memory is Float32Arrays
+// from the buffer pool and slabs of cpu/alloc.ts behind storage handles.
 import type { Backend, Kernels } from './backend.js';
 import { loadAddon } from './native.js';
 import { cpuMemory } from './cpu/memory.js';
+import { cpuLossKernels, type NativeLossKernels } from './cpu/loss.js';
+import { cpuOptimKernels, type NativeOptimKernels } from './cpu/optim.js';
 
 /**
  * Every kernel name of the Backend type, grouped by family. `satisfies Record<keyof Kernels, true>`
@@ -14,7 +17,8 @@ const KERNELS = {
   binary: true, unary: true, unaryBackward: true, sumToShape: true,
   reduce: true, permute: true,
   sgdStep: true, adamStep: true, rmspropStep: true,
-  softmaxForward: true, softmaxBackward: true, crossEntropyForward: true, crossEntropyBackward: true, nllLossForward: true,
+  softmaxForward: true, softmaxBackward: true, crossEntropyForward: true, crossEntropyBackward: true, nllLossForward: true, nllLossBackward: true,
+  classTargets: true,
   mseLossForward: true, mseLossBackward: true, bceWithLogitsForward: true, bceWithLogitsBackward: true, dropoutMask: true,
   conv2dForward: true, conv2dBackwardInput: true, conv2dBackwardWeight: true,
   maxPool2dForward: true, maxPool2dBackward: true, avgPool2dForward: true, avgPool2dBackward: true,
@@ -27,14 +31,20 @@ const KERNELS = {
 /** The names of every kernel of the Backend type. */
 export const backendKernelNames = Object.keys(KERNELS) as (keyof Kernels)[];
 
-function checked(addon: Record<string, unknown>): Kernels {
-  const missing = backendKernelNames.filter((k) => typeof addon[k] !== 'function');
+/** Throws unless the composed backend has every kernel (a JS adapter may add kernels the addon lacks). */
+function checked(be: Record<string, unknown>): Backend {
+  const missing = backendKernelNames.filter((k) => typeof be[k] !== 'function');
   if (missing.length > 0) {
     throw new Error(`normlab: the native addon lacks kernels ${missing.join(', ')}; rebuild it with 'npm install'.`);
   }
-  return addon as unknown as Kernels;
+  return be as unknown as Backend;
 }
 
-const addonKernels = checked(loadAddon() as Record<string, unknown>);
+const addonKernels = loadAddon() as Record<string, unknown>;
 
-export const cpu: Backend = { ...addonKernels, ...cpuMemory };
+export const cpu: Backend = checked({
+  ...addonKernels,
+  ...cpuMemory,
+  ...cpuLossKernels(addonKernels as unknown as NativeLossKernels),
+  ...cpuOptimKernels(addonKernels as unknown as NativeOptimKernels),
+});
