@@ -25,8 +25,8 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
   }
 
   protected update(p: Tensor, grad: Storage, hp: AdamOptions): void {
-    const m = this.buffer(p, 'exp_avg');
-    const v = this.buffer(p, 'exp_avg_sq');
+    const m = this.stateBuffer(p, 'exp_avg');
+    const v = this.stateBuffer(p, 'exp_avg_sq');
     const step = this.countStep(p);
     this.backendOf(p).adamStep({
       p: p.storage, g: grad, m, v, lr: hp.lr, beta1: hp.betas[0], beta2: hp.betas[1], eps: hp.eps, weightDecay: hp.weightDecay, step, decoupled: this.decoupled,

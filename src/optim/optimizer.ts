@@ -88,7 +88,7 @@ export abstract class Optimizer<H extends { lr: number }> {
   }
 
   /** p's state buffer `name`: zeros on p's device when first asked for. */
-  protected buffer(p: Tensor, name: string): Storage {
+  protected stateBuffer(p: Tensor, name: string): Storage {
     let s = this.state.get(p);
     if (s === undefined) {
       s = {};

@@ -33,9 +33,9 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
 
   protected update(p: Tensor, grad: Storage, hp: RMSpropOptions): void {
     this.countStep(p);
-    const sq = this.buffer(p, 'square_avg');
-    const buf = hp.momentum > 0 ? this.buffer(p, 'momentum_buffer') : null;
-    const gAvg = hp.centered ? this.buffer(p, 'grad_avg') : null;
+    const sq = this.stateBuffer(p, 'square_avg');
+    const buf = hp.momentum > 0 ? this.stateBuffer(p, 'momentum_buffer') : null;
+    const gAvg = hp.centered ? this.stateBuffer(p, 'grad_avg') : null;
     this.backendOf(p).rmspropStep({
       p: p.storage, g: grad, sq, buf, gAvg, lr: hp.lr, alpha: hp.alpha, eps: hp.eps, weightDecay: hp.weightDecay, momentum: hp.momentum, centered: hp.centered,
     });

@@ -29,7 +29,7 @@ export class SGD extends Optimizer<SGDOptions> {
 
   protected update(p: Tensor, grad: Storage, hp: SGDOptions): void {
     const firstStep = hp.momentum !== 0 && !this.hasBuffer(p, 'momentum_buffer');
-    const buf = hp.momentum !== 0 ? this.buffer(p, 'momentum_buffer') : null;
+    const buf = hp.momentum !== 0 ? this.stateBuffer(p, 'momentum_buffer') : null;
     this.backendOf(p).sgdStep({
       p: p.storage, g: grad, buf, lr: hp.lr, momentum: hp.momentum, dampening: hp.dampening, weightDecay: hp.weightDecay, nesterov: hp.nesterov, firstStep,
     });
