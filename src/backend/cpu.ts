@@ -31,9 +31,22 @@ const KERNELS = {
 /** The names of every kernel of the Backend type. */
 export const backendKernelNames = Object.keys(KERNELS) as (keyof Kernels)[];
 
-/** Throws unless the composed backend has every kernel (a JS adapter may add kernels the addon lacks). */
-function checked(be: Record<string, unknown>): Backend {
-  const missing = backendKernelNames.filter((k) => typeof be[k] !== 'function');
+/** The addon functions that the typed adapters (cpu/<family>.ts) call. */
+const ADAPTED_NATIVE = Object.keys({
+  softmaxForward: true, softmaxBackward: true, crossEntropyForward: true, crossEntropyBackward: true, nllLossForward: true,
+  mseLossForward: true, mseLossBackward: true, bceWithLogitsForward: true, bceWithLogitsBackward: true, dropoutMask: true,
+  sgdStep: true, adamStep: true, rmspropStep: true,
+} as const satisfies Record<keyof NativeLossKernels | keyof NativeOptimKernels, true>);
+
+/**
+ * Throws unless the addon has every function the adapters call and the composed backend has
+ * every kernel (an adapter may add kernels of its own in JS, over host memory).
+ */
+function checked(addon: Record<string, unknown>, be: Record<string, unknown>): Backend {
+  const missing = [
+    ...ADAPTED_NATIVE.filter((k) => typeof addon[k] !== 'function'),
+    ...backendKernelNames.filter((k) => typeof be[k] !== 'function'),
+  ];
   if (missing.length > 0) {
     throw new Error(`normlab: the native addon lacks kernels ${missing.join(', ')}; rebuild it with 'npm install'.`);
   }
@@ -42,7 +55,7 @@ function checked(be: Record<string, unknown>): Backend {
 
 const addonKernels = loadAddon() as Record<string, unknown>;
 
-export const cpu: Backend = checked({
+export const cpu: Backend = checked(addonKernels, {
   ...addonKernels,
   ...cpuMemory,
   ...cpuLossKernels(addonKernels as unknown as NativeLossKernels),
