@@ -155,17 +155,17 @@ export function kernelCases(): KernelCase[] {
   for (const n of [1 << 20, 1 << 10]) {
     const tag = n > 4096 ? '1M' : '1k';
     add('sgdStep', `sgdStep momentum ${tag}`, 5 * n * F4, 4 * n, () => {
-      const p = fill(n, 11), g = fill(n, 12), buf = new Float32Array(n);
-      return () => backend.sgdStep(p, g, buf, 0.01, 0.9, 0, 0, false, false);
+      const p = up(fill(n, 11)), g = up(fill(n, 12)), buf = backend.zeros(n);
+      return () => backend.sgdStep({ p, g, buf, lr: 0.01, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false, firstStep: false });
     });
     add('adamStep', `adamStep ${tag}`, 7 * n * F4, 12 * n, () => {
-      const p = fill(n, 11), g = fill(n, 12), m = new Float32Array(n), v = new Float32Array(n);
+      const p = up(fill(n, 11)), g = up(fill(n, 12)), m = backend.zeros(n), v = backend.zeros(n);
       let step = 0;
-      return () => backend.adamStep(p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, 0, ++step, false);
+      return () => backend.adamStep({ p, g, m, v, lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: ++step, decoupled: false });
     });
     add('rmspropStep', `rmspropStep ${tag}`, 5 * n * F4, 6 * n, () => {
-      const p = fill(n, 11), g = fill(n, 12), sq = new Float32Array(n), buf = new Float32Array(n), gAvg = new Float32Array(n);
-      return () => backend.rmspropStep(p, g, sq, buf, gAvg, 0.01, 0.99, 1e-8, 0, 0, false);
+      const p = up(fill(n, 11)), g = up(fill(n, 12)), sq = backend.zeros(n);
+      return () => backend.rmspropStep({ p, g, sq, buf: null, gAvg: null, lr: 0.01, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false });
     });
   }
 
@@ -173,49 +173,60 @@ export function kernelCases(): KernelCase[] {
   for (const [rows, cols] of [[4096, 1024], [256, 10], [64, 10]]) {
     const n = rows * cols;
     add('softmaxForward', `softmaxForward ${rows}x${cols}`, 2 * n * F4, 4 * n, () => {
-      const x = fill(n, 13, -4, 4), y = new Float32Array(n);
-      return () => backend.softmaxForward(x, rows, cols, y, false);
+      const x = up(fill(n, 13, -4, 4)), y = backend.empty(n);
+      return () => backend.softmaxForward({ x, rows, cols, y, log: false });
     });
     add('softmaxBackward', `softmaxBackward ${rows}x${cols}`, 3 * n * F4, 4 * n, () => {
-      const y = fill(n, 14, 0, 1 / cols), gy = fill(n, 15), gx = new Float32Array(n);
-      return () => backend.softmaxBackward(y, gy, rows, cols, gx, false);
+      const y = up(fill(n, 14, 0, 1 / cols)), gy = up(fill(n, 15)), gx = backend.empty(n);
+      return () => backend.softmaxBackward({ y, gy, rows, cols, gx, log: false });
     });
-    const target = Int32Array.from({ length: rows }, (_, i) => (i * 7) % cols);
+    const classes = Int32Array.from({ length: rows }, (_, i) => (i * 7) % cols);
+    const common = { N: rows, C: cols, eps: 0, ignoreIndex: -100, reduction: 'mean' as const };
     add('crossEntropyForward', `crossEntropyForward ${rows}x${cols}`, n * F4, 4 * n, () => {
-      const x = fill(n, 16, -4, 4), out = new Float32Array(1);
-      return () => backend.crossEntropyForward(x, rows, cols, target, 0, -100, out);
+      const logits = up(fill(n, 16, -4, 4)), target = backend.uploadIndex(classes), out = backend.empty(1), count = backend.empty(1);
+      return () => backend.crossEntropyForward({ ...common, logits, target, out, count });
     });
     add('crossEntropyBackward', `crossEntropyBackward ${rows}x${cols}`, 2 * n * F4, 5 * n, () => {
-      const x = fill(n, 16, -4, 4), gx = new Float32Array(n);
-      return () => backend.crossEntropyBackward(x, rows, cols, target, 0, -100, 1 / rows, gx);
+      const logits = up(fill(n, 16, -4, 4)), target = backend.uploadIndex(classes), gx = backend.empty(n);
+      const gy = backend.full(1, 1), count = backend.full(1, rows);
+      return () => backend.crossEntropyBackward({ ...common, logits, target, gy, count, gx });
     });
     add('nllLossForward', `nllLossForward ${rows}x${cols}`, rows * F4, rows, () => {
-      const x = fill(n, 17, -5, 0), out = new Float32Array(1);
-      return () => backend.nllLossForward(x, rows, cols, target, -100, out);
+      const logp = up(fill(n, 17, -5, 0)), target = backend.uploadIndex(classes), out = backend.empty(1), count = backend.empty(1);
+      return () => backend.nllLossForward({ ...common, logp, target, out, count });
+    });
+    add('nllLossBackward', `nllLossBackward ${rows}x${cols}`, (n + rows) * F4, rows, () => {
+      const target = backend.uploadIndex(classes), gx = backend.empty(n);
+      const gy = backend.full(1, 1), count = backend.full(1, rows);
+      return () => backend.nllLossBackward({ ...common, target, gy, count, gx });
+    });
+    add('classTargets', `classTargets ${rows}x${cols}`, 2 * rows * F4, 0, () => {
+      const values = up(Float32Array.from(classes)), out = backend.emptyIndex(rows);
+      return () => backend.classTargets({ values, n: rows, classes: cols, ignoreIndex: -100, out, fn: 'classTargets' });
     });
   }
   for (const n of [prod(LARGE), 640]) {
     const tag = n > 4096 ? shapeName(LARGE) : '64x10';
     add('mseLossForward', `mseLossForward ${tag}`, 2 * n * F4, 3 * n, () => {
-      const a = fill(n, 18), b = fill(n, 19), out = new Float32Array(1);
-      return () => backend.mseLossForward(a, b, n, out);
+      const a = up(fill(n, 18)), b = up(fill(n, 19)), out = backend.empty(1);
+      return () => backend.mseLossForward({ a, b, n, reduction: 'mean', out });
     });
     add('mseLossBackward', `mseLossBackward ${tag}`, 3 * n * F4, 2 * n, () => {
-      const a = fill(n, 18), b = fill(n, 19), g = new Float32Array(n);
-      return () => backend.mseLossBackward(a, b, n, 2 / n, g);
+      const a = up(fill(n, 18)), b = up(fill(n, 19)), gy = backend.full(1, 1), ga = backend.empty(n);
+      return () => backend.mseLossBackward({ a, b, n, reduction: 'mean', gy, ga, gb: null });
     });
     add('bceWithLogitsForward', `bceWithLogitsForward ${tag}`, 2 * n * F4, 8 * n, () => {
-      const x = fill(n, 20, -4, 4), y = fill(n, 21, 0, 1), out = new Float32Array(1);
-      return () => backend.bceWithLogitsForward(x, y, n, out);
+      const x = up(fill(n, 20, -4, 4)), y = up(fill(n, 21, 0, 1)), out = backend.empty(1);
+      return () => backend.bceWithLogitsForward({ x, y, n, reduction: 'mean', out });
     });
     add('bceWithLogitsBackward', `bceWithLogitsBackward ${tag}`, 3 * n * F4, 6 * n, () => {
-      const x = fill(n, 20, -4, 4), y = fill(n, 21, 0, 1), g = new Float32Array(n);
-      return () => backend.bceWithLogitsBackward(x, y, n, 1 / n, g);
+      const x = up(fill(n, 20, -4, 4)), y = up(fill(n, 21, 0, 1)), gy = backend.full(1, 1), gx = backend.empty(n);
+      return () => backend.bceWithLogitsBackward({ x, y, n, reduction: 'mean', gy, gx, gTarget: null });
     });
     add('dropoutMask', `dropoutMask ${tag}`, n * F4, 0, () => {
-      const m = new Float32Array(n);
+      const mask = backend.empty(n);
       let seed = 0;
-      return () => backend.dropoutMask(++seed, 0.5, m, n);
+      return () => backend.dropoutMask({ seed: ++seed, p: 0.5, n, mask });
     });
   }
 
@@ -276,7 +287,6 @@ export function kernelCases(): KernelCase[] {
   }
 
   // Normalization.
-  const up = (a: Float32Array): Storage => backend.upload(a);
   for (const xs of [LARGE, SMALL]) {
     const [N, C] = xs;
     const S = xs[2] * xs[3];

@@ -227,6 +227,18 @@ def cases(threads):
             return lambda: F.nll_loss(x, target)
         add(f"nllLossForward {rows}x{cols}", s_nll)
 
+        def s_nllb(rows=rows, cols=cols, target=target):
+            x = rnd((rows, cols), -5, 0)
+            _, total = aten.nll_loss_forward(x, target, None, 1, -100)
+            g = torch.tensor(1.0)
+            return lambda: aten.nll_loss_backward(g, x, target, None, 1, -100, total)
+        add(f"nllLossBackward {rows}x{cols}", s_nllb)
+
+        def s_ct(rows=rows, target=target):
+            values = target.to(torch.float32)
+            return lambda: values.to(torch.long)
+        add(f"classTargets {rows}x{cols}", s_ct)
+
     for n in (prod(LARGE), 640):
         tag = sname(LARGE) if n > 4096 else "64x10"
 

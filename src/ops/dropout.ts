@@ -2,15 +2,11 @@
 // in the native kernel: element i is kept iff u(seed, i) >= p, so the same seed gives the same
 // mask for any thread count. Kept values are scaled by 1 / (1 - p) (inverted dropout, as
 // PyTorch), so the expectation of the output equals the input.
-import { backend } from '../backend/index.js';
-import { BinaryOp } from '../backend/kernels/elementwise.js';
-import { needsGrad } from '../autograd/graph.js';
-import { recordHost } from '../autograd/hostRules.js';
+import { backendFor } from '../backend/index.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank } from '../tensor/shape.js';
 import { defaultGenerator } from '../tensor/random.js';
-import { emptyFloats, zeroFloats } from '../backend/cpu/alloc.js';
-import { hostStorage } from '../backend/cpu/storage.js';
+import { mul } from './elementwise.js';
 
 export interface DropoutOptions {
   /** Off: the op is the identity (evaluation mode). Default true, as torch.nn.functional.dropout. */
@@ -34,27 +30,18 @@ function maskSeed(fn: string, seed: number | undefined): number {
   return hi * 4294967296 + gen.nextU32();
 }
 
-/** x * mask with mask broadcast from maskShape; the gradient is g * mask. */
-function applyMask(fn: string, x: Tensor, mask: Float32Array, maskShape: number[]): Tensor {
-  const out = new Tensor(emptyFloats(x.size), x.shape);
-  backend.binary({ op: BinaryOp.mul, a: x.storage, aShape: x.shape, b: hostStorage(mask), bShape: maskShape, out: out.storage, outShape: x.shape });
-  if (!needsGrad(x)) return out;
-  return recordHost(out, fn, [x], (g) => {
-    const gx = emptyFloats(x.size);
-    backend.binary({ op: BinaryOp.mul, a: hostStorage(g), aShape: x.shape, b: hostStorage(mask), bShape: maskShape, out: hostStorage(gx), outShape: x.shape });
-    return [gx];
-  });
-}
-
 function dropoutImpl(fn: string, x: Tensor, p: number, options: DropoutOptions, maskShape: number[]): Tensor {
   checkP(fn, p);
   const training = options.training ?? true;
   if (!training || p === 0) return x;
+  const be = backendFor(fn, x);
   const n = maskShape.reduce((a, d) => a * d, 1);
-  const mask = zeroFloats(n);
-  // p = 1 drops everything (PyTorch returns zeros); the kernel takes p in [0, 1).
-  if (p < 1) backend.dropoutMask(maskSeed(fn, options.seed), p, mask, n);
-  return applyMask(fn, x, mask, maskShape);
+  // p = 1 drops everything (PyTorch returns zeros); the kernel takes p in [0, 1). The mask is
+  // drawn on x's device by the counter-based generator, so no random values cross to it.
+  const mask = p < 1 ? be.empty(n) : be.zeros(n);
+  if (p < 1) be.dropoutMask({ seed: maskSeed(fn, options.seed), p, n, mask });
+  // x * mask, the mask broadcast from maskShape; mul's rule gives the gradient g * mask.
+  return mul(x, new Tensor(mask, maskShape));
 }
 
 /** Zeroes each element with probability p and scales the rest by 1 / (1 - p). */

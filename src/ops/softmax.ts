@@ -1,25 +1,24 @@
 // Softmax and log-softmax along one dim. The kernel works on the last dim of an [rows, cols]
 // view; any other dim is first permuted to the end (and the result permuted back), the
 // permutes recording their own gradient rules.
-import { backend } from '../backend/index.js';
-import { needsGrad } from '../autograd/graph.js';
-import { recordHost } from '../autograd/hostRules.js';
+import { backendFor } from '../backend/index.js';
+import { needsGrad, record } from '../autograd/graph.js';
 import { Tensor } from '../tensor/tensor.js';
 import { normDim } from '../tensor/shape.js';
 import { permute } from './shape.js';
-import { emptyFloats } from '../backend/cpu/alloc.js';
 
 /** Softmax over the last dim: y_i = exp(x_i - max) / sum_j exp(x_j - max). */
 function lastDim(fn: string, x: Tensor, log: boolean): Tensor {
   const cols = x.ndim === 0 ? 1 : x.shape[x.ndim - 1];
   const rows = cols === 0 ? 0 : x.size / cols;
-  const out = new Tensor(emptyFloats(x.size), x.shape);
-  backend.softmaxForward(x.buffer, rows, cols, out.buffer, log);
+  const be = backendFor(fn, x);
+  const y = be.empty(x.size);
+  be.softmaxForward({ x: x.storage, rows, cols, y, log });
+  const out = new Tensor(y, x.shape);
   if (!needsGrad(x)) return out;
-  const y = out.buffer;
-  return recordHost(out, fn, [x], (g) => {
-    const gx = emptyFloats(x.size);
-    backend.softmaxBackward(y, g, rows, cols, gx, log);
+  return record(out, fn, [x], (g) => {
+    const gx = be.empty(x.size);
+    be.softmaxBackward({ y, gy: g, rows, cols, gx, log });
     return [gx];
   });
 }

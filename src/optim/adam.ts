@@ -2,7 +2,7 @@
 // as torch.optim.Adam / AdamW 1.13 without amsgrad:
 //   m = β1·m + (1 − β1)·g;  v = β2·v + (1 − β2)·g²;
 //   p −= lr/(1 − β1^t) · m / (sqrt(v)/sqrt(1 − β2^t) + eps).
-import { backend } from '../backend/index.js';
+import type { Storage } from '../backend/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Optimizer, checkNonNegative, checkUnitInterval, type GroupSpec } from './optimizer.js';
 
@@ -24,11 +24,13 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
     checkNonNegative(this.kind, 'weightDecay', hp.weightDecay, g);
   }
 
-  protected update(p: Tensor, grad: Float32Array, hp: AdamOptions): void {
-    const m = this.buffer(p, 'exp_avg');
-    const v = this.buffer(p, 'exp_avg_sq');
+  protected update(p: Tensor, grad: Storage, hp: AdamOptions): void {
+    const m = this.stateBuffer(p, 'exp_avg');
+    const v = this.stateBuffer(p, 'exp_avg_sq');
     const step = this.countStep(p);
-    backend.adamStep(p.buffer, grad, m, v, hp.lr, hp.betas[0], hp.betas[1], hp.eps, hp.weightDecay, step, this.decoupled);
+    this.backendOf(p).adamStep({
+      p: p.storage, g: grad, m, v, lr: hp.lr, beta1: hp.betas[0], beta2: hp.betas[1], eps: hp.eps, weightDecay: hp.weightDecay, step, decoupled: this.decoupled,
+    });
   }
 }
 

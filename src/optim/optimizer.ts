@@ -2,7 +2,7 @@
 // serialisable state (for checkpoints and --resume). Parameters without a gradient are skipped,
 // as in torch.optim.
 import type { Tensor } from '../tensor/tensor.js';
-import { hostArray } from '../backend/cpu/storage.js';
+import { backendOn, type Backend, type Storage } from '../backend/index.js';
 
 export interface ParamGroup<H> {
   params: Tensor[];
@@ -19,7 +19,7 @@ export interface OptimizerState {
   kind: string;
   step: number;
   groups: { lr: number; initialLr: number }[];
-  /** Per parameter (in group order), named state buffers (copies). */
+  /** Per parameter (in group order), named state buffers (host copies). */
   buffers: Record<string, Float32Array | number[] | null>[];
   /** Per parameter (in group order), update count. */
   counts: number[];
@@ -29,7 +29,8 @@ export abstract class Optimizer<H extends { lr: number }> {
   readonly groups: ParamGroup<H>[];
   /** Number of step() calls so far. */
   stepCount = 0;
-  protected state = new Map<Tensor, Record<string, Float32Array>>();
+  /** Per parameter, named state buffers (momentum, exp_avg, ...) on the parameter's device. */
+  protected state = new Map<Tensor, Record<string, Storage>>();
   /** Per-parameter update counts (torch's state['step']). */
   protected counts = new Map<Tensor, number>();
 
@@ -65,19 +66,29 @@ export abstract class Optimizer<H extends { lr: number }> {
       for (const p of g.params) {
         const grad = p.peekGrad();
         if (grad === null) continue;
-        this.update(p, hostArray(grad, `${this.kind}.step`), g.hp);
+        if (grad.device !== p.device) {
+          throw new Error(`${this.kind}.step: a parameter is on device '${p.device}' but its gradient is on '${grad.device}'`);
+        }
+        this.update(p, grad, g.hp);
       }
     }
   }
 
-  protected abstract update(p: Tensor, grad: Float32Array, hp: H): void;
+  /** Updates p (and its state) in place from its gradient, on p's device. */
+  protected abstract update(p: Tensor, grad: Storage, hp: H): void;
+
+  /** The backend of p's device. */
+  protected backendOf(p: Tensor): Backend {
+    return backendOn(p.device, `${this.kind}.step`);
+  }
 
   /** Sets every parameter's gradient to null (PyTorch's set_to_none=True default in 2.x). */
   zeroGrad(): void {
     for (const g of this.groups) for (const p of g.params) p.zeroGrad();
   }
 
-  protected buffer(p: Tensor, name: string): Float32Array {
+  /** p's state buffer `name`: zeros on p's device when first asked for. */
+  protected stateBuffer(p: Tensor, name: string): Storage {
     let s = this.state.get(p);
     if (s === undefined) {
       s = {};
@@ -85,8 +96,13 @@ export abstract class Optimizer<H extends { lr: number }> {
     }
     let b = s[name];
     if (b === undefined) {
-      b = new Float32Array(p.size);
+      b = this.backendOf(p).zeros(p.size);
       s[name] = b;
+    } else if (b.device !== p.device) {
+      throw new Error(
+        `${this.kind}.step: state buffer '${name}' is on device '${b.device}' but its parameter is on '${p.device}'; ` +
+          'move the model before creating the optimizer, or load the state with loadStateDict after moving it',
+      );
     }
     return b;
   }
@@ -102,14 +118,39 @@ export abstract class Optimizer<H extends { lr: number }> {
     return this.state.get(p)?.[name] !== undefined;
   }
 
-  /** A JSON-serialisable copy of the optimizer state. */
+  /**
+   * A JSON-serialisable copy of the optimizer state, with each buffer as a Float32Array. Reads the
+   * buffers synchronously, so every parameter must be on 'cpu'; stateDictAsync() reads any device.
+   */
   stateDict(): OptimizerState {
+    return this.collectState((name, b) => {
+      if (b.device !== 'cpu') {
+        throw new Error(`${this.kind}.stateDict: state buffer '${name}' is on device '${b.device}', which cannot be read synchronously; use 'await optimizer.stateDictAsync()'`);
+      }
+      return backendOn('cpu').downloadSync(b);
+    });
+  }
+
+  /** stateDict() for parameters on any device: waits for each buffer's values. */
+  async stateDictAsync(): Promise<OptimizerState> {
+    const sd = this.collectState(() => null);
+    const reads: Promise<void>[] = [];
+    this.groups.flatMap((g) => g.params).forEach((p, i) => {
+      for (const [k, b] of Object.entries(this.state.get(p) ?? {})) {
+        reads.push(backendOn(b.device, `${this.kind}.stateDictAsync`).download(b).then((v) => void (sd.buffers[i][k] = v)));
+      }
+    });
+    await Promise.all(reads);
+    return sd;
+  }
+
+  /** The state, each buffer's entry given by `read` (null: filled in by the caller). */
+  private collectState(read: (name: string, b: Storage) => Float32Array | null): OptimizerState {
     const buffers: Record<string, Float32Array | number[] | null>[] = [];
     for (const g of this.groups) {
       for (const p of g.params) {
-        const s = this.state.get(p);
         const entry: Record<string, Float32Array | number[] | null> = {};
-        if (s !== undefined) for (const [k, v] of Object.entries(s)) entry[k] = v.slice();
+        for (const [k, b] of Object.entries(this.state.get(p) ?? {})) entry[k] = read(k, b);
         buffers.push(entry);
       }
     }
@@ -131,15 +172,22 @@ export abstract class Optimizer<H extends { lr: number }> {
       this.groups[i].hp.lr = g.lr;
       this.groups[i].initialLr = g.initialLr;
     });
+    params.forEach((p, i) => {
+      for (const [k, v] of Object.entries(sd.buffers[i])) {
+        if (v !== null && v.length !== p.size) throw new Error(`${this.kind}.loadStateDict: buffer '${k}' of parameter ${i} has ${v.length} values, expected ${p.size}`);
+      }
+    });
+    for (const s of this.state.values()) for (const b of Object.values(s)) backendOn(b.device, `${this.kind}.loadStateDict`).release(b);
     this.state.clear();
     this.counts.clear();
     params.forEach((p, i) => {
       if (sd.counts[i] > 0) this.counts.set(p, sd.counts[i]);
-      const entry: Record<string, Float32Array> = {};
+      const be = backendOn(p.device, `${this.kind}.loadStateDict`);
+      const entry: Record<string, Storage> = {};
       for (const [k, v] of Object.entries(sd.buffers[i])) {
         if (v === null) continue;
-        if (v.length !== p.size) throw new Error(`${this.kind}.loadStateDict: buffer '${k}' of parameter ${i} has ${v.length} values, expected ${p.size}`);
-        entry[k] = Float32Array.from(v);
+        // Checkpoints hold host values (Float32Array, or number[] once through JSON): uploaded here.
+        entry[k] = be.upload(v instanceof Float32Array ? v : Float32Array.from(v));
       }
       if (Object.keys(entry).length > 0) this.state.set(p, entry);
     });

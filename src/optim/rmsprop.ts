@@ -2,7 +2,7 @@
 //   g += wd·p;  sq = α·sq + (1 − α)·g²;  avg = sqrt(sq [− ga²  if centered]) + eps;
 //   momentum > 0: buf = μ·buf + g/avg, p −= lr·buf;  else p −= lr·g/avg.
 // Keras' RMSprop (rho 0.9, epsilon 1e-7, lr 0.001) has the same update: `RMSprop.kerasDefaults`.
-import { backend } from '../backend/index.js';
+import type { Storage } from '../backend/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Optimizer, checkNonNegative, checkUnitInterval, type GroupSpec } from './optimizer.js';
 
@@ -14,8 +14,6 @@ export interface RMSpropOptions {
   momentum: number;
   centered: boolean;
 }
-
-const EMPTY = new Float32Array(0);
 
 export class RMSprop extends Optimizer<RMSpropOptions> {
   /** Keras 2 defaults: learning_rate 0.001, rho 0.9, epsilon 1e-7. */
@@ -33,11 +31,13 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
     checkNonNegative('RMSprop', 'momentum', hp.momentum, g);
   }
 
-  protected update(p: Tensor, grad: Float32Array, hp: RMSpropOptions): void {
+  protected update(p: Tensor, grad: Storage, hp: RMSpropOptions): void {
     this.countStep(p);
-    const sq = this.buffer(p, 'square_avg');
-    const buf = hp.momentum > 0 ? this.buffer(p, 'momentum_buffer') : EMPTY;
-    const ga = hp.centered ? this.buffer(p, 'grad_avg') : EMPTY;
-    backend.rmspropStep(p.buffer, grad, sq, buf, ga, hp.lr, hp.alpha, hp.eps, hp.weightDecay, hp.momentum, hp.centered);
+    const sq = this.stateBuffer(p, 'square_avg');
+    const buf = hp.momentum > 0 ? this.stateBuffer(p, 'momentum_buffer') : null;
+    const gAvg = hp.centered ? this.stateBuffer(p, 'grad_avg') : null;
+    this.backendOf(p).rmspropStep({
+      p: p.storage, g: grad, sq, buf, gAvg, lr: hp.lr, alpha: hp.alpha, eps: hp.eps, weightDecay: hp.weightDecay, momentum: hp.momentum, centered: hp.centered,
+    });
   }
 }

@@ -1,7 +1,7 @@
 // SGD with momentum, dampening, Nesterov and (L2) weight decay, as torch.optim.SGD:
 //   d = g + wd·p;  buf = d on the first step, else momentum·buf + (1 − dampening)·d;
 //   d = nesterov ? d + momentum·buf : buf;  p −= lr·d.
-import { backend } from '../backend/index.js';
+import type { Storage } from '../backend/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Optimizer, checkNonNegative, type GroupSpec } from './optimizer.js';
 
@@ -27,11 +27,11 @@ export class SGD extends Optimizer<SGDOptions> {
     }
   }
 
-  protected update(p: Tensor, grad: Float32Array, hp: SGDOptions): void {
-    const first = hp.momentum !== 0 && !this.hasBuffer(p, 'momentum_buffer');
-    const buf = hp.momentum !== 0 ? this.buffer(p, 'momentum_buffer') : EMPTY;
-    backend.sgdStep(p.buffer, grad, buf, hp.lr, hp.momentum, hp.dampening, hp.weightDecay, hp.nesterov, first);
+  protected update(p: Tensor, grad: Storage, hp: SGDOptions): void {
+    const firstStep = hp.momentum !== 0 && !this.hasBuffer(p, 'momentum_buffer');
+    const buf = hp.momentum !== 0 ? this.stateBuffer(p, 'momentum_buffer') : null;
+    this.backendOf(p).sgdStep({
+      p: p.storage, g: grad, buf, lr: hp.lr, momentum: hp.momentum, dampening: hp.dampening, weightDecay: hp.weightDecay, nesterov: hp.nesterov, firstStep,
+    });
   }
 }
-
-const EMPTY = new Float32Array(0);

@@ -3,13 +3,18 @@
 // ISA or thread count, identity in eval mode, zeros for p = 1, channel-wise masks for dropout2d.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { functional as F, ones, tensor, manualSeed, getNumThreads, setNumThreads, getIsa, setIsa, supportedIsas } from '../../src/index.js';
+import { functional as F, ones, manualSeed, getNumThreads, setNumThreads, getIsa, setIsa, supportedIsas, type Tensor } from '../../src/index.js';
+import { forEachDevice } from '../helpers/device.js';
 
-describe('dropout', () => {
+/** dropout(ones(16), 0.5, { seed: 42 }): the values the counter-based generator has always drawn for this seed. */
+const SEED_42_HALF = [2, 0, 0, 0, 2, 0, 0, 0, 2, 0, 2, 2, 2, 0, 0, 2];
+
+forEachDevice('dropout', (device, { t, read }) => {
+  const onesOn = (shape: number[]): Tensor => ones(shape, { device });
   for (const p of [0.1, 0.5, 0.8]) {
-    it(`keeps a fraction 1 - p within 5 sigma and scales kept values by 1 / (1 - p) for p = ${p}`, () => {
+    it(`keeps a fraction 1 - p within 5 sigma and scales kept values by 1 / (1 - p) for p = ${p}`, async () => {
       const n = 200000;
-      const y = F.dropout(ones([n]), p, { seed: 1234 }).data();
+      const y = await read(F.dropout(onesOn([n]), p, { seed: 1234 }));
       const kept = y.filter((v) => v !== 0);
       const sigma = Math.sqrt(n * p * (1 - p));
       assert.ok(Math.abs(kept.length - n * (1 - p)) < 5 * sigma, `kept ${kept.length} of ${n}`);
@@ -18,13 +23,52 @@ describe('dropout', () => {
     });
   }
 
-  it('gives the same mask for the same seed and a different one for another seed', () => {
-    const x = ones([1000]);
-    const a = F.dropout(x, 0.5, { seed: 7 }).data();
-    assert.deepEqual(F.dropout(x, 0.5, { seed: 7 }).data(), a);
-    assert.notDeepEqual(F.dropout(x, 0.5, { seed: 8 }).data(), a);
+  it('draws the same mask values as the native generator gives for a known seed', async () => {
+    assert.deepEqual([...(await read(F.dropout(onesOn([16]), 0.5, { seed: 42 })))], SEED_42_HALF);
   });
 
+  it('gives the same mask for the same seed and a different one for another seed', async () => {
+    const x = onesOn([1000]);
+    const a = await read(F.dropout(x, 0.5, { seed: 7 }));
+    assert.deepEqual(await read(F.dropout(x, 0.5, { seed: 7 })), a);
+    assert.notDeepEqual(await read(F.dropout(x, 0.5, { seed: 8 })), a);
+  });
+
+  it('draws its seed from the global generator, so manualSeed makes it repeatable', async () => {
+    const x = onesOn([500]);
+    manualSeed(3);
+    const a = await read(F.dropout(x, 0.5));
+    const b = await read(F.dropout(x, 0.5));
+    manualSeed(3);
+    assert.deepEqual(await read(F.dropout(x, 0.5)), a);
+    assert.deepEqual(await read(F.dropout(x, 0.5)), b);
+    assert.notDeepEqual(a, b);
+  });
+
+  it('is the identity when not training or when p = 0, and zeros when p = 1', async () => {
+    const x = t([1, 2, 3]);
+    assert.equal(F.dropout(x, 0.5, { training: false }), x);
+    assert.equal(F.dropout(x, 0), x);
+    assert.deepEqual([...(await read(F.dropout(x, 1, { seed: 1 })))], [0, 0, 0]);
+  });
+
+  it('passes the gradient through the same mask', async () => {
+    const x = t(Float32Array.from({ length: 64 }, (_, i) => i + 1), [64], true);
+    const y = F.dropout(x, 0.25, { seed: 5 });
+    y.sum().backward();
+    const yv = await read(y);
+    const g = await read(x.grad!);
+    for (let i = 0; i < 64; i++) assert.equal(g[i], yv[i] === 0 ? 0 : Math.fround(1 / 0.75));
+  });
+
+  it('rejects p outside [0, 1] and a non-integer seed', () => {
+    assert.throws(() => F.dropout(t([1]), 1.5), /dropout: p must be a probability in \[0, 1\], got 1.5/);
+    assert.throws(() => F.dropout(t([1]), -0.1), /dropout: p must be a probability in \[0, 1\], got -0.1/);
+    assert.throws(() => F.dropout(t([1]), 0.5, { seed: 1.5 }), /dropout: seed must be a safe integer, got 1.5/);
+  });
+});
+
+describe('dropout on the CPU', () => {
   it('gives the same mask on every ISA and thread count', () => {
     const nt0 = getNumThreads();
     const isa0 = getIsa();
@@ -45,44 +89,12 @@ describe('dropout', () => {
     }
   });
 
-  it('draws its seed from the global generator, so manualSeed makes it repeatable', () => {
-    const x = ones([500]);
-    manualSeed(3);
-    const a = F.dropout(x, 0.5).data();
-    const b = F.dropout(x, 0.5).data();
-    manualSeed(3);
-    assert.deepEqual(F.dropout(x, 0.5).data(), a);
-    assert.deepEqual(F.dropout(x, 0.5).data(), b);
-    assert.notDeepEqual(a, b);
-  });
-
-  it('is the identity when not training or when p = 0, and zeros when p = 1', () => {
-    const x = tensor([1, 2, 3]);
-    assert.equal(F.dropout(x, 0.5, { training: false }), x);
-    assert.equal(F.dropout(x, 0), x);
-    assert.deepEqual([...F.dropout(x, 1, { seed: 1 }).data()], [0, 0, 0]);
-  });
-
-  it('passes the gradient through the same mask', () => {
-    const x = tensor(Float32Array.from({ length: 64 }, (_, i) => i + 1), [64], { requiresGrad: true });
-    const y = F.dropout(x, 0.25, { seed: 5 });
-    y.sum().backward();
-    const yv = y.data();
-    const g = x.grad!.data();
-    for (let i = 0; i < 64; i++) assert.equal(g[i], yv[i] === 0 ? 0 : Math.fround(1 / 0.75));
-  });
-
-  it('rejects p outside [0, 1] and a non-integer seed', () => {
-    assert.throws(() => F.dropout(tensor([1]), 1.5), /dropout: p must be a probability in \[0, 1\], got 1.5/);
-    assert.throws(() => F.dropout(tensor([1]), -0.1), /dropout: p must be a probability in \[0, 1\], got -0.1/);
-    assert.throws(() => F.dropout(tensor([1]), 0.5, { seed: 1.5 }), /dropout: seed must be a safe integer, got 1.5/);
-  });
 });
 
-describe('dropout2d', () => {
-  it('zeroes whole channels and keeps about 1 - p of them', () => {
+forEachDevice('dropout2d', (device, { read }) => {
+  it('zeroes whole channels and keeps about 1 - p of them', async () => {
     const [N, C, H, W] = [50, 40, 3, 3];
-    const y = F.dropout2d(ones([N, C, H, W]), 0.4, { seed: 11 }).data();
+    const y = await read(F.dropout2d(ones([N, C, H, W], { device }), 0.4, { seed: 11 }));
     let keptChannels = 0;
     for (let nc = 0; nc < N * C; nc++) {
       const vals = y.subarray(nc * H * W, (nc + 1) * H * W);
@@ -97,6 +109,6 @@ describe('dropout2d', () => {
   });
 
   it('rejects input that is not NCHW', () => {
-    assert.throws(() => F.dropout2d(ones([2, 3]), 0.5), /dropout2d: input must have rank 4, got rank 2/);
+    assert.throws(() => F.dropout2d(ones([2, 3], { device }), 0.5), /dropout2d: input must have rank 4, got rank 2/);
   });
 });

@@ -4,11 +4,15 @@ import { functional as F, tensor, Tensor, getNumThreads, setNumThreads } from '.
 import { loadFixtures, type FixtureCase } from '../helpers/fixtures.js';
 import { checkOpCase, forEachIsaAndThreads } from '../helpers/opcases.js';
 import { gradcheck } from '../helpers/gradcheck.js';
-import type { Reduction } from '../../src/ops/loss.js';
+import { assertClose } from '../helpers/assert.js';
+import { ensureSecondDevice, forEachDevice } from '../helpers/device.js';
+import { checkOpCaseOn } from '../helpers/device_cases.js';
+import type { Reduction, Target } from '../../src/ops/loss.js';
 
-function run(c: FixtureCase, x: Tensor[]): Tensor {
+/** Runs the case's loss; `asTarget` turns the fixture's class indices into the target argument. */
+function run(c: FixtureCase, x: Tensor[], asTarget: (classes: Int32Array) => Target = (classes) => classes): Tensor {
   const p = c.params;
-  const target = c.tensors.target === undefined ? undefined : Int32Array.from(c.tensors.target.data);
+  const target = c.tensors.target === undefined ? undefined : asTarget(Int32Array.from(c.tensors.target.data));
   const opts = {
     labelSmoothing: p.labelSmoothing as number | undefined,
     ignoreIndex: p.ignoreIndex as number | undefined,
@@ -29,6 +33,85 @@ describe('losses against PyTorch fixtures', () => {
   forEachIsaAndThreads(() => {
     for (const c of cases) it(`matches ${c.name}`, () => checkOpCase(c, (x) => run(c, x)));
   });
+});
+
+forEachDevice('losses against PyTorch fixtures', (device, tools) => {
+  for (const c of cases) {
+    it(`matches ${c.name}`, () => checkOpCaseOn(c, tools, (x) => run(c, x)));
+    if (c.tensors.target !== undefined) {
+      it(`matches ${c.name} with the target as a tensor on the device`, () =>
+        checkOpCaseOn(c, tools, (x) => run(c, x, (classes) => tools.t(Float32Array.from(classes), [classes.length]))));
+    }
+  }
+});
+
+/**
+ * Float64 loss terms and their derivatives for inputs a [5, 4] and b (classes [5] or values
+ * [5, 4]): one term per row (class losses, ignoreIndex 2, smoothing 0.1) or per element.
+ */
+const termRefs = {
+  crossEntropy(a: Float32Array, t: Float32Array) {
+    const eps = 0.1;
+    return Array.from(t, (ti, i) => {
+      const row = Array.from(a.subarray(i * 4, i * 4 + 4));
+      const m = Math.max(...row);
+      const lse = m + Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0));
+      const loss = (1 - eps) * (lse - row[ti]) + (eps * row.reduce((s, v) => s + lse - v, 0)) / 4;
+      return { ignored: ti === 2, loss, da: row.map((v, c) => Math.exp(v - lse) - ((1 - eps) * (c === ti ? 1 : 0) + eps / 4)), db: [] as number[] };
+    });
+  },
+  nllLoss(a: Float32Array, t: Float32Array) {
+    return Array.from(t, (ti, i) => ({ ignored: ti === 2, loss: -a[i * 4 + ti], da: [0, 1, 2, 3].map((c) => (c === ti ? -1 : 0)), db: [] as number[] }));
+  },
+  mseLoss(a: Float32Array, b: Float32Array) {
+    return Array.from(a, (v, i) => ({ ignored: false, loss: (v - b[i]) ** 2, da: [2 * (v - b[i])], db: [-2 * (v - b[i])] }));
+  },
+  bceWithLogits(a: Float32Array, b: Float32Array) {
+    return Array.from(a, (v, i) => ({
+      ignored: false, loss: Math.max(v, 0) - v * b[i] + Math.log1p(Math.exp(-Math.abs(v))), da: [1 / (1 + Math.exp(-v)) - b[i]], db: [-v],
+    }));
+  },
+};
+
+/** The reduced loss and the gradients of both inputs, from the terms and the upstream gradient g. */
+function reduceRef(terms: ReturnType<(typeof termRefs)['mseLoss']>, reduction: Reduction, g: Float32Array) {
+  const counted = terms.filter((x) => !x.ignored).length;
+  const scale = (i: number): number => (terms[i].ignored ? 0 : reduction === 'none' ? g[i] : reduction === 'sum' ? g[0] : g[0] / counted);
+  const losses = terms.map((x) => (x.ignored ? 0 : x.loss));
+  const total = losses.reduce((s, v) => s + v, 0);
+  return {
+    loss: reduction === 'none' ? losses : [reduction === 'sum' ? total : total / counted],
+    ga: terms.flatMap((x, i) => x.da.map((d) => d * scale(i))),
+    gb: terms.flatMap((x, i) => x.db.map((d) => d * scale(i))),
+  };
+}
+
+forEachDevice('loss reductions', (device, { t, read }) => {
+  const losses = {
+    crossEntropy: (a: Tensor, b: Tensor, reduction: Reduction) => F.crossEntropy(a, b, { reduction, labelSmoothing: 0.1, ignoreIndex: 2 }),
+    nllLoss: (a: Tensor, b: Tensor, reduction: Reduction) => F.nllLoss(a, b, { reduction, ignoreIndex: 2 }),
+    mseLoss: (a: Tensor, b: Tensor, reduction: Reduction) => F.mseLoss(a, b, { reduction }),
+    bceWithLogits: (a: Tensor, b: Tensor, reduction: Reduction) => F.bceWithLogits(a, b, { reduction }),
+  };
+  for (const name of Object.keys(losses) as (keyof typeof losses)[]) {
+    for (const reduction of ['mean', 'sum', 'none'] as const) {
+      it(`gives ${name} with reduction '${reduction}' and its gradients as a float64 reference does`, async () => {
+        const classes = name === 'crossEntropy' || name === 'nllLoss';
+        const a = rnd(20, 21);
+        const b = classes ? Float32Array.from([0, 2, 3, 1, 2]) : rnd(20, 22, 0, 1);
+        const x = t(a, [5, 4], true);
+        const y = t(b, classes ? [5] : [5, 4], !classes);
+        const l = losses[name](x, y, reduction);
+        const g = rnd(l.size, 23);
+        l.backward(t(g, l.shape));
+        const ref = reduceRef(termRefs[name](a, b), reduction, g);
+        const tol = { rtol: 1e-5, atol: 1e-6 };
+        assertClose(await read(l), ref.loss, `${name} ${reduction} loss`, tol);
+        assertClose(await read(x.grad!), ref.ga, `${name} ${reduction} input gradient`, tol);
+        if (!classes) assertClose(await read(y.grad!), ref.gb, `${name} ${reduction} target gradient`, tol);
+      });
+    }
+  }
 });
 
 function rnd(n: number, seed: number, lo = -2, hi = 2): Float32Array {
@@ -115,15 +198,6 @@ describe('mseLoss and bceWithLogits reductions', () => {
     });
   }
 
-  it('gives the per-element values PyTorch gives for reduction none', () => {
-    // torch: F.mse_loss([1, 2], [0, 4], reduction='none') = [1, 4];
-    // F.binary_cross_entropy_with_logits([0, 2], [1, 0], reduction='none') = [0.6931, 2.1269].
-    assert.deepEqual([...F.mseLoss(tensor([1, 2]), tensor([0, 4]), { reduction: 'none' }).data()], [1, 4]);
-    const b = F.bceWithLogits(tensor([0, 2]), tensor([1, 0]), { reduction: 'none' }).data();
-    assert.ok(Math.abs(b[0] - Math.LN2) < 1e-6 && Math.abs(b[1] - 2.126928) < 1e-6, `got ${[...b]}`);
-    assert.equal(F.mseLoss(tensor([1, 2]), tensor([0, 4]), { reduction: 'sum' }).item(), 5);
-  });
-
   it('rejects an unknown reduction by name', () => {
     const a = tensor([1, 2]);
     // @ts-expect-error: checked at run time for JavaScript callers.
@@ -131,16 +205,30 @@ describe('mseLoss and bceWithLogits reductions', () => {
   });
 });
 
-describe('crossEntropy targets', () => {
-  const logits = tensor(Float32Array.from([1, 2, 3, 0, -1, 4]), [2, 3]);
-  it('accepts Int32Array, number[] and Tensor targets alike', () => {
-    const a = F.crossEntropy(logits, Int32Array.from([2, 1])).item();
-    assert.equal(F.crossEntropy(logits, [2, 1]).item(), a);
-    assert.equal(F.crossEntropy(logits, tensor([2, 1])).item(), a);
+forEachDevice('per-element losses', (device, { t, read }) => {
+  it('gives the per-element values PyTorch gives for reduction none', async () => {
+    // torch: F.mse_loss([1, 2], [0, 4], reduction='none') = [1, 4];
+    // F.binary_cross_entropy_with_logits([0, 2], [1, 0], reduction='none') = [0.6931, 2.1269].
+    assert.deepEqual([...(await read(F.mseLoss(t([1, 2]), t([0, 4]), { reduction: 'none' })))], [1, 4]);
+    const b = await read(F.bceWithLogits(t([0, 2]), t([1, 0]), { reduction: 'none' }));
+    assert.ok(Math.abs(b[0] - Math.LN2) < 1e-6 && Math.abs(b[1] - 2.126928) < 1e-6, `got ${[...b]}`);
+    assert.equal(await F.mseLoss(t([1, 2]), t([0, 4]), { reduction: 'sum' }).itemAsync(), 5);
   });
-  it('gives NaN when every row is ignored, as PyTorch', () => {
-    assert.ok(Number.isNaN(F.crossEntropy(logits, [1, 1], { ignoreIndex: 1 }).item()));
+});
+
+forEachDevice('crossEntropy targets', (device, { t }) => {
+  const logits = (): Tensor => t(Float32Array.from([1, 2, 3, 0, -1, 4]), [2, 3]);
+  it('accepts Int32Array, number[] and Tensor targets alike', async () => {
+    const a = await F.crossEntropy(logits(), Int32Array.from([2, 1])).itemAsync();
+    assert.equal(await F.crossEntropy(logits(), [2, 1]).itemAsync(), a);
+    assert.equal(await F.crossEntropy(logits(), t([2, 1])).itemAsync(), a);
   });
+  it('gives NaN when every row is ignored, as PyTorch', async () => {
+    assert.ok(Number.isNaN(await F.crossEntropy(logits(), [1, 1], { ignoreIndex: 1 }).itemAsync()));
+  });
+});
+
+describe('crossEntropy on the CPU thread pool', () => {
   it('gives bitwise the same loss and gradient on 1 and 2 threads', () => {
     const data = rnd(512 * 37, 10);
     const tt = Array.from({ length: 512 }, (_, i) => (i * 7) % 37);
@@ -161,11 +249,21 @@ describe('crossEntropy targets', () => {
   });
 });
 
-describe('loss errors', () => {
-  const logits = tensor(new Float32Array(6), [2, 3]);
+forEachDevice('loss errors', (device, { t }) => {
+  const logits = t(new Float32Array(6), [2, 3]);
   it('rejects a non-integer target', () => {
     assert.throws(() => F.crossEntropy(logits, [0, 1.5]), /crossEntropy: target\[1\] = 1.5 is not an integer class index/);
-    assert.throws(() => F.nllLoss(logits, tensor([0.25, 1])), /nllLoss: target\[0\] = 0.25 is not an integer class index/);
+    assert.throws(() => F.nllLoss(logits, t([0.25, 1])), /nllLoss: target\[0\] = 0.25 is not an integer class index/);
+  });
+  it('rejects a target tensor holding a class out of range', () => {
+    assert.throws(() => F.crossEntropy(logits, t([0, 3])), /crossEntropy: target\[1\] = 3 is out of range \[0, 3\)/);
+  });
+  it('rejects input and target on different devices, naming the op and both devices', () => {
+    const other = device === 'cpu' ? ensureSecondDevice() : 'cpu';
+    const onOther = (data: number[], shape: number[]): Tensor => tensor(data, shape, { device: other });
+    assert.throws(() => F.mseLoss(t([1, 2]), onOther([1, 2], [2])), new RegExp(`mseLoss: expected all tensors on one device, but found tensors on '${device}' and '${other}'`));
+    assert.throws(() => F.bceWithLogits(t([1, 2]), onOther([1, 0], [2])), /bceWithLogits: expected all tensors on one device/);
+    assert.throws(() => F.crossEntropy(logits, onOther([0, 1], [2])), /crossEntropy: expected all tensors on one device/);
   });
   it('rejects a target out of range, naming the index and value', () => {
     assert.throws(() => F.crossEntropy(logits, [0, 3]), /crossEntropy: target\[1\] = 3 is out of range \[0, 3\)/);
@@ -175,15 +273,15 @@ describe('loss errors', () => {
     assert.throws(() => F.crossEntropy(logits, [0, 1, 2]), /crossEntropy: target has 3 entries but logits have batch size 2/);
   });
   it('rejects logits that are not [N, C]', () => {
-    assert.throws(() => F.crossEntropy(tensor(new Float32Array(3), [3]), [0]), /crossEntropy: logits must have rank 2, got rank 1 \(shape \[3\]\)/);
-    assert.throws(() => F.crossEntropy(tensor(new Float32Array(12), [2, 3, 2]), [0, 1]), /crossEntropy: logits must have rank 2, got rank 3/);
+    assert.throws(() => F.crossEntropy(t(new Float32Array(3), [3]), [0]), /crossEntropy: logits must have rank 2, got rank 1 \(shape \[3\]\)/);
+    assert.throws(() => F.crossEntropy(t(new Float32Array(12), [2, 3, 2]), [0, 1]), /crossEntropy: logits must have rank 2, got rank 3/);
   });
   it('rejects a target tensor of the wrong rank', () => {
-    assert.throws(() => F.crossEntropy(logits, tensor(new Float32Array(2), [2, 1])), /crossEntropy: target must have rank 1, got rank 2/);
+    assert.throws(() => F.crossEntropy(logits, t(new Float32Array(2), [2, 1])), /crossEntropy: target must have rank 1, got rank 2/);
   });
   it('rejects mseLoss and bceWithLogits arguments of different shapes', () => {
-    assert.throws(() => F.mseLoss(logits, tensor(new Float32Array(3), [3])), /mseLoss: target must have shape \[2, 3\], got \[3\]/);
-    assert.throws(() => F.bceWithLogits(logits, tensor(new Float32Array(6), [3, 2])), /bceWithLogits: target must have shape \[2, 3\], got \[3, 2\]/);
+    assert.throws(() => F.mseLoss(logits, t(new Float32Array(3), [3])), /mseLoss: target must have shape \[2, 3\], got \[3\]/);
+    assert.throws(() => F.bceWithLogits(logits, t(new Float32Array(6), [3, 2])), /bceWithLogits: target must have shape \[2, 3\], got \[3, 2\]/);
   });
   it('rejects labelSmoothing outside [0, 1]', () => {
     assert.throws(() => F.crossEntropy(logits, [0, 1], { labelSmoothing: 1.5 }), /crossEntropy: labelSmoothing must be in \[0, 1\], got 1.5/);

@@ -1,9 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { functional as F, tensor } from '../../src/index.js';
+import { functional as F } from '../../src/index.js';
 import { loadFixtures } from '../helpers/fixtures.js';
 import { checkOpCase, forEachIsaAndThreads } from '../helpers/opcases.js';
 import { gradcheck } from '../helpers/gradcheck.js';
+import { forEachDevice } from '../helpers/device.js';
+import { checkOpCaseOn } from '../helpers/device_cases.js';
 
 const cases = loadFixtures('softmax');
 
@@ -14,6 +16,13 @@ describe('softmax and logSoftmax against PyTorch fixtures', () => {
       it(`matches ${c.name}`, () => checkOpCase(c, ([x]) => f(x, c.params.dim as number)));
     }
   });
+});
+
+forEachDevice('softmax and logSoftmax against PyTorch fixtures', (device, tools) => {
+  for (const c of cases) {
+    const f = c.params.op === 'softmax' ? F.softmax : F.logSoftmax;
+    it(`matches ${c.name}`, () => checkOpCaseOn(c, tools, ([x]) => f(x, c.params.dim as number)));
+  }
 });
 
 /** Float64 (log-)softmax of a [rows, cols] block along cols, or along rows when `alongRows`. */
@@ -57,16 +66,16 @@ describe('softmax gradients against float64 finite differences', () => {
   }
 });
 
-describe('softmax numerics', () => {
-  it('stays finite and normalised for logits of magnitude 1e4', () => {
-    const y = F.softmax(tensor([1e4, -1e4, 0, 1e4 - 1], [1, 4]), 1).data();
+forEachDevice('softmax numerics', (device, { t, read }) => {
+  it('stays finite and normalised for logits of magnitude 1e4', async () => {
+    const y = await read(F.softmax(t([1e4, -1e4, 0, 1e4 - 1], [1, 4]), 1));
     assert.ok(y.every(Number.isFinite));
     assert.ok(Math.abs(y.reduce((a, b) => a + b, 0) - 1) < 1e-6);
-    const l = F.logSoftmax(tensor([1e4, -1e4], [1, 2]), 1).data();
+    const l = await read(F.logSoftmax(t([1e4, -1e4], [1, 2]), 1));
     assert.equal(l[0], 0);
     assert.equal(l[1], -2e4);
   });
   it('rejects a dim outside the tensor', () => {
-    assert.throws(() => F.softmax(tensor(new Float32Array(6), [2, 3]), 2), /softmax: dim must be an integer in \[-2, 1\], got 2/);
+    assert.throws(() => F.softmax(t(new Float32Array(6), [2, 3]), 2), /softmax: dim must be an integer in \[-2, 1\], got 2/);
   });
 });

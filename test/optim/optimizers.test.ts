@@ -5,6 +5,7 @@ import { loadFixtures } from '../helpers/fixtures.js';
 import { assertClose } from '../helpers/assert.js';
 import { forEachIsa } from '../helpers/isa.js';
 import { setIsa } from '../../src/backend/index.js';
+import { forEachDevice } from '../helpers/device.js';
 
 type Make = (p: Tensor[], o: Record<string, unknown>) => optim.Optimizer<{ lr: number }>;
 
@@ -37,6 +38,25 @@ describe('optimizers against torch.optim', () => {
         }
       });
     }
+  });
+
+  it('keeps stateDict buffers as Float32Array copies and loads a JSON round trip of them', () => {
+    const p = tensor([1, -2, 3], [3], { requiresGrad: true });
+    const opt = new optim.SGD([p], { lr: 0.1, momentum: 0.9 });
+    p.grad = tensor([0.5, 0.5, 0.5], [3]);
+    opt.step();
+    const sd = opt.stateDict();
+    const buf = sd.buffers[0].momentum_buffer;
+    assert.ok(buf instanceof Float32Array);
+    assert.deepEqual([...buf], [0.5, 0.5, 0.5]);
+    buf[0] = 99;
+    assert.deepEqual([...(opt.stateDict().buffers[0].momentum_buffer as Float32Array)], [0.5, 0.5, 0.5], 'a copy, not the live buffer');
+    // A checkpoint read back from JSON holds number[] buffers.
+    const fresh = opt.stateDict();
+    const json = JSON.parse(JSON.stringify({ ...fresh, buffers: [{ momentum_buffer: Array.from(fresh.buffers[0].momentum_buffer ?? []) }] }));
+    const opt2 = new optim.SGD([p], { lr: 0.1, momentum: 0.9 });
+    opt2.loadStateDict(json);
+    assert.deepEqual(opt2.stateDict().buffers[0], { momentum_buffer: Float32Array.from([0.5, 0.5, 0.5]) });
   });
 
   it('follows torch CosineAnnealingLR for every group, including a group with lr / c', () => {
@@ -90,6 +110,59 @@ describe('optimizers against torch.optim', () => {
     assert.throws(() => new optim.SGD([p], { lr: -1 }), /SGD: lr must be a finite number >= 0, got -1/);
     assert.throws(() => new optim.Adam([p], { betas: [1.2, 0.9] }), /Adam: betas\[0\] must be in \[0, 1\)/);
   });
+});
+
+forEachDevice('optimizers', (device, { t, read }) => {
+  const cases = loadFixtures('optim').filter((c) => c.name !== 'cosine');
+  for (const c of cases) {
+    it(`matches torch for ${c.name} over three steps and the CPU bit for bit`, async () => {
+      const n = c.tensors.p0.data.length;
+      const onDevice = t(c.tensors.p0.data.slice(), c.tensors.p0.shape, true);
+      const onCpu = tensor(c.tensors.p0.data.slice(), c.tensors.p0.shape, { requiresGrad: true });
+      const optDevice = build(c.params, onDevice);
+      const optCpu = build(c.params, onCpu);
+      for (let s = 0; s < 3; s++) {
+        const g = c.tensors.grads.data.slice(s * n, (s + 1) * n);
+        onDevice.grad = t(g, [n]);
+        onCpu.grad = tensor(g, [n]);
+        optDevice.step();
+        optCpu.step();
+        const got = await read(onDevice);
+        assertClose(got, c.tensors.after.data.subarray(s * n, (s + 1) * n), `${c.name} step ${s + 1}`, { rtol: 1e-5, atol: 1e-6 });
+        assert.deepEqual(got, onCpu.data(), `${c.name} step ${s + 1} on ${device} against the CPU`);
+      }
+    });
+  }
+
+  it('saves its state with stateDictAsync and resumes from it on the same device', async () => {
+    const grads = [[0.1, 0.2, -0.3], [0.5, -0.1, 0.2], [-0.2, 0.3, 0.1]];
+    const p1 = t([1, -2, 3], [3], true);
+    const o1 = new optim.Adam([p1], { lr: 0.1 });
+    p1.grad = t(grads[0], [3]);
+    o1.step();
+    const saved = await o1.stateDictAsync();
+    assert.ok(saved.buffers[0].exp_avg instanceof Float32Array);
+    const p2 = t(await read(p1), [3], true);
+    const o2 = new optim.Adam([p2], { lr: 0.1 });
+    o2.loadStateDict(saved);
+    for (const g of grads.slice(1)) {
+      p1.grad = t(g, [3]);
+      p2.grad = t(g, [3]);
+      o1.step();
+      o2.step();
+    }
+    assert.deepEqual(await read(p2), await read(p1));
+  });
+
+  if (device !== 'cpu') {
+    it('names stateDictAsync when stateDict cannot read the state synchronously', () => {
+      const p = t([1], [1], true);
+      const opt = new optim.SGD([p], { lr: 0.1, momentum: 0.9 });
+      p.grad = t([1], [1]);
+      opt.step();
+      assert.throws(() => opt.stateDict(), new RegExp(`SGD.stateDict: state buffer 'momentum_buffer' is on device '${device}'.*stateDictAsync`));
+    });
+  }
 });
 
 describe('seed 001 parameter groups', () => {
