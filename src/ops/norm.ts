@@ -133,16 +133,26 @@ function normalizeWithRunningStats(name: string, x: Tensor, v: ChannelView, runn
   // The statistics as they are now: a later training forward may update the running buffers in place.
   const mean = be.empty(v.C);
   be.copy(runningMean.storage, mean);
-  return recordNorm(out, name, x, weight, bias, (g, want) => {
+  return recordNorm(out, name, x, weight, bias, batchNormRule(be, x, v, weight, mean, invstd, false));
+}
+
+/**
+ * The gradient rule of BatchNorm over [x, weight?, bias?]: through the batch statistics
+ * (batchStats true) or of the fixed affine y = (x - mean) * invstd * gamma + beta (false).
+ */
+function batchNormRule(
+  be: Backend, x: Tensor, v: ChannelView, weight: Tensor | null, mean: Storage, invstd: Storage, batchStats: boolean,
+): (g: Storage, want: { x: boolean; weight: boolean; bias: boolean }) => [Storage | null, Storage | null, Storage | null] {
+  return (g, want) => {
     const gx = want.x ? be.empty(x.size) : null;
     const gw = want.weight ? be.zeros(v.C) : null;
     const gb = want.bias ? be.zeros(v.C) : null;
     be.batchNormBackward({
-      x: x.storage, dy: g, N: v.N, C: v.C, S: v.S, mean, invstd, gamma: st(weight), batchStats: false,
+      x: x.storage, dy: g, N: v.N, C: v.C, S: v.S, mean, invstd, gamma: st(weight), batchStats,
       dx: gx, dgamma: gw, dbeta: gb, count: null, threshold: 0, mu0: null, rstd0: null,
     });
     return [gx, gw, gb];
-  });
+  };
 }
 
 export interface BatchNormOptions {
@@ -199,16 +209,7 @@ export function batchNorm(
   if (runningMean !== null || runningVar !== null) {
     updateRunningStats(runningMean, runningVar, mean, bvar, v.N * v.S, momentumOf(options), options.numBatchesTracked ?? null);
   }
-  return recordNorm(out, fn, x, weight, bias, (g, want) => {
-    const gx = want.x ? be.empty(x.size) : null;
-    const gw = want.weight ? be.zeros(v.C) : null;
-    const gb = want.bias ? be.zeros(v.C) : null;
-    be.batchNormBackward({
-      x: x.storage, dy: g, N: v.N, C: v.C, S: v.S, mean, invstd, gamma: st(weight), batchStats: true,
-      dx: gx, dgamma: gw, dbeta: gb, count: null, threshold: 0, mu0: null, rstd0: null,
-    });
-    return [gx, gw, gb];
-  });
+  return recordNorm(out, fn, x, weight, bias, batchNormRule(be, x, v, weight, mean, invstd, true));
 }
 
 export interface FilteredBatchNormOptions extends BatchNormOptions {

@@ -52,7 +52,7 @@ export const cpuMemory: MemoryVerbs = {
   downloadIndexSync: (s) => hostIndexArray(s, 'downloadIndexSync').slice(),
   release(s: Storage) {
     if (s instanceof HostIndexStorage) {
-      s.release();
+      s.detachArray();
       return;
     }
     if (!(s instanceof HostStorage) || s.released) return;
