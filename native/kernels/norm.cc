@@ -533,6 +533,59 @@ NL_TARGET_AVX2 void dx_row_stream(const float* x, const float* dy, float* dx, in
   for (; i < n; ++i) dx[i] = a * dy[i] + (b * x[i] + c);
   _mm_sfence();
 }
+
+// The same for the fused activations: act_affine_row / act_dx_row with streaming stores.
+template <int A>
+NL_TARGET_AVX2 void act_affine_row_stream_t(const float* x, float* y, int64_t n, float a, float b, float p, int64_t pf) {
+  const v8f a8 = splat8(a), b8 = splat8(b), p8 = splat8(p);
+  int64_t i = 0;
+  for (; i < n && reinterpret_cast<uintptr_t>(y + i) % 32 != 0; ++i) y[i] = act_fwd1<A>(x[i] * a + b, p);
+  for (; i + kLanes <= n; i += kLanes) {
+    __builtin_prefetch(x + pf + i);
+    _mm256_stream_ps(y + i, reinterpret_cast<__m256>(act_fwd8<A>(load8(x + i) * a8 + b8, p8)));
+    _mm256_stream_ps(y + i + 8, reinterpret_cast<__m256>(act_fwd8<A>(load8(x + i + 8) * a8 + b8, p8)));
+  }
+  for (; i < n; ++i) y[i] = act_fwd1<A>(x[i] * a + b, p);
+  _mm_sfence();
+}
+
+template <int A>
+NL_TARGET_AVX2 void act_dx_row_stream_t(const float* x, const float* dy, float* dx, int64_t n, float ga, float cb,
+                                        float cc, float a, float b, float p, int64_t pf) {
+  const v8f ga8 = splat8(ga), cb8 = splat8(cb), cc8 = splat8(cc), a8 = splat8(a), b8 = splat8(b), p8 = splat8(p);
+  int64_t i = 0;
+  for (; i < n && reinterpret_cast<uintptr_t>(dx + i) % 32 != 0; ++i)
+    dx[i] = ga * act_grad1<A>(x[i] * a + b, dy[i], p) + (cb * x[i] + cc);
+  for (; i + kLanes <= n; i += kLanes) {
+    __builtin_prefetch(x + pf + i);
+    __builtin_prefetch(dy + pf + i);
+    const v8f x0 = load8(x + i), x1 = load8(x + i + 8);
+    const v8f d0 = ga8 * act_grad8<A>(x0 * a8 + b8, load8(dy + i), p8) + (cb8 * x0 + cc8);
+    const v8f d1 = ga8 * act_grad8<A>(x1 * a8 + b8, load8(dy + i + 8), p8) + (cb8 * x1 + cc8);
+    _mm256_stream_ps(dx + i, reinterpret_cast<__m256>(d0));
+    _mm256_stream_ps(dx + i + 8, reinterpret_cast<__m256>(d1));
+  }
+  for (; i < n; ++i) dx[i] = ga * act_grad1<A>(x[i] * a + b, dy[i], p) + (cb * x[i] + cc);
+  _mm_sfence();
+}
+
+void act_affine_row_stream(int act, const float* x, float* y, int64_t n, float a, float b, float p, int64_t pf) {
+  switch (act) {
+    case 1: act_affine_row_stream_t<1>(x, y, n, a, b, p, pf); break;
+    case 2: act_affine_row_stream_t<2>(x, y, n, a, b, p, pf); break;
+    case 3: act_affine_row_stream_t<3>(x, y, n, a, b, p, pf); break;
+    default: act_affine_row_stream_t<4>(x, y, n, a, b, p, pf); break;
+  }
+}
+void act_dx_row_stream(int act, const float* x, const float* dy, float* dx, int64_t n, float ga, float cb, float cc,
+                       float a, float b, float p, int64_t pf) {
+  switch (act) {
+    case 1: act_dx_row_stream_t<1>(x, dy, dx, n, ga, cb, cc, a, b, p, pf); break;
+    case 2: act_dx_row_stream_t<2>(x, dy, dx, n, ga, cb, cc, a, b, p, pf); break;
+    case 3: act_dx_row_stream_t<3>(x, dy, dx, n, ga, cb, cc, a, b, p, pf); break;
+    default: act_dx_row_stream_t<4>(x, dy, dx, n, ga, cb, cc, a, b, p, pf); break;
+  }
+}
 #endif
 
 // Streaming stores pay off for outputs well beyond the L2/L3 sizes, on the SIMD paths, with
@@ -678,7 +731,15 @@ void batch_norm_forward(const float* x, int64_t N, int64_t C, int64_t S, const f
   auto apply = [&](int64_t c, int64_t n0, int64_t n1) {
     if (y == nullptr) return;
     if (act != 0) {
-      for (int64_t n = n0; n < n1; ++n) act_affine_row(act, g.row(x, n, c), g.row(y, n, c), S, ca[c], cb[c], act_param, g.next(n));
+      for (int64_t n = n0; n < n1; ++n) {
+#if NL_HAS_X86
+        if (stream) {
+          act_affine_row_stream(act, g.row(x, n, c), g.row(y, n, c), S, ca[c], cb[c], act_param, g.next(n));
+          continue;
+        }
+#endif
+        act_affine_row(act, g.row(x, n, c), g.row(y, n, c), S, ca[c], cb[c], act_param, g.next(n));
+      }
       return;
     }
     for (int64_t n = n0; n < n1; ++n) {
@@ -773,9 +834,17 @@ void batch_norm_backward(const float* x, const float* dy, int64_t N, int64_t C, 
   auto apply = [&](int64_t c, int64_t n0, int64_t n1) {
     if (dx == nullptr) return;
     if (act != 0) {
-      for (int64_t n = n0; n < n1; ++n)
+      for (int64_t n = n0; n < n1; ++n) {
+#if NL_HAS_X86
+        if (stream) {
+          act_dx_row_stream(act, g.row(x, n, c), g.row(dy, n, c), g.row(dx, n, c), S, ca[c], cb[c], cc[c], sa[c], sb[c],
+                            act_param, g.next(n));
+          continue;
+        }
+#endif
         act_dx_row(act, g.row(x, n, c), g.row(dy, n, c), g.row(dx, n, c), S, ca[c], cb[c], cc[c], sa[c], sb[c],
                    act_param, g.next(n));
+      }
       return;
     }
     for (int64_t n = n0; n < n1; ++n) {
