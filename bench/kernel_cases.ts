@@ -312,6 +312,21 @@ export function kernelCases(): KernelCase[] {
         x, dy, N, C, S, mean: st[0], invstd: st[1], gamma: ones, batchStats: true, dx, dgamma: st[3], dbeta: st[4], ...noneB,
       });
     });
+    // BatchNormAct2d's kernels: relu fused into the BN passes (same traffic as plain BN).
+    add('batchNormForward', `batchNormForward relu ${shapeName(xs)}`, 2 * n * F4, 6 * n, () => {
+      const x = up(fill(n, 27)), y = backend.empty(n), st = Array.from({ length: 3 }, () => backend.empty(C));
+      return () => backend.batchNormForward({
+        x, N, C, S, gamma: ones, beta: zeros, eps: 1e-5, y, mean: st[0], invstd: st[1], variance: st[2], ...none, act: 'relu',
+      });
+    });
+    add('batchNormBackward', `batchNormBackward relu ${shapeName(xs)}`, 3 * n * F4, 12 * n, () => {
+      const x = up(fill(n, 27)), y = backend.empty(n), dy = up(fill(n, 28)), dx = backend.empty(n);
+      const st = Array.from({ length: 5 }, () => backend.empty(C));
+      backend.batchNormForward({ x, N, C, S, gamma: ones, beta: zeros, eps: 1e-5, y, mean: st[0], invstd: st[1], variance: st[2], ...none, act: 'relu' });
+      return () => backend.batchNormBackward({
+        x, dy, N, C, S, mean: st[0], invstd: st[1], gamma: ones, batchStats: true, dx, dgamma: st[3], dbeta: st[4], ...noneB, beta: zeros, act: 'relu',
+      });
+    });
     add('normChannelAffine', `normChannelAffine ${shapeName(xs)}`, 2 * n * F4, 2 * n, () => {
       const x = up(fill(n, 27)), y = backend.empty(n), scale = up(fill(C, 29)), shift = up(fill(C, 30));
       return () => backend.normChannelAffine({ x, N, C, S, scale, shift, y });
@@ -349,6 +364,17 @@ export function kernelCases(): KernelCase[] {
       const dy = up(fill(n, 28)), dx = backend.empty(n), dg = backend.empty(C), db = backend.empty(C);
       backend.groupNormForward({ x, N, G, Cg, S, gamma: ones, beta: zeros, eps: 1e-5, y, mean, invstd, variance: null });
       return () => backend.groupNormBackward({ x, dy, N, G, Cg, S, mean, invstd, gamma: ones, dx, dgamma: dg, dbeta: db });
+    });
+    // GroupNormAct's kernels: relu fused into the GN passes.
+    add('groupNormForward', `groupNormForward relu G${G} ${shapeName(xs)}`, 2 * n * F4, 6 * n, () => {
+      const x = up(fill(n, 27)), y = backend.empty(n), mean = backend.empty(N * G), invstd = backend.empty(N * G);
+      return () => backend.groupNormForward({ x, N, G, Cg, S, gamma: ones, beta: zeros, eps: 1e-5, y, mean, invstd, variance: null, act: 'relu' });
+    });
+    add('groupNormBackward', `groupNormBackward relu G${G} ${shapeName(xs)}`, 3 * n * F4, 12 * n, () => {
+      const x = up(fill(n, 27)), y = backend.empty(n), mean = backend.empty(N * G), invstd = backend.empty(N * G);
+      const dy = up(fill(n, 28)), dx = backend.empty(n), dg = backend.empty(C), db = backend.empty(C);
+      backend.groupNormForward({ x, N, G, Cg, S, gamma: ones, beta: zeros, eps: 1e-5, y, mean, invstd, variance: null, act: 'relu' });
+      return () => backend.groupNormBackward({ x, dy, N, G, Cg, S, mean, invstd, gamma: ones, dx, dgamma: dg, dbeta: db, beta: zeros, act: 'relu' });
     });
     // The batch-independent norms (timm's LayerNorm2d, FRN + TLU, EvoNorm S0 and B0).
     add('channelNormForward', `channelNormForward ${shapeName(xs)}`, 2 * n * F4, 5 * n, () => {

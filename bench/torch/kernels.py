@@ -343,6 +343,23 @@ def cases(threads):
             return lambda: aten.native_batch_norm_backward(dy, x, w, None, None, mean, invstd, True, 1e-5, [True, True, True])
         add(f"batchNormBackward {sname(xs)}", s_bnb)
 
+        # BatchNormAct2d's step in PyTorch: the BN kernel, then relu and its backward separately.
+        def s_bnaf(xs=xs, C=C):
+            x, w, b = rnd(xs), torch.ones(C), torch.zeros(C)
+            return lambda: torch.relu(aten.native_batch_norm(x, w, b, None, None, True, 0.1, 1e-5)[0])
+        add(f"batchNormForward relu {sname(xs)}", s_bnaf)
+
+        def s_bnab(xs=xs, C=C):
+            x, w, b, dy = rnd(xs), torch.ones(C), torch.zeros(C), rnd(xs)
+            y0, mean, invstd = aten.native_batch_norm(x, w, b, None, None, True, 0.1, 1e-5)
+            y = torch.relu(y0)
+
+            def step():
+                g = aten.threshold_backward(dy, y, 0)
+                return aten.native_batch_norm_backward(g, x, w, None, None, mean, invstd, True, 1e-5, [True, True, True])
+            return step
+        add(f"batchNormBackward relu {sname(xs)}", s_bnab)
+
         def s_aff(xs=xs, C=C):
             x, w, b, rm, rv = rnd(xs), rnd((C,)), rnd((C,)), torch.zeros(C), torch.ones(C)
             return lambda: F.batch_norm(x, rm, rv, w, b, False)
@@ -358,6 +375,23 @@ def cases(threads):
             _, mean, rstd = aten.native_group_norm(x, w, b, N, C, HW, G, 1e-5)
             return lambda: aten.native_group_norm_backward(dy, x, mean, rstd, w, N, C, HW, G, [True, True, True])
         add(f"groupNormBackward G{G} {sname(xs)}", s_gnb)
+
+        # GroupNormAct's step in PyTorch: the GN kernel, then relu and its backward separately.
+        def s_gnaf(xs=xs, N=N, C=C, HW=HW, G=G):
+            x, w, b = rnd(xs), torch.ones(C), torch.zeros(C)
+            return lambda: torch.relu(aten.native_group_norm(x, w, b, N, C, HW, G, 1e-5)[0])
+        add(f"groupNormForward relu G{G} {sname(xs)}", s_gnaf)
+
+        def s_gnab(xs=xs, N=N, C=C, HW=HW, G=G):
+            x, w, b, dy = rnd(xs), torch.ones(C), torch.zeros(C), rnd(xs)
+            y0, mean, rstd = aten.native_group_norm(x, w, b, N, C, HW, G, 1e-5)
+            y = torch.relu(y0)
+
+            def step():
+                g = aten.threshold_backward(dy, y, 0)
+                return aten.native_group_norm_backward(g, x, mean, rstd, w, N, C, HW, G, [True, True, True])
+            return step
+        add(f"groupNormBackward relu G{G} {sname(xs)}", s_gnab)
 
         # timm's formulas for the batch-independent norms (PyTorch 1.13 has no such layer); the
         # backward lines time autograd through the same graph, as a timm user's step runs them.

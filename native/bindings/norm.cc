@@ -7,8 +7,15 @@
 namespace nl {
 namespace {
 
+// The fused activation code at argument i (kernels/norm.h: 0 none .. 4 tanh).
+int act_code(const Args& a, size_t i) {
+  const int64_t act = a.int64(i);
+  if (act < 0 || act > 4) a.fail(i, "must be an activation code in 0..4 (none, relu, leaky relu, sigmoid, tanh)");
+  return static_cast<int>(act);
+}
+
 // batchNormForward(x, N, C, S, gamma|null, beta|null, eps, y|null, mean, invstd, var,
-//                  threshold, mu0|null, rstd0|null, kept|null)
+//                  threshold, mu0|null, rstd0|null, kept|null, act, actParam)
 void BatchNormForward(const Args& a) {
   const NormHead h(a, false, false);
   const float* gamma = a.opt_f32(4, h.nc);
@@ -23,12 +30,15 @@ void BatchNormForward(const Args& a) {
   float* mu0 = filtered ? a.f32(12, h.nc) : nullptr;
   float* rstd0 = filtered ? a.f32(13, h.nc) : nullptr;
   float* kept = filtered ? a.f32(14, h.nc) : nullptr;
+  const int act = act_code(a, 15);
+  const float act_param = static_cast<float>(a.num(16));
   if (h.N * h.S < 2) a.fail(1, "(N * S) must be >= 2: batch statistics need more than 1 value per channel");
-  batch_norm_forward(h.x, h.N, h.C, h.S, gamma, beta, eps, y, mean, invstd, var, T, mu0, rstd0, kept);
+  if (filtered && act != 0) a.fail(15, "must be 0 (no activation) for Filtered BN (threshold > 0)");
+  batch_norm_forward(h.x, h.N, h.C, h.S, gamma, beta, eps, y, mean, invstd, var, T, mu0, rstd0, kept, act, act_param);
 }
 
 // batchNormBackward(x, dy, N, C, S, mean, invstd, gamma|null, batchStats, dx|null, dgamma|null,
-//                   dbeta|null, count|null, threshold, mu0|null, rstd0|null)
+//                   dbeta|null, count|null, threshold, mu0|null, rstd0|null, beta|null, act, actParam)
 void BatchNormBackward(const Args& a) {
   const NormHead h(a, true, false);
   const float* mean = a.f32(5, h.nc);
@@ -43,8 +53,12 @@ void BatchNormBackward(const Args& a) {
   const bool filtered = T > 0.f;
   const float* mu0 = filtered ? a.f32(14, h.nc) : nullptr;
   const float* rstd0 = filtered ? a.f32(15, h.nc) : nullptr;
+  const float* beta = a.opt_f32(16, h.nc);
+  const int act = act_code(a, 17);
+  const float act_param = static_cast<float>(a.num(18));
+  if (filtered && act != 0) a.fail(17, "must be 0 (no activation) for Filtered BN (threshold > 0)");
   batch_norm_backward(h.x, h.dy, h.N, h.C, h.S, mean, invstd, gamma, batch_stats, dx, dgamma, dbeta, count, T, mu0,
-                      rstd0);
+                      rstd0, beta, act, act_param);
 }
 
 // normChannelAffine(x, N, C, S, scale, shift, y)
@@ -56,7 +70,7 @@ void NormChannelAffine(const Args& a) {
   norm_channel_affine(h.x, h.N, h.C, h.S, scale, shift, y);
 }
 
-// groupNormForward(x, N, G, Cg, S, gamma|null, beta|null, eps, y, mean, invstd, var|null)
+// groupNormForward(x, N, G, Cg, S, gamma|null, beta|null, eps, y, mean, invstd, var|null, act, actParam)
 void GroupNormForward(const Args& a) {
   const NormHead h(a, false, true);
   const float* gamma = a.opt_f32(5, h.nc);
@@ -66,10 +80,13 @@ void GroupNormForward(const Args& a) {
   float* mean = a.f32(9, h.ng);
   float* invstd = a.f32(10, h.ng);
   float* var = a.opt_f32(11, h.ng);
-  group_norm_forward(h.x, h.N, h.G, h.Cg, h.S, gamma, beta, eps, y, mean, invstd, var);
+  const int act = act_code(a, 12);
+  const float act_param = static_cast<float>(a.num(13));
+  group_norm_forward(h.x, h.N, h.G, h.Cg, h.S, gamma, beta, eps, y, mean, invstd, var, act, act_param);
 }
 
-// groupNormBackward(x, dy, N, G, Cg, S, mean, invstd, gamma|null, dx|null, dgamma|null, dbeta|null)
+// groupNormBackward(x, dy, N, G, Cg, S, mean, invstd, gamma|null, dx|null, dgamma|null, dbeta|null,
+//                   beta|null, act, actParam)
 void GroupNormBackward(const Args& a) {
   const NormHead h(a, true, true);
   const float* mean = a.f32(6, h.ng);
@@ -78,7 +95,10 @@ void GroupNormBackward(const Args& a) {
   float* dx = a.opt_f32(9, h.total);
   float* dgamma = a.opt_f32(10, h.nc);
   float* dbeta = a.opt_f32(11, h.nc);
-  group_norm_backward(h.x, h.dy, h.N, h.G, h.Cg, h.S, mean, invstd, gamma, dx, dgamma, dbeta);
+  const float* beta = a.opt_f32(12, h.nc);
+  const int act = act_code(a, 13);
+  const float act_param = static_cast<float>(a.num(14));
+  group_norm_backward(h.x, h.dy, h.N, h.G, h.Cg, h.S, mean, invstd, gamma, dx, dgamma, dbeta, beta, act, act_param);
 }
 
 // copyFloats(src, dst)

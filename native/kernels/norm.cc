@@ -283,6 +283,222 @@ NL_ISA_VARIANTS(dx_vec_row,
                 (const float* x, const float* dy, float* dx, int64_t n, float r, const float* gamma, float b, float c0),
                 (x, dy, dx, n, r, gamma, b, c0), dx_vec_row_body)
 
+// ---------------------------------------------------------------------------------------------
+// Fused activations (BatchNormAct2d, GroupNormAct): the forward writes act(v) with the
+// pre-activation v = x * a + b (a = gamma * invstd, b = beta - mean * a per channel) and never
+// stores v. The backward recomputes v from x and the saved statistics instead of reading the
+// forward output y: the BN/GN backward reads x anyway (for xhat), so recomputing costs a few
+// flops per element while reading y would add one pass over memory per backward sweep (two in
+// all: reduction and dx). g = dy * act'(v) then replaces dy in the reductions and in dx.
+// Codes (kernels/norm.ts NormAct): 0 none, 1 relu, 2 leaky relu (slope p), 3 sigmoid, 4 tanh.
+// Each code is a template parameter of its row bodies: the activation is chosen once per row,
+// outside the element loops, and the plain kernels (code 0) keep their own rows untouched.
+
+// exp(x) per lane on 8-float vectors (the Cephes expf scheme of simd.inc's vexp, about 1 ulp):
+// below ln(FLT_MIN) gives 0, above ln(FLT_MAX) +inf.
+NL_INLINE v8f exp8(v8f x) {
+  const v8i under = x < splat8(-87.33654475f);
+  const v8i over = x > splat8(88.72283935546875f);
+  x = x > splat8(88.72283935546875f) ? splat8(88.72283935546875f) : x;
+  x = x < splat8(-87.33654475f) ? splat8(-87.33654475f) : x;
+  const v8f magic = splat8(12582912.f);
+  const v8f t = x * splat8(1.44269504088896341f) + magic;
+  const v8f n = t - magic;
+  v8f r = x - n * splat8(0.693359375f);
+  r = r - n * splat8(-2.12194440e-4f);
+  v8f p = splat8(1.9875691500e-4f);
+  p = p * r + splat8(1.3981999507e-3f);
+  p = p * r + splat8(8.3334519073e-3f);
+  p = p * r + splat8(4.1665795894e-2f);
+  p = p * r + splat8(1.6666665459e-1f);
+  p = p * r + splat8(5.0000001201e-1f);
+  p = p * (r * r) + r + splat8(1.f);
+  v8i ni;
+  __builtin_memcpy(&ni, &t, sizeof ni);
+  ni = ni - 0x4B400000;
+  const v8i top = ni > 127;
+  ni = top ? ni - 1 : ni;
+  const v8i bits = (ni + 127) << 23;
+  v8f scale;
+  __builtin_memcpy(&scale, &bits, sizeof scale);
+  v8f res = p * scale;
+  res = top ? res * splat8(2.f) : res;
+  res = over ? splat8(__builtin_inff()) : res;
+  return under ? splat8(0.f) : res;
+}
+
+// tanh per lane (Cephes tanhf): |v| < 0.625: v + v^3 P(v^2); else sign(v) (1 - 2 / (exp(2|v|) + 1)).
+NL_INLINE v8f tanh8(v8f v) {
+  const v8f z = v * v;
+  v8f p = splat8(-5.70498872745e-3f);
+  p = p * z + splat8(2.06390887954e-2f);
+  p = p * z + splat8(-5.37397155531e-2f);
+  p = p * z + splat8(1.33314422036e-1f);
+  p = p * z + splat8(-3.33332819422e-1f);
+  const v8f small = p * z * v + v;
+  const v8f av = v < splat8(0.f) ? -v : v;
+  const v8f big = splat8(1.f) - splat8(2.f) / (exp8(av + av) + splat8(1.f));
+  const v8f sbig = v < splat8(0.f) ? -big : big;
+  return av < splat8(0.625f) ? small : sbig;
+}
+
+template <int A>
+NL_INLINE v8f act_fwd8(v8f v, v8f p) {
+  if constexpr (A == 1) return v > splat8(0.f) ? v : splat8(0.f);
+  else if constexpr (A == 2) return v > splat8(0.f) ? v : v * p;
+  else if constexpr (A == 3) return splat8(1.f) / (splat8(1.f) + exp8(-v));
+  else return tanh8(v);
+}
+template <int A>
+NL_INLINE float act_fwd1(float v, float p) {
+  if constexpr (A == 1) return v > 0.f ? v : 0.f;
+  else if constexpr (A == 2) return v > 0.f ? v : v * p;
+  else if constexpr (A == 3) return 1.f / (1.f + std::exp(-v));
+  else return std::tanh(v);
+}
+// g = dy * act'(v); relu / leaky relu take the derivative at 0 from the left (PyTorch's).
+template <int A>
+NL_INLINE v8f act_grad8(v8f v, v8f dy, v8f p) {
+  if constexpr (A == 1) return v > splat8(0.f) ? dy : splat8(0.f);
+  else if constexpr (A == 2) return v > splat8(0.f) ? dy : dy * p;
+  else if constexpr (A == 3) {
+    const v8f s = splat8(1.f) / (splat8(1.f) + exp8(-v));
+    return dy * (s * (splat8(1.f) - s));
+  } else {
+    const v8f t = tanh8(v);
+    return dy * (splat8(1.f) - t * t);
+  }
+}
+template <int A>
+NL_INLINE float act_grad1(float v, float dy, float p) {
+  if constexpr (A == 1) return v > 0.f ? dy : 0.f;
+  else if constexpr (A == 2) return v > 0.f ? dy : dy * p;
+  else if constexpr (A == 3) {
+    const float s = 1.f / (1.f + std::exp(-v));
+    return dy * (s * (1.f - s));
+  } else {
+    const float t = std::tanh(v);
+    return dy * (1.f - t * t);
+  }
+}
+
+// y = act(x * a + b).
+template <int A>
+NL_INLINE void act_affine_row_body(const float* x, float* y, int64_t n, float a, float b, float p, int64_t pf) {
+  const v8f a8 = splat8(a), b8 = splat8(b), p8 = splat8(p);
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    __builtin_prefetch(x + pf + i);
+    store8(y + i, act_fwd8<A>(load8(x + i) * a8 + b8, p8));
+    store8(y + i + 8, act_fwd8<A>(load8(x + i + 8) * a8 + b8, p8));
+  }
+  for (; i < n; ++i) y[i] = act_fwd1<A>(x[i] * a + b, p);
+}
+
+// With g = dy * act'(x * a + b): out[0] = sum(g), out[1] = sum(g * (x - mu)).
+template <int A>
+NL_INLINE void act_bwd_reduce_row_body(const float* x, const float* dy, int64_t n, float mu, float a, float b, float p,
+                                       int64_t pf, double* out) {
+  double s1 = 0.0, s2 = 0.0;
+  const v8f m8 = splat8(mu), a8 = splat8(a), b8 = splat8(b), p8 = splat8(p);
+  for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
+    const int64_t c1 = std::min(n, c0 + kChunk);
+    v8f a1 = {}, b1 = {}, a2 = {}, b2 = {};
+    int64_t i = c0;
+    for (; i + kLanes <= c1; i += kLanes) {
+      __builtin_prefetch(x + pf + i);
+      __builtin_prefetch(dy + pf + i);
+      const v8f x0 = load8(x + i), x1 = load8(x + i + 8);
+      const v8f g0 = act_grad8<A>(x0 * a8 + b8, load8(dy + i), p8);
+      const v8f g1 = act_grad8<A>(x1 * a8 + b8, load8(dy + i + 8), p8);
+      a1 += g0;
+      b1 += g1;
+      a2 += g0 * (x0 - m8);
+      b2 += g1 * (x1 - m8);
+    }
+    double t1 = hsum(a1, b1), t2 = hsum(a2, b2);
+    for (; i < c1; ++i) {
+      const float g = act_grad1<A>(x[i] * a + b, dy[i], p);
+      t1 += g;
+      t2 += static_cast<double>(g) * (x[i] - mu);
+    }
+    s1 += t1;
+    s2 += t2;
+  }
+  out[0] = s1;
+  out[1] = s2;
+}
+
+// dx = ga * g + (cb * x + cc) with g = dy * act'(x * a + b).
+template <int A>
+NL_INLINE void act_dx_row_body(const float* x, const float* dy, float* dx, int64_t n, float ga, float cb, float cc,
+                               float a, float b, float p, int64_t pf) {
+  const v8f ga8 = splat8(ga), cb8 = splat8(cb), cc8 = splat8(cc), a8 = splat8(a), b8 = splat8(b), p8 = splat8(p);
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    __builtin_prefetch(x + pf + i);
+    __builtin_prefetch(dy + pf + i);
+    const v8f x0 = load8(x + i), x1 = load8(x + i + 8);
+    store8(dx + i, ga8 * act_grad8<A>(x0 * a8 + b8, load8(dy + i), p8) + (cb8 * x0 + cc8));
+    store8(dx + i + 8, ga8 * act_grad8<A>(x1 * a8 + b8, load8(dy + i + 8), p8) + (cb8 * x1 + cc8));
+  }
+  for (; i < n; ++i) dx[i] = ga * act_grad1<A>(x[i] * a + b, dy[i], p) + (cb * x[i] + cc);
+}
+
+#define NL_ACT_ROWS(A)                                                                                               \
+  NL_ISA_VARIANTS(act_affine_row_##A, (const float* x, float* y, int64_t n, float a, float b, float p, int64_t pf),   \
+                  (x, y, n, a, b, p, pf), act_affine_row_body<A>)                                                    \
+  NL_ISA_VARIANTS(act_bwd_reduce_row_##A,                                                                            \
+                  (const float* x, const float* dy, int64_t n, float mu, float a, float b, float p, int64_t pf,      \
+                   double* out),                                                                                     \
+                  (x, dy, n, mu, a, b, p, pf, out), act_bwd_reduce_row_body<A>)                                      \
+  NL_ISA_VARIANTS(act_dx_row_##A,                                                                                    \
+                  (const float* x, const float* dy, float* dx, int64_t n, float ga, float cb, float cc, float a,     \
+                   float b, float p, int64_t pf),                                                                    \
+                  (x, dy, dx, n, ga, cb, cc, a, b, p, pf), act_dx_row_body<A>)
+NL_ACT_ROWS(1)
+NL_ACT_ROWS(2)
+NL_ACT_ROWS(3)
+NL_ACT_ROWS(4)
+#undef NL_ACT_ROWS
+
+// Row entry points by activation code (1..4; code 0 takes the plain rows).
+void act_affine_row(int act, const float* x, float* y, int64_t n, float a, float b, float p, int64_t pf) {
+  switch (act) {
+    case 1: act_affine_row_1(x, y, n, a, b, p, pf); break;
+    case 2: act_affine_row_2(x, y, n, a, b, p, pf); break;
+    case 3: act_affine_row_3(x, y, n, a, b, p, pf); break;
+    default: act_affine_row_4(x, y, n, a, b, p, pf); break;
+  }
+}
+void act_bwd_reduce_row(int act, const float* x, const float* dy, int64_t n, float mu, float a, float b, float p,
+                        int64_t pf, double* out) {
+  switch (act) {
+    case 1: act_bwd_reduce_row_1(x, dy, n, mu, a, b, p, pf, out); break;
+    case 2: act_bwd_reduce_row_2(x, dy, n, mu, a, b, p, pf, out); break;
+    case 3: act_bwd_reduce_row_3(x, dy, n, mu, a, b, p, pf, out); break;
+    default: act_bwd_reduce_row_4(x, dy, n, mu, a, b, p, pf, out); break;
+  }
+}
+void act_dx_row(int act, const float* x, const float* dy, float* dx, int64_t n, float ga, float cb, float cc, float a,
+                float b, float p, int64_t pf) {
+  switch (act) {
+    case 1: act_dx_row_1(x, dy, dx, n, ga, cb, cc, a, b, p, pf); break;
+    case 2: act_dx_row_2(x, dy, dx, n, ga, cb, cc, a, b, p, pf); break;
+    case 3: act_dx_row_3(x, dy, dx, n, ga, cb, cc, a, b, p, pf); break;
+    default: act_dx_row_4(x, dy, dx, n, ga, cb, cc, a, b, p, pf); break;
+  }
+}
+
+// The pre-activation's per-channel scale and shift, a = gamma * invstd and b = beta - mean * a,
+// from the statistics as stored (float): forward and backward compute the same a and b, so the
+// backward sees the same v = x * a + b (and relu the same mask) as the forward.
+void preact_coeffs(float mean, float invstd, double gamma, double beta, float* a, float* b) {
+  const double av = gamma * static_cast<double>(invstd);
+  *a = static_cast<float>(av);
+  *b = static_cast<float>(beta - static_cast<double>(mean) * av);
+}
+
 // Streaming-store versions of the output rows, for tensors larger than the caches: the output
 // is not read here, so writing around the caches saves the read-for-ownership traffic and
 // keeps the input rows cached between the statistics and normalize passes. The first values
@@ -316,6 +532,59 @@ NL_TARGET_AVX2 void dx_row_stream(const float* x, const float* dy, float* dx, in
   }
   for (; i < n; ++i) dx[i] = a * dy[i] + (b * x[i] + c);
   _mm_sfence();
+}
+
+// The same for the fused activations: act_affine_row / act_dx_row with streaming stores.
+template <int A>
+NL_TARGET_AVX2 void act_affine_row_stream_t(const float* x, float* y, int64_t n, float a, float b, float p, int64_t pf) {
+  const v8f a8 = splat8(a), b8 = splat8(b), p8 = splat8(p);
+  int64_t i = 0;
+  for (; i < n && reinterpret_cast<uintptr_t>(y + i) % 32 != 0; ++i) y[i] = act_fwd1<A>(x[i] * a + b, p);
+  for (; i + kLanes <= n; i += kLanes) {
+    __builtin_prefetch(x + pf + i);
+    _mm256_stream_ps(y + i, reinterpret_cast<__m256>(act_fwd8<A>(load8(x + i) * a8 + b8, p8)));
+    _mm256_stream_ps(y + i + 8, reinterpret_cast<__m256>(act_fwd8<A>(load8(x + i + 8) * a8 + b8, p8)));
+  }
+  for (; i < n; ++i) y[i] = act_fwd1<A>(x[i] * a + b, p);
+  _mm_sfence();
+}
+
+template <int A>
+NL_TARGET_AVX2 void act_dx_row_stream_t(const float* x, const float* dy, float* dx, int64_t n, float ga, float cb,
+                                        float cc, float a, float b, float p, int64_t pf) {
+  const v8f ga8 = splat8(ga), cb8 = splat8(cb), cc8 = splat8(cc), a8 = splat8(a), b8 = splat8(b), p8 = splat8(p);
+  int64_t i = 0;
+  for (; i < n && reinterpret_cast<uintptr_t>(dx + i) % 32 != 0; ++i)
+    dx[i] = ga * act_grad1<A>(x[i] * a + b, dy[i], p) + (cb * x[i] + cc);
+  for (; i + kLanes <= n; i += kLanes) {
+    __builtin_prefetch(x + pf + i);
+    __builtin_prefetch(dy + pf + i);
+    const v8f x0 = load8(x + i), x1 = load8(x + i + 8);
+    const v8f d0 = ga8 * act_grad8<A>(x0 * a8 + b8, load8(dy + i), p8) + (cb8 * x0 + cc8);
+    const v8f d1 = ga8 * act_grad8<A>(x1 * a8 + b8, load8(dy + i + 8), p8) + (cb8 * x1 + cc8);
+    _mm256_stream_ps(dx + i, reinterpret_cast<__m256>(d0));
+    _mm256_stream_ps(dx + i + 8, reinterpret_cast<__m256>(d1));
+  }
+  for (; i < n; ++i) dx[i] = ga * act_grad1<A>(x[i] * a + b, dy[i], p) + (cb * x[i] + cc);
+  _mm_sfence();
+}
+
+void act_affine_row_stream(int act, const float* x, float* y, int64_t n, float a, float b, float p, int64_t pf) {
+  switch (act) {
+    case 1: act_affine_row_stream_t<1>(x, y, n, a, b, p, pf); break;
+    case 2: act_affine_row_stream_t<2>(x, y, n, a, b, p, pf); break;
+    case 3: act_affine_row_stream_t<3>(x, y, n, a, b, p, pf); break;
+    default: act_affine_row_stream_t<4>(x, y, n, a, b, p, pf); break;
+  }
+}
+void act_dx_row_stream(int act, const float* x, const float* dy, float* dx, int64_t n, float ga, float cb, float cc,
+                       float a, float b, float p, int64_t pf) {
+  switch (act) {
+    case 1: act_dx_row_stream_t<1>(x, dy, dx, n, ga, cb, cc, a, b, p, pf); break;
+    case 2: act_dx_row_stream_t<2>(x, dy, dx, n, ga, cb, cc, a, b, p, pf); break;
+    case 3: act_dx_row_stream_t<3>(x, dy, dx, n, ga, cb, cc, a, b, p, pf); break;
+    default: act_dx_row_stream_t<4>(x, dy, dx, n, ga, cb, cc, a, b, p, pf); break;
+  }
 }
 #endif
 
@@ -435,7 +704,7 @@ void hint_huge_pages(float* p, size_t n) {
 
 void batch_norm_forward(const float* x, int64_t N, int64_t C, int64_t S, const float* gamma, const float* beta,
                         double eps, float* y, float* mean, float* invstd, float* var, float T, float* mu0, float* rstd0,
-                        float* kept) {
+                        float* kept, int act, float act_param) {
   const size_t total = static_cast<size_t>(N * C * S), nc = static_cast<size_t>(C);
   const bool filtered = T > 0.f;
   hint_huge_pages(y, total);
@@ -451,12 +720,28 @@ void batch_norm_forward(const float* x, int64_t N, int64_t C, int64_t S, const f
     var[c] = static_cast<float>(v);
     invstd[c] = static_cast<float>(r);
     const double gm = gamma ? gamma[c] : 1.0, bt = beta ? beta[c] : 0.0;
+    if (act != 0) {
+      preact_coeffs(mean[c], invstd[c], gm, bt, &ca[c], &cb[c]);
+      return;
+    }
     ca[c] = static_cast<float>(gm * r);
     cb[c] = static_cast<float>(bt - mu * gm * r);
   };
   const bool stream = use_stream(y, S, N * C * S);
   auto apply = [&](int64_t c, int64_t n0, int64_t n1) {
     if (y == nullptr) return;
+    if (act != 0) {
+      for (int64_t n = n0; n < n1; ++n) {
+#if NL_HAS_X86
+        if (stream) {
+          act_affine_row_stream(act, g.row(x, n, c), g.row(y, n, c), S, ca[c], cb[c], act_param, g.next(n));
+          continue;
+        }
+#endif
+        act_affine_row(act, g.row(x, n, c), g.row(y, n, c), S, ca[c], cb[c], act_param, g.next(n));
+      }
+      return;
+    }
     for (int64_t n = n0; n < n1; ++n) {
 #if NL_HAS_X86
       if (stream) {
@@ -515,11 +800,16 @@ void batch_norm_forward(const float* x, int64_t N, int64_t C, int64_t S, const f
 
 void batch_norm_backward(const float* x, const float* dy, int64_t N, int64_t C, int64_t S, const float* mean,
                          const float* invstd, const float* gamma, bool batch_stats, float* dx, float* dgamma, float* dbeta,
-                         const float* count, float T, const float* mu0, const float* rstd0) {
+                         const float* count, float T, const float* mu0, const float* rstd0, const float* beta, int act,
+                         float act_param) {
   const size_t total = static_cast<size_t>(N * C * S), nc = static_cast<size_t>(C);
   const bool filtered = T > 0.f;
   hint_huge_pages(dx, total);
   const Geo g = make_geo(N, C, S);
+  // With an activation: the pre-activation's scale and shift per channel (see preact_coeffs).
+  std::vector<float> sa(act != 0 ? nc : 0), sb(act != 0 ? nc : 0);
+  for (int64_t c = 0; c < C && act != 0; ++c)
+    preact_coeffs(mean[c], invstd[c], gamma ? gamma[c] : 1.0, beta ? beta[c] : 0.0, &sa[c], &sb[c]);
   const bool need_sums = dgamma != nullptr || dbeta != nullptr || (dx != nullptr && batch_stats);
   std::vector<float> ca(nc), cb(nc), cc(nc);
   auto finish = [&](int, int64_t c, const double* t) {
@@ -543,6 +833,20 @@ void batch_norm_backward(const float* x, const float* dy, int64_t N, int64_t C, 
   const bool stream = use_stream(dx, S, N * C * S);
   auto apply = [&](int64_t c, int64_t n0, int64_t n1) {
     if (dx == nullptr) return;
+    if (act != 0) {
+      for (int64_t n = n0; n < n1; ++n) {
+#if NL_HAS_X86
+        if (stream) {
+          act_dx_row_stream(act, g.row(x, n, c), g.row(dy, n, c), g.row(dx, n, c), S, ca[c], cb[c], cc[c], sa[c], sb[c],
+                            act_param, g.next(n));
+          continue;
+        }
+#endif
+        act_dx_row(act, g.row(x, n, c), g.row(dy, n, c), g.row(dx, n, c), S, ca[c], cb[c], cc[c], sa[c], sb[c],
+                   act_param, g.next(n));
+      }
+      return;
+    }
     for (int64_t n = n0; n < n1; ++n) {
       if (filtered && batch_stats)
         dx_row_masked(g.row(x, n, c), g.row(dy, n, c), g.row(dx, n, c), S, ca[c], cb[c], cc[c], mu0[c], rstd0[c], T,
@@ -562,6 +866,12 @@ void batch_norm_backward(const float* x, const float* dy, int64_t N, int64_t C, 
   channel_pipeline<2>(
       g, need_sums ? 1 : 0,
       [&](int, int64_t c, int64_t b, double* out) {
+        if (act != 0) {
+          block_sum<2>(g, c, b, out, [&](int64_t n, double* r) {
+            act_bwd_reduce_row(act, g.row(x, n, c), g.row(dy, n, c), S, mean[c], sa[c], sb[c], act_param, g.next(n), r);
+          });
+          return;
+        }
         block_sum<2>(g, c, b, out, [&](int64_t n, double* r) {
           bwd_reduce_row(g.row(x, n, c), g.row(dy, n, c), S, mean[c], g.next(n), r);
         });
@@ -589,7 +899,8 @@ void norm_channel_affine(const float* x, int64_t N, int64_t C, int64_t S, const 
 }
 
 void group_norm_forward(const float* x, int64_t N, int64_t G, int64_t Cg, int64_t S, const float* gamma_in,
-                        const float* beta_in, double eps, float* y, float* mean, float* invstd, float* var) {
+                        const float* beta_in, double eps, float* y, float* mean, float* invstd, float* var, int act,
+                        float act_param) {
   const int64_t C = G * Cg, L = Cg * S;
   const size_t total = static_cast<size_t>(N * C * S), nc = static_cast<size_t>(C);
   hint_huge_pages(y, total);
@@ -613,6 +924,14 @@ void group_norm_forward(const float* x, int64_t N, int64_t G, int64_t Cg, int64_
       if (var) var[i] = static_cast<float>(v);
       mean[i] = static_cast<float>(mu);
       invstd[i] = static_cast<float>(r);
+      if (act != 0) {
+        for (int64_t k = 0; k < Cg; ++k) {
+          float a, b;
+          preact_coeffs(mean[i], invstd[i], gamma[g0 + k], beta[g0 + k], &a, &b);
+          act_affine_row(act, xb + k * S, yb + k * S, S, a, b, act_param, 0);
+        }
+        continue;
+      }
       if (S == 1) {
         affine_vec_row(xb, yb, Cg, static_cast<float>(mu), static_cast<float>(r), gamma + g0, beta + g0);
         continue;
@@ -626,13 +945,18 @@ void group_norm_forward(const float* x, int64_t N, int64_t G, int64_t Cg, int64_
 }
 
 void group_norm_backward(const float* x, const float* dy, int64_t N, int64_t G, int64_t Cg, int64_t S, const float* mean,
-                         const float* invstd, const float* gamma_in, float* dx, float* dgamma, float* dbeta) {
+                         const float* invstd, const float* gamma_in, float* dx, float* dgamma, float* dbeta,
+                         const float* beta_in, int act, float act_param) {
   const int64_t C = G * Cg, L = Cg * S;
   const size_t total = static_cast<size_t>(N * C * S), nc = static_cast<size_t>(C);
   hint_huge_pages(dx, total);
-  std::vector<float> ones;
+  std::vector<float> ones, zeros;
   const float* gamma = gamma_in;
+  const float* beta = beta_in;
   if (!gamma) { ones.assign(nc, 1.f); gamma = ones.data(); }
+  if (!beta) { zeros.assign(nc, 0.f); beta = zeros.data(); }
+  // S == 1 without an activation runs the per-element rows; with one, the per-channel rows.
+  const bool vec = S == 1 && act == 0;
   if (N == 0 || L == 0) {
     if (dgamma) std::fill(dgamma, dgamma + C, 0.f);
     if (dbeta) std::fill(dbeta, dbeta + C, 0.f);
@@ -644,7 +968,7 @@ void group_norm_backward(const float* x, const float* dy, int64_t N, int64_t G, 
   const double m = static_cast<double>(L);
   parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
     std::vector<float> fdg, fdb;  // S == 1: float accumulators of <= 32 rows, see bwd_reduce_vec_row
-    if (S == 1) {
+    if (vec) {
       fdg.assign(static_cast<size_t>(C), 0.f);
       fdb.assign(static_cast<size_t>(C), 0.f);
     }
@@ -654,14 +978,14 @@ void group_norm_backward(const float* x, const float* dy, int64_t N, int64_t G, 
       const int64_t n_end = std::min(N, (b + 1) * rows);
       for (int64_t n = b * rows; n < n_end; ++n) {
         // The float accumulators of the S == 1 path go into double every 32 rows.
-        const bool flush = S == 1 && ((n - b * rows) % 32 == 31 || n + 1 == n_end);
+        const bool flush = vec && ((n - b * rows) % 32 == 31 || n + 1 == n_end);
         for (int64_t gi = 0; gi < G; ++gi) {
           const int64_t i = n * G + gi, c0 = gi * Cg;
           const float* xb = x + i * L;
           const float* gb = dy + i * L;
           const float mu = mean[i], r = invstd[i];
           double s1 = 0.0, s2 = 0.0;  // sum(gdy), sum(gdy * (x - mean))
-          if (S == 1) {
+          if (vec) {
             double t[2];
             bwd_reduce_vec_row(xb, gb, Cg, mu, r, gamma + c0, t, fdg.data() + c0, fdb.data() + c0);
             s1 = t[0];
@@ -669,7 +993,13 @@ void group_norm_backward(const float* x, const float* dy, int64_t N, int64_t G, 
           } else {
             for (int64_t k = 0; k < Cg; ++k) {
               double t[2];
-              bwd_reduce_row(xb + k * S, gb + k * S, S, mu, 0, t);
+              if (act != 0) {
+                float a, bb;
+                preact_coeffs(mu, r, gamma[c0 + k], beta[c0 + k], &a, &bb);
+                act_bwd_reduce_row(act, xb + k * S, gb + k * S, S, mu, a, bb, act_param, 0, t);
+              } else {
+                bwd_reduce_row(xb + k * S, gb + k * S, S, mu, 0, t);
+              }
               dg[c0 + k] += t[1] * r;
               db[c0 + k] += t[0];
               s1 += gamma[c0 + k] * t[0];
@@ -681,8 +1011,15 @@ void group_norm_backward(const float* x, const float* dy, int64_t N, int64_t G, 
           const double bv = -static_cast<double>(r) * r * r / m * s2;
           const double cv = -r / m * s1 - bv * mu;
           float* dxb = dx + i * L;
-          if (S == 1) {
+          if (vec) {
             dx_vec_row(xb, gb, dxb, Cg, r, gamma + c0, static_cast<float>(bv), static_cast<float>(cv));
+          } else if (act != 0) {
+            for (int64_t k = 0; k < Cg; ++k) {
+              float a, bb;
+              preact_coeffs(mu, r, gamma[c0 + k], beta[c0 + k], &a, &bb);
+              act_dx_row(act, xb + k * S, gb + k * S, dxb + k * S, S, r * gamma[c0 + k], static_cast<float>(bv),
+                         static_cast<float>(cv), a, bb, act_param, 0);
+            }
           } else {
             for (int64_t k = 0; k < Cg; ++k)
               dx_row(xb + k * S, gb + k * S, dxb + k * S, S, r * gamma[c0 + k], static_cast<float>(bv),

@@ -12,7 +12,8 @@ import { Tensor } from '../tensor/tensor.js';
 import { checkRank, formatShape, numelOf } from '../tensor/shape.js';
 import { sigmoid, relu, rsqrt, tanh } from './elementwise.js';
 import { pad, slice } from './shape.js';
-import { groupNorm } from './norm.js';
+import { groupNormFusedAct } from './norm.js';
+import type { NormAct } from '../backend/kernels/norm.js';
 
 function checkPerChannel(fn: string, arg: string, t: Tensor | null, C: number): void {
   if (t !== null && t.size !== C) throw new RangeError(`${fn}: ${arg} must have ${C} values (one per channel), got shape ${formatShape(t.shape)}`);
@@ -332,9 +333,18 @@ export function applyActivation(x: Tensor, act: NormActivation): Tensor {
   }
 }
 
-/** GroupNorm followed by an activation (timm's GroupNormAct), traced as one entry. */
+/** The fused-kernel activation of a layer activation ('identity': none). */
+export function normKernelAct(act: NormActivation): NormAct {
+  return act === 'identity' ? 'none' : act;
+}
+
+/**
+ * GroupNorm followed by an activation (timm's GroupNormAct), traced as one entry. The activation
+ * runs inside the GN kernels: one forward sweep writes act(v) and the backward applies act' in
+ * its reductions, with no pre-activation tensor.
+ */
 export function groupNormAct(x: Tensor, groups: number, weight: Tensor | null, bias: Tensor | null, eps: number, act: NormActivation): Tensor {
-  const out = untraced(() => applyActivation(groupNorm(x, groups, weight, bias, eps), act));
+  const out = groupNormFusedAct('groupNormAct', x, groups, weight, bias, eps, normKernelAct(act), 0);
   traceOp('groupNormAct', [x, weight, bias], out, { eps, groups, act: NORM_ACTIVATIONS.indexOf(act) });
   return out;
 }

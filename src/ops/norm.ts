@@ -9,10 +9,28 @@
 //   the factor to use; layers turn momentum = null (cumulative average) into 1 / batches.
 // - Eval with running statistics is one per-channel scale + shift: y = x * scale + shift.
 import { backendFor, type Backend, type Storage } from '../backend/index.js';
+import type { NormAct } from '../backend/kernels/norm.js';
 import { needsGrad, record } from '../autograd/graph.js';
 import { traceOp } from '../autograd/trace.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank, formatShape, numelOf } from '../tensor/shape.js';
+import { leakyRelu, relu, sigmoid, tanh } from './elementwise.js';
+
+/** act(x) as a separate elementwise op (the unfused path: eval with running statistics). */
+function applyNormAct(x: Tensor, act: NormAct, actParam: number): Tensor {
+  switch (act) {
+    case 'none':
+      return x;
+    case 'relu':
+      return relu(x);
+    case 'leakyRelu':
+      return leakyRelu(x, actParam);
+    case 'sigmoid':
+      return sigmoid(x);
+    case 'tanh':
+      return tanh(x);
+  }
+}
 
 /** (N, C, S) view of an (N, C, *) input. */
 export interface ChannelView {
@@ -142,6 +160,7 @@ function normalizeWithRunningStats(name: string, x: Tensor, v: ChannelView, runn
  */
 function batchNormRule(
   be: Backend, x: Tensor, v: ChannelView, weight: Tensor | null, mean: Storage, invstd: Storage, batchStats: boolean,
+  fused: { act: NormAct; actParam: number; bias: Tensor | null } = { act: 'none', actParam: 0, bias: null },
 ): (g: Storage, want: { x: boolean; weight: boolean; bias: boolean }) => [Storage | null, Storage | null, Storage | null] {
   return (g, want) => {
     const gx = want.x ? be.empty(x.size) : null;
@@ -150,6 +169,7 @@ function batchNormRule(
     be.batchNormBackward({
       x: x.storage, dy: g, N: v.N, C: v.C, S: v.S, mean, invstd, gamma: st(weight), batchStats,
       dx: gx, dgamma: gw, dbeta: gb, count: null, threshold: 0, mu0: null, rstd0: null,
+      beta: st(fused.bias), act: fused.act, actParam: fused.actParam,
     });
     return [gx, gw, gb];
   };
@@ -181,7 +201,20 @@ export function batchNorm(
   x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight: Tensor | null = null, bias: Tensor | null = null,
   options: BatchNormOptions = {},
 ): Tensor {
-  const fn = 'batchNorm';
+  return batchNormAct(x, runningMean, runningVar, weight, bias, 'none', 0, options);
+}
+
+/**
+ * act(batchNorm(...)) (timm's BatchNormAct2d). Training runs the activation inside the BN
+ * kernels (one forward sweep writes act(v), the backward applies act' in its reductions, no
+ * pre-activation tensor); eval with running statistics applies it as a separate op.
+ * actParam: leaky relu's negative slope (else unused).
+ */
+export function batchNormAct(
+  x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight: Tensor | null, bias: Tensor | null,
+  act: NormAct, actParam: number, options: BatchNormOptions = {},
+): Tensor {
+  const fn = act === 'none' ? 'batchNorm' : 'batchNormAct';
   const be = backendFor(fn, x, runningMean, runningVar, weight, bias, options.numBatchesTracked);
   checkRank(fn, 'input', x.shape, [2, 3, 4, 5]);
   const v = channelView(x);
@@ -195,7 +228,7 @@ export function batchNorm(
     if (runningMean === null || runningVar === null) {
       throw new Error(`${fn}: running_mean and running_var are required when training is false`);
     }
-    return normalizeWithRunningStats(fn, x, v, runningMean, runningVar, weight, bias, eps);
+    return applyNormAct(normalizeWithRunningStats(fn, x, v, runningMean, runningVar, weight, bias, eps), act, actParam);
   }
   checkBatchValues(fn, x, v);
   const out = new Tensor(be.empty(x.size), x.shape);
@@ -204,12 +237,12 @@ export function batchNorm(
   const bvar = be.empty(v.C);
   be.batchNormForward({
     x: x.storage, N: v.N, C: v.C, S: v.S, gamma: st(weight), beta: st(bias), eps, y: out.storage, mean, invstd, variance: bvar,
-    threshold: 0, mu0: null, rstd0: null, kept: null,
+    threshold: 0, mu0: null, rstd0: null, kept: null, act, actParam,
   });
   if (runningMean !== null || runningVar !== null) {
     updateRunningStats(runningMean, runningVar, mean, bvar, v.N * v.S, momentumOf(options), options.numBatchesTracked ?? null);
   }
-  return recordNorm(out, fn, x, weight, bias, batchNormRule(be, x, v, weight, mean, invstd, true));
+  return recordNorm(out, fn, x, weight, bias, batchNormRule(be, x, v, weight, mean, invstd, true, { act, actParam, bias }));
 }
 
 export interface FilteredBatchNormOptions extends BatchNormOptions {
@@ -454,18 +487,20 @@ export function batchRenorm(
  */
 function groupNormCore(
   fn: string, be: Backend, x: Tensor, N: number, G: number, Cg: number, S: number, weight: Tensor | null, bias: Tensor | null, eps: number,
-  variance: Storage | null = null,
+  variance: Storage | null = null, act: NormAct = 'none', actParam = 0,
 ): { out: Tensor; mean: Storage } {
   const out = new Tensor(be.empty(x.size), x.shape);
   const mean = be.empty(N * G);
   const invstd = be.empty(N * G);
-  be.groupNormForward({ x: x.storage, N, G, Cg, S, gamma: st(weight), beta: st(bias), eps, y: out.storage, mean, invstd, variance });
+  be.groupNormForward({ x: x.storage, N, G, Cg, S, gamma: st(weight), beta: st(bias), eps, y: out.storage, mean, invstd, variance, act, actParam });
   const C = G * Cg;
   const rec = recordNorm(out, fn, x, weight, bias, (g, want) => {
     const gx = want.x ? be.empty(x.size) : null;
     const gw = want.weight ? be.zeros(C) : null;
     const gb = want.bias ? be.zeros(C) : null;
-    be.groupNormBackward({ x: x.storage, dy: g, N, G, Cg, S, mean, invstd, gamma: st(weight), dx: gx, dgamma: gw, dbeta: gb });
+    be.groupNormBackward({
+      x: x.storage, dy: g, N, G, Cg, S, mean, invstd, gamma: st(weight), dx: gx, dgamma: gw, dbeta: gb, beta: st(bias), act, actParam,
+    });
     return [gx, gw, gb];
   });
   return { out: rec, mean };
@@ -473,7 +508,18 @@ function groupNormCore(
 
 /** Group normalization (torch.nn.functional.group_norm): statistics per (n, group), biased variance. */
 export function groupNorm(x: Tensor, groups: number, weight: Tensor | null = null, bias: Tensor | null = null, eps = 1e-5): Tensor {
-  const fn = 'groupNorm';
+  const out = groupNormFusedAct('groupNorm', x, groups, weight, bias, eps, 'none', 0);
+  traceOp('groupNorm', [x, weight, bias], out, { groups, eps });
+  return out;
+}
+
+/**
+ * act(groupNorm(...)) on the GN kernels with the activation fused (see batchNormAct), not traced
+ * (the caller records its own trace entry). fn names the caller in errors.
+ */
+export function groupNormFusedAct(
+  fn: string, x: Tensor, groups: number, weight: Tensor | null, bias: Tensor | null, eps: number, act: NormAct, actParam: number,
+): Tensor {
   const be = backendFor(fn, x, weight, bias);
   if (x.ndim < 2) throw new RangeError(`${fn}: input must have rank >= 2 (N, C, *), got rank ${x.ndim} (shape ${formatShape(x.shape)})`);
   const v = channelView(x);
@@ -482,9 +528,7 @@ export function groupNorm(x: Tensor, groups: number, weight: Tensor | null = nul
   }
   checkParam(fn, 'weight', weight, v.C);
   checkParam(fn, 'bias', bias, v.C);
-  const out = groupNormCore(fn, be, x, v.N, groups, v.C / groups, v.S, weight, bias, eps).out;
-  traceOp('groupNorm', [x, weight, bias], out, { groups, eps });
-  return out;
+  return groupNormCore(fn, be, x, v.N, groups, v.C / groups, v.S, weight, bias, eps, null, act, actParam).out;
 }
 
 /** Layer normalization over the trailing dims `normalizedShape`, elementwise affine (as PyTorch). */

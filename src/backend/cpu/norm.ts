@@ -2,7 +2,7 @@
 // native/channel_norm.cc) behind the typed argument objects of kernels/norm.ts, and the
 // per-channel kernels (C values: eval scale/shift, running statistics, Batch Renorm's r and d),
 // which run here on the host arrays.
-import type { NormKernels } from '../kernels/norm.js';
+import type { NormAct, NormKernels } from '../kernels/norm.js';
 import type { Storage } from '../storage.js';
 import { hostArray } from './storage.js';
 
@@ -13,15 +13,21 @@ type Fn = F | null;
 export interface NativeNormKernels {
   batchNormForward(
     x: F, N: number, C: number, S: number, gamma: Fn, beta: Fn, eps: number, y: Fn, mean: F, invstd: F, variance: F,
-    threshold: number, mu0: Fn, rstd0: Fn, kept: Fn,
+    threshold: number, mu0: Fn, rstd0: Fn, kept: Fn, act: number, actParam: number,
   ): void;
   batchNormBackward(
     x: F, dy: F, N: number, C: number, S: number, mean: F, invstd: F, gamma: Fn, batchStats: boolean, dx: Fn, dgamma: Fn,
-    dbeta: Fn, count: Fn, threshold: number, mu0: Fn, rstd0: Fn,
+    dbeta: Fn, count: Fn, threshold: number, mu0: Fn, rstd0: Fn, beta: Fn, act: number, actParam: number,
   ): void;
   normChannelAffine(x: F, N: number, C: number, S: number, scale: F, shift: F, y: F): void;
-  groupNormForward(x: F, N: number, G: number, Cg: number, S: number, gamma: Fn, beta: Fn, eps: number, y: F, mean: F, invstd: F, variance: Fn): void;
-  groupNormBackward(x: F, dy: F, N: number, G: number, Cg: number, S: number, mean: F, invstd: F, gamma: Fn, dx: Fn, dgamma: Fn, dbeta: Fn): void;
+  groupNormForward(
+    x: F, N: number, G: number, Cg: number, S: number, gamma: Fn, beta: Fn, eps: number, y: F, mean: F, invstd: F, variance: Fn,
+    act: number, actParam: number,
+  ): void;
+  groupNormBackward(
+    x: F, dy: F, N: number, G: number, Cg: number, S: number, mean: F, invstd: F, gamma: Fn, dx: Fn, dgamma: Fn, dbeta: Fn,
+    beta: Fn, act: number, actParam: number,
+  ): void;
   channelNormForward(x: F, N: number, C: number, S: number, gamma: Fn, beta: Fn, eps: number, center: boolean, y: F, mean: Fn, invstd: F): void;
   channelNormBackward(x: F, dy: F, N: number, C: number, S: number, mean: Fn, invstd: F, gamma: Fn, center: boolean, dx: Fn, dgamma: Fn, dbeta: Fn): void;
   frnForward(x: F, N: number, C: number, S: number, gamma: F, beta: F, tau: Fn, eps: number, y: F, rstd: F): void;
@@ -40,6 +46,15 @@ const NATIVE_NAMES = Object.keys({
   channelNormForward: true, channelNormBackward: true, frnForward: true, frnBackward: true,
   evoNormS0Forward: true, evoNormS0Backward: true, evoNormB0Forward: true, evoNormB0Backward: true,
 } as const satisfies Record<keyof NativeNormKernels, true>);
+
+/** The addon's activation codes (native/kernels/norm.h). */
+const ACT_CODES: Record<NormAct, number> = { none: 0, relu: 1, leakyRelu: 2, sigmoid: 3, tanh: 4 };
+
+function actCode(fn: string, act: NormAct | undefined): number {
+  const code = ACT_CODES[act ?? 'none'];
+  if (code === undefined) throw new RangeError(`${fn}: act must be one of ${Object.keys(ACT_CODES).map((k) => `'${k}'`).join(', ')}, got '${String(act)}'`);
+  return code;
+}
 
 function checkLength(fn: string, arg: string, a: F, n: number): F {
   if (a.length !== n) throw new RangeError(`${fn}: ${arg} must have ${n} values, got ${a.length}`);
@@ -63,7 +78,7 @@ export function cpuNormKernels(addon: NativeNormKernels): NormKernels {
       const fn = 'batchNormForward';
       addon.batchNormForward(
         h(a.x, fn), a.N, a.C, a.S, o(a.gamma, fn), o(a.beta, fn), a.eps, o(a.y, fn), h(a.mean, fn), h(a.invstd, fn), h(a.variance, fn),
-        a.threshold, o(a.mu0, fn), o(a.rstd0, fn), o(a.kept, fn),
+        a.threshold, o(a.mu0, fn), o(a.rstd0, fn), o(a.kept, fn), actCode(fn, a.act), a.actParam ?? 0,
       );
     },
     batchNormBackward(a) {
@@ -71,6 +86,7 @@ export function cpuNormKernels(addon: NativeNormKernels): NormKernels {
       addon.batchNormBackward(
         h(a.x, fn), h(a.dy, fn), a.N, a.C, a.S, h(a.mean, fn), h(a.invstd, fn), o(a.gamma, fn), a.batchStats,
         o(a.dx, fn), o(a.dgamma, fn), o(a.dbeta, fn), o(a.count, fn), a.threshold, o(a.mu0, fn), o(a.rstd0, fn),
+        o(a.beta ?? null, fn), actCode(fn, a.act), a.actParam ?? 0,
       );
     },
     normChannelAffine(a) {
@@ -164,12 +180,14 @@ export function cpuNormKernels(addon: NativeNormKernels): NormKernels {
       const fn = 'groupNormForward';
       addon.groupNormForward(
         h(a.x, fn), a.N, a.G, a.Cg, a.S, o(a.gamma, fn), o(a.beta, fn), a.eps, h(a.y, fn), h(a.mean, fn), h(a.invstd, fn), o(a.variance, fn),
+        actCode(fn, a.act), a.actParam ?? 0,
       );
     },
     groupNormBackward(a) {
       const fn = 'groupNormBackward';
       addon.groupNormBackward(
         h(a.x, fn), h(a.dy, fn), a.N, a.G, a.Cg, a.S, h(a.mean, fn), h(a.invstd, fn), o(a.gamma, fn), o(a.dx, fn), o(a.dgamma, fn), o(a.dbeta, fn),
+        o(a.beta ?? null, fn), actCode(fn, a.act), a.actParam ?? 0,
       );
     },
     channelNormForward(a) {

@@ -12,7 +12,21 @@ export interface NormView {
   S: number;
 }
 
-export interface BatchNormForwardArgs extends NormView {
+/**
+ * An activation fused into a normalization kernel: the forward writes act(v) for the normalized
+ * affine value v and stores no v; the backward recomputes v from x and the statistics and
+ * applies act'(v) inside its reductions. 'none': the plain kernel. 'leakyRelu' takes its
+ * negative slope from actParam.
+ */
+export type NormAct = 'none' | 'relu' | 'leakyRelu' | 'sigmoid' | 'tanh';
+
+/** The fused activation fields of the BN and GN kernel arguments (absent: 'none', 0). */
+export interface NormActArgs {
+  act?: NormAct;
+  actParam?: number;
+}
+
+export interface BatchNormForwardArgs extends NormView, NormActArgs {
   /** Per-channel scale and shift (C values each); null: 1 and 0. */
   gamma: Storage | null;
   beta: Storage | null;
@@ -27,7 +41,7 @@ export interface BatchNormForwardArgs extends NormView {
    * > 0 selects Filtered BN with this threshold T in standard deviations: mu0, rstd0 (= 1 /
    * sqrt(unbiased var0 + 1e-10)) and kept (the number of values with |z| < T, as a float) are
    * written, C values each; mean, invstd and variance are then those of the kept values.
-   * <= 0: plain BN (mu0, rstd0, kept null).
+   * <= 0: plain BN (mu0, rstd0, kept null). Filtered BN takes no activation (act 'none').
    */
   threshold: number;
   mu0: Storage | null;
@@ -35,7 +49,7 @@ export interface BatchNormForwardArgs extends NormView {
   kept: Storage | null;
 }
 
-export interface BatchNormBackwardArgs extends NormView {
+export interface BatchNormBackwardArgs extends NormView, NormActArgs {
   dy: Storage;
   /** Saved per-channel mean and invstd (C values each). */
   mean: Storage;
@@ -52,6 +66,8 @@ export interface BatchNormBackwardArgs extends NormView {
   threshold: number;
   mu0: Storage | null;
   rstd0: Storage | null;
+  /** The forward's beta (null or absent: 0); read only with an activation, to recompute its input. */
+  beta?: Storage | null;
 }
 
 export interface NormChannelAffineArgs extends NormView {
@@ -137,7 +153,7 @@ export interface GroupView {
   S: number;
 }
 
-export interface GroupNormForwardArgs extends GroupView {
+export interface GroupNormForwardArgs extends GroupView, NormActArgs {
   gamma: Storage | null;
   beta: Storage | null;
   eps: number;
@@ -148,7 +164,7 @@ export interface GroupNormForwardArgs extends GroupView {
   variance: Storage | null;
 }
 
-export interface GroupNormBackwardArgs extends GroupView {
+export interface GroupNormBackwardArgs extends GroupView, NormActArgs {
   dy: Storage;
   mean: Storage;
   invstd: Storage;
@@ -156,6 +172,8 @@ export interface GroupNormBackwardArgs extends GroupView {
   dx: Storage | null;
   dgamma: Storage | null;
   dbeta: Storage | null;
+  /** The forward's beta (null or absent: 0); read only with an activation, to recompute its input. */
+  beta?: Storage | null;
 }
 
 /**

@@ -1,7 +1,8 @@
 // BatchNorm1d / 2d / 3d (PyTorch semantics, with seed 001's bnWeight) and InputNorm.
 import type { Tensor } from '../../tensor/tensor.js';
 import { zeros } from '../../tensor/create.js';
-import { batchNorm, fill_ } from '../../ops/norm.js';
+import { batchNormAct, fill_ } from '../../ops/norm.js';
+import type { NormAct } from '../../backend/kernels/norm.js';
 import { RunningStats, type RunningStatsOptions } from './running_stats.js';
 
 export type BatchNormOptions = RunningStatsOptions;
@@ -17,11 +18,16 @@ export abstract class BatchNormBase extends RunningStats {
     super(numFeatures, options, { affine: true, trackRunningStats: true });
   }
 
+  /** The activation applied after the normalization ('none' here; BatchNormAct2d's). */
+  protected fusedAct(): NormAct {
+    return 'none';
+  }
+
   forward(x: Tensor): Tensor {
     this.check(x, this.ranks);
     // Running buffers are null without trackRunningStats; they are updated only in training.
     const momentum = this.updatesRunningStats() ? this.nextFactor() : 0;
-    return batchNorm(x, this.runningMean, this.runningVar, this.weight, this.bias, {
+    return batchNormAct(x, this.runningMean, this.runningVar, this.weight, this.bias, this.fusedAct(), 0, {
       training: this.useBatchStats(),
       momentum,
       numBatchesTracked: this.numBatchesTracked,

@@ -1,7 +1,8 @@
 // Normalization + activation layers (timm's BatchNormAct2d, GroupNormAct): the state dict of
 // the norm (BatchNorm2d's / GroupNorm's names), then the activation.
 import type { Tensor } from '../../tensor/tensor.js';
-import { applyActivation, groupNormAct, NORM_ACTIVATIONS, type NormActivation } from '../../ops/more_norms.js';
+import type { NormAct } from '../../backend/kernels/norm.js';
+import { groupNormAct, normKernelAct, NORM_ACTIVATIONS, type NormActivation } from '../../ops/more_norms.js';
 import { BatchNorm2d, type BatchNormOptions } from './batch_norm.js';
 import { GroupNorm, type GroupNormOptions } from './group_norm.js';
 
@@ -19,7 +20,7 @@ export interface NormActOptions {
   applyAct?: boolean;
 }
 
-/** BatchNorm2d followed by an activation. */
+/** BatchNorm2d followed by an activation (fused into the BN kernels in training). */
 export class BatchNormAct2d extends BatchNorm2d {
   readonly act: NormActivation;
 
@@ -28,8 +29,8 @@ export class BatchNormAct2d extends BatchNorm2d {
     this.act = (options.applyAct ?? true) ? checkAct('BatchNormAct2d', options.act ?? 'relu') : 'identity';
   }
 
-  override forward(x: Tensor): Tensor {
-    return applyActivation(super.forward(x), this.act);
+  protected override fusedAct(): NormAct {
+    return normKernelAct(this.act);
   }
 }
 
