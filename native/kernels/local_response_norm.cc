@@ -12,9 +12,9 @@
 // sums slide along the channels with one double lane per position (squares of floats are exact
 // in double, so removing the channel that leaves the window cancels nothing that matters); every
 // position sees the same operations whatever the block or thread split, so results do not depend
-// on the thread count. p = exp(-beta * log s) on 8-float lanes; lanes where s is not a positive
+// on the thread count. p = exp(-beta * log s) on 8-float lanes (beta = 3/4 from square roots); lanes where s is not a positive
 // normal float or the result leaves exp's range take 1 / powf(s, beta) (PyTorch's x / s^beta at
-// s = 0: inf or NaN).
+// s = 0: inf or NaN): a block with any such lane runs again on that slower path.
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
@@ -56,26 +56,49 @@ NL_INLINE v8d square8d(v8f v) {
   return d * d;
 }
 
-// s^(-beta) per lane (see the file comment for the lanes that take powf).
-NL_INLINE v8f pow_neg8(v8f s, float beta) {
+// s^(-beta) per lane as exp(-beta * log s). Lanes [0, n) outside that formula's range (see the
+// file comment) set their bits in *bad; with safe, they take 1 / powf(s, beta) instead.
+NL_INLINE v8f pow_neg8(v8f s, float beta, int64_t n, bool safe, v8i* bad) {
+  // beta = 3/4 (PyTorch's default and AlexNet's): 1 / (sqrt(s) sqrt(sqrt(s))), correctly rounded
+  // steps that also give powf's values at 0 (inf), below 0 (NaN), at inf (0) and at NaN.
+  if (beta == 0.75f) {
+    v8f r;
+    for (int i = 0; i < 8; ++i) r[i] = std::sqrt(s[i]);
+    v8f q;
+    for (int i = 0; i < 8; ++i) q[i] = std::sqrt(r[i]);
+    return 1.f / (r * q);
+  }
   const v8f lo = FLT_MIN - v8f{}, hi = FLT_MAX - v8f{};
-  const v8f safe = s >= lo ? (s <= hi ? s : hi) : lo;
-  const v8f e = -beta * log8(safe);
-  const v8i ok = (s >= lo) & (s <= hi) & (e >= -87.f) & (e <= 87.f);
-  int good = 0;
-  for (int i = 0; i < 8; ++i) good += ok[i] != 0;
-  if (good == 8) return exp8(e);
-  v8f r;
-  for (int i = 0; i < 8; ++i) r[i] = 1.f / std::pow(s[i], beta);
+  const v8f clamped = s >= lo ? (s <= hi ? s : hi) : lo;
+  const v8f e = -beta * log8(clamped);
+  const v8i lane = {0, 1, 2, 3, 4, 5, 6, 7};
+  const v8i ok = ((s >= lo) & (s <= hi) & (e >= -87.f) & (e <= 87.f)) | (lane >= static_cast<int32_t>(n));
+  v8f r = exp8(e);
+  *bad |= ~ok;
+  if (safe) {
+    for (int i = 0; i < 8; ++i) {
+      if (!ok[i]) r[i] = 1.f / std::pow(s[i], beta);
+    }
+  }
   return r;
 }
 
+// True when any lane of bad is set.
+NL_INLINE bool any8(v8i bad) {
+  int32_t m = 0;
+  for (int i = 0; i < 8; ++i) m |= bad[i];
+  return m != 0;
+}
+
 // One block: positions [0, len) of x and y (stride S between channels).
+// safe: lanes outside exp/log's range take powf; without it, *redo is set when there are any
+// (the caller then runs the block again with safe).
 NL_INLINE void lrn_forward_body(const float* x, float* y, int64_t C, int64_t S, int64_t len, int64_t size, float alpha,
-                                float beta, float k) {
+                                float beta, float k, bool safe, bool* redo) {
   const int64_t before = size / 2, after = (size - 1) / 2, nch = (len + 7) / 8;
   const double an = static_cast<double>(alpha) / static_cast<double>(size), kd = k;
   v8d acc[kMaxPos / 8];
+  v8i bad = {};
   for (int64_t q = 0; q < nch; ++q) acc[q] = v8d{};
   for (int64_t c = 0; c < std::min(after, C); ++c) {
     for (int64_t q = 0; q < nch; ++q) acc[q] += square8d(loadn(x + c * S + 8 * q, std::min<int64_t>(8, len - 8 * q)));
@@ -87,22 +110,25 @@ NL_INLINE void lrn_forward_body(const float* x, float* y, int64_t C, int64_t S, 
       const int64_t n = std::min<int64_t>(8, len - 8 * q), j = 8 * q;
       if (xin) acc[q] += square8d(loadn(xin + j, n));
       const v8f s = __builtin_convertvector(kd + an * acc[q], v8f);
-      storen(y + c * S + j, loadn(x + c * S + j, n) * pow_neg8(s, beta), n);
+      storen(y + c * S + j, loadn(x + c * S + j, n) * pow_neg8(s, beta, n, safe, &bad), n);
       if (xout) acc[q] -= square8d(loadn(xout + j, n));
     }
   }
+  *redo = any8(bad);
 }
 NL_ISA_VARIANTS(lrn_forward_block,
                 (const float* x, float* y, int64_t C, int64_t S, int64_t len, int64_t size, float alpha, float beta,
-                 float k),
-                (x, y, C, S, len, size, alpha, beta, k), lrn_forward_body)
+                 float k, bool safe, bool* redo),
+                (x, y, C, S, len, size, alpha, beta, k, safe, redo), lrn_forward_body)
 
-// One block; t holds C rows of ld floats (ld = len rounded up to 8) for the t_c of the file comment.
+// One block; t holds C rows of ld floats (ld = len rounded up to 8) for the t_c of the file
+// comment; safe and redo as in lrn_forward_body.
 NL_INLINE void lrn_backward_body(const float* x, const float* dy, float* dx, int64_t C, int64_t S, int64_t len,
-                                 int64_t size, float alpha, float beta, float k, float* t) {
+                                 int64_t size, float alpha, float beta, float k, float* t, bool safe, bool* redo) {
   const int64_t before = size / 2, after = (size - 1) / 2, nch = (len + 7) / 8, ld = 8 * nch;
   const double an = static_cast<double>(alpha) / static_cast<double>(size), kd = k;
   v8d acc[kMaxPos / 8];
+  v8i bad = {};
   for (int64_t q = 0; q < nch; ++q) acc[q] = v8d{};
   for (int64_t c = 0; c < std::min(after, C); ++c) {
     for (int64_t q = 0; q < nch; ++q) acc[q] += square8d(loadn(x + c * S + 8 * q, std::min<int64_t>(8, len - 8 * q)));
@@ -115,13 +141,15 @@ NL_INLINE void lrn_backward_body(const float* x, const float* dy, float* dx, int
       const int64_t n = std::min<int64_t>(8, len - 8 * q), j = 8 * q;
       if (xin) acc[q] += square8d(loadn(xin + j, n));
       const v8f s = __builtin_convertvector(kd + an * acc[q], v8f);
-      const v8f p = pow_neg8(s, beta);
+      const v8f p = pow_neg8(s, beta, n, safe, &bad);
       const v8f d = loadn(dy + c * S + j, n);
       storen(dx + c * S + j, d * p, n);
       store8(t + c * ld + j, d * loadn(x + c * S + j, n) * p / s);
       if (xout) acc[q] -= square8d(loadn(xout + j, n));
     }
   }
+  *redo = any8(bad);
+  if (*redo && !safe) return;
   // Second pass: the window sums of t over [j - after, j + before].
   const float coef = static_cast<float>(2.0 * alpha * beta / static_cast<double>(size));
   for (int64_t q = 0; q < nch; ++q) acc[q] = v8d{};
@@ -143,8 +171,8 @@ NL_INLINE void lrn_backward_body(const float* x, const float* dy, float* dx, int
 }
 NL_ISA_VARIANTS(lrn_backward_block,
                 (const float* x, const float* dy, float* dx, int64_t C, int64_t S, int64_t len, int64_t size, float alpha,
-                 float beta, float k, float* t),
-                (x, dy, dx, C, S, len, size, alpha, beta, k, t), lrn_backward_body)
+                 float beta, float k, float* t, bool safe, bool* redo),
+                (x, dy, dx, C, S, len, size, alpha, beta, k, t, safe, redo), lrn_backward_body)
 
 }  // namespace
 
@@ -156,7 +184,9 @@ void local_response_norm_forward(const float* x, int64_t N, int64_t C, int64_t S
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t n = b / nb, s0 = (b % nb) * len;
       const int64_t off = n * C * S + s0;
-      lrn_forward_block(x + off, y + off, C, S, std::min(len, S - s0), size, alpha, beta, k);
+      bool redo = false;
+      lrn_forward_block(x + off, y + off, C, S, std::min(len, S - s0), size, alpha, beta, k, false, &redo);
+      if (redo) lrn_forward_block(x + off, y + off, C, S, std::min(len, S - s0), size, alpha, beta, k, true, &redo);
     }
   });
 }
@@ -171,7 +201,10 @@ void local_response_norm_backward(const float* x, const float* dy, int64_t N, in
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t n = b / nb, s0 = (b % nb) * len;
       const int64_t off = n * C * S + s0;
-      lrn_backward_block(x + off, dy + off, dx + off, C, S, std::min(len, S - s0), size, alpha, beta, k, t.data());
+      const int64_t m = std::min(len, S - s0);
+      bool redo = false;
+      lrn_backward_block(x + off, dy + off, dx + off, C, S, m, size, alpha, beta, k, t.data(), false, &redo);
+      if (redo) lrn_backward_block(x + off, dy + off, dx + off, C, S, m, size, alpha, beta, k, t.data(), true, &redo);
     }
   });
 }
