@@ -30,13 +30,30 @@
 namespace nl {
 namespace {
 
-typedef double v8d __attribute__((vector_size(64)));
+typedef float v4f __attribute__((vector_size(16)));
+typedef double v4d __attribute__((vector_size(32)));
 
-constexpr int64_t kMaxPos = 256;
+// 8 doubles as two 4-double halves: GCC moves a single 64-byte vector lane by lane through memory
+// on the AVX2 and scalar paths.
+struct D8 {
+  v4d lo, hi;
+};
+NL_INLINE void operator+=(D8& a, D8 b) { a.lo += b.lo, a.hi += b.hi; }
+NL_INLINE void operator-=(D8& a, D8 b) { a.lo -= b.lo, a.hi -= b.hi; }
+NL_INLINE D8 widen8(v8f v) {
+  return {__builtin_convertvector(__builtin_shufflevector(v, v, 0, 1, 2, 3), v4d),
+          __builtin_convertvector(__builtin_shufflevector(v, v, 4, 5, 6, 7), v4d)};
+}
+NL_INLINE v8f narrow8(D8 d) {
+  const v4f lo = __builtin_convertvector(d.lo, v4f), hi = __builtin_convertvector(d.hi, v4f);
+  return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7);
+}
+
+constexpr int64_t kMaxPos = 1024;
 
 // Positions per block for C channels: about 16K values per block, a multiple of 8, 8 to kMaxPos.
 int64_t block_len(int64_t C, int64_t S) {
-  const int64_t len = std::min(kMaxPos, std::max<int64_t>(8, (16384 / std::max<int64_t>(1, C)) / 8 * 8));
+  const int64_t len = std::min(kMaxPos, std::max<int64_t>(8, (65536 / std::max<int64_t>(1, C)) / 8 * 8));
   return std::min(len, S);
 }
 
@@ -51,10 +68,12 @@ NL_INLINE void storen(float* p, v8f v, int64_t n) {
   if (n == 8) store8(p, v);
   else __builtin_memcpy(p, &v, static_cast<size_t>(n) * sizeof(float));
 }
-NL_INLINE v8d square8d(v8f v) {
-  const v8d d = __builtin_convertvector(v, v8d);
-  return d * d;
+NL_INLINE D8 square8d(v8f v) {
+  const D8 d = widen8(v);
+  return {d.lo * d.lo, d.hi * d.hi};
 }
+// k + an * acc, rounded to float.
+NL_INLINE v8f scale8(D8 acc, double kd, double an) { return narrow8({kd + an * acc.lo, kd + an * acc.hi}); }
 
 // s^(-beta) per lane as exp(-beta * log s). Lanes [0, n) outside that formula's range (see the
 // file comment) set their bits in *bad; with safe, they take 1 / powf(s, beta) instead.
@@ -97,9 +116,9 @@ NL_INLINE void lrn_forward_body(const float* x, float* y, int64_t C, int64_t S, 
                                 float beta, float k, bool safe, bool* redo) {
   const int64_t before = size / 2, after = (size - 1) / 2, nch = (len + 7) / 8;
   const double an = static_cast<double>(alpha) / static_cast<double>(size), kd = k;
-  v8d acc[kMaxPos / 8];
+  D8 acc[kMaxPos / 8];
   v8i bad = {};
-  for (int64_t q = 0; q < nch; ++q) acc[q] = v8d{};
+  for (int64_t q = 0; q < nch; ++q) acc[q] = D8{};
   for (int64_t c = 0; c < std::min(after, C); ++c) {
     for (int64_t q = 0; q < nch; ++q) acc[q] += square8d(loadn(x + c * S + 8 * q, std::min<int64_t>(8, len - 8 * q)));
   }
@@ -109,7 +128,7 @@ NL_INLINE void lrn_forward_body(const float* x, float* y, int64_t C, int64_t S, 
     for (int64_t q = 0; q < nch; ++q) {
       const int64_t n = std::min<int64_t>(8, len - 8 * q), j = 8 * q;
       if (xin) acc[q] += square8d(loadn(xin + j, n));
-      const v8f s = __builtin_convertvector(kd + an * acc[q], v8f);
+      const v8f s = scale8(acc[q], kd, an);
       storen(y + c * S + j, loadn(x + c * S + j, n) * pow_neg8(s, beta, n, safe, &bad), n);
       if (xout) acc[q] -= square8d(loadn(xout + j, n));
     }
@@ -127,9 +146,9 @@ NL_INLINE void lrn_backward_body(const float* x, const float* dy, float* dx, int
                                  int64_t size, float alpha, float beta, float k, float* t, bool safe, bool* redo) {
   const int64_t before = size / 2, after = (size - 1) / 2, nch = (len + 7) / 8, ld = 8 * nch;
   const double an = static_cast<double>(alpha) / static_cast<double>(size), kd = k;
-  v8d acc[kMaxPos / 8];
+  D8 acc[kMaxPos / 8];
   v8i bad = {};
-  for (int64_t q = 0; q < nch; ++q) acc[q] = v8d{};
+  for (int64_t q = 0; q < nch; ++q) acc[q] = D8{};
   for (int64_t c = 0; c < std::min(after, C); ++c) {
     for (int64_t q = 0; q < nch; ++q) acc[q] += square8d(loadn(x + c * S + 8 * q, std::min<int64_t>(8, len - 8 * q)));
   }
@@ -140,7 +159,7 @@ NL_INLINE void lrn_backward_body(const float* x, const float* dy, float* dx, int
     for (int64_t q = 0; q < nch; ++q) {
       const int64_t n = std::min<int64_t>(8, len - 8 * q), j = 8 * q;
       if (xin) acc[q] += square8d(loadn(xin + j, n));
-      const v8f s = __builtin_convertvector(kd + an * acc[q], v8f);
+      const v8f s = scale8(acc[q], kd, an);
       const v8f p = pow_neg8(s, beta, n, safe, &bad);
       const v8f d = loadn(dy + c * S + j, n);
       storen(dx + c * S + j, d * p, n);
@@ -152,20 +171,20 @@ NL_INLINE void lrn_backward_body(const float* x, const float* dy, float* dx, int
   if (*redo && !safe) return;
   // Second pass: the window sums of t over [j - after, j + before].
   const float coef = static_cast<float>(2.0 * alpha * beta / static_cast<double>(size));
-  for (int64_t q = 0; q < nch; ++q) acc[q] = v8d{};
+  for (int64_t q = 0; q < nch; ++q) acc[q] = D8{};
   for (int64_t c = 0; c < std::min(before, C); ++c) {
-    for (int64_t q = 0; q < nch; ++q) acc[q] += __builtin_convertvector(load8(t + c * ld + 8 * q), v8d);
+    for (int64_t q = 0; q < nch; ++q) acc[q] += widen8(load8(t + c * ld + 8 * q));
   }
   for (int64_t j = 0; j < C; ++j) {
     const float* tin = j + before < C ? t + (j + before) * ld : nullptr;
     const float* tout = j - after >= 0 ? t + (j - after) * ld : nullptr;
     for (int64_t q = 0; q < nch; ++q) {
       const int64_t n = std::min<int64_t>(8, len - 8 * q), i = 8 * q;
-      if (tin) acc[q] += __builtin_convertvector(load8(tin + i), v8d);
-      const v8f sum = __builtin_convertvector(acc[q], v8f);
+      if (tin) acc[q] += widen8(load8(tin + i));
+      const v8f sum = narrow8(acc[q]);
       float* o = dx + j * S + i;
       storen(o, loadn(o, n) - coef * loadn(x + j * S + i, n) * sum, n);
-      if (tout) acc[q] -= __builtin_convertvector(load8(tout + i), v8d);
+      if (tout) acc[q] -= widen8(load8(tout + i));
     }
   }
 }
