@@ -6,15 +6,17 @@
 // Backward (channel j lies in the window of c for c in [j - after, j + before]):
 //   t_c  = dy_c * x_c * p_c / s_c                          (= dy_c * x_c * s_c^(-beta-1))
 //   dx_j = dy_j * p_j - 2 alpha beta / size * x_j * sum_{c = j - after}^{j + before} t_c
-// Work is cut into fixed blocks of positions of one sample (len positions, C * len values about
-// 16K floats, so a block stays in cache between its passes): x is read from memory once in the
-// forward and x and dy once in the backward, which recomputes s instead of saving it. Window
-// sums slide along the channels with one double lane per position (squares of floats are exact
-// in double, so removing the channel that leaves the window cancels nothing that matters); every
-// position sees the same operations whatever the block or thread split, so results do not depend
-// on the thread count. p = exp(-beta * log s) on 8-float lanes (beta = 3/4 from square roots); lanes where s is not a positive
-// normal float or the result leaves exp's range take 1 / powf(s, beta) (PyTorch's x / s^beta at
-// s = 0: inf or NaN): a block with any such lane runs again on that slower path.
+// Work is cut into fixed blocks of positions of one sample (len positions, C * len about 64K
+// values, whole 1024-position rows at C = 64 so each channel row streams from memory
+// contiguously; the backward's x, dy, dx and t blocks fit a 1 MiB L2): x is read from memory
+// once in the forward and x and dy once in the backward, which recomputes s instead of saving
+// it. Window sums slide along the channels with one double lane per position (squares of floats
+// are exact in double, so removing the channel that leaves the window cancels nothing that
+// matters); every position sees the same operations whatever the block or thread split, so
+// results do not depend on the thread count. p = exp(-beta * log s) on 8-float lanes (beta = 3/4:
+// from square roots); lanes where s is not a positive normal float or the result leaves exp's
+// range take 1 / powf(s, beta) (PyTorch's x / s^beta at s = 0: inf or NaN): a block with any
+// such lane runs again on that slower path.
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
@@ -51,7 +53,7 @@ NL_INLINE v8f narrow8(D8 d) {
 
 constexpr int64_t kMaxPos = 1024;
 
-// Positions per block for C channels: about 16K values per block, a multiple of 8, 8 to kMaxPos.
+// Positions per block for C channels: about 64K values per block, a multiple of 8, 8 to kMaxPos.
 int64_t block_len(int64_t C, int64_t S) {
   const int64_t len = std::min(kMaxPos, std::max<int64_t>(8, (65536 / std::max<int64_t>(1, C)) / 8 * 8));
   return std::min(len, S);
