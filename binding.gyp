@@ -13,6 +13,7 @@
         "native/bindings/pool.cc",
         "native/bindings/norm.cc",
         "native/bindings/channel_norm.cc",
+        "native/bindings/local_response_norm.cc",
         "native/kernels/cpu_features.cc",
         "native/kernels/thread_pool.cc",
         "native/kernels/gemm.cc",
@@ -23,7 +24,8 @@
         "native/kernels/conv.cc",
         "native/kernels/pool.cc",
         "native/kernels/norm.cc",
-        "native/kernels/channel_norm.cc"
+        "native/kernels/channel_norm.cc",
+        "native/kernels/local_response_norm.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -420,6 +420,15 @@ export function kernelCases(): KernelCase[] {
       backend.evoNormB0Forward({ x, N, C, S, variance, v: ones, w: ones, b: zeros, eps: 1e-3, y, mean, sd });
       return () => backend.evoNormB0Backward({ x, dy, N, C, S, variance, v: ones, w: ones, eps: 1e-3, mean, sd, batchMean: null, dx, dv, dw, db });
     });
+    // LocalResponseNorm with AlexNet's window (size 5) and PyTorch's defaults.
+    add('localResponseNormForward', `localResponseNormForward size5 ${shapeName(xs)}`, 2 * n * F4, 50 * n, () => {
+      const x = up(fill(n, 27)), y = backend.empty(n);
+      return () => backend.localResponseNormForward({ x, N, C, S, size: 5, alpha: 1e-4, beta: 0.75, k: 1, y });
+    });
+    add('localResponseNormBackward', `localResponseNormBackward size5 ${shapeName(xs)}`, 3 * n * F4, 70 * n, () => {
+      const x = up(fill(n, 27)), dy = up(fill(n, 28)), dx = backend.empty(n);
+      return () => backend.localResponseNormBackward({ x, dy, N, C, S, size: 5, alpha: 1e-4, beta: 0.75, k: 1, dx });
+    });
   }
   return cases;
 }

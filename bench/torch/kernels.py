@@ -429,6 +429,19 @@ def cases(threads):
                     y = fn(x, w, b)
                 return lambda: torch.autograd.grad(y, (x, w, b), dy, retain_graph=True)
             add(f"{kname}Backward {gname}{sname(xs)}", s_bwd)
+
+        def s_lrnf(xs=xs):
+            x = rnd(xs)
+            return lambda: F.local_response_norm(x, 5, 1e-4, 0.75, 1.0)
+        add(f"localResponseNormForward size5 {sname(xs)}", s_lrnf)
+
+        # PyTorch composes LRN of pad, avg_pool3d and pow: the backward line is autograd through it.
+        def s_lrnb(xs=xs):
+            x, dy = rnd(xs).requires_grad_(), rnd(xs)
+            with torch.enable_grad():
+                y = F.local_response_norm(x, 5, 1e-4, 0.75, 1.0)
+            return lambda: torch.autograd.grad(y, (x,), dy, retain_graph=True)
+        add(f"localResponseNormBackward size5 {sname(xs)}", s_lrnb)
     return c
 
 

@@ -20,6 +20,7 @@ void register_conv(Napi::Env env, Napi::Object exports);
 void register_pool(Napi::Env env, Napi::Object exports);
 void register_norm(Napi::Env env, Napi::Object exports);
 void register_channel_norm(Napi::Env env, Napi::Object exports);
+void register_local_response_norm(Napi::Env env, Napi::Object exports);
 }  // namespace nl
 
 namespace {
@@ -85,6 +86,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nl::register_pool(env, exports);
   nl::register_norm(env, exports);
   nl::register_channel_norm(env, exports);
+  nl::register_local_response_norm(env, exports);
   return exports;
 }
 

@@ -304,26 +304,7 @@ namespace {
 // Backward (A = sum over the group of dy * w[c] * u, du = dy * w[c] * rs, s = sigmoid(v x)):
 //   dx = du * (s + v x s (1 - s)) - rs^3 * A * (x - mean) / M
 //   dv[c] += sum du * x^2 s (1 - s); dw[c] += sum dy * u * rs; db[c] += sum dy
-// sigmoid uses exp from a degree-6 polynomial on [-ln2/2, ln2/2] scaled by 2^n (relative error
-// about 2e-7), written on 8-float lanes so every ISA variant vectorizes it.
-NL_INLINE v8f exp8(v8f x) {
-  const v8f lo = -87.f - v8f{}, hi = 88.f - v8f{};
-  x = x < lo ? lo : x;
-  x = x > hi ? hi : x;
-  const v8f n = __builtin_convertvector(__builtin_convertvector(x * 1.44269504088896341f + (x >= 0.f ? 0.5f - v8f{} : -0.5f - v8f{}), v8i), v8f);
-  const v8f r = x - n * 0.693359375f - n * -2.12194440e-4f;
-  v8f p = 1.9875691500e-4f - v8f{};
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.f;
-  const v8i e = (__builtin_convertvector(n, v8i) + 127) << 23;
-  v8f scale;
-  __builtin_memcpy(&scale, &e, sizeof scale);
-  return p * scale;
-}
+// sigmoid uses exp8 (vec8.h).
 // The mean mu of the n values at x (float lanes, summed in double), returned, and
 // *q = sum((x - mu)^2) the same way.
 NL_INLINE float mean_sq_dev(const float* x, int64_t n, double* q) {

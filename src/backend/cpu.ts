@@ -36,6 +36,7 @@ const KERNELS = {
   normEvalScaleShift: 'js', runningStatsUpdate: 'js', batchRenormParams: 'js',
   channelNormForward: true, channelNormBackward: true, frnForward: true, frnBackward: true,
   evoNormS0Forward: true, evoNormS0Backward: true, evoNormB0Forward: true, evoNormB0Backward: true,
+  localResponseNormForward: true, localResponseNormBackward: true,
 } as const satisfies Record<keyof Kernels, true | 'js'>;
 
 /** The names of every kernel of the Backend type. */
@@ -60,6 +61,7 @@ const NATIVE = Object.keys({
   batchNormForward: true, batchNormBackward: true, normChannelAffine: true, groupNormForward: true, groupNormBackward: true,
   channelNormForward: true, channelNormBackward: true, frnForward: true, frnBackward: true,
   evoNormS0Forward: true, evoNormS0Backward: true, evoNormB0Forward: true, evoNormB0Backward: true,
+  localResponseNormForward: true, localResponseNormBackward: true,
 } as const satisfies Record<keyof NativeKernels, true>);
 
 /** Throws unless the addon has every function the adapters call. */

@@ -1,7 +1,8 @@
 // The normalizations beyond the seeds' layers: RMSNorm, channels-first LayerNorm / RMSNorm
 // (timm's LayerNorm2d / RmsNorm2d), LocalResponseNorm, Filter Response Normalization with TLU,
 // EvoNorm B0 and S0, GroupNorm + activation. LayerNorm2d, RmsNorm2d, FRN and EvoNorm B0/S0 run
-// on the fused kernels of native/channel_norm.cc with their own gradient rules; the others are
+// on the fused kernels of native/channel_norm.cc, LocalResponseNorm on those of
+// native/kernels/local_response_norm.cc, with their own gradient rules; the others are
 // built from elementwise and reduction ops (whose rules give the gradients) with the trace tape
 // paused. Each records itself as one trace entry that src/interop/onnx_norm.ts decomposes into
 // ONNX opset-13 nodes. Inputs are (N, C, *) unless stated.
@@ -11,7 +12,6 @@ import { backendFor, type Backend, type Storage } from '../backend/index.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkRank, formatShape, numelOf } from '../tensor/shape.js';
 import { sigmoid, relu, rsqrt, tanh } from './elementwise.js';
-import { pad, slice } from './shape.js';
 import { groupNormFusedAct } from './norm.js';
 import type { NormAct } from '../backend/kernels/norm.js';
 
@@ -120,27 +120,29 @@ export interface LocalResponseNormOptions {
  * Local response normalization across channels (torch.nn.LocalResponseNorm):
  * b_c = a_c / (k + alpha / size * sum_{c' = c - floor(size/2)}^{c + floor((size-1)/2)} a_{c'}^2)^beta,
  * channels outside [0, C) count as zero (the sum is always divided by size, as PyTorch does).
+ * Inputs of any rank >= 3, channels on dim 1.
  */
 export function localResponseNorm(x: Tensor, size: number, options: LocalResponseNormOptions = {}): Tensor {
   const fn = 'localResponseNorm';
-  checkRank(fn, 'input', x.shape, [3, 4, 5]);
+  if (x.ndim < 3) throw new RangeError(`${fn}: input must have rank 3 or more, got rank ${x.ndim} (shape ${formatShape(x.shape)})`);
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`${fn}: size must be a positive integer, got ${size}`);
   const alpha = options.alpha ?? 1e-4;
   const beta = options.beta ?? 0.75;
   const k = options.k ?? 1;
-  const C = x.shape[1];
-  const before = Math.floor(size / 2);
-  const after = Math.floor((size - 1) / 2);
-  const out = untraced(() => {
-    const sq = x.mul(x);
-    // pad takes [before, after] pairs from the last dim backwards; the channel dim is 1.
-    const pads: number[] = [];
-    for (let d = x.ndim - 1; d >= 1; d--) pads.push(d === 1 ? before : 0, d === 1 ? after : 0);
-    const padded = pad(sq, pads);
-    let acc = slice(padded, 1, 0, C);
-    for (let o = 1; o < size; o++) acc = acc.add(slice(padded, 1, o, o + C));
-    return x.div(acc.mul(alpha / size).add(k).pow(beta));
-  });
+  // The fused kernels (native/kernels/local_response_norm.cc): one read of x and one write of y
+  // forward; one read of x and dy and one write of dx backward (the window sums are recomputed).
+  const be = backendFor(fn, x);
+  const [N, C] = x.shape;
+  const S = numelOf(x.shape.slice(2));
+  const out = new Tensor(be.empty(x.size), x.shape);
+  be.localResponseNormForward({ x: x.storage, N, C, S, size, alpha, beta, k, y: out.storage });
+  if (needsGrad(x)) {
+    record(out, fn, [x], (g) => {
+      const gx = be.empty(x.size);
+      be.localResponseNormBackward({ x: x.storage, dy: g, N, C, S, size, alpha, beta, k, dx: gx });
+      return [gx];
+    });
+  }
   traceOp('localResponseNorm', [x], out, { size, alpha, beta, k });
   return out;
 }

@@ -1,5 +1,5 @@
 // The CPU normalization kernels: the native addon's positional entry points (native/norm.cc,
-// native/channel_norm.cc) behind the typed argument objects of kernels/norm.ts, and the
+// native/channel_norm.cc, native/local_response_norm.cc) behind the typed argument objects of kernels/norm.ts, and the
 // per-channel kernels (C values: eval scale/shift, running statistics, Batch Renorm's r and d),
 // which run here on the host arrays.
 import type { NormAct, NormKernels } from '../kernels/norm.js';
@@ -38,6 +38,10 @@ export interface NativeNormKernels {
   evoNormB0Backward(
     x: F, dy: F, N: number, C: number, S: number, left: F, v: F, w: F, mean: F, sd: F, batchMean: Fn, dx: Fn, dv: Fn, dw: Fn, db: Fn,
   ): void;
+  localResponseNormForward(x: F, N: number, C: number, S: number, size: number, alpha: number, beta: number, k: number, y: F): void;
+  localResponseNormBackward(
+    x: F, dy: F, N: number, C: number, S: number, size: number, alpha: number, beta: number, k: number, dx: F,
+  ): void;
 }
 
 /** Every export the adapter calls; `satisfies` keeps it equal to NativeNormKernels. */
@@ -45,6 +49,7 @@ const NATIVE_NAMES = Object.keys({
   batchNormForward: true, batchNormBackward: true, normChannelAffine: true, groupNormForward: true, groupNormBackward: true,
   channelNormForward: true, channelNormBackward: true, frnForward: true, frnBackward: true,
   evoNormS0Forward: true, evoNormS0Backward: true, evoNormB0Forward: true, evoNormB0Backward: true,
+  localResponseNormForward: true, localResponseNormBackward: true,
 } as const satisfies Record<keyof NativeNormKernels, true>);
 
 /** The addon's activation codes (native/kernels/norm.h). */
@@ -234,6 +239,14 @@ export function cpuNormKernels(addon: NativeNormKernels): NormKernels {
         h(a.x, fn), h(a.dy, fn), a.N, a.C, a.S, left, h(a.v, fn), h(a.w, fn), h(a.mean, fn), h(a.sd, fn), o(a.batchMean, fn),
         o(a.dx, fn), o(a.dv, fn), o(a.dw, fn), o(a.db, fn),
       );
+    },
+    localResponseNormForward(a) {
+      const fn = 'localResponseNormForward';
+      addon.localResponseNormForward(h(a.x, fn), a.N, a.C, a.S, a.size, a.alpha, a.beta, a.k, h(a.y, fn));
+    },
+    localResponseNormBackward(a) {
+      const fn = 'localResponseNormBackward';
+      addon.localResponseNormBackward(h(a.x, fn), h(a.dy, fn), a.N, a.C, a.S, a.size, a.alpha, a.beta, a.k, h(a.dx, fn));
     },
   };
 }

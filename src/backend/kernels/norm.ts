@@ -1,4 +1,4 @@
-// Normalization kernels (native/norm.cc, native/channel_norm.cc). x is viewed as [N, C, S]
+// Normalization kernels (native/norm.cc, native/channel_norm.cc, native/local_response_norm.cc). x is viewed as [N, C, S]
 // (S = product of the dims after the channel dim). Every kernel takes one argument object: storage
 // handles for arrays (optional ones null), numbers and flags for sizes and options. Kernels
 // write their results into the output handles they are given and return nothing.
@@ -287,6 +287,29 @@ export interface EvoNormB0BackwardArgs extends NormView {
   db: Storage | null;
 }
 
+/**
+ * Local response normalization across channels (torch.nn.LocalResponseNorm) of x viewed as
+ * [N, C, S]: y_c = x_c * (k + alpha / size * sum of x_{c'}^2 over c' in [c - floor(size / 2),
+ * c + floor((size - 1) / 2)])^(-beta), channels outside [0, C) counting as zero.
+ */
+export interface LocalResponseNormForwardArgs extends NormView {
+  size: number;
+  alpha: number;
+  beta: number;
+  k: number;
+  y: Storage;
+}
+
+/** dx receives the input gradient for output gradient dy (the window sums are recomputed from x). */
+export interface LocalResponseNormBackwardArgs extends NormView {
+  dy: Storage;
+  size: number;
+  alpha: number;
+  beta: number;
+  k: number;
+  dx: Storage;
+}
+
 export interface NormKernels {
   /**
    * Training-mode batch statistics per channel and y = (x - mean) * invstd * gamma + beta (plain
@@ -313,4 +336,6 @@ export interface NormKernels {
   evoNormS0Backward(args: EvoNormS0BackwardArgs): void;
   evoNormB0Forward(args: EvoNormB0ForwardArgs): void;
   evoNormB0Backward(args: EvoNormB0BackwardArgs): void;
+  localResponseNormForward(args: LocalResponseNormForwardArgs): void;
+  localResponseNormBackward(args: LocalResponseNormBackwardArgs): void;
 }
