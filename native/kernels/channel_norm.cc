@@ -8,11 +8,14 @@
 // Backward (gdy = gamma[c] * dy, sums over c at one position):
 //   dx = r * (gdy - [center] sum(gdy) / C - xhat * sum(gdy * xhat) / C)
 //   dgamma[c] = sum over n, s of dy * xhat; dbeta[c] = sum of dy.
-// Work is cut into fixed blocks of kPos positions of one sample; a block's C x kPos values stay
-// in cache between its passes, so x is read from memory once per kernel (and dy once in the
-// backward). Per-position sums run over c with one float lane per position (the inner loops run
-// along s and vectorize); dgamma/dbeta are summed per block in double and merged in block
-// order, so results do not depend on the thread count.
+// Work is cut into blocks of `len` positions of one sample (block_len: a function of N, C and S
+// only); a block's C x len values (at most kBlockFloats, so x, dy and dx of a backward block fit
+// in a core's L2) stay in cache between its passes, so x is read from memory once per kernel
+// (and dy once in the backward), each channel's row segment of len floats streaming
+// contiguously. Per-position sums run over c with one float lane per position (the inner loops
+// run along s and vectorize); dgamma/dbeta are summed per block on 8 float lanes (the backward
+// pass that reads dy anyway), finished in double and merged in block order, so results do not
+// depend on the thread count.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -27,7 +30,16 @@
 namespace nl {
 namespace {
 
-constexpr int64_t kPos = 256;
+constexpr int64_t kPos = 1024;       // most positions per block (the per-position row buffers)
+constexpr int64_t kBlockFloats = 32768;  // most values (C x len) per block: 128 KiB per tensor
+
+// Positions per block: C x len <= kBlockFloats, a multiple of 8 up to kPos, halved (not below
+// 64) while the N x blocks would give fewer than 16 blocks to share among the threads.
+int64_t block_len(int64_t N, int64_t C, int64_t S) {
+  int64_t len = std::min<int64_t>(kPos, std::max<int64_t>(8, kBlockFloats / std::max<int64_t>(1, C) / 8 * 8));
+  while (len > 64 && N * ((S + len - 1) / len) < 16) len = std::max<int64_t>(64, len / 2 / 8 * 8);
+  return len;
+}
 
 // Calls fn(row, c) for every row (n, c) of a tensor viewed as [N * C, S], rows split over the
 // threads in chunks of at least ~16K values.
@@ -92,7 +104,8 @@ NL_ISA_VARIANTS(cn_forward_block,
                  float eps, bool center, float* mean, float* invstd),
                 (x, y, C, S, len, gamma, beta, eps, center, mean, invstd), cn_forward_body)
 
-// dgp/dbp (C doubles each, this block's partials) receive sum dy * xhat and sum dy per channel.
+// dgp/dbp (C doubles each, this block's partials) receive sum dy * xhat and sum dy per channel,
+// each summed on 8 float lanes along the block's positions and finished in double.
 NL_INLINE void cn_backward_body(const float* x, const float* dy, float* dx, int64_t C, int64_t S, int64_t len,
                                 const float* mean, const float* invstd, const float* gamma, bool center, double* dgp,
                                 double* dbp) {
@@ -102,16 +115,27 @@ NL_INLINE void cn_backward_body(const float* x, const float* dy, float* dx, int6
     const float* xc = x + c * S;
     const float* dc = dy + c * S;
     const float g = gamma ? gamma[c] : 1.f;
-    float pg = 0.f, pb = 0.f;
-    for (int64_t j = 0; j < len; ++j) {
+    const v8f g8 = splat8(g);
+    v8f pg8 = {}, pb8 = {};
+    int64_t j = 0;
+    for (; j + 8 <= len; j += 8) {
+      const v8f d = load8(dc + j);
+      const v8f xh = (load8(xc + j) - load8(mu + j)) * load8(invstd + j);
+      store8(sa + j, load8(sa + j) + g8 * d);
+      store8(sb + j, load8(sb + j) + g8 * d * xh);
+      pg8 += d * xh;
+      pb8 += d;
+    }
+    double pg = hsum8(pg8), pb = hsum8(pb8);
+    for (; j < len; ++j) {
       const float xh = (xc[j] - mu[j]) * invstd[j];
       sa[j] += g * dc[j];
       sb[j] += g * dc[j] * xh;
       pg += dc[j] * xh;
       pb += dc[j];
     }
-    if (dgp) dgp[c] += pg;
-    if (dbp) dbp[c] += pb;
+    if (dgp) dgp[c] = pg;
+    if (dbp) dbp[c] = pb;
   }
   if (!dx) return;
   const float inv = 1.f / static_cast<float>(C);
@@ -139,10 +163,10 @@ NL_ISA_VARIANTS(cn_backward_block,
 
 void channel_norm_forward(const float* x, int64_t N, int64_t C, int64_t S, const float* gamma, const float* beta,
                           float eps, bool center, float* y, float* mean, float* invstd) {
-  const int64_t nb = (S + kPos - 1) / kPos;
+  const int64_t bl = block_len(N, C, S), nb = (S + bl - 1) / bl;
   parallel_for(N * nb, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
-      const int64_t n = b / nb, s0 = (b % nb) * kPos, len = std::min(kPos, S - s0);
+      const int64_t n = b / nb, s0 = (b % nb) * bl, len = std::min(bl, S - s0);
       const int64_t off = n * C * S + s0, p = n * S + s0;
       cn_forward_block(x + off, y + off, C, S, len, gamma, beta, eps, center, mean ? mean + p : nullptr, invstd + p);
     }
@@ -152,12 +176,12 @@ void channel_norm_forward(const float* x, int64_t N, int64_t C, int64_t S, const
 void channel_norm_backward(const float* x, const float* dy, int64_t N, int64_t C, int64_t S, const float* mean,
                            const float* invstd, const float* gamma, bool center, float* dx, float* dgamma, float* dbeta) {
   const size_t nc = static_cast<size_t>(C);
-  const int64_t nb = (S + kPos - 1) / kPos, blocks = N * nb;
+  const int64_t bl = block_len(N, C, S), nb = (S + bl - 1) / bl, blocks = N * nb;
   const bool sums = dgamma || dbeta;
-  std::vector<double> partial(sums ? static_cast<size_t>(blocks) * 2 * nc : 0, 0.0);
+  std::vector<double> partial(sums ? static_cast<size_t>(blocks) * 2 * nc : 0);
   parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
-      const int64_t n = b / nb, s0 = (b % nb) * kPos, len = std::min(kPos, S - s0);
+      const int64_t n = b / nb, s0 = (b % nb) * bl, len = std::min(bl, S - s0);
       const int64_t off = n * C * S + s0, p = n * S + s0;
       double* dgp = sums ? partial.data() + static_cast<size_t>(b) * 2 * nc : nullptr;
       cn_backward_block(x + off, dy + off, dx ? dx + off : nullptr, C, S, len, center ? mean + p : nullptr, invstd + p, gamma,
@@ -301,7 +325,8 @@ namespace {
 // EvoNorm-S0 per group (n, g) of x viewed as [N * G, Cg * S] (M values, channel c = g * Cg + i / S):
 //   rs = 1 / sqrt(var + eps) (biased variance over the group), u = x * sigmoid(v[c] * x),
 //   y = u * rs * w[c] + b[c]
-// Backward (A = sum over the group of dy * w[c] * u, du = dy * w[c] * rs, s = sigmoid(v x)):
+// Backward (A = sum over the group of dy * w[c] * u, du = dy * w[c] * rs, s = sigmoid(v x)),
+// one pass for the sums and one for dx over the group (in cache for groups up to ~64K values):
 //   dx = du * (s + v x s (1 - s)) - rs^3 * A * (x - mean) / M
 //   dv[c] += sum du * x^2 s (1 - s); dw[c] += sum dy * u * rs; db[c] += sum dy
 // sigmoid uses exp from a degree-6 polynomial on [-ln2/2, ln2/2] scaled by 2^n (relative error
@@ -375,14 +400,16 @@ NL_ISA_VARIANTS(s0_forward_group,
                  float* mean, float* rstd),
                 (x, y, Cg, S, v, w, b, eps, mean, rstd), s0_forward_body)
 
-// part: 3 doubles per channel of the group (dv, dw, db).
+// part: 3 doubles per channel of the group (dv, dw, db). fac (M floats, per thread) keeps
+// s + v x s (1 - s) from the first pass for the dx pass, so each sigmoid is evaluated once.
 NL_INLINE void s0_backward_body(const float* x, const float* dy, float* dx, int64_t Cg, int64_t S, const float* v,
-                                const float* w, float mu, float rs, double* part) {
+                                const float* w, float mu, float rs, double* part, float* fac) {
   const int64_t M = Cg * S;
   double A = 0.0;
   for (int64_t k = 0; k < Cg; ++k) {
     const float* xc = x + k * S;
     const float* dc = dy + k * S;
+    float* fc = fac + k * S;
     const v8f v8 = v[k] - v8f{};
     v8f su = {}, sv = {}, sb = {};
     int64_t j = 0;
@@ -392,6 +419,7 @@ NL_INLINE void s0_backward_body(const float* x, const float* dy, float* dx, int6
       su += d * xv * sg;
       sv += d * xv * xv * sg * (1.f - sg);
       sb += d;
+      store8(fc + j, sg + v8 * xv * sg * (1.f - sg));
     }
     double du = hsum8(su), dvs = hsum8(sv), db = hsum8(sb);
     for (; j < S; ++j) {
@@ -399,6 +427,7 @@ NL_INLINE void s0_backward_body(const float* x, const float* dy, float* dx, int6
       du += static_cast<double>(dc[j]) * xc[j] * sg;
       dvs += static_cast<double>(dc[j]) * xc[j] * xc[j] * sg * (1.f - sg);
       db += dc[j];
+      fc[j] = sg + v[k] * xc[j] * sg * (1.f - sg);
     }
     // sum dy * u over the channel: A gets it times w; dw = rs * it; dv = w * rs * sum(dy x^2 s (1 - s)).
     A += w[k] * du;
@@ -412,25 +441,22 @@ NL_INLINE void s0_backward_body(const float* x, const float* dy, float* dx, int6
   for (int64_t k = 0; k < Cg; ++k) {
     const float* xc = x + k * S;
     const float* dc = dy + k * S;
+    const float* fc = fac + k * S;
     float* o = dx + k * S;
-    const float vk = v[k], a = w[k] * rs;
-    const v8f v8 = vk - v8f{}, a8 = a - v8f{};
+    const float a = w[k] * rs;
+    const v8f a8 = a - v8f{};
     int64_t j = 0;
     for (; j + 8 <= S; j += 8) {
       const v8f xv = load8(xc + j), d = load8(dc + j);
-      const v8f sg = sigmoid8(v8 * xv);
-      store8(o + j, d * a8 * (sg + v8 * xv * sg * (1.f - sg)) - kv8 * (xv - m8));
+      store8(o + j, d * a8 * load8(fc + j) - kv8 * (xv - m8));
     }
-    for (; j < S; ++j) {
-      const float sg = sigmoid1(vk * xc[j]);
-      o[j] = dc[j] * a * (sg + vk * xc[j] * sg * (1.f - sg)) - kvar * (xc[j] - mu);
-    }
+    for (; j < S; ++j) o[j] = dc[j] * a * fc[j] - kvar * (xc[j] - mu);
   }
 }
 NL_ISA_VARIANTS(s0_backward_group,
                 (const float* x, const float* dy, float* dx, int64_t Cg, int64_t S, const float* v, const float* w, float mu,
-                 float rs, double* part),
-                (x, dy, dx, Cg, S, v, w, mu, rs, part), s0_backward_body)
+                 float rs, double* part, float* fac),
+                (x, dy, dx, Cg, S, v, w, mu, rs, part, fac), s0_backward_body)
 
 }  // namespace
 
@@ -449,8 +475,11 @@ void evo_norm_s0_backward(const float* x, const float* dy, int64_t N, int64_t G,
   std::vector<double> part(static_cast<size_t>(N * G * Cg) * 3);
   for_each_row(N, G, M, [&](int64_t i, int64_t g) {
     const int64_t c0 = g * Cg;
+    // The calling thread's dx-factor buffer, grown to the group size and reused across calls.
+    thread_local std::vector<float> fac;
+    if (fac.size() < static_cast<size_t>(M)) fac.resize(static_cast<size_t>(M));
     s0_backward_group(x + i * M, dy + i * M, dx ? dx + i * M : nullptr, Cg, S, v + c0, w + c0, mean[i], rstd[i],
-                      part.data() + 3 * static_cast<size_t>(i * Cg));
+                      part.data() + 3 * static_cast<size_t>(i * Cg), fac.data());
   });
   channel_totals<3>(part, N, G * Cg, [&](int64_t c, const double* t) {
     put(dv, c, t[0]);
@@ -573,8 +602,16 @@ void evo_norm_b0_backward(const float* x, const float* dy, int64_t N, int64_t C,
                           const float* v, const float* w, const float* mean, const float* sd, const float* muB, float* dx,
                           float* dv, float* dw, float* db) {
   std::vector<double> part(static_cast<size_t>(N * C) * 5);
+  // kI for a row from its reduced sums: dsd / (sd S).
+  const auto row_kI = [&](int64_t row) { return static_cast<float>(part[5 * row + 1] / sd[row] / static_cast<double>(S)); };
+  // Eval (left constant): dx needs only the row's own sums, so each row is finished while it is
+  // in cache and x, dy are read once. Training: dx also needs the channel totals over all rows
+  // (the batch variance's share), so dx runs in a second sweep.
+  const bool fused = dx && !muB;
   for_each_row(N, C, S, [&](int64_t row, int64_t c) {
     b0_reduce_row(x + row * S, dy + row * S, S, left[c], v[c], w[c], sd[row], part.data() + 5 * row);
+    if (fused)
+      b0_dx_row(x + row * S, dy + row * S, dx + row * S, S, left[c], v[c], w[c], sd[row], mean[row], row_kI(row), 0.f, 0.f);
   });
   // Per channel in n order: dL/dvar_B = dleft / (2 left); dx gets dvar_B * 2 (x - muB) / (N S).
   std::vector<float> kB(static_cast<size_t>(C), 0.f);
@@ -584,11 +621,9 @@ void evo_norm_b0_backward(const float* x, const float* dy, int64_t N, int64_t C,
     put(dw, c, t[3]);
     put(db, c, t[4]);
   });
-  if (!dx) return;
+  if (!dx || fused) return;
   for_each_row(N, C, S, [&](int64_t row, int64_t c) {
-    const float kI = static_cast<float>(part[5 * row + 1] / sd[row] / static_cast<double>(S));
-    b0_dx_row(x + row * S, dy + row * S, dx + row * S, S, left[c], v[c], w[c], sd[row], mean[row], kI,
-              muB ? muB[c] : 0.f, kB[c]);
+    b0_dx_row(x + row * S, dy + row * S, dx + row * S, S, left[c], v[c], w[c], sd[row], mean[row], row_kI(row), muB[c], kB[c]);
   });
 }
 

@@ -1,5 +1,5 @@
 // The fused kernels of native/channel_norm.cc (LayerNorm2d and RmsNorm2d per position, FRN + TLU
-// per row, EvoNorm-S0 per group, EvoNorm-B0 per row), on every supported ISA: against float64 references across block boundaries (S > 256 positions),
+// per row, EvoNorm-S0 per group, EvoNorm-B0 per row), on every supported ISA: against float64 references across position blocks,
 // and bitwise equal with 1 and 2 threads.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +9,7 @@ import { forEachIsa, useIsa } from '../helpers/isa.js';
 import { assertClose } from '../helpers/assert.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 
-const [N, C, H, W] = [3, 5, 13, 23]; // S = 299: one full block and one partial one per sample.
+const [N, C, H, W] = [3, 5, 13, 23]; // S = 299: with N = 3, LayerNorm2d/RmsNorm2d cut each sample into four 64-position blocks and a partial one.
 const S = H * W;
 
 /** float64 forward and gradients of sum(gy * y) for x, weight, bias. */
