@@ -27,6 +27,10 @@
 #include "dispatch.h"
 #include "vec8.h"
 
+#if NL_HAS_X86
+#include <immintrin.h>
+#endif
+
 namespace nl {
 namespace {
 
@@ -69,9 +73,62 @@ inline void put(float* dst, int64_t c, double v) {
   if (dst) dst[c] = static_cast<float>(v);
 }
 
-// One block: positions [0, len) of x (stride S between channels).
+// Streaming stores for the output rows of tensors larger than the caches (as norm.cc's
+// use_stream): the output is not read here, so writing around the caches saves the
+// read-for-ownership traffic; the rows of the thread's next block (xn, dn: same layout, or
+// null) are prefetched meanwhile, one cache line per 16 floats. Values before a 32-byte
+// boundary of the output are written plainly. Same arithmetic as the plain loops.
+bool use_stream(int64_t total) {
+#if NL_HAS_X86
+  return active_isa() != Isa::Scalar && total * static_cast<int64_t>(sizeof(float)) >= (int64_t{16} << 20);
+#else
+  (void)total;
+  return false;
+#endif
+}
+
+#if NL_HAS_X86
+// y[j] = (x[j] - mu[j]) * r[j] * g + b for j < len.
+NL_TARGET_AVX2 void cn_affine_row_stream(const float* x, float* y, int64_t len, const float* mu, const float* r, float g,
+                                         float b, const float* xn) {
+  const __m256 g8 = _mm256_set1_ps(g), b8 = _mm256_set1_ps(b);
+  int64_t j = 0;
+  for (; j < len && reinterpret_cast<uintptr_t>(y + j) % 32 != 0; ++j) y[j] = (x[j] - mu[j]) * r[j] * g + b;
+  for (; j + 8 <= len; j += 8) {
+    if (xn && (j & 15) == 0) __builtin_prefetch(xn + j);
+    const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + j), _mm256_loadu_ps(mu + j));
+    _mm256_stream_ps(y + j, _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(d, _mm256_loadu_ps(r + j)), g8), b8));
+  }
+  for (; j < len; ++j) y[j] = (x[j] - mu[j]) * r[j] * g + b;
+}
+
+// dx[j] = r[j] * (g * dy[j] - sa[j] - xh * sb[j]), xh = (x[j] - mu[j]) * r[j], for j < len.
+NL_TARGET_AVX2 void cn_dx_row_stream(const float* x, const float* dy, float* dx, int64_t len, const float* mu,
+                                     const float* r, const float* sa, const float* sb, float g, const float* xn,
+                                     const float* dn) {
+  const __m256 g8 = _mm256_set1_ps(g);
+  int64_t j = 0;
+  for (; j < len && reinterpret_cast<uintptr_t>(dx + j) % 32 != 0; ++j)
+    dx[j] = r[j] * (g * dy[j] - sa[j] - (x[j] - mu[j]) * r[j] * sb[j]);
+  for (; j + 8 <= len; j += 8) {
+    if (xn && (j & 15) == 0) {
+      __builtin_prefetch(xn + j);
+      __builtin_prefetch(dn + j);
+    }
+    const __m256 r8 = _mm256_loadu_ps(r + j);
+    const __m256 xh = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + j), _mm256_loadu_ps(mu + j)), r8);
+    const __m256 t = _mm256_sub_ps(_mm256_mul_ps(g8, _mm256_loadu_ps(dy + j)), _mm256_loadu_ps(sa + j));
+    _mm256_stream_ps(dx + j, _mm256_mul_ps(r8, _mm256_sub_ps(t, _mm256_mul_ps(xh, _mm256_loadu_ps(sb + j)))));
+  }
+  for (; j < len; ++j) dx[j] = r[j] * (g * dy[j] - sa[j] - (x[j] - mu[j]) * r[j] * sb[j]);
+}
+#endif
+
+// One block: positions [0, len) of x (stride S between channels). stream: y rows through
+// cn_affine_row_stream, prefetching xn (the next block's x, or null).
 NL_INLINE void cn_forward_body(const float* x, float* y, int64_t C, int64_t S, int64_t len, const float* gamma,
-                               const float* beta, float eps, bool center, float* mean, float* invstd) {
+                               const float* beta, float eps, bool center, float* mean, float* invstd, bool stream,
+                               const float* xn) {
   float mu[kPos], acc[kPos];
   for (int64_t j = 0; j < len; ++j) mu[j] = 0.f, acc[j] = 0.f;
   if (center) {
@@ -94,21 +151,30 @@ NL_INLINE void cn_forward_body(const float* x, float* y, int64_t C, int64_t S, i
     const float* xc = x + c * S;
     float* yc = y + c * S;
     const float g = gamma ? gamma[c] : 1.f, b = beta ? beta[c] : 0.f;
+#if NL_HAS_X86
+    if (stream) {
+      cn_affine_row_stream(xc, yc, len, mu, acc, g, b, xn ? xn + c * S : nullptr);
+      continue;
+    }
+#endif
     for (int64_t j = 0; j < len; ++j) yc[j] = (xc[j] - mu[j]) * acc[j] * g + b;
   }
+#if NL_HAS_X86
+  if (stream) _mm_sfence();
+#endif
   if (mean) for (int64_t j = 0; j < len; ++j) mean[j] = mu[j];
   for (int64_t j = 0; j < len; ++j) invstd[j] = acc[j];
 }
 NL_ISA_VARIANTS(cn_forward_block,
                 (const float* x, float* y, int64_t C, int64_t S, int64_t len, const float* gamma, const float* beta,
-                 float eps, bool center, float* mean, float* invstd),
-                (x, y, C, S, len, gamma, beta, eps, center, mean, invstd), cn_forward_body)
+                 float eps, bool center, float* mean, float* invstd, bool stream, const float* xn),
+                (x, y, C, S, len, gamma, beta, eps, center, mean, invstd, stream, xn), cn_forward_body)
 
 // dgp/dbp (C doubles each, this block's partials) receive sum dy * xhat and sum dy per channel,
 // each summed on 8 float lanes along the block's positions and finished in double.
 NL_INLINE void cn_backward_body(const float* x, const float* dy, float* dx, int64_t C, int64_t S, int64_t len,
                                 const float* mean, const float* invstd, const float* gamma, bool center, double* dgp,
-                                double* dbp) {
+                                double* dbp, bool stream, const float* xn, const float* dn) {
   float sa[kPos], sb[kPos], mu[kPos];
   for (int64_t j = 0; j < len; ++j) sa[j] = 0.f, sb[j] = 0.f, mu[j] = center ? mean[j] : 0.f;
   for (int64_t c = 0; c < C; ++c) {
@@ -148,27 +214,42 @@ NL_INLINE void cn_backward_body(const float* x, const float* dy, float* dx, int6
     const float* dc = dy + c * S;
     float* o = dx + c * S;
     const float g = gamma ? gamma[c] : 1.f;
+#if NL_HAS_X86
+    if (stream) {
+      cn_dx_row_stream(xc, dc, o, len, mu, invstd, sa, sb, g, xn ? xn + c * S : nullptr, xn ? dn + c * S : nullptr);
+      continue;
+    }
+#endif
     for (int64_t j = 0; j < len; ++j) {
       const float xh = (xc[j] - mu[j]) * invstd[j];
       o[j] = invstd[j] * (g * dc[j] - sa[j] - xh * sb[j]);
     }
   }
+#if NL_HAS_X86
+  if (stream) _mm_sfence();
+#endif
 }
 NL_ISA_VARIANTS(cn_backward_block,
                 (const float* x, const float* dy, float* dx, int64_t C, int64_t S, int64_t len, const float* mean,
-                 const float* invstd, const float* gamma, bool center, double* dgp, double* dbp),
-                (x, dy, dx, C, S, len, mean, invstd, gamma, center, dgp, dbp), cn_backward_body)
+                 const float* invstd, const float* gamma, bool center, double* dgp, double* dbp, bool stream,
+                 const float* xn, const float* dn),
+                (x, dy, dx, C, S, len, mean, invstd, gamma, center, dgp, dbp, stream, xn, dn), cn_backward_body)
+
+// Offset of block b's first value in x (nb blocks of bl positions per sample).
+int64_t block_offset(int64_t b, int64_t nb, int64_t bl, int64_t C, int64_t S) { return (b / nb) * C * S + (b % nb) * bl; }
 
 }  // namespace
 
 void channel_norm_forward(const float* x, int64_t N, int64_t C, int64_t S, const float* gamma, const float* beta,
                           float eps, bool center, float* y, float* mean, float* invstd) {
   const int64_t bl = block_len(N, C, S), nb = (S + bl - 1) / bl;
+  const bool stream = use_stream(N * C * S);
   parallel_for(N * nb, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t n = b / nb, s0 = (b % nb) * bl, len = std::min(bl, S - s0);
       const int64_t off = n * C * S + s0, p = n * S + s0;
-      cn_forward_block(x + off, y + off, C, S, len, gamma, beta, eps, center, mean ? mean + p : nullptr, invstd + p);
+      cn_forward_block(x + off, y + off, C, S, len, gamma, beta, eps, center, mean ? mean + p : nullptr, invstd + p, stream,
+                       b + 1 < b1 ? x + block_offset(b + 1, nb, bl, C, S) : nullptr);
     }
   });
 }
@@ -178,14 +259,17 @@ void channel_norm_backward(const float* x, const float* dy, int64_t N, int64_t C
   const size_t nc = static_cast<size_t>(C);
   const int64_t bl = block_len(N, C, S), nb = (S + bl - 1) / bl, blocks = N * nb;
   const bool sums = dgamma || dbeta;
+  const bool stream = dx && use_stream(N * C * S);
   std::vector<double> partial(sums ? static_cast<size_t>(blocks) * 2 * nc : 0);
   parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t n = b / nb, s0 = (b % nb) * bl, len = std::min(bl, S - s0);
       const int64_t off = n * C * S + s0, p = n * S + s0;
       double* dgp = sums ? partial.data() + static_cast<size_t>(b) * 2 * nc : nullptr;
+      const int64_t next = b + 1 < b1 ? block_offset(b + 1, nb, bl, C, S) : -1;
       cn_backward_block(x + off, dy + off, dx ? dx + off : nullptr, C, S, len, center ? mean + p : nullptr, invstd + p, gamma,
-                        center, dgp, sums ? dgp + nc : nullptr);
+                        center, dgp, sums ? dgp + nc : nullptr, stream, next >= 0 ? x + next : nullptr,
+                        next >= 0 ? dy + next : nullptr);
     }
   });
   if (sums) {

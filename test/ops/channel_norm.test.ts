@@ -147,6 +147,36 @@ describe('channels-first norm kernel on every supported ISA', () => {
   });
 });
 
+describe('channels-first norm on tensors beyond the caches, on every supported ISA', () => {
+  // [2, 64, 128, 256] is 16 MiB: its y and dx rows are written with streaming stores, while one
+  // sample (8 MiB) takes the plain stores with the same position blocks.
+  const shape = [2, 64, 128, 256];
+  const per = shape[1] * shape[2] * shape[3];
+  forEachIsa((isa) => {
+    it(`gives bitwise the same LayerNorm2d output and input gradient as one sample at a time on ${isa}`, () => {
+      useIsa(isa);
+      const xs = randn(shape, { seed: 5 }).buffer;
+      const gys = randn(shape, { seed: 6 }).buffer;
+      const w = new Tensor(randn([64], { seed: 7 }).buffer.map((v) => 1 + 0.3 * v), [64]);
+      const b = randn([64], { seed: 8 });
+      const whole = (sample: number | null) => {
+        const part = (a: Float32Array) => (sample === null ? a : a.subarray(sample * per, (sample + 1) * per));
+        const sh = sample === null ? shape : [1, ...shape.slice(1)];
+        const x = new Tensor(part(xs).slice(), sh, { requiresGrad: true });
+        const y = F.layerNorm2d(x, w, b, 1e-6);
+        y.backward(new Tensor(part(gys).slice(), sh));
+        return { y: y.buffer, gx: x.grad!.buffer };
+      };
+      const all = whole(null);
+      for (const sample of [0, 1]) {
+        const one = whole(sample);
+        assert.deepEqual(all.y.subarray(sample * per, (sample + 1) * per), one.y, `output of sample ${sample}`);
+        assert.deepEqual(all.gx.subarray(sample * per, (sample + 1) * per), one.gx, `input gradient of sample ${sample}`);
+      }
+    });
+  });
+});
+
 /** float64 EvoNorm-S0 of x [n, c, s] with g groups. */
 function s0Reference(x: Float64Array, v: Float64Array, w: Float64Array, b: Float64Array, n: number, c: number, s: number, g: number): Float64Array {
   const y = new Float64Array(x.length);
