@@ -87,6 +87,37 @@ bool use_stream(int64_t total) {
 #endif
 }
 
+// Whether the per-row / per-group kernels below write `out` (total values, rows of S) with
+// streaming stores: as use_stream, with rows that keep every 8-float store 16-byte aligned.
+bool use_stream_rows(const float* out, int64_t S, int64_t total) {
+  return out != nullptr && use_stream(total) && S % 4 == 0 && reinterpret_cast<uintptr_t>(out) % 16 == 0;
+}
+
+// Stores 8 floats at p (16-byte aligned when stream), around the caches when stream. The SSE
+// streaming store is in the x86-64 baseline, so every ISA variant of a body can use it.
+NL_INLINE void put8(float* p, v8f v, bool stream) {
+#if NL_HAS_X86
+  if (stream) {
+    __m128 lo, hi;
+    __builtin_memcpy(&lo, &v, sizeof lo);
+    __builtin_memcpy(&hi, reinterpret_cast<const char*>(&v) + sizeof lo, sizeof hi);
+    _mm_stream_ps(p, lo);
+    _mm_stream_ps(p + 4, hi);
+    return;
+  }
+#endif
+  store8(p, v);
+}
+
+// Orders the streaming stores before the results are read by another thread or call.
+inline void stream_fence(bool stream) {
+#if NL_HAS_X86
+  if (stream) _mm_sfence();
+#else
+  (void)stream;
+#endif
+}
+
 #if NL_HAS_X86
 // y[j] = (x[j] - mu[j]) * r[j] * g + b for j < len.
 NL_TARGET_AVX2 void cn_affine_row_stream(const float* x, float* y, int64_t len, const float* mu, const float* r, float g,
@@ -459,7 +490,7 @@ NL_INLINE v8f sigmoid8(v8f z) { return 1.f / (1.f + exp8(-z)); }
 NL_INLINE float sigmoid1(float z) { return 1.f / (1.f + std::exp(-z)); }
 
 NL_INLINE void s0_forward_body(const float* x, float* y, int64_t Cg, int64_t S, const float* v, const float* w,
-                               const float* b, float eps, float* mean, float* rstd) {
+                               const float* b, float eps, float* mean, float* rstd, bool stream) {
   const int64_t M = Cg * S;
   double q;
   const float mu = mean_sq_dev(x, M, &q);
@@ -474,20 +505,20 @@ NL_INLINE void s0_forward_body(const float* x, float* y, int64_t Cg, int64_t S, 
     int64_t j = 0;
     for (; j + 8 <= S; j += 8) {
       const v8f xv = load8(xc + j);
-      store8(yc + j, xv * sigmoid8(v8 * xv) * a8 + b8);
+      put8(yc + j, xv * sigmoid8(v8 * xv) * a8 + b8, stream);
     }
     for (; j < S; ++j) yc[j] = xc[j] * sigmoid1(vk * xc[j]) * a + bk;
   }
 }
 NL_ISA_VARIANTS(s0_forward_group,
                 (const float* x, float* y, int64_t Cg, int64_t S, const float* v, const float* w, const float* b, float eps,
-                 float* mean, float* rstd),
-                (x, y, Cg, S, v, w, b, eps, mean, rstd), s0_forward_body)
+                 float* mean, float* rstd, bool stream),
+                (x, y, Cg, S, v, w, b, eps, mean, rstd, stream), s0_forward_body)
 
 // part: 3 doubles per channel of the group (dv, dw, db). fac (M floats, per thread) keeps
 // s + v x s (1 - s) from the first pass for the dx pass, so each sigmoid is evaluated once.
 NL_INLINE void s0_backward_body(const float* x, const float* dy, float* dx, int64_t Cg, int64_t S, const float* v,
-                                const float* w, float mu, float rs, double* part, float* fac) {
+                                const float* w, float mu, float rs, double* part, float* fac, bool stream) {
   const int64_t M = Cg * S;
   double A = 0.0;
   for (int64_t k = 0; k < Cg; ++k) {
@@ -532,24 +563,26 @@ NL_INLINE void s0_backward_body(const float* x, const float* dy, float* dx, int6
     int64_t j = 0;
     for (; j + 8 <= S; j += 8) {
       const v8f xv = load8(xc + j), d = load8(dc + j);
-      store8(o + j, d * a8 * load8(fc + j) - kv8 * (xv - m8));
+      put8(o + j, d * a8 * load8(fc + j) - kv8 * (xv - m8), stream);
     }
     for (; j < S; ++j) o[j] = dc[j] * a * fc[j] - kvar * (xc[j] - mu);
   }
 }
 NL_ISA_VARIANTS(s0_backward_group,
                 (const float* x, const float* dy, float* dx, int64_t Cg, int64_t S, const float* v, const float* w, float mu,
-                 float rs, double* part, float* fac),
-                (x, dy, dx, Cg, S, v, w, mu, rs, part, fac), s0_backward_body)
+                 float rs, double* part, float* fac, bool stream),
+                (x, dy, dx, Cg, S, v, w, mu, rs, part, fac, stream), s0_backward_body)
 
 }  // namespace
 
 void evo_norm_s0_forward(const float* x, int64_t N, int64_t G, int64_t Cg, int64_t S, const float* v, const float* w,
                          const float* b, float eps, float* y, float* mean, float* rstd) {
   const int64_t M = Cg * S;
+  const bool stream = use_stream_rows(y, S, N * G * M);
   for_each_row(N, G, M, [&](int64_t i, int64_t g) {
     const int64_t c0 = g * Cg;
-    s0_forward_group(x + i * M, y + i * M, Cg, S, v + c0, w + c0, b + c0, eps, mean + i, rstd + i);
+    s0_forward_group(x + i * M, y + i * M, Cg, S, v + c0, w + c0, b + c0, eps, mean + i, rstd + i, stream);
+    stream_fence(stream);
   });
 }
 
@@ -557,13 +590,15 @@ void evo_norm_s0_backward(const float* x, const float* dy, int64_t N, int64_t G,
                           const float* w, const float* mean, const float* rstd, float* dx, float* dv, float* dw, float* db) {
   const int64_t M = Cg * S;
   std::vector<double> part(static_cast<size_t>(N * G * Cg) * 3);
+  const bool stream = use_stream_rows(dx, S, N * G * M);
   for_each_row(N, G, M, [&](int64_t i, int64_t g) {
     const int64_t c0 = g * Cg;
     // The calling thread's dx-factor buffer, grown to the group size and reused across calls.
     thread_local std::vector<float> fac;
     if (fac.size() < static_cast<size_t>(M)) fac.resize(static_cast<size_t>(M));
     s0_backward_group(x + i * M, dy + i * M, dx ? dx + i * M : nullptr, Cg, S, v + c0, w + c0, mean[i], rstd[i],
-                      part.data() + 3 * static_cast<size_t>(i * Cg), fac.data());
+                      part.data() + 3 * static_cast<size_t>(i * Cg), fac.data(), stream);
+    stream_fence(stream);
   });
   channel_totals<3>(part, N, G * Cg, [&](int64_t c, const double* t) {
     put(dv, c, t[0]);
@@ -583,7 +618,7 @@ namespace {
 //   row sums: dleft (to var_B, finished by the caller), dv = sum dden_right * x, dw = sum dy * x / den,
 //   db = sum dy.
 NL_INLINE void b0_forward_body(const float* x, float* y, int64_t S, float left, float v, float w, float b, float eps,
-                               float* mean, float* sdout) {
+                               float* mean, float* sdout, bool stream) {
   double q;
   const float mu = mean_sq_dev(x, S, &q);
   const float sd = static_cast<float>(std::sqrt(q / static_cast<double>(S) + eps));
@@ -594,13 +629,14 @@ NL_INLINE void b0_forward_body(const float* x, float* y, int64_t S, float left, 
   for (; i + 8 <= S; i += 8) {
     const v8f xv = load8(x + i);
     const v8f r = v8 * xv + s8;
-    store8(y + i, xv / (r > l8 ? r : l8) * w8 + b8);
+    put8(y + i, xv / (r > l8 ? r : l8) * w8 + b8, stream);
   }
   for (; i < S; ++i) y[i] = x[i] / std::max(left, v * x[i] + sd) * w + b;
 }
 NL_ISA_VARIANTS(b0_forward_row,
-                (const float* x, float* y, int64_t S, float left, float v, float w, float b, float eps, float* mean, float* sd),
-                (x, y, S, left, v, w, b, eps, mean, sd), b0_forward_body)
+                (const float* x, float* y, int64_t S, float left, float v, float w, float b, float eps, float* mean, float* sd,
+                 bool stream),
+                (x, y, S, left, v, w, b, eps, mean, sd, stream), b0_forward_body)
 
 // out: dleft, dsd (sum of dden_right), dv, dw, db for the row.
 NL_INLINE void b0_reduce_body(const float* x, const float* dy, int64_t S, float left, float v, float w, float sd,
@@ -646,7 +682,7 @@ NL_ISA_VARIANTS(b0_reduce_row,
 
 // dx = dq / den + dden * toR * v + kI * (x - mu) + kB * (x - muB); kI = dsd / (sd S), kB from var_B.
 NL_INLINE void b0_dx_body(const float* x, const float* dy, float* dx, int64_t S, float left, float v, float w, float sd,
-                          float mu, float kI, float muB, float kB) {
+                          float mu, float kI, float muB, float kB, bool stream) {
   const v8f l8 = left - v8f{}, v8 = v - v8f{}, s8 = sd - v8f{}, w8 = w - v8f{}, m8 = mu - v8f{},
             ki8 = kI - v8f{}, mb8 = muB - v8f{}, kb8 = kB - v8f{};
   int64_t i = 0;
@@ -657,7 +693,7 @@ NL_INLINE void b0_dx_body(const float* x, const float* dy, float* dx, int64_t S,
     const v8f dq = d * w8;
     const v8f dden = -dq * xv / (den * den);
     const v8f toR = max_share8(r, l8);
-    store8(dx + i, dq / den + dden * toR * v8 + ki8 * (xv - m8) + kb8 * (xv - mb8));
+    put8(dx + i, dq / den + dden * toR * v8 + ki8 * (xv - m8) + kb8 * (xv - mb8), stream);
   }
   for (; i < S; ++i) {
     const float r = v * x[i] + sd;
@@ -670,15 +706,17 @@ NL_INLINE void b0_dx_body(const float* x, const float* dy, float* dx, int64_t S,
 }
 NL_ISA_VARIANTS(b0_dx_row,
                 (const float* x, const float* dy, float* dx, int64_t S, float left, float v, float w, float sd, float mu,
-                 float kI, float muB, float kB),
-                (x, dy, dx, S, left, v, w, sd, mu, kI, muB, kB), b0_dx_body)
+                 float kI, float muB, float kB, bool stream),
+                (x, dy, dx, S, left, v, w, sd, mu, kI, muB, kB, stream), b0_dx_body)
 
 }  // namespace
 
 void evo_norm_b0_forward(const float* x, int64_t N, int64_t C, int64_t S, const float* left, const float* v,
                          const float* w, const float* b, float eps, float* y, float* mean, float* sd) {
+  const bool stream = use_stream_rows(y, S, N * C * S);
   for_each_row(N, C, S, [&](int64_t row, int64_t c) {
-    b0_forward_row(x + row * S, y + row * S, S, left[c], v[c], w[c], b[c], eps, mean + row, sd + row);
+    b0_forward_row(x + row * S, y + row * S, S, left[c], v[c], w[c], b[c], eps, mean + row, sd + row, stream);
+    stream_fence(stream);
   });
 }
 
@@ -692,10 +730,13 @@ void evo_norm_b0_backward(const float* x, const float* dy, int64_t N, int64_t C,
   // in cache and x, dy are read once. Training: dx also needs the channel totals over all rows
   // (the batch variance's share), so dx runs in a second sweep.
   const bool fused = dx && !muB;
+  const bool stream = use_stream_rows(dx, S, N * C * S);
   for_each_row(N, C, S, [&](int64_t row, int64_t c) {
     b0_reduce_row(x + row * S, dy + row * S, S, left[c], v[c], w[c], sd[row], part.data() + 5 * row);
     if (fused)
-      b0_dx_row(x + row * S, dy + row * S, dx + row * S, S, left[c], v[c], w[c], sd[row], mean[row], row_kI(row), 0.f, 0.f);
+      b0_dx_row(x + row * S, dy + row * S, dx + row * S, S, left[c], v[c], w[c], sd[row], mean[row], row_kI(row), 0.f, 0.f,
+                stream);
+    stream_fence(stream);
   });
   // Per channel in n order: dL/dvar_B = dleft / (2 left); dx gets dvar_B * 2 (x - muB) / (N S).
   std::vector<float> kB(static_cast<size_t>(C), 0.f);
@@ -707,7 +748,9 @@ void evo_norm_b0_backward(const float* x, const float* dy, int64_t N, int64_t C,
   });
   if (!dx || fused) return;
   for_each_row(N, C, S, [&](int64_t row, int64_t c) {
-    b0_dx_row(x + row * S, dy + row * S, dx + row * S, S, left[c], v[c], w[c], sd[row], mean[row], row_kI(row), muB[c], kB[c]);
+    b0_dx_row(x + row * S, dy + row * S, dx + row * S, S, left[c], v[c], w[c], sd[row], mean[row], row_kI(row), muB[c], kB[c],
+              stream);
+    stream_fence(stream);
   });
 }
 

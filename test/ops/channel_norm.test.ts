@@ -147,33 +147,43 @@ describe('channels-first norm kernel on every supported ISA', () => {
   });
 });
 
-describe('channels-first norm on tensors beyond the caches, on every supported ISA', () => {
+describe('per-sample norms on tensors beyond the caches, on every supported ISA', () => {
   // [2, 64, 128, 256] is 16 MiB: its y and dx rows are written with streaming stores, while one
-  // sample (8 MiB) takes the plain stores with the same position blocks.
+  // sample (8 MiB) takes the plain stores (LayerNorm2d with the same position blocks).
   const shape = [2, 64, 128, 256];
   const per = shape[1] * shape[2] * shape[3];
+  const param = (seed: number, shift: number) => new Tensor(randn([64], { seed }).buffer.map((v) => shift + 0.3 * v), [64]);
+  const w = param(7, 1);
+  const b = param(8, 0);
+  const v = param(9, 0.5);
+  const runningVar = param(10, 1.5);
+  const ops: [string, (x: Tensor) => Tensor][] = [
+    ['LayerNorm2d', (x) => F.layerNorm2d(x, w, b, 1e-6)],
+    ['EvoNorm-S0', (x) => F.evoNormS0(x, 2, v, w, b)],
+    ['EvoNorm-B0 in eval', (x) => F.evoNormB0(x, runningVar, v, w, b, { training: false })],
+  ];
   forEachIsa((isa) => {
-    it(`gives bitwise the same LayerNorm2d output and input gradient as one sample at a time on ${isa}`, () => {
-      useIsa(isa);
-      const xs = randn(shape, { seed: 5 }).buffer;
-      const gys = randn(shape, { seed: 6 }).buffer;
-      const w = new Tensor(randn([64], { seed: 7 }).buffer.map((v) => 1 + 0.3 * v), [64]);
-      const b = randn([64], { seed: 8 });
-      const whole = (sample: number | null) => {
-        const part = (a: Float32Array) => (sample === null ? a : a.subarray(sample * per, (sample + 1) * per));
-        const sh = sample === null ? shape : [1, ...shape.slice(1)];
-        const x = new Tensor(part(xs).slice(), sh, { requiresGrad: true });
-        const y = F.layerNorm2d(x, w, b, 1e-6);
-        y.backward(new Tensor(part(gys).slice(), sh));
-        return { y: y.buffer, gx: x.grad!.buffer };
-      };
-      const all = whole(null);
-      for (const sample of [0, 1]) {
-        const one = whole(sample);
-        assert.deepEqual(all.y.subarray(sample * per, (sample + 1) * per), one.y, `output of sample ${sample}`);
-        assert.deepEqual(all.gx.subarray(sample * per, (sample + 1) * per), one.gx, `input gradient of sample ${sample}`);
-      }
-    });
+    for (const [name, op] of ops) {
+      it(`gives bitwise the same ${name} output and input gradient as one sample at a time on ${isa}`, () => {
+        useIsa(isa);
+        const xs = randn(shape, { seed: 5 }).buffer;
+        const gys = randn(shape, { seed: 6 }).buffer;
+        const once = (sample: number | null) => {
+          const part = (a: Float32Array) => (sample === null ? a : a.subarray(sample * per, (sample + 1) * per));
+          const sh = sample === null ? shape : [1, ...shape.slice(1)];
+          const x = new Tensor(part(xs).slice(), sh, { requiresGrad: true });
+          const y = op(x);
+          y.backward(new Tensor(part(gys).slice(), sh));
+          return { y: y.buffer, gx: x.grad!.buffer };
+        };
+        const all = once(null);
+        for (const sample of [0, 1]) {
+          const one = once(sample);
+          assert.deepEqual(all.y.subarray(sample * per, (sample + 1) * per), one.y, `output of sample ${sample}`);
+          assert.deepEqual(all.gx.subarray(sample * per, (sample + 1) * per), one.gx, `input gradient of sample ${sample}`);
+        }
+      });
+    }
   });
 });
 
