@@ -328,7 +328,7 @@ namespace {
 // Row sums use the 8-float vector lanes of vec8.h, finished in double.
 
 NL_INLINE void frn_forward_body(const float* x, float* y, int64_t S, float eps, float g, float b, float tau, bool tlu,
-                                float* rout) {
+                                float* rout, bool stream) {
   v8f acc = {};
   int64_t i = 0;
   for (; i + 8 <= S; i += 8) {
@@ -345,7 +345,7 @@ NL_INLINE void frn_forward_body(const float* x, float* y, int64_t S, float eps, 
   for (; i + 8 <= S; i += 8) {
     v8f z = load8(x + i) * a8 + b8;
     if (tlu) z = z > t8 ? z : t8;
-    store8(y + i, z);
+    put8(y + i, z, stream);
   }
   for (; i < S; ++i) {
     const float z = x[i] * a + b;
@@ -353,8 +353,9 @@ NL_INLINE void frn_forward_body(const float* x, float* y, int64_t S, float eps, 
   }
 }
 NL_ISA_VARIANTS(frn_forward_row,
-                (const float* x, float* y, int64_t S, float eps, float g, float b, float tau, bool tlu, float* rout),
-                (x, y, S, eps, g, b, tau, tlu, rout), frn_forward_body)
+                (const float* x, float* y, int64_t S, float eps, float g, float b, float tau, bool tlu, float* rout,
+                 bool stream),
+                (x, y, S, eps, g, b, tau, tlu, rout, stream), frn_forward_body)
 
 // d max(z, t) / dz as torch.maximum: 1 where z > t, 1/2 at a tie, else 0 (the TLU's and
 // EvoNorm-B0's gradient split).
@@ -366,7 +367,7 @@ NL_INLINE float max_share1(float z, float t) { return z > t ? 1.f : (z == t ? 0.
 
 // out[0] = sum(dz * x), out[1] = sum(dz), out[2] = sum(dy - dz) (the TLU's share).
 NL_INLINE void frn_backward_body(const float* x, const float* dy, float* dx, int64_t S, float r, float g, float b,
-                                 float tau, bool tlu, double* out) {
+                                 float tau, bool tlu, double* out, bool stream) {
   const float a = r * g;
   v8f sx = {}, sz = {}, st = {};
   const v8f a8 = a - v8f{}, b8 = b - v8f{}, t8 = tau - v8f{}, one = 1.f - v8f{};
@@ -397,7 +398,7 @@ NL_INLINE void frn_backward_body(const float* x, const float* dy, float* dx, int
   for (; i + 8 <= S; i += 8) {
     const v8f xv = load8(x + i), d = load8(dy + i);
     const v8f w = tlu ? max_share8(xv * a8 + b8, t8) : one;
-    store8(dx + i, a8 * (d * w - xv * k8));
+    put8(dx + i, a8 * (d * w - xv * k8), stream);
   }
   for (; i < S; ++i) {
     const float w = tlu ? max_share1(x[i] * a + b, tau) : 1.f;
@@ -406,25 +407,30 @@ NL_INLINE void frn_backward_body(const float* x, const float* dy, float* dx, int
 }
 NL_ISA_VARIANTS(frn_backward_row,
                 (const float* x, const float* dy, float* dx, int64_t S, float r, float g, float b, float tau, bool tlu,
-                 double* out),
-                (x, dy, dx, S, r, g, b, tau, tlu, out), frn_backward_body)
+                 double* out, bool stream),
+                (x, dy, dx, S, r, g, b, tau, tlu, out, stream), frn_backward_body)
 
 }  // namespace
 
 void frn_forward(const float* x, int64_t N, int64_t C, int64_t S, const float* gamma, const float* beta, const float* tau,
                  float eps, float* y, float* rstd) {
+  const bool stream = use_stream_rows(y, S, N * C * S);
   for_each_row(N, C, S, [&](int64_t row, int64_t c) {
-    frn_forward_row(x + row * S, y + row * S, S, eps, gamma[c], beta[c], tau ? tau[c] : 0.f, tau != nullptr, rstd + row);
+    frn_forward_row(x + row * S, y + row * S, S, eps, gamma[c], beta[c], tau ? tau[c] : 0.f, tau != nullptr, rstd + row,
+                    stream);
+    stream_fence(stream);
   });
 }
 
 void frn_backward(const float* x, const float* dy, int64_t N, int64_t C, int64_t S, const float* rstd, const float* gamma,
                   const float* beta, const float* tau, float* dx, float* dgamma, float* dbeta, float* dtau) {
   std::vector<double> sums(static_cast<size_t>(N * C) * 3);
+  const bool stream = use_stream_rows(dx, S, N * C * S);
   for_each_row(N, C, S, [&](int64_t row, int64_t c) {
     double* out = sums.data() + 3 * row;
     frn_backward_row(x + row * S, dy + row * S, dx ? dx + row * S : nullptr, S, rstd[row], gamma[c], beta[c],
-                     tau ? tau[c] : 0.f, tau != nullptr, out);
+                     tau ? tau[c] : 0.f, tau != nullptr, out, stream);
+    stream_fence(stream);
     out[0] *= rstd[row];  // dgamma's share of the row: r * sum(dz * x)
   });
   channel_totals<3>(sums, N, C, [&](int64_t c, const double* t) {

@@ -157,8 +157,10 @@ describe('per-sample norms on tensors beyond the caches, on every supported ISA'
   const b = param(8, 0);
   const v = param(9, 0.5);
   const runningVar = param(10, 1.5);
+  const tau = param(11, -0.2);
   const ops: [string, (x: Tensor) => Tensor][] = [
     ['LayerNorm2d', (x) => F.layerNorm2d(x, w, b, 1e-6)],
+    ['FRN + TLU', (x) => F.filterResponseNorm(x, w, b, tau, 1e-5)],
     ['EvoNorm-S0', (x) => F.evoNormS0(x, 2, v, w, b)],
     ['EvoNorm-B0 in eval', (x) => F.evoNormB0(x, runningVar, v, w, b, { training: false })],
   ];
