@@ -1,5 +1,5 @@
 // The fused kernels of native/channel_norm.cc (LayerNorm2d and RmsNorm2d per position, FRN + TLU
-// per row, EvoNorm-S0 per group, EvoNorm-B0 per row), on every supported ISA: against float64 references across block boundaries (S > 256 positions),
+// per row, EvoNorm-S0 per group, EvoNorm-B0 per row), on every supported ISA: against float64 references across position blocks,
 // and bitwise equal with 1 and 2 threads.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +9,7 @@ import { forEachIsa, useIsa } from '../helpers/isa.js';
 import { assertClose } from '../helpers/assert.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 
-const [N, C, H, W] = [3, 5, 13, 23]; // S = 299: one full block and one partial one per sample.
+const [N, C, H, W] = [3, 5, 13, 23]; // S = 299: with N = 3, LayerNorm2d/RmsNorm2d cut each sample into four 64-position blocks and a partial one.
 const S = H * W;
 
 /** float64 forward and gradients of sum(gy * y) for x, weight, bias. */
@@ -142,6 +142,48 @@ describe('channels-first norm kernel on every supported ISA', () => {
         setNumThreads(2);
         const two = run(center).outputs;
         one.forEach((a, i) => assert.deepEqual(two[i], a, `output ${i}`));
+      });
+    }
+  });
+});
+
+describe('per-sample norms on tensors beyond the caches, on every supported ISA', () => {
+  // [2, 64, 128, 256] is 16 MiB: its y and dx rows are written with streaming stores, while one
+  // sample (8 MiB) takes the plain stores (LayerNorm2d with the same position blocks).
+  const shape = [2, 64, 128, 256];
+  const per = shape[1] * shape[2] * shape[3];
+  const param = (seed: number, shift: number) => new Tensor(randn([64], { seed }).buffer.map((v) => shift + 0.3 * v), [64]);
+  const w = param(7, 1);
+  const b = param(8, 0);
+  const v = param(9, 0.5);
+  const runningVar = param(10, 1.5);
+  const tau = param(11, -0.2);
+  const ops: [string, (x: Tensor) => Tensor][] = [
+    ['LayerNorm2d', (x) => F.layerNorm2d(x, w, b, 1e-6)],
+    ['FRN + TLU', (x) => F.filterResponseNorm(x, w, b, tau, 1e-5)],
+    ['EvoNorm-S0', (x) => F.evoNormS0(x, 2, v, w, b)],
+    ['EvoNorm-B0 in eval', (x) => F.evoNormB0(x, runningVar, v, w, b, { training: false })],
+  ];
+  forEachIsa((isa) => {
+    for (const [name, op] of ops) {
+      it(`gives bitwise the same ${name} output and input gradient as one sample at a time on ${isa}`, () => {
+        useIsa(isa);
+        const xs = randn(shape, { seed: 5 }).buffer;
+        const gys = randn(shape, { seed: 6 }).buffer;
+        const once = (sample: number | null) => {
+          const part = (a: Float32Array) => (sample === null ? a : a.subarray(sample * per, (sample + 1) * per));
+          const sh = sample === null ? shape : [1, ...shape.slice(1)];
+          const x = new Tensor(part(xs).slice(), sh, { requiresGrad: true });
+          const y = op(x);
+          y.backward(new Tensor(part(gys).slice(), sh));
+          return { y: y.buffer, gx: x.grad!.buffer };
+        };
+        const all = once(null);
+        for (const sample of [0, 1]) {
+          const one = once(sample);
+          assert.deepEqual(all.y.subarray(sample * per, (sample + 1) * per), one.y, `output of sample ${sample}`);
+          assert.deepEqual(all.gx.subarray(sample * per, (sample + 1) * per), one.gx, `input gradient of sample ${sample}`);
+        }
       });
     }
   });
