@@ -1,6 +1,7 @@
 // The activations fused into the BatchNorm and GroupNorm kernels (BatchNormAct2d, GroupNormAct):
 // finite-difference gradient checks against float64 references per activation and ISA path, and
 // the fused result against the normalization followed by the separate activation op.
+import { normalize64, seededInput } from '../helpers/normReference.js';
 import { describe, it } from 'node:test';
 import { randn, Tensor } from '../../src/index.js';
 import type { NormAct } from '../../src/backend/kernels/norm.js';
@@ -48,33 +49,10 @@ function normAct64(
   act: NormAct, x: Float64Array, w: Float64Array, b: Float64Array, N: number, C: number, S: number, keyOf: (n: number, c: number) => number,
   eps = 1e-5,
 ): Float64Array {
-  const sums = new Map<number, { s: number; q: number; m: number }>();
-  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let s = 0; s < S; s++) {
-    const k = keyOf(n, c);
-    const e = sums.get(k) ?? { s: 0, q: 0, m: 0 };
-    const v = x[(n * C + c) * S + s];
-    e.s += v;
-    e.q += v * v;
-    e.m += 1;
-    sums.set(k, e);
-  }
-  const y = new Float64Array(x.length);
-  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) {
-    const e = sums.get(keyOf(n, c))!;
-    const mean = e.s / e.m;
-    const r = 1 / Math.sqrt(e.q / e.m - mean * mean + eps);
-    for (let s = 0; s < S; s++) {
-      const i = (n * C + c) * S + s;
-      y[i] = act64(act, (x[i] - mean) * r * w[c] + b[c]);
-    }
-  }
-  return y;
+  return normalize64(x, w, b, N, C, S, keyOf, eps, (v) => act64(act, v));
 }
 
-const data = (shape: number[], seed: number, shift = 0): { data: Float32Array; shape: number[] } => ({
-  data: randn(shape, { seed }).buffer.map((v) => v + shift),
-  shape,
-});
+const data = seededInput;
 
 forEachIsa((isa) => {
   describe(`fused norm activations on the ${isa} path`, () => {

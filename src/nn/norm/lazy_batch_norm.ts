@@ -26,7 +26,7 @@ abstract class LazyBatchNormBase extends BatchNormBase {
     if (this.materialized) return;
     const self = this as unknown as Materializable;
     self.numFeatures = channels;
-    // Where the one-value placeholders are (module.to may have moved them before the first call).
+    // The device of the one-value parameters made before the first call (module.to may have moved them).
     const device = this.device;
     const vec = (): Tensor => zeros([channels], { device });
     if (this.affine) {
