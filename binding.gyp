@@ -32,7 +32,10 @@
       "cflags!": ["-fno-exceptions", "-O2"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-O2", "-std=gnu++17"],
       "cflags": ["-O3"],
-      "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-fno-trapping-math", "-pthread"],
+      # Functions on 64-byte and loops on 32-byte boundaries: without them a kernel's speed
+      # depended on where the linker happened to place it (conv2dBackwardWeight on LeNet-5's
+      # first layer: 457 us or 534 us for identical instructions, AVX2 and AVX-512 alike).
+      "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-fno-trapping-math", "-pthread", "-falign-functions=64", "-falign-loops=32"],
       "ldflags": ["-pthread"],
       "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-std=c++17", "-O3"] }
     }
