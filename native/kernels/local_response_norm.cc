@@ -111,6 +111,15 @@ NL_INLINE bool any8(v8i bad) {
   return m != 0;
 }
 
+// acc[q] = the sum of x_c^2 over the channels c < after (the window of channel 0 before its
+// first slide), for the len positions of the block in chunks of 8.
+NL_INLINE void prime_window(D8* acc, const float* x, int64_t C, int64_t S, int64_t len, int64_t nch, int64_t after) {
+  for (int64_t q = 0; q < nch; ++q) acc[q] = D8{};
+  for (int64_t c = 0; c < std::min(after, C); ++c) {
+    for (int64_t q = 0; q < nch; ++q) acc[q] += square8d(loadn(x + c * S + 8 * q, std::min<int64_t>(8, len - 8 * q)));
+  }
+}
+
 // One block: positions [0, len) of x and y (stride S between channels).
 // safe: lanes outside exp/log's range take powf; without it, *redo is set when there are any
 // (the caller then runs the block again with safe).
@@ -120,10 +129,7 @@ NL_INLINE void lrn_forward_body(const float* x, float* y, int64_t C, int64_t S, 
   const double an = static_cast<double>(alpha) / static_cast<double>(size), kd = k;
   D8 acc[kMaxPos / 8];
   v8i bad = {};
-  for (int64_t q = 0; q < nch; ++q) acc[q] = D8{};
-  for (int64_t c = 0; c < std::min(after, C); ++c) {
-    for (int64_t q = 0; q < nch; ++q) acc[q] += square8d(loadn(x + c * S + 8 * q, std::min<int64_t>(8, len - 8 * q)));
-  }
+  prime_window(acc, x, C, S, len, nch, after);
   for (int64_t c = 0; c < C; ++c) {
     const float* xin = c + after < C ? x + (c + after) * S : nullptr;
     const float* xout = c - before >= 0 ? x + (c - before) * S : nullptr;
@@ -150,10 +156,7 @@ NL_INLINE void lrn_backward_body(const float* x, const float* dy, float* dx, int
   const double an = static_cast<double>(alpha) / static_cast<double>(size), kd = k;
   D8 acc[kMaxPos / 8];
   v8i bad = {};
-  for (int64_t q = 0; q < nch; ++q) acc[q] = D8{};
-  for (int64_t c = 0; c < std::min(after, C); ++c) {
-    for (int64_t q = 0; q < nch; ++q) acc[q] += square8d(loadn(x + c * S + 8 * q, std::min<int64_t>(8, len - 8 * q)));
-  }
+  prime_window(acc, x, C, S, len, nch, after);
   // First pass: dx_c = dy_c * p_c and t_c.
   for (int64_t c = 0; c < C; ++c) {
     const float* xin = c + after < C ? x + (c + after) * S : nullptr;
