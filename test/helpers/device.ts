@@ -35,6 +35,13 @@ export function emulatedWebgpu(): Backend {
   };
 }
 
+// NORMLAB_TEST_WEBGPU: 'real' runs the device suites on the real WebGPU backend (failing when there
+// is none), 'emulated' on the host-memory emulation.
+if (process.env.NORMLAB_TEST_WEBGPU === 'real') {
+  const { enableWebgpu } = await import('../../src/backend/webgpu.js');
+  await enableWebgpu();
+}
+
 /** Registers the emulated WebGPU unless a real one is registered; returns the device name. */
 export function ensureSecondDevice(): Device {
   if (!availableDevices().includes('webgpu')) registerBackend('webgpu', emulatedWebgpu());
