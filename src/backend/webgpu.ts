@@ -16,6 +16,7 @@ import { webgpuOptimKernels } from './webgpu/optim.js';
 import { webgpuConvKernels } from './webgpu/conv.js';
 import { webgpuPoolKernels } from './webgpu/pool.js';
 import { webgpuNormKernels } from './webgpu/norm.js';
+import { webgpuChannelNormKernels } from './webgpu/channelNorm.js';
 
 export { probeWebgpu, type WebgpuProbe, type WebgpuAdapterInfo } from './webgpu/gpu.js';
 
@@ -46,6 +47,7 @@ export async function createWebgpuBackend(): Promise<WebgpuBackend> {
     ...webgpuConvKernels(rt),
     ...webgpuPoolKernels(rt),
     ...webgpuNormKernels(rt),
+    ...webgpuChannelNormKernels(rt),
   };
   const missingKernels = backendKernelNames.filter((k) => typeof kernels[k] !== 'function');
   const complete = { ...kernels } as Record<string, unknown>;
