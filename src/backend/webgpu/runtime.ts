@@ -151,6 +151,13 @@ export class GpuRuntime {
   private deviceError: string | null = null;
   /** Dispatches submitted so far (for tests and benchmarks). */
   dispatches = 0;
+  /**
+   * Buffers of allocations that became unreachable without release() (a forward activation the
+   * autograd graph held, a tensor the user dropped) go back to the pool when V8 collects their
+   * allocation: no kernel can be encoded with them any more, and every kernel already encoded
+   * runs before the buffer's next use in queue order.
+   */
+  private readonly finalizer = new FinalizationRegistry<GPUBuffer>((buffer) => this.recycle(buffer));
 
   constructor(readonly device: GPUDevice) {
     this.paramBuffer = device.createBuffer({ size: PARAM_SLOT_BYTES * SLOTS_PER_BATCH, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
@@ -175,7 +182,9 @@ export class GpuRuntime {
     else {
       buffer = this.device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
     }
-    return new GpuStorage(dtype, new GpuAllocation(buffer, n), 0, n);
+    const alloc = new GpuAllocation(buffer, n);
+    this.finalizer.register(alloc, buffer, alloc);
+    return new GpuStorage(dtype, alloc, 0, n);
   }
 
   /**
@@ -186,7 +195,11 @@ export class GpuRuntime {
     if (!(s instanceof GpuStorage) || s.alloc.freed) return;
     if (!s.whole) return;
     s.alloc.freed = true;
-    const buffer = s.alloc.buffer;
+    this.finalizer.unregister(s.alloc);
+    this.recycle(s.alloc.buffer);
+  }
+
+  private recycle(buffer: GPUBuffer): void {
     if (this.freeBytes + buffer.size > POOL_KEEP_BYTES) {
       this.afterSubmit.push(buffer);
       return;
