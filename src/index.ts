@@ -5,6 +5,7 @@ export { Generator, manualSeed } from './tensor/random.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/graph.js';
 export { setNumThreads, getNumThreads, setIsa, getIsa, supportedIsas, type Isa } from './backend/index.js';
 export { setDefaultDevice, getDefaultDevice, availableDevices, registerBackend, unregisterBackend, DEVICES, type Device, type Backend, type Storage } from './backend/index.js';
+export { enableWebgpu, probeWebgpu, type WebgpuBackend, type WebgpuProbe, type WebgpuAdapterInfo } from './backend/webgpu.js';
 export * as functional from './ops/index.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';

@@ -42,7 +42,7 @@ export function backendOn(device: Device, fn = 'backendOn'): Backend {
     checkDevice(fn, 'device', device);
     throw new Error(
       `${fn}: device '${device}' is not available (available: ${availableDevices().map((d) => `'${d}'`).join(', ')}); ` +
-        (device === 'webgpu' ? "the WebGPU backend registers itself when 'normlab/webgpu' is loaded on a machine with an adapter" : 'no backend is registered for it'),
+        (device === 'webgpu' ? "register it with 'await enableWebgpu()' (exported by normlab) on a machine with a WebGPU adapter" : 'no backend is registered for it'),
     );
   }
   return be;
