@@ -50,7 +50,7 @@ fn c_pow(x: f32, y: f32) -> f32 {
 `;
 
 // tanh(v) = sign(v) (1 - 2 / (exp(2|v|) + 1)); below |v| = 0.25 that difference cancels, so the
-// Taylor series v - v^3/3 + 2v^5/15 - 17v^7/315 + 62v^9/2835 is used (truncation < 1e-9 relative).
+// Taylor series v - v^3/3 + 2v^5/15 - 17v^7/315 + 62v^9/2835 is used (truncation < 1e-8 relative).
 // erfc(z), z >= 0, is the Chebyshev-fitted form t exp(-z^2 + poly(t)), t = 1 / (1 + z/2), of
 // Numerical Recipes (relative error < 1.2e-7 for all z >= 0); gelu's CDF Phi(v) = (1 + erf(v/sqrt2)) / 2
 // is computed as the CPU does, 0.5 (1 + erf(u)) with erf(u) rounded to f32 first (1 - erfc(u),
