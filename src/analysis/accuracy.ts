@@ -70,13 +70,28 @@ export class RunningMetrics {
   /**
    * Reads the pending batches (one host copy) and folds them in. Returns the first batch whose
    * loss is not finite (1-based, counting every batch added) with its value, or null. The read is
-   * synchronous (CPU tensors), as the loops that use this are.
+   * synchronous, so the tensors must be on the CPU; readAsync() reads from any device.
    */
   read(): { batch: number; value: number } | null {
-    const k = this.pendingLoss.length;
-    if (k === 0) return null;
+    const pending = this.pending();
+    return pending === null ? null : this.fold(pending.data());
+  }
+
+  /** read() for tensors on any device: one download, awaited. */
+  async readAsync(): Promise<{ batch: number; value: number } | null> {
+    const pending = this.pending();
+    return pending === null ? null : this.fold(await pending.read());
+  }
+
+  /** The pending losses, then the pending correct counts that are tensors, as one tensor. */
+  private pending(): Tensor | null {
+    if (this.pendingLoss.length === 0) return null;
     const onDevice = this.pendingCorrect.filter((c): c is Tensor => typeof c !== 'number');
-    const values = noGrad(() => concat([...this.pendingLoss, ...onDevice])).data();
+    return noGrad(() => concat([...this.pendingLoss, ...onDevice]));
+  }
+
+  private fold(values: Float32Array): { batch: number; value: number } | null {
+    const k = this.pendingLoss.length;
     let bad: { batch: number; value: number } | null = null;
     let next = k;
     for (let i = 0; i < k; i++) {

@@ -9,10 +9,15 @@
 //   max) over channels of every norm layer's gamma (weight) and beta (bias).
 // - gap: accuracy in train mode (batch statistics) and eval mode (running statistics) at each
 //   evaluation, recorded by recordGap.
+// On the CPU every value is read at once (batch moments summed in float64 on the host). On another
+// device the batch moments are computed there (float32) and the values to read (moments, running
+// statistics, kept fractions, gamma/beta) are kept as tensors until flush(), which reads them
+// asynchronously: the trainer's hooks call it at each epoch's end, a logging point.
 import type { Module } from '../nn/module.js';
 import { RunningStats } from '../nn/norm/running_stats.js';
 import { FilteredBatchNorm1d, FilteredBatchNorm2d } from '../nn/norm/filtered_batch_norm.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { noGrad } from '../autograd/graph.js';
 
 export interface DriftPoint {
   step: number;
@@ -109,6 +114,8 @@ export class NormMonitor {
   private readonly affine = new Map<string, AffinePoint[]>();
   private readonly gap: GapPoint[] = [];
   private readonly normLayers: [string, Module][];
+  /** Reads waiting for flush() (tensors off the CPU), in the order they were taken. */
+  private queue: { tensors: Tensor[]; apply: (values: ArrayLike<number>[]) => void }[] = [];
 
   constructor(readonly model: Module, options: NormMonitorOptions = {}) {
     this.every = options.every ?? 1;
@@ -134,32 +141,69 @@ export class NormMonitor {
     // The model's own hook runs after its forward, so this step is steps + 1.
     const step = this.steps + 1;
     if ((step - 1) % this.every !== 0) return;
-    const { mean, variance } = channelMoments(x);
-    // Statistics read: the running statistics come to the host.
-    const rm = layer.runningMean!.data();
-    const rv = layer.runningVar!.data();
     const eps = layer.eps;
-    let shift = 0;
-    let ratio = 0;
-    for (let c = 0; c < mean.length; c++) {
-      shift += Math.abs(mean[c] - rm[c]) / Math.sqrt(rv[c] + eps);
-      ratio += Math.abs(Math.log((variance[c] + eps) / (rv[c] + eps)));
+    const apply = (mean: ArrayLike<number>, variance: ArrayLike<number>, rm: ArrayLike<number>, rv: ArrayLike<number>, kept: ArrayLike<number> | null): void => {
+      let shift = 0;
+      let ratio = 0;
+      for (let c = 0; c < mean.length; c++) {
+        shift += Math.abs(mean[c] - rm[c]) / Math.sqrt(rv[c] + eps);
+        ratio += Math.abs(Math.log((variance[c] + eps) / (rv[c] + eps)));
+      }
+      this.drift.get(name)!.push({ step, meanShift: shift / mean.length, varLogRatio: ratio / mean.length });
+      if (kept !== null) {
+        let sum = 0;
+        for (let i = 0; i < kept.length; i++) sum += kept[i];
+        this.kept.get(name)!.push({ step, fraction: sum / kept.length });
+      }
+    };
+    const keptTensor = isFbn(layer) ? layer.lastKeptFractionTensor : null;
+    if (x.device === 'cpu') {
+      const { mean, variance } = channelMoments(x);
+      // Statistics read: the running statistics come to the host.
+      apply(mean, variance, layer.runningMean!.data(), layer.runningVar!.data(), keptTensor === null ? null : keptTensor.data());
+      return;
     }
-    this.drift.get(name)!.push({ step, meanShift: shift / mean.length, varLogRatio: ratio / mean.length });
-    if (isFbn(layer) && layer.lastKeptFraction !== null) {
-      const f = layer.lastKeptFraction;
-      this.kept.get(name)!.push({ step, fraction: f.reduce((a, v) => a + v, 0) / f.length });
+    // Off the CPU: moments on the device, everything read at the next flush().
+    const tensors = noGrad(() => {
+      const [N, C] = x.shape;
+      const r = x.detach().reshape([N, C, x.size / (N * C)]);
+      const mean = r.mean([0, 2]);
+      const variance = r.sub(mean.reshape([1, C, 1])).pow(2).mean([0, 2]);
+      const held = [mean, variance, layer.runningMean!.detach().clone(), layer.runningVar!.detach().clone()];
+      return keptTensor === null ? held : [...held, keptTensor.detach().clone()];
+    });
+    this.queue.push({ tensors, apply: (v) => apply(v[0], v[1], v[2], v[3], v[4] ?? null) });
+  }
+
+  /** Reads what training steps and recordAffine left on a device (a no-op on the CPU). */
+  async flush(): Promise<void> {
+    const queue = this.queue;
+    this.queue = [];
+    for (const q of queue) {
+      // Statistics read: a logging point.
+      const values: Float32Array[] = [];
+      for (const t of q.tensors) values.push(await t.read());
+      q.apply(values);
+      for (const t of q.tensors) t.dispose();
     }
   }
 
-  /** Records the gamma/beta quantiles of every norm layer for `epoch`. */
+  /** Records the gamma/beta quantiles of every norm layer for `epoch` (off the CPU: read at the next flush()). */
   recordAffine(epoch: number): void {
     for (const [name, m] of this.normLayers) {
       const { weight, bias } = affineOf(m);
-      const list = this.affine.get(name) ?? [];
+      const apply = (w: ArrayLike<number> | null, b: ArrayLike<number> | null): void => {
+        const list = this.affine.get(name) ?? [];
+        list.push({ epoch, weight: w === null ? null : quantiles(w), bias: b === null ? null : quantiles(b) });
+        this.affine.set(name, list);
+      };
+      const onHost = (weight ?? bias)!.device === 'cpu';
       // Statistics read: gamma and beta come to the host for their quantiles.
-      list.push({ epoch, weight: weight === null ? null : quantiles(weight.data()), bias: bias === null ? null : quantiles(bias.data()) });
-      this.affine.set(name, list);
+      if (onHost) apply(weight === null ? null : weight.data(), bias === null ? null : bias.data());
+      else {
+        const held = [weight, bias].filter((t): t is Tensor => t !== null).map((t) => t.detach().clone());
+        this.queue.push({ tensors: held, apply: (v) => apply(weight === null ? null : v[0], bias === null ? null : v[weight === null ? 0 : 1]) });
+      }
     }
   }
 
@@ -174,6 +218,7 @@ export class NormMonitor {
   }
 
   summary(): NormMonitorSummary {
+    if (this.queue.length > 0) throw new Error(`NormMonitor.summary: ${this.queue.length} reads from the device are pending; 'await monitor.flush()' first`);
     return {
       steps: this.steps,
       drift: Object.fromEntries(this.drift),

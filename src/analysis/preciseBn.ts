@@ -83,6 +83,25 @@ export function preciseBn(model: Module, source: BatchesOf<{ x: Tensor }>, batch
 export function trainEvalAccuracy(
   model: Module, source: BatchesOf<{ x: Tensor; y: Int32Array }>, options: { evalMode?: boolean } = {},
 ): { trainModeAcc: number; evalModeAcc: number; samples: number } {
+  const r = trainEvalPass(model, source, options);
+  // Metric read: the end of the pass.
+  const count = (sum: Tensor | null): number => (sum === null ? 0 : sum.item());
+  return { trainModeAcc: count(r.trainCorrect) / Math.max(1, r.n), evalModeAcc: r.withEval ? count(r.evalCorrect) / Math.max(1, r.n) : NaN, samples: r.n };
+}
+
+/** trainEvalAccuracy on any device: the two counts are read asynchronously at the end. */
+export async function trainEvalAccuracyAsync(
+  model: Module, source: BatchesOf<{ x: Tensor; y: Int32Array }>, options: { evalMode?: boolean } = {},
+): Promise<{ trainModeAcc: number; evalModeAcc: number; samples: number }> {
+  const r = trainEvalPass(model, source, options);
+  // Metric read: the end of the pass.
+  const count = async (sum: Tensor | null): Promise<number> => (sum === null ? 0 : sum.itemAsync());
+  return { trainModeAcc: (await count(r.trainCorrect)) / Math.max(1, r.n), evalModeAcc: r.withEval ? (await count(r.evalCorrect)) / Math.max(1, r.n) : NaN, samples: r.n };
+}
+
+function trainEvalPass(
+  model: Module, source: BatchesOf<{ x: Tensor; y: Int32Array }>, options: { evalMode?: boolean },
+): { trainCorrect: Tensor | null; evalCorrect: Tensor | null; n: number; withEval: boolean } {
   const withEval = options.evalMode ?? true;
   const layers = runningStatsLayers(model);
   const flags = model.modules().map((m) => [m, m.training] as const);
@@ -109,11 +128,5 @@ export function trainEvalAccuracy(
     for (const [t, v] of state) copyValues(t, v);
     for (const [m, t] of flags) m.training = t;
   }
-  // Metric read: the end of the pass.
-  const count = (sum: Tensor | null): number => (sum === null ? 0 : sum.item());
-  return {
-    trainModeAcc: count(trainCorrect) / Math.max(1, n),
-    evalModeAcc: withEval ? count(evalCorrect) / Math.max(1, n) : NaN,
-    samples: n,
-  };
+  return { trainCorrect, evalCorrect, n, withEval };
 }

@@ -14,6 +14,7 @@ import { captureLayerInputs, normLayers } from '../analysis/capture.js';
 import { findOutlierImages } from '../analysis/outliers.js';
 import { liveTensorboardHooks } from '../report/liveTensorboard.js';
 import { intArg, threadsArg } from './args.js';
+import { deviceFromFlag, deviceOption } from './device.js';
 
 const VARIANTS: { dir: string; label: string; norm: NormSpec }[] = [
   { dir: 'bn', label: 'BatchNorm', norm: 'bn' },
@@ -66,7 +67,9 @@ export function demoCommand(program: Command, setCode: (c: number) => void): voi
     .option('--threads <n>', 'native threads (0: all cores)', threadsArg('--threads'), 0)
     .option('--seed <n>', 'seed', intArg('--seed', 0), 1)
     .option('--out <dir>', 'folder of the three runs and report.html', 'runs/demo')
-    .action(async (o: { epochs: number; threads: number; seed: number; out: string }) => {
+    .addOption(deviceOption())
+    .action(async (o: { epochs: number; threads: number; seed: number; out: string; device?: string }) => {
+      const device = await deviceFromFlag(o.device);
       const out = resolve(o.out);
       process.stdout.write(`normlab demo: LeNet-5 with a norm layer after every conv and fc (seed 000), bundled digits (8000 train / 2000 test), ${o.epochs} epoch(s) each, batch 64, SGD lr 0.01\n`);
       const outputs: RunOutput[] = [];
@@ -80,7 +83,7 @@ export function demoCommand(program: Command, setCode: (c: number) => void): voi
         const tb = liveTensorboardHooks(dir);
         const r = await runTraining(
           { dataset: 'mnist-bundled', network: 'lenet5', norm: v.norm, epochs: o.epochs, batchSize: 64, optimizer: 'sgd', lr: 0.01, momentum: 0.5, seed: o.seed, threads: o.threads, label: v.label },
-          { outDir: dir, progress: 'auto', checkpoints: false, onStart: tb.onStart, onEpoch: tb.onEpoch },
+          { outDir: dir, device, progress: 'auto', checkpoints: false, onStart: tb.onStart, onEpoch: tb.onEpoch },
         );
         tb.close();
         outputs.push(r);
@@ -93,6 +96,8 @@ export function demoCommand(program: Command, setCode: (c: number) => void): voi
       process.stdout.write('\n' + line(head) + '\n' + widths.map((w) => '-'.repeat(w)).join('  ') + '\n' + rows.map(line).join('\n') + '\n');
 
       const T = 4;
+      // The activation statistics and the outlier search read values synchronously: on the CPU.
+      await outputs[0].model.toAsync('cpu');
       const a = await outlierAnalysis(outputs[0], T);
       const acc = outputs.map((r) => r.result.final.test_acc ?? 0);
       const pp = (x: number): string => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)} pp`;

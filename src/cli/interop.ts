@@ -8,7 +8,7 @@ import { decodeImageFile } from '../data/imagefolder.js';
 import { NORM_KINDS } from '../nn/norm/factory.js';
 import { MODEL_NAMES, type NormKind, type NormSpec } from '../models/index.js';
 import { loadModel, type SpecOverrides } from '../interop/checkpoint.js';
-import { evaluate, formatEval, predictTopK, specTransform } from '../interop/evaluate.js';
+import { evaluateAsync, formatEval, predictTopKAsync, specTransform } from '../interop/evaluate.js';
 import { saveOnnx } from '../interop/onnx.js';
 import { preciseBn } from '../analysis/preciseBn.js';
 import { DataLoader } from '../data/loader.js';
@@ -19,6 +19,7 @@ import { tensor } from '../tensor/create.js';
 import { setNumThreads } from '../backend/index.js';
 import { choice, intArg, positiveArg, threadsArg, UsageError } from './args.js';
 import { collectSets, normSpecFromFlags } from './normFlags.js';
+import { deviceFromFlag, deviceOption } from './device.js';
 
 const NORMS: readonly NormKind[] = NORM_KINDS;
 
@@ -60,15 +61,18 @@ export function interopCommands(program: Command, setCode: (c: number) => void):
     .option('--batch-size <n>', 'batch size', intArg('--batch-size', 1), 256)
     .option('--strict', 'folder dataset: unreadable image files are an error', false)
     .option('--out <file>', 'where to write the JSON results (default: eval.json next to the checkpoint)')
+    .addOption(deviceOption())
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       if ((o.threads as number) > 0) setNumThreads(o.threads as number);
+      const device = await deviceFromFlag(o.device as string | undefined);
       const checkpoint = resolve(o.checkpoint as string);
       const { model, spec } = loadModel(checkpoint, overrides(o, cmd));
+      await model.toAsync(device);
       const ds = await loadDataset(o.dataset as DatasetName, {
         dataDir: o.dataDir as string | undefined, split: o.split as 'train' | 'test', strict: o.strict as boolean,
         imageSize: spec.imageSize, channels: spec.channels as 1 | 3,
       });
-      const r = evaluate(model, ds, spec, o.batchSize as number);
+      const r = await evaluateAsync(model, ds, spec, o.batchSize as number);
       process.stdout.write(formatEval(r) + '\n');
       const out = resolve((o.out as string | undefined) ?? join(dirname(checkpoint), 'eval.json'));
       writeJsonAtomic(out, { checkpoint, dataset: o.dataset, split: o.split, network: spec.network, ...r });
@@ -83,20 +87,25 @@ export function interopCommands(program: Command, setCode: (c: number) => void):
     .option('--batch-size <n>', 'batch size', intArg('--batch-size', 1), 128)
     .option('--strict', 'folder dataset: unreadable image files are an error', false)
     .option('--out <file>', 'the recalibrated checkpoint (default: recalibrated.safetensors next to the checkpoint)')
+    .addOption(deviceOption())
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       if ((o.threads as number) > 0) setNumThreads(o.threads as number);
+      const device = await deviceFromFlag(o.device as string | undefined);
       const checkpoint = resolve(o.checkpoint as string);
       const { model, spec } = loadModel(checkpoint, overrides(o, cmd));
+      await model.toAsync(device);
       const load = (split: 'train' | 'test'): ReturnType<typeof loadDataset> => loadDataset(o.dataset as DatasetName, {
         dataDir: o.dataDir as string | undefined, split, strict: o.strict as boolean, imageSize: spec.imageSize, channels: spec.channels as 1 | 3,
       });
       const train = await load('train');
       const test = await load('test');
-      const before = evaluate(model, test, spec, o.batchSize as number).accuracy;
+      const before = (await evaluateAsync(model, test, spec, o.batchSize as number)).accuracy;
       // Shuffled with a fixed seed, so K batches cover the classes; eval-time transforms.
       const loader = new DataLoader(train, { batchSize: o.batchSize as number, shuffle: true, seed: 0, transform: specTransform(spec, train.height) });
       const used = preciseBn(model, loader, o.batches as number);
-      const after = evaluate(model, test, spec, o.batchSize as number).accuracy;
+      const after = (await evaluateAsync(model, test, spec, o.batchSize as number)).accuracy;
+      // Checkpoint write: the recalibrated model's values come to the host.
+      await model.toAsync('cpu');
       const out = resolve((o.out as string | undefined) ?? join(dirname(checkpoint), 'recalibrated.safetensors'));
       saveSafetensors(out, model.stateDict(), { recalibrated_from: checkpoint, precise_bn_batches: String(used) });
       process.stdout.write(
@@ -109,9 +118,12 @@ export function interopCommands(program: Command, setCode: (c: number) => void):
     .argument('<images...>', 'image files (any format sharp reads)')
     .option('--top-k <k>', 'classes per image', intArg('--top-k', 1), 5)
     .option('--json', 'print JSON instead of a table', false)
+    .addOption(deviceOption())
     .action(async (images: string[], o: Record<string, unknown>, cmd: Command) => {
       if ((o.threads as number) > 0) setNumThreads(o.threads as number);
+      const device = await deviceFromFlag(o.device as string | undefined);
       const { model, spec } = loadModel(resolve(o.checkpoint as string), overrides(o, cmd));
+      await model.toAsync(device);
       const per = spec.channels * spec.imageSize * spec.imageSize;
       const x = new Float32Array(images.length * per);
       const t = specTransform(spec, spec.imageSize);
@@ -127,7 +139,7 @@ export function interopCommands(program: Command, setCode: (c: number) => void):
       }
       // The images become one input tensor on the model's device (one upload).
       const input = tensor(x, [images.length, spec.channels, spec.imageSize, spec.imageSize], { device: model.device });
-      const preds = predictTopK(model, input, spec, o.topK as number, images);
+      const preds = await predictTopKAsync(model, input, spec, o.topK as number, images);
       if (o.json) {
         process.stdout.write(JSON.stringify(preds, null, 2) + '\n');
       } else {

@@ -9,6 +9,7 @@ import { interopCommands } from './interop.js';
 import { sweepCommand } from './sweep.js';
 import { importCommand } from './import.js';
 import { serveCommand } from './serve.js';
+import { devicesCommand } from './device.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('normlab')
@@ -37,6 +38,7 @@ export async function main(argv: string[]): Promise<number> {
   sweepCommand(program, (c) => (code = c));
   importCommand(program, (c) => (code = c));
   serveCommand(program, (c) => (code = c));
+  devicesCommand(program, (c) => (code = c));
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {

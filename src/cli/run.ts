@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import { EXPERIMENTS } from '../experiments/registry.js';
 import { runExperiment, resolveConfig } from '../experiments/runExperiment.js';
 import { intArg, UsageError } from './args.js';
+import { deviceFromFlag, deviceOption } from './device.js';
 
 export function runCommand(program: Command, setCode: (c: number) => void): void {
   program
@@ -19,8 +20,9 @@ export function runCommand(program: Command, setCode: (c: number) => void): void
     .option('--resume', 're-use finished runs and continue interrupted ones', false)
     .option('--out <dir>', 'parent folder of the experiment folder', 'runs')
     .option('--data-dir <dir>', 'folder with dataset files you already have')
+    .addOption(deviceOption())
     .option('--show-config', 'print the resolved configuration and exit', false)
-    .action(async (name: string | undefined, o: { list: boolean; full: boolean; set: string[]; seeds?: number; workers: number; resume: boolean; out: string; dataDir?: string; showConfig: boolean }) => {
+    .action(async (name: string | undefined, o: { list: boolean; full: boolean; set: string[]; seeds?: number; workers: number; resume: boolean; out: string; dataDir?: string; device?: string; showConfig: boolean }) => {
       if (o.list || name === undefined) {
         // Per experiment: its name, then the seed and the file(s) whose method it reproduces, then what it does.
         const w = Math.max(...EXPERIMENTS.map((e) => e.name.length));
@@ -43,8 +45,9 @@ export function runCommand(program: Command, setCode: (c: number) => void): void
         setCode(0);
         return;
       }
+      const device = await deviceFromFlag(o.device);
       const out = await runExperiment(name, {
-        mode, sets: o.set, seeds: o.seeds, workers: o.workers, resume: o.resume, out: resolve(o.out), dataDir: o.dataDir,
+        mode, sets: o.set, seeds: o.seeds, workers: o.workers, resume: o.resume, out: resolve(o.out), dataDir: o.dataDir, device,
         log: (l) => process.stderr.write(l + '\n'),
       });
       process.stdout.write(`${out.report}\n`);

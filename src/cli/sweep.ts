@@ -13,6 +13,7 @@ import { startWorker } from '../sweep/worker.js';
 import { formatStatus, sweepStatus, waitForSweep, writeSweepReport, type SweepStatus } from '../sweep/status.js';
 import { checkSweepId } from '../sweep/schema.js';
 import { intArg, threadsArg, UsageError } from './args.js';
+import { deviceFromFlag, deviceOption } from './device.js';
 
 const err = (l: string): void => {
   process.stderr.write(l + '\n');
@@ -62,7 +63,8 @@ export function sweepCommand(program: Command, setCode: (c: number) => void): vo
     .option('--attempts <n>', 'attempts per run before it is marked failed', intArg('--attempts', 1), 2)
     .option('--out <dir>', 'without --redis: parent folder of the experiment folder', 'runs')
     .option('--workers <n>', 'without --redis: local worker processes', intArg('--workers', 1), 1)
-    .action(async (name: string, o: { full: boolean; set: string[]; seeds?: number; redis?: string; name?: string; attempts: number; out: string; workers: number }) => {
+    .addOption(deviceOption())
+    .action(async (name: string, o: { full: boolean; set: string[]; seeds?: number; redis?: string; name?: string; attempts: number; out: string; workers: number; device?: string }) => {
       const mode = o.full ? 'full' : 'quick';
       let config;
       try {
@@ -70,8 +72,10 @@ export function sweepCommand(program: Command, setCode: (c: number) => void): vo
       } catch (e) {
         throw new UsageError((e as Error).message);
       }
+      if (o.redis !== undefined && o.device !== undefined) throw new UsageError('--device goes to `normlab worker` when the sweep runs on --redis (the workers train its runs)');
       if (o.redis === undefined) {
-        const out = await runExperiment(name, { mode, sets: o.set, seeds: o.seeds, workers: o.workers, out: resolve(o.out), log: err });
+        const device = await deviceFromFlag(o.device);
+        const out = await runExperiment(name, { mode, sets: o.set, seeds: o.seeds, workers: o.workers, out: resolve(o.out), device, log: err });
         process.stdout.write(`${out.report}\n`);
         setCode(0);
         return;
@@ -125,15 +129,18 @@ export function sweepCommand(program: Command, setCode: (c: number) => void): vo
     .option('--artifacts <dir>', 'shared folder for run directories (interrupted runs resume from their checkpoint)')
     .option('--data-dir <dir>', 'folder with dataset files you already have')
     .option('--lock-ms <ms>', 'job lock duration: a dead worker\'s job is taken again after about this long', intArg('--lock-ms', 500), 30000)
+    .addOption(deviceOption())
     .option('--no-warm-up', 'take the first job at once instead of first training four quick throw-away runs (about 1.6 s, so that jobs run on compiled code)')
-    .action(async (o: { redis: string; threads: number; concurrency: number; artifacts?: string; dataDir?: string; lockMs: number; warmUp: boolean }) => {
+    .action(async (o: { redis: string; threads: number; concurrency: number; artifacts?: string; dataDir?: string; lockMs: number; warmUp: boolean; device?: string }) => {
       try {
         checkRedisUrl(o.redis);
       } catch (e) {
         throw new UsageError((e as Error).message);
       }
+      // Checked here (auto resolved once) so that a machine without WebGPU fails before taking jobs.
+      const device = await deviceFromFlag(o.device, err);
       const client = await connectRedis(o.redis, { retry: 'forever', log: err });
-      const w = startWorker(client, { url: o.redis, threads: o.threads, concurrency: o.concurrency, artifacts: o.artifacts ? resolve(o.artifacts) : undefined, dataDir: o.dataDir, lockMs: o.lockMs, warmUp: o.warmUp, log: err });
+      const w = startWorker(client, { url: o.redis, device, threads: o.threads, concurrency: o.concurrency, artifacts: o.artifacts ? resolve(o.artifacts) : undefined, dataDir: o.dataDir, lockMs: o.lockMs, warmUp: o.warmUp, log: err });
       await new Promise<void>((done) => {
         const stop = (sig: string): void => {
           err(`worker: ${sig}, finishing the runs in progress`);

@@ -10,6 +10,7 @@ import { NORM_KINDS } from '../nn/norm/factory.js';
 import { MODEL_NAMES, hasBnLayers, type NormKind, type NormSpec } from '../models/index.js';
 import { choice, intArg, listArg, numArg, positiveArg, threadsArg, UsageError } from './args.js';
 import { collectSets, normSpecFromFlags } from './normFlags.js';
+import { deviceFromFlag, deviceOption } from './device.js';
 
 const NORMS: readonly NormKind[] = NORM_KINDS;
 
@@ -47,6 +48,7 @@ export function trainCommand(program: Command, setCode: (c: number) => void): vo
     .option('--test-limit <n>', 'use a stratified subset of n test samples (0: all)', intArg('--test-limit', 0), d.testLimit)
     .option('--seed <n>', 'seed (MD5-derived as seed 001)', intArg('--seed', 0), d.seed)
     .option('--threads <n>', 'native threads (0: all cores)', threadsArg('--threads'), d.threads)
+    .addOption(deviceOption())
     .option('--data-dir <dir>', 'folder with dataset files you already have')
     .option('--download', 'download missing datasets into the cache ($NORMLAB_DATA or ~/.cache/normlab)', false)
     .option('--out <dir>', 'run directory', 'runs/latest')
@@ -82,12 +84,13 @@ export function trainCommand(program: Command, setCode: (c: number) => void): vo
       if ((cfg.bnWeight ?? 0) > 0 && !hasBnLayers(norm, cfg.inputNorm)) {
         throw new UsageError(`--bn-weight ${cfg.bnWeight} initialises BN layers' gamma, but --network ${cfg.network} with --norm ${kind} has none (use --norm bn, fbn or brn, or --input-norm bn)`);
       }
+      const device = await deviceFromFlag(o.device as string | undefined);
       const out = resolve(o.out as string);
       const tb = liveTensorboardHooks(out);
       let run;
       try {
         run = await runTraining(cfg, {
-          outDir: out, resume: o.resume as boolean, overwrite: o.overwrite as boolean, allowConfigChange: o.allowConfigChange as boolean,
+          outDir: out, device, resume: o.resume as boolean, overwrite: o.overwrite as boolean, allowConfigChange: o.allowConfigChange as boolean,
           progress: o.progress as 'auto', log: (l) => process.stderr.write(`normlab: ${l}\n`), onStart: tb.onStart, onEpoch: tb.onEpoch,
         });
       } catch (err) {

@@ -11,6 +11,8 @@ import { readJsonFile } from '../io/jsonFile.js';
 import type { Experiment, RunRecord, RunSpec } from './experiment.js';
 import { getExperiment } from './registry.js';
 import { RunInstruments } from './instruments.js';
+import { resolveDevice } from '../backend/select.js';
+import type { Device } from '../backend/index.js';
 
 export interface ExecuteOptions {
   threads?: number;
@@ -24,6 +26,12 @@ export interface ExecuteOptions {
    * optimizer state every epoch is a cost each quick run paid for nothing.
    */
   checkpoints?: boolean;
+  /**
+   * Where the run trains (default 'cpu'). A worker process enables WebGPU itself when asked for
+   * it (and fails naming the reason when it cannot). The analyses after training run on a CPU
+   * copy of the trained model.
+   */
+  device?: Device;
 }
 
 export function runDirName(spec: RunSpec): string {
@@ -50,7 +58,10 @@ export async function executeRun(spec: RunSpec, runDir: string, opts: ExecuteOpt
   // interrupted attempt of the same run, continued or replaced.
   const inst = exp.instruments ? new RunInstruments() : null;
   const hooks = inst === null ? {} : { onStart: inst.onStart, onEvaluate: inst.onEvaluate };
-  const out = await runTraining(train, { outDir: runDir, resume: checkpoints && (opts.resume ?? true), overwrite: true, progress: opts.progress ?? 'none', checkpoints, ...hooks });
+  const device = opts.device === undefined || opts.device === 'cpu' ? 'cpu' : await resolveDevice(opts.device, () => undefined);
+  const out = await runTraining(train, { outDir: runDir, device, resume: checkpoints && (opts.resume ?? true), overwrite: true, progress: opts.progress ?? 'none', checkpoints, ...hooks });
+  // The analyses read activations and parameters synchronously: they run on the CPU.
+  if (out.model.device !== 'cpu') await out.model.toAsync('cpu');
   let analysis: Record<string, unknown> | undefined;
   if (exp.analyze) analysis = await exp.analyze(spec, { runDir, model: out.model, data: out.data, evalLoader: out.evalLoader });
   // After the experiment's own analysis: precise BN changes the model's running statistics.

@@ -4,7 +4,7 @@
 import type { Module } from '../nn/module.js';
 import type { BatchSource, EpochMetrics } from '../train/trainer.js';
 import { NormMonitor, normScalars, type NormMonitorSummary, type DriftPoint, type KeptPoint } from '../analysis/normMonitor.js';
-import { preciseBn, runningStatsLayers, trainEvalAccuracy } from '../analysis/preciseBn.js';
+import { preciseBn, runningStatsLayers, trainEvalAccuracy, trainEvalAccuracyAsync } from '../analysis/preciseBn.js';
 import { writeEventFile, type SummaryValue, type TbEvent } from '../report/tensorboard.js';
 import type { DataLoader } from '../data/loader.js';
 import type { RunRecord } from './experiment.js';
@@ -46,18 +46,21 @@ export class RunInstruments {
     this.monitor = new NormMonitor(model);
   };
 
-  onEvaluate = (model: Module, m: EpochMetrics, test: BatchSource): void => {
+  /** At each epoch's end (a logging point): values left on the training device are read here. */
+  onEvaluate = async (model: Module, m: EpochMetrics, test: BatchSource): Promise<void> => {
     this.monitor!.recordAffine(m.epoch);
     if (runningStatsLayers(model).length > 0 && m.test_acc !== undefined) {
       // The trainer's test evaluation is the eval-mode accuracy; only the train-mode pass is added.
-      const { trainModeAcc } = trainEvalAccuracy(model, test, { evalMode: false });
+      const { trainModeAcc } = await trainEvalAccuracyAsync(model, test, { evalMode: false });
       this.monitor!.recordGap(m.epoch, { trainModeAcc, evalModeAcc: m.test_acc });
     }
+    await this.monitor!.flush();
   };
 
   /**
    * Precise BN over up to `batches` training batches, with test accuracy before and after (the
-   * model keeps the recomputed statistics); the record; TensorBoard scalars in runDir.
+   * model keeps the recomputed statistics); the record; TensorBoard scalars in runDir. The model
+   * must be on the CPU (executeRun moves it there after training).
    */
   finish(model: Module, trainLoader: DataLoader, testLoader: DataLoader, history: EpochMetrics[], runDir: string, batches = 50): InstrumentsRecord {
     const m = this.monitor!;

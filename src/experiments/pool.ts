@@ -17,6 +17,8 @@ export interface PoolOptions {
   workers?: number;
   dataDir?: string;
   resume?: boolean;
+  /** Where every run trains (default 'cpu'; see ExecuteOptions.device). */
+  device?: ExecuteOptions['device'];
   /** Called when a run finishes (for progress output). */
   onDone?: (record: RunRecord, doneCount: number, total: number) => void;
 }
@@ -33,7 +35,7 @@ const workerScript = join(dirname(fileURLToPath(import.meta.url)), 'worker.js');
 export async function runPool(specs: RunSpec[], o: PoolOptions): Promise<RunRecord[]> {
   const workers = Math.max(1, Math.min(o.workers ?? 1, specs.length));
   const threads = Math.max(1, Math.floor(availableParallelism() / workers));
-  const exec: ExecuteOptions = { dataDir: o.dataDir, resume: o.resume ?? true, threads: workers > 1 ? threads : undefined };
+  const exec: ExecuteOptions = { dataDir: o.dataDir, resume: o.resume ?? true, threads: workers > 1 ? threads : undefined, device: o.device };
   const records = new Map<string, RunRecord>();
   let done = 0;
   const finish = (r: RunRecord): void => {

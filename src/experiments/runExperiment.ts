@@ -7,6 +7,7 @@ import { getExperiment } from './registry.js';
 import { runPool } from './pool.js';
 import { ensureDir, writeJsonAtomic } from '../io/atomic.js';
 import { loadDatasetSync, DATASET_NAMES, type DatasetName } from '../data/load.js';
+import type { Device } from '../backend/index.js';
 
 export interface RunExperimentOptions {
   mode: 'quick' | 'full';
@@ -17,6 +18,8 @@ export interface RunExperimentOptions {
   /** Parent folder; the experiment writes <out>/<name>/. */
   out: string;
   dataDir?: string;
+  /** Where every run trains (default 'cpu'). */
+  device?: Device;
   log?: (line: string) => void;
 }
 
@@ -58,10 +61,10 @@ export async function runExperiment(name: string, o: RunExperimentOptions): Prom
   writeJsonAtomic(join(dir, 'experiment.json'), { experiment: name, seedDoc: exp.seedDoc, seedFile: exp.seedFile, mode: o.mode, config });
   const specs = expand(exp, config);
   const log = o.log ?? (() => undefined);
-  log(`${name}: ${specs.length} run(s), ${o.workers ?? 1} worker(s), writing ${dir}`);
+  log(`${name}: ${specs.length} run(s), ${o.workers ?? 1} worker(s), device ${o.device ?? 'cpu'}, writing ${dir}`);
   const t0 = Date.now();
   const records = await runPool(specs, {
-    runsDir, workers: o.workers, dataDir: o.dataDir, resume: o.resume,
+    runsDir, workers: o.workers, dataDir: o.dataDir, resume: o.resume, device: o.device,
     onDone: (r, done, total) => {
       const acc = Number(r.results.final.test_acc);
       log(`  [${done}/${total}] ${r.spec.group} seed ${r.spec.seed}: test acc ${Number.isFinite(acc) ? (100 * acc).toFixed(2) + '%' : 'n/a'} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);

@@ -26,8 +26,26 @@ export function specTransform(spec: ModelSpec, height: number): Transform | unde
   return t.length > 0 ? compose(...t) : undefined;
 }
 
-/** Accuracy, per-class accuracy and the confusion matrix of model on dataset. */
+/**
+ * Accuracy, per-class accuracy and the confusion matrix of model on dataset. Reads each batch's
+ * logits synchronously, so the model must be on the CPU; evaluateAsync() works on any device.
+ */
 export function evaluate(model: Module, dataset: Dataset, spec: ModelSpec, batchSize = 256): EvalResult {
+  const e = evaluation(model, dataset, spec, batchSize);
+  // Metric read: a batch's logits come to the host, where the confusion matrix is counted.
+  for (const { x, y } of e.loader.batches()) e.count(noGrad(() => model.call(x.to(model.device))).data(), y);
+  return e.result();
+}
+
+/** evaluate() on any device: each batch's logits are read asynchronously. */
+export async function evaluateAsync(model: Module, dataset: Dataset, spec: ModelSpec, batchSize = 256): Promise<EvalResult> {
+  const e = evaluation(model, dataset, spec, batchSize);
+  // Metric read: a batch's logits come to the host, where the confusion matrix is counted.
+  for (const { x, y } of e.loader.batches()) e.count(await noGrad(() => model.call(x.to(model.device))).read(), y);
+  return e.result();
+}
+
+function evaluation(model: Module, dataset: Dataset, spec: ModelSpec, batchSize: number): { loader: DataLoader; count: (logits: Float32Array, y: Int32Array) => void; result: () => EvalResult } {
   if (dataset.channels !== spec.channels) {
     throw new RangeError(`evaluate: dataset ${dataset.name} has ${dataset.channels} channel(s), the model takes ${spec.channels}`);
   }
@@ -35,28 +53,27 @@ export function evaluate(model: Module, dataset: Dataset, spec: ModelSpec, batch
   const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   const loader = new DataLoader(dataset, { batchSize, transform: specTransform(spec, dataset.height) });
   model.eval();
-  noGrad(() => {
-    for (const { x, y } of loader.batches()) {
-      // Metric read: a batch's logits come to the host, where the confusion matrix is counted.
-      const logits = model.call(x.to(model.device)).data();
-      for (let i = 0; i < y.length; i++) {
-        let best = 0;
-        for (let c = 1; c < k; c++) if (logits[i * k + c] > logits[i * k + best]) best = c;
-        if (y[i] < 0 || y[i] >= k) throw new RangeError(`evaluate: label ${y[i]} of the dataset is outside the model's ${k} classes`);
-        confusion[y[i]][best]++;
-      }
+  const count = (logits: Float32Array, y: Int32Array): void => {
+    for (let i = 0; i < y.length; i++) {
+      let best = 0;
+      for (let c = 1; c < k; c++) if (logits[i * k + c] > logits[i * k + best]) best = c;
+      if (y[i] < 0 || y[i] >= k) throw new RangeError(`evaluate: label ${y[i]} of the dataset is outside the model's ${k} classes`);
+      confusion[y[i]][best]++;
     }
-  });
-  const rows = confusion.map((r) => r.reduce((a, b) => a + b, 0));
-  const correct = confusion.reduce((a, r, c) => a + r[c], 0);
-  const samples = rows.reduce((a, b) => a + b, 0);
-  return {
-    samples,
-    accuracy: correct / samples,
-    classNames: spec.classNames ?? dataset.classNames?.slice() ?? Array.from({ length: k }, (_, c) => String(c)),
-    perClass: confusion.map((r, c) => (rows[c] === 0 ? null : r[c] / rows[c])),
-    confusion,
   };
+  const result = (): EvalResult => {
+    const rows = confusion.map((r) => r.reduce((a, b) => a + b, 0));
+    const correct = confusion.reduce((a, r, c) => a + r[c], 0);
+    const samples = rows.reduce((a, b) => a + b, 0);
+    return {
+      samples,
+      accuracy: correct / samples,
+      classNames: spec.classNames ?? dataset.classNames?.slice() ?? Array.from({ length: k }, (_, c) => String(c)),
+      perClass: confusion.map((r, c) => (rows[c] === 0 ? null : r[c] / rows[c])),
+      confusion,
+    };
+  };
+  return { loader, count, result };
 }
 
 /** The evaluation as text: accuracy, per-class accuracy and the confusion matrix. */
@@ -76,10 +93,19 @@ export interface Prediction {
   top: { class: number; name: string; probability: number }[];
 }
 
-/** Top-k classes with softmax probabilities for a batch of inputs [N, C, H, W]. */
+/** Top-k classes with softmax probabilities for a batch of inputs [N, C, H, W] (a model on the CPU; predictTopKAsync on any device). */
 export function predictTopK(model: Module, x: Tensor, spec: ModelSpec, k: number, files: string[]): Prediction[] {
   // Result read: the probabilities come to the host for ranking.
-  const probs = noGrad(() => softmax(model.eval().call(x.to(model.device)), 1)).data();
+  return rank(noGrad(() => softmax(model.eval().call(x.to(model.device)), 1)).data(), spec, k, files);
+}
+
+/** predictTopK on any device: the probabilities are read asynchronously. */
+export async function predictTopKAsync(model: Module, x: Tensor, spec: ModelSpec, k: number, files: string[]): Promise<Prediction[]> {
+  // Result read: the probabilities come to the host for ranking.
+  return rank(await noGrad(() => softmax(model.eval().call(x.to(model.device)), 1)).read(), spec, k, files);
+}
+
+function rank(probs: Float32Array, spec: ModelSpec, k: number, files: string[]): Prediction[] {
   const n = spec.numClasses;
   return files.map((file, i) => {
     const order = Array.from({ length: n }, (_, c) => c).sort((a, b) => probs[i * n + b] - probs[i * n + a] || a - b);

@@ -34,12 +34,16 @@ export function histogramOf(values: Float32Array, buckets = 30): HistogramData {
   return { min, max, num: values.length, sum, sumSquares, bucketLimit, bucket };
 }
 
-/** Histograms of every normalization layer's running statistics, γ and β. */
-export function normHistograms(model: Module): SummaryValue[] {
+/**
+ * Histograms of every normalization layer's running statistics, γ and β, on any device: the
+ * values are read asynchronously (one read per tensor, at the end of an epoch).
+ */
+export async function normHistograms(model: Module): Promise<SummaryValue[]> {
   const values: SummaryValue[] = [];
   for (const [name, m] of selectModules(model, normLayers)) {
     const tensors = [...m.namedBuffers(), ...m.namedParameters()].filter(([k]) => ['running_mean', 'running_var', 'weight', 'bias'].includes(k));
-    for (const [k, t] of tensors) values.push({ tag: `${name}/${k}`, histogram: histogramOf(t.data()) });
+    // Statistics read: a logging point (the end of an epoch).
+    for (const [k, t] of tensors) values.push({ tag: `${name}/${k}`, histogram: histogramOf(await t.read()) });
   }
   return values;
 }
@@ -60,9 +64,9 @@ export class LiveTensorboard {
     writeSync(this.fd, bytes);
   }
 
-  /** Appends the epoch's scalars and the model's norm-layer histograms, then flushes to disk. */
-  epoch(m: EpochMetrics, model?: Module): void {
-    const values = [...epochScalars(m), ...(model === undefined ? [] : normHistograms(model))];
+  /** Appends the epoch's scalars and the given histograms (normHistograms), then flushes to disk. */
+  epoch(m: EpochMetrics, histograms: SummaryValue[] = []): void {
+    const values = [...epochScalars(m), ...histograms];
     this.append(encodeRecord(encodeEvent({ wallTime: Date.now() / 1000, step: m.epoch, values })));
     fsyncSync(this.fd);
   }
@@ -74,16 +78,17 @@ export class LiveTensorboard {
 }
 
 /** RunOptions hooks that log a run to <runDir>/tensorboard while it trains. */
-export function liveTensorboardHooks(runDir: string): { onStart: (model: Module) => void; onEpoch: (m: EpochMetrics) => void; close: () => void } {
+export function liveTensorboardHooks(runDir: string): { onStart: (model: Module) => void; onEpoch: (m: EpochMetrics) => Promise<void>; close: () => void } {
   let model: Module | undefined;
   let log: LiveTensorboard | undefined;
   return {
     onStart: (m) => {
       model = m;
     },
-    onEpoch: (m) => {
+    onEpoch: async (m) => {
+      const histograms = model === undefined ? [] : await normHistograms(model);
       log ??= new LiveTensorboard(join(runDir, 'tensorboard'));
-      log.epoch(m, model);
+      log.epoch(m, histograms);
     },
     close: () => log?.close(),
   };

@@ -20,6 +20,7 @@ import { QUEUE, sweepKeys } from './keys.js';
 import { parseJob, splitJobId } from './schema.js';
 import { faultPoint } from '../io/faults.js';
 import { maskSecrets } from './redisUrl.js';
+import type { Device } from '../backend/index.js';
 
 export interface WorkerOptions {
   url: string;
@@ -34,6 +35,8 @@ export interface WorkerOptions {
   lockMs?: number;
   /** Run processes train four quick throw-away runs (about 1.6 s) before taking jobs, so V8 has compiled the hot code before jobs run (default true; see warmUp.ts). */
   warmUp?: boolean;
+  /** Where the runs train (default 'cpu'): each run process enables WebGPU itself for 'webgpu'. */
+  device?: Device;
   log?: (line: string) => void;
 }
 
@@ -79,7 +82,7 @@ class RunProcesses {
   /** Resolves when the first `count` processes have loaded the engine. */
   readonly ready: Promise<void>;
 
-  constructor(private readonly threads: number, count: number, private readonly warmUp: boolean) {
+  constructor(private readonly threads: number, count: number, private readonly warmUp: boolean, private readonly device: Device = 'cpu') {
     const started = Array.from({ length: count }, () => this.spawn());
     this.idle.push(...started);
     this.ready = Promise.all(started.map((c) => new Promise<void>((resolve) => {
@@ -111,7 +114,7 @@ class RunProcesses {
       };
       child.on('message', onMessage);
       child.once('exit', onExit);
-      child.send({ type: 'run', spec: data.spec, runDir: data.runDir, exec: { threads: this.threads, resume: true, dataDir: data.dataDir, checkpoints: data.checkpoints } });
+      child.send({ type: 'run', spec: data.spec, runDir: data.runDir, exec: { threads: this.threads, resume: true, dataDir: data.dataDir, checkpoints: data.checkpoints, device: this.device } });
     });
   }
 
@@ -161,7 +164,7 @@ export function startWorker(client: Redis, o: WorkerOptions): RunningWorker {
   const log = o.log ?? (() => undefined);
   const threads = o.threads ?? 1;
   const name = `${hostname()}:${process.pid}`;
-  const procs = new RunProcesses(threads, o.concurrency ?? 1, o.warmUp ?? true);
+  const procs = new RunProcesses(threads, o.concurrency ?? 1, o.warmUp ?? true, o.device ?? 'cpu');
   const lockMs = o.lockMs ?? 30_000;
   // Removals of private run folders still in progress; close() waits for them.
   const removals = new Set<Promise<void>>();
@@ -225,7 +228,7 @@ export function startWorker(client: Redis, o: WorkerOptions): RunningWorker {
     }).catch((e: Error) => log(`redis: ${maskSecrets(e.message, o.url)}`));
   });
   worker.on('error', (err: Error) => log(`worker: ${maskSecrets(err.message, o.url)}`));
-  log(`worker ${name}: queue ${QUEUE}, ${o.concurrency ?? 1} run(s) at once, ${threads} thread(s) each, lock ${lockMs} ms${o.artifacts ? `, artifacts in ${o.artifacts}` : ''}`);
+  log(`worker ${name}: queue ${QUEUE}, ${o.concurrency ?? 1} run(s) at once, ${threads} thread(s) each, device ${o.device ?? 'cpu'}, lock ${lockMs} ms${o.artifacts ? `, artifacts in ${o.artifacts}` : ''}`);
   procs.ready.then(() => log(`worker ${name}: ready`), () => undefined);
   return {
     worker,

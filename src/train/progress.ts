@@ -10,6 +10,11 @@ export interface ProgressSink {
     metrics: () => { loss: number; acc: number },
   ): void;
   epoch(line: string): void;
+  /**
+   * Whether batch() for this batch, called now, will draw a line (and so call `metrics`): the
+   * asynchronous training loop reads the metrics off the device first, only then.
+   */
+  willDraw(batch: number, batches: number): boolean;
 }
 
 function fmtTime(s: number): string {
@@ -21,13 +26,14 @@ function fmtTime(s: number): string {
 
 export function makeProgress(mode: 'auto' | 'bar' | 'lines' | 'none', stream: NodeJS.WriteStream = process.stderr): ProgressSink {
   const bar = mode === 'bar' || (mode === 'auto' && stream.isTTY === true);
-  if (mode === 'none') return { batch: () => undefined, epoch: () => undefined };
+  if (mode === 'none') return { batch: () => undefined, epoch: () => undefined, willDraw: () => false };
   let last = 0;
+  const draws = (batch: number, batches: number, now: number): boolean => bar && (now - last >= 100 || batch >= batches);
   return {
+    willDraw: (batch, batches) => draws(batch, batches, Date.now()),
     batch(i, metrics) {
-      if (!bar) return;
       const now = Date.now();
-      if (now - last < 100 && i.batch < i.batches) return;
+      if (!draws(i.batch, i.batches, now)) return;
       last = now;
       const { loss, acc } = metrics();
       const width = 24;

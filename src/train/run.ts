@@ -18,7 +18,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { l1Penalty } from '../optim/penalty.js';
 import { manualSeed } from '../tensor/random.js';
-import { setNumThreads } from '../backend/index.js';
+import { backendOn, setNumThreads, type Device } from '../backend/index.js';
 import { md5Seed, streamSeed } from './seeds.js';
 import { Trainer, type BatchSource, type TrainResult, type EpochMetrics } from './trainer.js';
 import { stratifiedSplit } from '../data/split.js';
@@ -108,6 +108,11 @@ export interface RunInput {
 
 export interface RunOptions {
   outDir?: string;
+  /**
+   * Where the model trains and evaluates (default 'cpu'); the device must have a backend
+   * (resolveDevice in backend/select.ts). Recorded in config.json; a run resumes on any device.
+   */
+  device?: Device;
   /** Continue the run in outDir from its newest checkpoint (refused when the configuration changed, see allowConfigChange). */
   resume?: boolean;
   /** Replace the run in a non-empty outDir (its run files are removed once data and model are ready). */
@@ -118,9 +123,13 @@ export interface RunOptions {
   log?: (line: string) => void;
   progress?: 'auto' | 'bar' | 'lines' | 'none';
   checkpoints?: boolean;
-  onEpoch?: (m: EpochMetrics) => void;
-  /** Called after each epoch's evaluation with the model, the epoch's metrics and the test batches (eval transforms). */
-  onEvaluate?: (model: Module, metrics: EpochMetrics, test: BatchSource) => void;
+  /** Called after every epoch; a returned promise is awaited. */
+  onEpoch?: (m: EpochMetrics) => void | Promise<void>;
+  /**
+   * Called after each epoch's evaluation with the model (on its training device), the epoch's
+   * metrics and the test batches (eval transforms); a returned promise is awaited.
+   */
+  onEvaluate?: (model: Module, metrics: EpochMetrics, test: BatchSource) => void | Promise<void>;
   /** Called once with the initialized model, before the first step (and before a resume loads its checkpoint). */
   onStart?: (model: Module) => void;
   /**
@@ -229,6 +238,7 @@ function makeScheduler(cfg: TrainConfig, opt: Optimizer<{ lr: number }>): Schedu
 /** Loads the data, builds the model and optimizer from cfg, and trains. */
 export async function runTraining(config: Partial<TrainConfig>, opts: RunOptions = {}): Promise<RunOutput> {
   const cfg: TrainConfig = { ...DEFAULT_CONFIG, ...config };
+  if (opts.device !== undefined) backendOn(opts.device, 'train');
   // Checks that need no data come first, so a bad --out or a refused resume fails at once.
   if (cfg.imageSize > 0) {
     const problem = inputSizeProblem(cfg.network, cfg.imageSize);
@@ -320,6 +330,9 @@ async function train(cfg: TrainConfig, dir: RunDir | null, opts: RunOptions): Pr
     norm: cfg.norm, numClasses: train.numClasses, inChannels: train.channels, imageSize: geometry.size,
     bnWeight: cfg.bnWeight, inputNorm: cfg.inputNorm, activation: cfg.activation, dropout: cfg.dropout,
   });
+  const device = opts.device ?? 'cpu';
+  // Created where tensors are created by default (the CPU unless setDefaultDevice), then moved once.
+  if (model.device !== device) await model.toAsync(device);
   const groups = trainParamGroups(cfg, model);
   const groupLines = describeParamGroups(groups);
   if ((opts.progress ?? 'auto') !== 'none') process.stderr.write(groupLines.join('\n') + '\n');
@@ -328,7 +341,7 @@ async function train(cfg: TrainConfig, dir: RunDir | null, opts: RunOptions): Pr
   const loaderSeed = streamSeed(seed, 'loader');
   const mk = (ds: SubsetDataset, t: Transform[], shuffle: boolean, batchSize = cfg.batchSize): DataLoader =>
     new DataLoader(ds, { batchSize, shuffle, seed: loaderSeed, transform: t.length > 0 ? compose(...t) : undefined });
-  const runConfig = { ...cfg, derivedSeed: seed, input, paramGroups: groupLines };
+  const runConfig = { ...cfg, derivedSeed: seed, input, paramGroups: groupLines, device };
   // Everything that can fail before training has passed: only now is an old run replaced.
   if (dir !== null && opts.overwrite && !resuming) dir.clear();
   if (stored !== null && (changes.length > 0 || stored.epochs !== cfg.epochs)) {
@@ -337,9 +350,9 @@ async function train(cfg: TrainConfig, dir: RunDir | null, opts: RunOptions): Pr
     writeJsonAtomic(join(dir!.path, 'config.json'), { ...runConfig, ...(recorded.length > 0 ? { config_changes: recorded } : {}) });
   }
   const testSource = loaderSource(mk(test, evalT, false));
-  const onEpoch = opts.onEvaluate === undefined ? opts.onEpoch : (m: EpochMetrics): void => {
-    opts.onEpoch?.(m);
-    opts.onEvaluate!(model, m, testSource);
+  const onEpoch = opts.onEvaluate === undefined ? opts.onEpoch : async (m: EpochMetrics): Promise<void> => {
+    await opts.onEpoch?.(m);
+    await opts.onEvaluate!(model, m, testSource);
   };
   const trainer = new Trainer({
     model, optimizer, scheduler, epochs: cfg.epochs,
@@ -352,6 +365,6 @@ async function train(cfg: TrainConfig, dir: RunDir | null, opts: RunOptions): Pr
     penalty: cfg.l1 > 0 ? (m) => l1Penalty(m, cfg.l1) : undefined,
   });
   opts.onStart?.(model);
-  const result = trainer.fit();
+  const result = await trainer.fitAsync();
   return { result, model, config: cfg, data: { train, val, test }, evalLoader: (ds, batchSize = cfg.batchSize) => mk(ds, evalT, false, batchSize) };
 }

@@ -205,7 +205,8 @@ function takeLock(dir: string, flag: string): () => void {
 }
 
 /** Keys of a training configuration that do not change what is trained. */
-const OPERATIONAL = new Set(['threads', 'dataDir', 'download', 'label', 'derivedSeed', 'input', 'config_changes', 'paramGroups']);
+// 'device': a run may continue on another device (checkpoints hold host values).
+const OPERATIONAL = new Set(['device', 'threads', 'dataDir', 'download', 'label', 'derivedSeed', 'input', 'config_changes', 'paramGroups']);
 
 function canonical(v: unknown): string {
   if (v === undefined) return 'unset';

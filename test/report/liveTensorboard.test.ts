@@ -87,8 +87,9 @@ describe('TensorBoard events during training', () => {
           model = m;
           hooks.onStart(m);
         },
-        onEpoch: (m) => {
-          hooks.onEpoch(m);
+        onEpoch: async (m) => {
+          // The hook reads the histograms asynchronously (any device); the event is on disk once it resolves.
+          await hooks.onEpoch(m);
           const files = readdirSync(join(dir, 'tensorboard'));
           assert.equal(files.length, 1);
           const sd = model!.stateDict();
