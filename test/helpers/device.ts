@@ -77,3 +77,8 @@ function toolsFor(device: Device): DeviceTools {
     read: (x) => x.read(),
   };
 }
+
+/** True where `device` runs the CPU's own kernels (the CPU, and the emulated 'webgpu'), so results are bit-identical to the CPU's. */
+export function runsCpuKernels(device: Device): boolean {
+  return device === 'cpu' || !('runtime' in backendOn(device));
+}

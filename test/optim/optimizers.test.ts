@@ -5,7 +5,7 @@ import { loadFixtures } from '../helpers/fixtures.js';
 import { assertClose } from '../helpers/assert.js';
 import { forEachIsa } from '../helpers/isa.js';
 import { setIsa } from '../../src/backend/index.js';
-import { forEachDevice } from '../helpers/device.js';
+import { forEachDevice, runsCpuKernels } from '../helpers/device.js';
 
 type Make = (p: Tensor[], o: Record<string, unknown>) => optim.Optimizer<{ lr: number }>;
 
@@ -115,7 +115,7 @@ describe('optimizers against torch.optim', () => {
 forEachDevice('optimizers', (device, { t, read }) => {
   const cases = loadFixtures('optim').filter((c) => c.name !== 'cosine');
   for (const c of cases) {
-    it(`matches torch for ${c.name} over three steps and the CPU bit for bit`, async () => {
+    it(`matches torch for ${c.name} over three steps and the CPU (bit for bit where the device runs the CPU kernels)`, async () => {
       const n = c.tensors.p0.data.length;
       const onDevice = t(c.tensors.p0.data.slice(), c.tensors.p0.shape, true);
       const onCpu = tensor(c.tensors.p0.data.slice(), c.tensors.p0.shape, { requiresGrad: true });
@@ -129,7 +129,11 @@ forEachDevice('optimizers', (device, { t, read }) => {
         optCpu.step();
         const got = await read(onDevice);
         assertClose(got, c.tensors.after.data.subarray(s * n, (s + 1) * n), `${c.name} step ${s + 1}`, { rtol: 1e-5, atol: 1e-6 });
-        assert.deepEqual(got, onCpu.data(), `${c.name} step ${s + 1} on ${device} against the CPU`);
+        if (runsCpuKernels(device)) assert.deepEqual(got, onCpu.data(), `${c.name} step ${s + 1} on ${device} against the CPU`);
+        // On a GPU the last bits may differ: WGSL lets the compiler contract a*b + c into one
+        // fused multiply-add, and its sqrt and division are accurate to 2.5 ulp, not correctly
+        // rounded; over three Adam steps that is a few 1e-6 relative.
+        else assertClose(got, onCpu.data(), `${c.name} step ${s + 1} on ${device} against the CPU`, { rtol: 1e-5, atol: 1e-7 });
       }
     });
   }

@@ -146,7 +146,8 @@ export class GpuRuntime {
   private readonly paramBuffer: GPUBuffer;
   /** Buffers to destroy once the batch that uses them is submitted (upload staging). */
   private afterSubmit: GPUBuffer[] = [];
-  private readonly dummy: GPUBuffer;
+  /** One 16-byte buffer per binding slot for absent optional storages (two written slots may not share one). */
+  private readonly dummies: GPUBuffer[] = [];
   /** The first validation or out-of-memory error the device reported; thrown by the next read. */
   private deviceError: string | null = null;
   /** Dispatches submitted so far (for tests and benchmarks). */
@@ -161,7 +162,6 @@ export class GpuRuntime {
 
   constructor(readonly device: GPUDevice) {
     this.paramBuffer = device.createBuffer({ size: PARAM_SLOT_BYTES * SLOTS_PER_BATCH, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-    this.dummy = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
     device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
       this.deviceError ??= ev.error.message;
     };
@@ -366,7 +366,7 @@ export class GpuRuntime {
     }
 
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.paramBuffer, offset: slot * PARAM_SLOT_BYTES, size: PARAM_SLOT_BYTES } }];
-    for (let i = 0; i < gpu.length; i++) entries.push({ binding: i + 1, resource: { buffer: gpu[i]?.alloc.buffer ?? this.dummy } });
+    for (let i = 0; i < gpu.length; i++) entries.push({ binding: i + 1, resource: { buffer: gpu[i]?.alloc.buffer ?? this.dummy(i) } });
     const bindGroup = this.device.createBindGroup({ layout: k.pipeline.getBindGroupLayout(0), entries });
     const pass = this.open().beginComputePass();
     pass.setPipeline(k.pipeline);
@@ -375,6 +375,11 @@ export class GpuRuntime {
     pass.end();
     this.dispatches++;
     for (const t of temps) this.release(t);
+  }
+
+  private dummy(slot: number): GPUBuffer {
+    this.dummies[slot] ??= this.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
+    return this.dummies[slot];
   }
 
   /** Submits the open batch (parameters first, then its commands). */
