@@ -5,7 +5,7 @@ import { loadFixtures, type FixtureCase } from '../helpers/fixtures.js';
 import { checkOpCase, forEachIsaAndThreads } from '../helpers/opcases.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 import { assertClose } from '../helpers/assert.js';
-import { ensureSecondDevice, forEachDevice } from '../helpers/device.js';
+import { ensureSecondDevice, forEachDevice, runsCpuKernels } from '../helpers/device.js';
 import { checkOpCaseOn } from '../helpers/device_cases.js';
 import type { Reduction, Target } from '../../src/ops/loss.js';
 
@@ -251,12 +251,18 @@ describe('crossEntropy on the CPU thread pool', () => {
 
 forEachDevice('loss errors', (device, { t }) => {
   const logits = t(new Float32Array(6), [2, 3]);
-  it('rejects a non-integer target', () => {
+  // A target tensor is checked where it lives: on the CPU at the call, on a GPU by a kernel whose
+  // finding the next read reports (the values are not on the host before that).
+  const rejectsTarget = async (loss: () => Tensor, message: RegExp): Promise<void> => {
+    if (runsCpuKernels(device)) assert.throws(loss, message);
+    else await assert.rejects(async () => loss().read(), message);
+  };
+  it('rejects a non-integer target', async () => {
     assert.throws(() => F.crossEntropy(logits, [0, 1.5]), /crossEntropy: target\[1\] = 1.5 is not an integer class index/);
-    assert.throws(() => F.nllLoss(logits, t([0.25, 1])), /nllLoss: target\[0\] = 0.25 is not an integer class index/);
+    await rejectsTarget(() => F.nllLoss(logits, t([0.25, 1])), /nllLoss: target\[0\] = 0.25 is not an integer class index/);
   });
-  it('rejects a target tensor holding a class out of range', () => {
-    assert.throws(() => F.crossEntropy(logits, t([0, 3])), /crossEntropy: target\[1\] = 3 is out of range \[0, 3\)/);
+  it('rejects a target tensor holding a class out of range', async () => {
+    await rejectsTarget(() => F.crossEntropy(logits, t([0, 3])), /crossEntropy: target\[1\] = 3 is out of range \[0, 3\)/);
   });
   it('rejects input and target on different devices, naming the op and both devices', () => {
     const other = device === 'cpu' ? ensureSecondDevice() : 'cpu';

@@ -122,6 +122,7 @@ function kernelSource(spec: KernelSpec, layout: ParamLayout): string {
 
 interface CompiledKernel {
   pipeline: GPUComputePipeline;
+  bindGroupLayout: GPUBindGroupLayout;
   layout: ParamLayout;
 }
 
@@ -150,6 +151,12 @@ export class GpuRuntime {
   private readonly dummies: GPUBuffer[] = [];
   /** The first validation or out-of-memory error the device reported; thrown by the next read. */
   private deviceError: string | null = null;
+  /**
+   * Checks of values that only the device has (class targets): small int32 storages that a kernel
+   * fills, read back with the next download or sync, whose `describe` returns an error message
+   * (thrown there) or null.
+   */
+  private checks: { s: GpuStorage; describe: (words: Int32Array) => string | null }[] = [];
   /** Dispatches submitted so far (for tests and benchmarks). */
   dispatches = 0;
   /**
@@ -250,30 +257,64 @@ export class GpuRuntime {
     enc.copyBufferToBuffer(src.alloc.buffer, src.offset * 4, dst.alloc.buffer, dst.offset * 4, bytes);
   }
 
+  /** Registers a check read back (and thrown if it fails) by the next read() or sync(). */
+  deferCheck(s: GpuStorage, describe: (words: Int32Array) => string | null): void {
+    this.checks.push({ s, describe });
+  }
+
+  /** Encodes copies of the pending checks into mappable buffers. */
+  private encodeChecks(): { staging: GPUBuffer; describe: (words: Int32Array) => string | null }[] {
+    const out = this.checks.map(({ s, describe }) => {
+      const staging = this.device.createBuffer({ size: s.length * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      this.open().copyBufferToBuffer(s.alloc.buffer, s.offset * 4, staging, 0, s.length * 4);
+      this.release(s);
+      return { staging, describe };
+    });
+    this.checks = [];
+    return out;
+  }
+
+  /** Maps the checks' copies and throws the first failure. */
+  private async finishChecks(pending: { staging: GPUBuffer; describe: (words: Int32Array) => string | null }[]): Promise<void> {
+    let message: string | null = null;
+    for (const { staging, describe } of pending) {
+      try {
+        await staging.mapAsync(GPUMapMode.READ);
+        message ??= describe(new Int32Array(staging.getMappedRange().slice(0)));
+      } finally {
+        staging.destroy();
+      }
+    }
+    if (message !== null) throw new RangeError(message);
+  }
+
   /** The handle's bytes on the host, after every queued kernel has run. */
   async read(s: GpuStorage): Promise<ArrayBuffer> {
-    if (s.length === 0) return new ArrayBuffer(0);
     const bytes = s.length * 4;
-    const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    this.open().copyBufferToBuffer(s.alloc.buffer, s.offset * 4, staging, 0, bytes);
+    const staging = bytes === 0 ? null : this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    if (staging !== null) this.open().copyBufferToBuffer(s.alloc.buffer, s.offset * 4, staging, 0, bytes);
+    const checks = this.encodeChecks();
     this.flush();
     try {
-      await staging.mapAsync(GPUMapMode.READ);
+      if (staging !== null) await staging.mapAsync(GPUMapMode.READ);
       this.throwDeviceError();
-      return staging.getMappedRange().slice(0);
+      await this.finishChecks(checks);
+      return staging === null ? new ArrayBuffer(0) : staging.getMappedRange().slice(0);
     } catch (e) {
       this.throwDeviceError();
       throw e;
     } finally {
-      staging.destroy();
+      staging?.destroy();
     }
   }
 
-  /** Resolves once every submitted kernel has finished; throws the device's first error if any. */
+  /** Resolves once every submitted kernel has finished; throws the device's first error, or a failed check, if any. */
   async sync(): Promise<void> {
+    const checks = this.encodeChecks();
     this.flush();
     await this.device.queue.onSubmittedWorkDone();
     this.throwDeviceError();
+    await this.finishChecks(checks);
   }
 
   private throwDeviceError(): void {
@@ -289,10 +330,22 @@ export class GpuRuntime {
   private compile(spec: KernelSpec): CompiledKernel {
     let k = this.kernels.get(spec);
     if (k === undefined) {
-      const layout = paramLayout(spec);
-      const module = this.device.createShaderModule({ label: spec.name, code: kernelSource(spec, layout) });
-      const pipeline = this.device.createComputePipeline({ label: spec.name, layout: 'auto', compute: { module, entryPoint: 'main' } });
-      k = { pipeline, layout };
+      const params = paramLayout(spec);
+      const module = this.device.createShaderModule({ label: spec.name, code: kernelSource(spec, params) });
+      // An explicit layout: 'auto' would drop bindings the shader does not reference (an
+      // optional input a variant ignores), and binding them would then fail.
+      const bindGroupLayout = this.device.createBindGroupLayout({
+        label: spec.name,
+        entries: [
+          { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } },
+          ...spec.storages.map((s, i): GPUBindGroupLayoutEntry => ({
+            binding: i + 1, visibility: GPUShaderStage.COMPUTE, buffer: { type: s.access === 'read' ? 'read-only-storage' : 'storage' },
+          })),
+        ],
+      });
+      const layout = this.device.createPipelineLayout({ label: spec.name, bindGroupLayouts: [bindGroupLayout] });
+      const pipeline = this.device.createComputePipeline({ label: spec.name, layout, compute: { module, entryPoint: 'main' } });
+      k = { pipeline, bindGroupLayout, layout: params };
       this.kernels.set(spec, k);
     }
     return k;
@@ -367,7 +420,7 @@ export class GpuRuntime {
 
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.paramBuffer, offset: slot * PARAM_SLOT_BYTES, size: PARAM_SLOT_BYTES } }];
     for (let i = 0; i < gpu.length; i++) entries.push({ binding: i + 1, resource: { buffer: gpu[i]?.alloc.buffer ?? this.dummy(i) } });
-    const bindGroup = this.device.createBindGroup({ layout: k.pipeline.getBindGroupLayout(0), entries });
+    const bindGroup = this.device.createBindGroup({ layout: k.bindGroupLayout, entries });
     const pass = this.open().beginComputePass();
     pass.setPipeline(k.pipeline);
     pass.setBindGroup(0, bindGroup);
