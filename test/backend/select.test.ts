@@ -1,7 +1,7 @@
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseDeviceChoice, resolveDevice, describeDevices, formatDevices, DeviceChoiceError } from '../../src/backend/select.js';
-import { availableDevices, registerBackend, unregisterBackend } from '../../src/backend/index.js';
+import { availableDevices, backendOn, registerBackend, unregisterBackend, type Backend } from '../../src/backend/index.js';
 import { emulatedWebgpu } from '../helpers/device.js';
 
 const adapter = {
@@ -10,6 +10,19 @@ const adapter = {
 };
 
 describe('device selection', () => {
+  // These tests start from a process without WebGPU: a backend the test helpers registered (the
+  // real one where this machine has an adapter) is set aside and put back afterwards.
+  let registered: Backend | null = null;
+  before(() => {
+    if (availableDevices().includes('webgpu')) {
+      registered = backendOn('webgpu');
+      unregisterBackend('webgpu');
+    }
+  });
+  after(() => {
+    if (registered !== null) registerBackend('webgpu', registered);
+  });
+
   it('takes the flag before NORMLAB_DEVICE, and the CPU when neither is given', () => {
     assert.equal(parseDeviceChoice('webgpu', 'cpu'), 'webgpu');
     assert.equal(parseDeviceChoice(undefined, 'auto'), 'auto');

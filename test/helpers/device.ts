@@ -36,10 +36,17 @@ export function emulatedWebgpu(): Backend {
 }
 
 // NORMLAB_TEST_WEBGPU: 'real' runs the device suites on the real WebGPU backend (failing when there
-// is none), 'emulated' on the host-memory emulation.
-if (process.env.NORMLAB_TEST_WEBGPU === 'real') {
+// is none), 'emulated' on the host-memory emulation, and by default ('auto') on the real backend
+// where an adapter exists, else on the emulation (scripts/run-tests.js says which and why).
+// NORMLAB_REQUIRE_WEBGPU=1 (CI) makes a missing adapter a failure.
+const webgpuMode = process.env.NORMLAB_TEST_WEBGPU ?? 'auto';
+if (webgpuMode !== 'emulated') {
   const { enableWebgpu } = await import('../../src/backend/webgpu.js');
-  await enableWebgpu();
+  try {
+    await enableWebgpu();
+  } catch (e) {
+    if (webgpuMode === 'real' || process.env.NORMLAB_REQUIRE_WEBGPU === '1') throw e;
+  }
 }
 
 /** Registers the emulated WebGPU unless a real one is registered; returns the device name. */
