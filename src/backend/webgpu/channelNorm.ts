@@ -1,724 +1,935 @@
-// WebGPU kernels of the per-position and batch-independent norms (WGSL), with the formulas of
-// native/kernels/channel_norm.cc and local_response_norm.cc:
-// - channelNorm (LayerNorm2d, RmsNorm2d): one invocation per position (n, s) looping over its C
-//   channels (neighbouring invocations read neighbouring positions, so loads coalesce);
-// - FRN, EvoNorm-S0 and EvoNorm-B0: one workgroup per row (n, c) or group (n, g), shared-memory
-//   trees for the row sums;
-// - parameter gradients: per-row sums into a buffer, then per channel the rows added in n order
-//   (deterministic);
-// - LocalResponseNorm: one invocation per value over its channel window; the backward
-//   recomputes each window sum it needs instead of storing them.
+// WebGPU kernels of the batch-independent and per-position norms (WGSL): channelNorm (RMSNorm,
+// LayerNorm2d), FilterResponseNorm, EvoNorm B0/S0 and LocalResponseNorm, implementing those
+// entries of NormKernels (kernels/norm.ts) with the CPU's formulas (native/kernels/channel_norm.cc,
+// native/kernels/local_response_norm.cc).
+//
+// Layout of the work:
+// - Per-position norms (channelNorm): workgroups of 32 positions x 8 channel lanes; each lane sums
+//   every 8th channel of its position, then a shared-memory tree over the 8 lanes. Neighbouring
+//   invocations read neighbouring positions of one channel row (coalesced).
+// - Per-row norms (FRN and EvoNorm-B0 rows (n, c) of S values, EvoNorm-S0 groups (n, g) of Cg * S
+//   values, the channel-norm parameter sums per row): `lanes` invocations per row (the row length
+//   rounded up to a power of two, at most 256), 256 / lanes rows per workgroup, segmented
+//   shared-memory trees on vec4 (up to four sums at once). Mean and variance are two-pass:
+//   mu = sum(x) / M, then var = sum((x - mu)^2) / M.
+// - Per-channel gradients (dgamma, dbeta, dv, ...) are summed per row into a partials buffer laid
+//   out [K, C, J] (J sums per channel), then FINISH sums each channel's K partials with a tree of
+//   64 invocations. Every sum has a fixed order: results do not depend on timing (no atomics).
+// - LocalResponseNorm: one invocation per value, the window sum taken directly over its (at most
+//   min(size, C)) channels; the CPU slides a double-precision window instead, which f32 could not
+//   do without cancellation. The backward writes t = dy x p / s to a temporary, then subtracts
+//   each value's window sum of t.
 import type { NormKernels } from '../kernels/norm.js';
-import { grid1d, type GpuRuntime, type Grid, type KernelSpec, type ParamValues } from './runtime.js';
-import { GpuStorage, gpuStorage } from './storage.js';
 import type { Storage } from '../storage.js';
+import { grid1d, type GpuRuntime, type Grid, type KernelSpec, type ParamDecl } from './runtime.js';
+import { gpuStorage } from './storage.js';
 
 type ChannelNormKernels = Pick<NormKernels, 'channelNormForward' | 'channelNormBackward' | 'frnForward' | 'frnBackward' |
   'evoNormS0Forward' | 'evoNormS0Backward' | 'evoNormB0Forward' | 'evoNormB0Backward' | 'localResponseNormForward' | 'localResponseNormBackward'>;
 
 const WG = 256;
-const ROW_WG = 128;
+/** Positions per channel-norm workgroup and channel lanes per position (POS * CL = WG). */
+const POS = 32;
+const CL = 8;
+/** Invocations per channel in FINISH. */
+const FIN = 64;
 
-const TREE = `
-var<workgroup> r0: array<f32, ${ROW_WG}>;
-var<workgroup> r1: array<f32, ${ROW_WG}>;
-var<workgroup> r2: array<f32, ${ROW_WG}>;
-var<workgroup> r3: array<f32, ${ROW_WG}>;
-var<workgroup> r4: array<f32, ${ROW_WG}>;
-// Sums five lane values over the workgroup; the totals are left in r0[0] .. r4[0].
-fn tree5(lane: u32, a: f32, b: f32, c: f32, d: f32, e: f32) {
-  r0[lane] = a; r1[lane] = b; r2[lane] = c; r3[lane] = d; r4[lane] = e;
+const u = (name: string): ParamDecl => ({ name, type: 'u32' });
+const f = (name: string): ParamDecl => ({ name, type: 'f32' });
+const rd = (name: string, optional = false) => ({ name, type: 'f32' as const, access: 'read' as const, optional });
+const wr = (name: string, optional = false) => ({ name, type: 'f32' as const, access: 'read_write' as const, optional });
+
+/**
+ * Row-kernel helpers: row_setup() gives this invocation's row (lane = lidx % lanes) and
+ * seg_sum(v) the sum of v over the lanes of the row, returned to every lane. Both must be
+ * reached by every invocation of the workgroup (uniform control flow).
+ */
+const ROW_SCOPE = `
+var<workgroup> red: array<vec4<f32>, ${WG}>;
+var<private> li: u32;
+var<private> lane: u32;
+fn row_setup(lidx: u32, wid: vec3u, nwg: vec3u) -> u32 {
+  li = lidx;
+  lane = lidx % P.lanes;
+  return (wid.x + wid.y * nwg.x) * (${WG}u / P.lanes) + lidx / P.lanes;
+}
+fn seg_sum(v: vec4<f32>) -> vec4<f32> {
+  red[li] = v;
   workgroupBarrier();
-  for (var h = ${ROW_WG / 2}u; h > 0u; h /= 2u) {
-    if (lane < h) { r0[lane] += r0[lane + h]; r1[lane] += r1[lane + h]; r2[lane] += r2[lane + h]; r3[lane] += r3[lane + h]; r4[lane] += r4[lane + h]; }
+  for (var h = ${WG / 2}u; h > 0u; h = h >> 1u) {
+    if (h < P.lanes && lane < h) { red[li] = red[li] + red[li + h]; }
     workgroupBarrier();
   }
+  let s = red[li - lane];
+  workgroupBarrier();
+  return s;
 }
-fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
+fn sigmoid(z: f32) -> f32 { return 1.0 / (1.0 + exp(-z)); }
 // d max(z, t) / dz as torch.maximum: 1 where z > t, 1/2 at a tie, else 0.
-fn max_share(z: f32, t: f32) -> f32 { if (z > t) { return 1.0; } if (z == t) { return 0.5; } return 0.0; }`;
+fn max_share(z: f32, t: f32) -> f32 { return select(select(0.0, 0.5, z == t), 1.0, z > t); }`;
 
-// mu = mean_c x (center), r = 1 / sqrt(mean_c (x - mu)^2 + eps), y = (x - mu) r gamma[c] + beta[c].
+const rowParams = (...more: ParamDecl[]): ParamDecl[] => [u('lanes'), u('rows'), ...more];
+
+/** Shared memory and the tree over the CL channel lanes of a position (workgroup [POS, CL]). */
+const POS_SCOPE = `
+var<workgroup> red: array<f32, ${WG}>;
+fn lane_sum(v: f32, lidx: u32, lx: u32) -> f32 {
+  red[lidx] = v;
+  workgroupBarrier();
+  for (var h = ${CL / 2}u; h > 0u; h = h >> 1u) {
+    if (lidx < h * ${POS}u) { red[lidx] = red[lidx] + red[lidx + h * ${POS}u]; }
+    workgroupBarrier();
+  }
+  let s = red[lx];
+  workgroupBarrier();
+  return s;
+}`;
+
+/**
+ * Channel norm forward per position p = (n, s) over its C values (x[n C S + c S + s]):
+ * mu = center ? sum(x) / C : 0, r = 1 / sqrt(sum((x - mu)^2) / C + eps), y = (x - mu) r g[c] + b[c].
+ */
 const CN_FORWARD: KernelSpec = {
   name: 'channelNormForward',
-  storages: [
-    { name: 'x', type: 'f32', access: 'read' },
-    { name: 'gamma', type: 'f32', access: 'read', optional: true },
-    { name: 'beta', type: 'f32', access: 'read', optional: true },
-    { name: 'y', type: 'f32', access: 'read_write' },
-    { name: 'mean', type: 'f32', access: 'read_write', optional: true },
-    { name: 'invstd', type: 'f32', access: 'read_write' },
-  ],
-  params: [
-    { name: 'NS', type: 'u32' }, { name: 'C', type: 'u32' }, { name: 'S', type: 'u32' }, { name: 'center', type: 'u32' },
-    { name: 'hasGamma', type: 'u32' }, { name: 'hasBeta', type: 'u32' }, { name: 'eps', type: 'f32' },
-  ],
-  workgroupSize: [WG],
+  storages: [rd('x'), rd('gamma', true), rd('beta', true), wr('y'), wr('mean', true), wr('invstd')],
+  params: [u('NS'), u('S'), u('C'), f('eps'), f('invC'), u('center'), u('hasGamma'), u('hasBeta'), u('hasMean')],
+  workgroupSize: [POS, CL],
+  moduleScope: POS_SCOPE,
   body: `
-  let p = linear_id(gid, nwg);
-  if (p >= P.NS) { return; }
-  let n = p / P.S;
-  let base = P.x_off + n * P.C * P.S + p % P.S;
-  var mu = 0.0;
-  if (P.center != 0u) {
-    for (var c = 0u; c < P.C; c++) { mu += x[base + c * P.S]; }
-    mu /= f32(P.C);
-  }
+  let p = (wid.x + wid.y * nwg.x) * ${POS}u + lid.x;
+  let live = p < P.NS;
+  var base = 0u;
+  if (live) { let n = p / P.S; base = n * P.C * P.S + (p - n * P.S); }
+  var s = 0.0;
+  if (live && P.center != 0u) { for (var c = lid.y; c < P.C; c += ${CL}u) { s += x[P.x_off + base + c * P.S]; } }
+  let mu = lane_sum(s, lidx, lid.x) * P.invC;
   var q = 0.0;
-  for (var c = 0u; c < P.C; c++) { let d = x[base + c * P.S] - mu; q += d * d; }
-  let r = 1.0 / sqrt(q / f32(P.C) + P.eps);
-  if (P.center != 0u) { mean[P.mean_off + p] = mu; }
-  invstd[P.invstd_off + p] = r;
-  let ob = P.y_off + n * P.C * P.S + p % P.S;
-  for (var c = 0u; c < P.C; c++) {
+  if (live) { for (var c = lid.y; c < P.C; c += ${CL}u) { let d = x[P.x_off + base + c * P.S] - mu; q += d * d; } }
+  let r = 1.0 / sqrt(lane_sum(q, lidx, lid.x) / f32(P.C) + P.eps);
+  if (!live) { return; }
+  for (var c = lid.y; c < P.C; c += ${CL}u) {
     var g = 1.0;
     if (P.hasGamma != 0u) { g = gamma[P.gamma_off + c]; }
     var b = 0.0;
     if (P.hasBeta != 0u) { b = beta[P.beta_off + c]; }
-    y[ob + c * P.S] = (x[base + c * P.S] - mu) * r * g + b;
-  }`,
-};
-
-// gdy = gamma[c] dy: dx = r (gdy - [center] sum(gdy) / C - xhat sum(gdy xhat) / C).
-const CN_DX: KernelSpec = {
-  name: 'channelNormDx',
-  storages: [
-    { name: 'x', type: 'f32', access: 'read' },
-    { name: 'dy', type: 'f32', access: 'read' },
-    { name: 'mean', type: 'f32', access: 'read', optional: true },
-    { name: 'invstd', type: 'f32', access: 'read' },
-    { name: 'gamma', type: 'f32', access: 'read', optional: true },
-    { name: 'dx', type: 'f32', access: 'read_write' },
-  ],
-  params: [{ name: 'NS', type: 'u32' }, { name: 'C', type: 'u32' }, { name: 'S', type: 'u32' }, { name: 'center', type: 'u32' }, { name: 'hasGamma', type: 'u32' }],
-  workgroupSize: [WG],
-  body: `
-  let p = linear_id(gid, nwg);
-  if (p >= P.NS) { return; }
-  let off = (p / P.S) * P.C * P.S + p % P.S;
-  var mu = 0.0;
-  if (P.center != 0u) { mu = mean[P.mean_off + p]; }
-  let r = invstd[P.invstd_off + p];
-  var s1 = 0.0;
-  var s2 = 0.0;
-  for (var c = 0u; c < P.C; c++) {
-    var g = 1.0;
-    if (P.hasGamma != 0u) { g = gamma[P.gamma_off + c]; }
-    let gd = g * dy[P.dy_off + off + c * P.S];
-    s1 += gd;
-    s2 += gd * (x[P.x_off + off + c * P.S] - mu) * r;
+    y[P.y_off + base + c * P.S] = (x[P.x_off + base + c * P.S] - mu) * r * g + b;
   }
-  var m1 = 0.0;
-  if (P.center != 0u) { m1 = s1 / f32(P.C); }
-  let m2 = s2 / f32(P.C);
-  for (var c = 0u; c < P.C; c++) {
-    var g = 1.0;
-    if (P.hasGamma != 0u) { g = gamma[P.gamma_off + c]; }
-    let xh = (x[P.x_off + off + c * P.S] - mu) * r;
-    dx[P.dx_off + off + c * P.S] = r * (g * dy[P.dy_off + off + c * P.S] - m1 - xh * m2);
+  if (lid.y == 0u) {
+    invstd[P.invstd_off + p] = r;
+    if (P.hasMean != 0u) { mean[P.mean_off + p] = mu; }
   }`,
 };
 
 /**
- * Per-row sums for the parameter gradients, row = (n, c) of S values; part[row * 5 + k]:
- *   mode 0 channelNorm: sum dy xhat (per-position statistics), sum dy
- *   mode 1 FRN:         r sum dz x, sum dz, sum (dy - dz)       (dz = dy d max(z, tau)/dz)
- *   mode 2 EvoNorm-S0:  sum du x^2 s (1 - s), sum dy u rs, sum dy  (group statistics of (n, c / Cg))
- *   mode 3 EvoNorm-B0:  dleft, dsd, dv, dw, db                     (see B0_DX)
+ * Channel norm input gradient per position (gdy = g[c] dy, xh = (x - mu) r):
+ * dx = r (gdy - [center] sum(gdy) / C - xh sum(gdy xh) / C).
  */
-const ROW_SUMS: KernelSpec = {
-  name: 'channelNormRowSums',
-  storages: [
-    { name: 'x', type: 'f32', access: 'read' },
-    { name: 'dy', type: 'f32', access: 'read' },
-    { name: 'st0', type: 'f32', access: 'read', optional: true },
-    { name: 'st1', type: 'f32', access: 'read' },
-    { name: 'pa', type: 'f32', access: 'read', optional: true },
-    { name: 'pb', type: 'f32', access: 'read', optional: true },
-    { name: 'pc', type: 'f32', access: 'read', optional: true },
-    { name: 'part', type: 'f32', access: 'read_write' },
-  ],
-  params: [
-    { name: 'rows', type: 'u32' }, { name: 'C', type: 'u32' }, { name: 'S', type: 'u32' }, { name: 'mode', type: 'u32' }, { name: 'flag', type: 'u32' },
-    { name: 'Cg', type: 'u32' }, { name: 'G', type: 'u32' }, { name: 'eps', type: 'f32' },
-  ],
-  workgroupSize: [ROW_WG],
-  moduleScope: TREE,
+const CN_DX: KernelSpec = {
+  name: 'channelNormBackwardDx',
+  storages: [rd('x'), rd('dy'), rd('mean', true), rd('invstd'), rd('gamma', true), wr('dx')],
+  params: [u('NS'), u('S'), u('C'), f('invC'), u('center'), u('hasGamma')],
+  workgroupSize: [POS, CL],
+  moduleScope: POS_SCOPE,
   body: `
-  let row = wid.x + wid.y * nwg.x;
-  let live = row < P.rows;
-  let c = row % P.C;
-  let n = row / P.C;
-  var a = 0.0; var b = 0.0; var e = 0.0; var f = 0.0; var h = 0.0;
+  let p = (wid.x + wid.y * nwg.x) * ${POS}u + lid.x;
+  let live = p < P.NS;
+  var base = 0u;
+  var mu = 0.0;
+  var r = 0.0;
   if (live) {
-    for (var s = lidx; s < P.S; s += ${ROW_WG}u) {
-      let i = row * P.S + s;
-      let xv = x[P.x_off + i];
-      let g = dy[P.dy_off + i];
-      switch P.mode {
-        case 0u: {
-          let pos = n * P.S + s;
-          var mu = 0.0;
-          if (P.flag != 0u) { mu = st0[P.st0_off + pos]; }
-          a += g * (xv - mu) * st1[P.st1_off + pos];
-          b += g;
-        }
-        case 1u: {
-          let r = st1[P.st1_off + row];
-          var dz = g;
-          if (P.flag != 0u) {
-            let z = xv * r * pa[P.pa_off + c] + pb[P.pb_off + c];
-            dz = g * max_share(z, pc[P.pc_off + c]);
-          }
-          a += dz * xv * r;
-          b += dz;
-          e += g - dz;
-        }
-        case 2u: {
-          let grp = n * P.G + c / P.Cg;
-          let rs = st1[P.st1_off + grp];
-          let sg = sigmoid(pa[P.pa_off + c] * xv);
-          let du = g * pb[P.pb_off + c] * rs;
-          a += du * xv * xv * sg * (1.0 - sg);
-          b += g * xv * sg * rs;
-          e += g;
-        }
-        default: {
-          let left = sqrt(pc[P.pc_off + c] + P.eps);
-          let sd = st1[P.st1_off + row];
-          let rt = pa[P.pa_off + c] * xv + sd;
-          let den = max(rt, left);
-          let q = xv / den;
-          let dden = -(g * pb[P.pb_off + c]) * q / den;
-          let toR = max_share(rt, left);
-          a += dden * (1.0 - toR);
-          b += dden * toR;
-          e += dden * toR * xv;
-          f += g * q;
-          h += g;
-        }
-      }
+    let n = p / P.S;
+    base = n * P.C * P.S + (p - n * P.S);
+    if (P.center != 0u) { mu = mean[P.mean_off + p]; }
+    r = invstd[P.invstd_off + p];
+  }
+  var sa = 0.0;
+  var sb = 0.0;
+  if (live) {
+    for (var c = lid.y; c < P.C; c += ${CL}u) {
+      var g = 1.0;
+      if (P.hasGamma != 0u) { g = gamma[P.gamma_off + c]; }
+      let i = base + c * P.S;
+      let gd = g * dy[P.dy_off + i];
+      sa += gd;
+      sb += gd * (x[P.x_off + i] - mu) * r;
     }
   }
-  tree5(lidx, a, b, e, f, h);
-  if (live && lidx == 0u) {
-    let o = P.part_off + row * 5u;
-    part[o] = r0[0]; part[o + 1u] = r1[0]; part[o + 2u] = r2[0]; part[o + 3u] = r3[0]; part[o + 4u] = r4[0];
+  sa = lane_sum(sa, lidx, lid.x) * P.invC;
+  sb = lane_sum(sb, lidx, lid.x) * P.invC;
+  if (P.center == 0u) { sa = 0.0; }
+  if (!live) { return; }
+  for (var c = lid.y; c < P.C; c += ${CL}u) {
+    var g = 1.0;
+    if (P.hasGamma != 0u) { g = gamma[P.gamma_off + c]; }
+    let i = base + c * P.S;
+    let xh = (x[P.x_off + i] - mu) * r;
+    dx[P.dx_off + i] = r * (g * dy[P.dy_off + i] - sa - xh * sb);
   }`,
 };
 
-/** out_j[c] = sum over n of part[(n * C + c) * 5 + k_j], for the outputs given. */
-const CHANNEL_TOTALS: KernelSpec = {
-  name: 'channelNormTotals',
-  storages: [
-    { name: 'part', type: 'f32', access: 'read' },
-    { name: 'o0', type: 'f32', access: 'read_write', optional: true },
-    { name: 'o1', type: 'f32', access: 'read_write', optional: true },
-    { name: 'o2', type: 'f32', access: 'read_write', optional: true },
-  ],
-  params: [
-    { name: 'N', type: 'u32' }, { name: 'C', type: 'u32' }, { name: 'k0', type: 'u32' }, { name: 'k1', type: 'u32' }, { name: 'k2', type: 'u32' },
-    { name: 'has', type: 'u32' },
-  ],
-  workgroupSize: [64],
+/** Channel norm parameter partials per row (n, c) over its S positions: part = [sum dy xh, sum dy]. */
+const CN_ROWS: KernelSpec = {
+  name: 'channelNormBackwardRows',
+  storages: [rd('x'), rd('dy'), rd('mean', true), rd('invstd'), wr('part')],
+  params: rowParams(u('S'), u('C'), u('center')),
+  workgroupSize: [WG],
+  moduleScope: ROW_SCOPE,
   body: `
-  let c = linear_id(gid, nwg);
-  if (c >= P.C) { return; }
-  var t = array<f32, 5>(0.0, 0.0, 0.0, 0.0, 0.0);
-  for (var n = 0u; n < P.N; n++) {
-    let o = P.part_off + (n * P.C + c) * 5u;
-    for (var k = 0u; k < 5u; k++) { t[k] += part[o + k]; }
+  let row = row_setup(lidx, wid, nwg);
+  let live = row < P.rows;
+  var acc = vec4<f32>(0.0);
+  if (live) {
+    let ps = (row / P.C) * P.S;
+    for (var i = lane; i < P.S; i += P.lanes) {
+      var mu = 0.0;
+      if (P.center != 0u) { mu = mean[P.mean_off + ps + i]; }
+      let d = dy[P.dy_off + row * P.S + i];
+      let xh = (x[P.x_off + row * P.S + i] - mu) * invstd[P.invstd_off + ps + i];
+      acc += vec4<f32>(d * xh, d, 0.0, 0.0);
+    }
   }
-  if ((P.has & 1u) != 0u) { o0[P.o0_off + c] = t[P.k0]; }
-  if ((P.has & 2u) != 0u) { o1[P.o1_off + c] = t[P.k1]; }
-  if ((P.has & 4u) != 0u) { o2[P.o2_off + c] = t[P.k2]; }`,
+  acc = seg_sum(acc);
+  if (live && lane == 0u) {
+    part[P.part_off + row * 2u] = acc.x;
+    part[P.part_off + row * 2u + 1u] = acc.y;
+  }`,
 };
 
-// FRN + TLU per row: r = 1 / sqrt(mean(x^2) + eps), z = x r gamma[c] + beta[c], y = max(z, tau[c]).
+/**
+ * Per-channel totals: out_j[c] = sum over k < K of part[(k C + c) J + j] for j < J (J <= 4), into
+ * o0..o3 where present (bit j of mask) and into tot[c J + j] when hasTot.
+ */
+const FINISH: KernelSpec = {
+  name: 'channelTotals',
+  storages: [rd('part'), wr('o0', true), wr('o1', true), wr('o2', true), wr('o3', true), wr('tot', true)],
+  params: [u('K'), u('C'), u('J'), u('mask'), u('hasTot')],
+  workgroupSize: [FIN],
+  moduleScope: `var<workgroup> red: array<vec4<f32>, ${FIN}>;`,
+  body: `
+  let c = wid.x + wid.y * nwg.x;
+  let live = c < P.C;
+  var s = vec4<f32>(0.0);
+  if (live) {
+    for (var k = lidx; k < P.K; k += ${FIN}u) {
+      let b = P.part_off + (k * P.C + c) * P.J;
+      for (var j = 0u; j < P.J; j++) { s[j] += part[b + j]; }
+    }
+  }
+  red[lidx] = s;
+  workgroupBarrier();
+  for (var h = ${FIN / 2}u; h > 0u; h = h >> 1u) {
+    if (lidx < h) { red[lidx] = red[lidx] + red[lidx + h]; }
+    workgroupBarrier();
+  }
+  if (!live || lidx != 0u) { return; }
+  let t = red[0];
+  if ((P.mask & 1u) != 0u) { o0[P.o0_off + c] = t.x; }
+  if ((P.mask & 2u) != 0u) { o1[P.o1_off + c] = t.y; }
+  if ((P.mask & 4u) != 0u) { o2[P.o2_off + c] = t.z; }
+  if ((P.mask & 8u) != 0u) { o3[P.o3_off + c] = t.w; }
+  if (P.hasTot != 0u) { for (var j = 0u; j < P.J; j++) { tot[P.tot_off + c * P.J + j] = t[j]; } }`,
+};
+
+/**
+ * FRN + TLU per row (n, c): r = 1 / sqrt(mean(x^2) + eps), z = x r gamma[c] + beta[c],
+ * y = max(z, tau[c]) with a tau (z > tau ? z : tau), else z.
+ */
 const FRN_FORWARD: KernelSpec = {
   name: 'frnForward',
-  storages: [
-    { name: 'x', type: 'f32', access: 'read' },
-    { name: 'gamma', type: 'f32', access: 'read' },
-    { name: 'beta', type: 'f32', access: 'read' },
-    { name: 'tau', type: 'f32', access: 'read', optional: true },
-    { name: 'y', type: 'f32', access: 'read_write' },
-    { name: 'rstd', type: 'f32', access: 'read_write' },
-  ],
-  params: [{ name: 'rows', type: 'u32' }, { name: 'C', type: 'u32' }, { name: 'S', type: 'u32' }, { name: 'hasTau', type: 'u32' }, { name: 'eps', type: 'f32' }],
-  workgroupSize: [ROW_WG],
-  moduleScope: TREE,
+  storages: [rd('x'), rd('gamma'), rd('beta'), rd('tau', true), wr('y'), wr('rstd')],
+  params: rowParams(u('S'), u('C'), f('eps'), u('hasTau')),
+  workgroupSize: [WG],
+  moduleScope: ROW_SCOPE,
   body: `
-  let row = wid.x + wid.y * nwg.x;
+  let row = row_setup(lidx, wid, nwg);
   let live = row < P.rows;
+  let off = row * P.S;
   var q = 0.0;
-  if (live) { for (var s = lidx; s < P.S; s += ${ROW_WG}u) { let v = x[P.x_off + row * P.S + s]; q += v * v; } }
-  tree5(lidx, q, 0.0, 0.0, 0.0, 0.0);
+  if (live) { for (var i = lane; i < P.S; i += P.lanes) { let v = x[P.x_off + off + i]; q += v * v; } }
+  q = seg_sum(vec4<f32>(q, 0.0, 0.0, 0.0)).x;
   if (!live) { return; }
-  let r = 1.0 / sqrt(r0[0] / f32(P.S) + P.eps);
   let c = row % P.C;
-  if (lidx == 0u) { rstd[P.rstd_off + row] = r; }
-  for (var s = lidx; s < P.S; s += ${ROW_WG}u) {
-    let z = x[P.x_off + row * P.S + s] * r * gamma[P.gamma_off + c] + beta[P.beta_off + c];
-    var v = z;
-    if (P.hasTau != 0u) { v = max(z, tau[P.tau_off + c]); }
-    y[P.y_off + row * P.S + s] = v;
+  let r = 1.0 / sqrt(q / f32(P.S) + P.eps);
+  if (lane == 0u) { rstd[P.rstd_off + row] = r; }
+  let a = r * gamma[P.gamma_off + c];
+  let b = beta[P.beta_off + c];
+  var t = 0.0;
+  if (P.hasTau != 0u) { t = tau[P.tau_off + c]; }
+  for (var i = lane; i < P.S; i += P.lanes) {
+    var z = x[P.x_off + off + i] * a + b;
+    if (P.hasTau != 0u) { z = select(t, z, z > t); }
+    y[P.y_off + off + i] = z;
   }`,
 };
 
-// dx = gamma[c] r (dz - x r^2 sum(dz x) / S).
-const FRN_DX: KernelSpec = {
-  name: 'frnDx',
-  storages: [
-    { name: 'x', type: 'f32', access: 'read' },
-    { name: 'dy', type: 'f32', access: 'read' },
-    { name: 'rstd', type: 'f32', access: 'read' },
-    { name: 'gamma', type: 'f32', access: 'read' },
-    { name: 'beta', type: 'f32', access: 'read' },
-    { name: 'tau', type: 'f32', access: 'read', optional: true },
-    { name: 'dx', type: 'f32', access: 'read_write' },
-  ],
-  params: [{ name: 'rows', type: 'u32' }, { name: 'C', type: 'u32' }, { name: 'S', type: 'u32' }, { name: 'hasTau', type: 'u32' }],
-  workgroupSize: [ROW_WG],
-  moduleScope: TREE + `
-fn dz_at(i: u32, c: u32, r: f32) -> f32 {
-  let g = dy[P.dy_off + i];
-  if (P.hasTau == 0u) { return g; }
-  let z = x[P.x_off + i] * r * gamma[P.gamma_off + c] + beta[P.beta_off + c];
-  return g * max_share(z, tau[P.tau_off + c]);
-}`,
+/**
+ * FRN + TLU backward per row: dz = dy share(z, tau), sums qx = sum(dz x), qz = sum(dz),
+ * qt = sum(dy - dz); dx = a (dz - x r^2 qx / S) with a = r gamma[c]; part = [r qx, qz, qt].
+ */
+const FRN_BACKWARD: KernelSpec = {
+  name: 'frnBackward',
+  storages: [rd('x'), rd('dy'), rd('rstd'), rd('gamma'), rd('beta'), rd('tau', true), wr('dx', true), wr('part')],
+  params: rowParams(u('S'), u('C'), u('hasTau'), u('hasDx')),
+  workgroupSize: [WG],
+  moduleScope: ROW_SCOPE,
   body: `
-  let row = wid.x + wid.y * nwg.x;
+  let row = row_setup(lidx, wid, nwg);
   let live = row < P.rows;
-  let c = row % P.C;
+  let off = row * P.S;
   var r = 0.0;
-  if (live) { r = rstd[P.rstd_off + row]; }
   var a = 0.0;
-  if (live) { for (var s = lidx; s < P.S; s += ${ROW_WG}u) { let i = row * P.S + s; a += dz_at(i, c, r) * x[P.x_off + i]; } }
-  tree5(lidx, a, 0.0, 0.0, 0.0, 0.0);
-  if (!live) { return; }
-  let k = r * r * r0[0] / f32(P.S);
-  let gr = gamma[P.gamma_off + c] * r;
-  for (var s = lidx; s < P.S; s += ${ROW_WG}u) {
-    let i = row * P.S + s;
-    dx[P.dx_off + i] = gr * (dz_at(i, c, r) - x[P.x_off + i] * k);
-  }`,
-};
-
-// EvoNorm-S0 per group (n, g) of M = Cg S values: rs = 1 / sqrt(var + eps), y = x sigmoid(v x) rs w[c] + b[c].
-const S0_FORWARD: KernelSpec = {
-  name: 'evoNormS0Forward',
-  storages: [
-    { name: 'x', type: 'f32', access: 'read' },
-    { name: 'v', type: 'f32', access: 'read' },
-    { name: 'w', type: 'f32', access: 'read' },
-    { name: 'b', type: 'f32', access: 'read' },
-    { name: 'y', type: 'f32', access: 'read_write' },
-    { name: 'mean', type: 'f32', access: 'read_write' },
-    { name: 'rstd', type: 'f32', access: 'read_write' },
-  ],
-  params: [{ name: 'NG', type: 'u32' }, { name: 'G', type: 'u32' }, { name: 'Cg', type: 'u32' }, { name: 'S', type: 'u32' }, { name: 'eps', type: 'f32' }],
-  workgroupSize: [ROW_WG],
-  moduleScope: TREE,
-  body: `
-  let i = wid.x + wid.y * nwg.x;
-  let live = i < P.NG;
-  let M = P.Cg * P.S;
-  let base = i * M;
-  var a = 0.0;
-  if (live) { for (var j = lidx; j < M; j += ${ROW_WG}u) { a += x[P.x_off + base + j]; } }
-  tree5(lidx, a, 0.0, 0.0, 0.0, 0.0);
-  let mu = r0[0] / f32(M);
-  workgroupBarrier();
-  var q = 0.0;
-  if (live) { for (var j = lidx; j < M; j += ${ROW_WG}u) { let d = x[P.x_off + base + j] - mu; q += d * d; } }
-  tree5(lidx, q, 0.0, 0.0, 0.0, 0.0);
-  if (!live) { return; }
-  let rs = 1.0 / sqrt(r0[0] / f32(M) + P.eps);
-  if (lidx == 0u) { mean[P.mean_off + i] = mu; rstd[P.rstd_off + i] = rs; }
-  let c0 = (i % P.G) * P.Cg;
-  for (var j = lidx; j < M; j += ${ROW_WG}u) {
-    let c = c0 + j / P.S;
-    let xv = x[P.x_off + base + j];
-    y[P.y_off + base + j] = xv * sigmoid(v[P.v_off + c] * xv) * rs * w[P.w_off + c] + b[P.b_off + c];
-  }`,
-};
-
-// A = sum over the group of dy w[c] u, du = dy w[c] rs: dx = du (s + v x s (1 - s)) - rs^3 A (x - mean) / M.
-const S0_DX: KernelSpec = {
-  name: 'evoNormS0Dx',
-  storages: [
-    { name: 'x', type: 'f32', access: 'read' },
-    { name: 'dy', type: 'f32', access: 'read' },
-    { name: 'v', type: 'f32', access: 'read' },
-    { name: 'w', type: 'f32', access: 'read' },
-    { name: 'mean', type: 'f32', access: 'read' },
-    { name: 'rstd', type: 'f32', access: 'read' },
-    { name: 'dx', type: 'f32', access: 'read_write' },
-  ],
-  params: [{ name: 'NG', type: 'u32' }, { name: 'G', type: 'u32' }, { name: 'Cg', type: 'u32' }, { name: 'S', type: 'u32' }],
-  workgroupSize: [ROW_WG],
-  moduleScope: TREE,
-  body: `
-  let i = wid.x + wid.y * nwg.x;
-  let live = i < P.NG;
-  let M = P.Cg * P.S;
-  let base = i * M;
-  let c0 = (i % P.G) * P.Cg;
-  var a = 0.0;
+  var b = 0.0;
+  var t = 0.0;
+  var acc = vec4<f32>(0.0);
   if (live) {
-    for (var j = lidx; j < M; j += ${ROW_WG}u) {
-      let c = c0 + j / P.S;
-      let xv = x[P.x_off + base + j];
-      a += dy[P.dy_off + base + j] * w[P.w_off + c] * xv * sigmoid(v[P.v_off + c] * xv);
+    let c = row % P.C;
+    r = rstd[P.rstd_off + row];
+    a = r * gamma[P.gamma_off + c];
+    b = beta[P.beta_off + c];
+    if (P.hasTau != 0u) { t = tau[P.tau_off + c]; }
+    for (var i = lane; i < P.S; i += P.lanes) {
+      let xv = x[P.x_off + off + i];
+      let d = dy[P.dy_off + off + i];
+      var w = 1.0;
+      if (P.hasTau != 0u) { w = max_share(xv * a + b, t); }
+      let dz = d * w;
+      acc += vec4<f32>(dz * xv, dz, d - dz, 0.0);
     }
   }
-  tree5(lidx, a, 0.0, 0.0, 0.0, 0.0);
+  acc = seg_sum(acc);
   if (!live) { return; }
-  let mu = mean[P.mean_off + i];
-  let rs = rstd[P.rstd_off + i];
-  let k = rs * rs * rs * r0[0] / f32(M);
-  for (var j = lidx; j < M; j += ${ROW_WG}u) {
-    let c = c0 + j / P.S;
-    let xv = x[P.x_off + base + j];
-    let vv = v[P.v_off + c];
-    let s = sigmoid(vv * xv);
-    let du = dy[P.dy_off + base + j] * w[P.w_off + c] * rs;
-    dx[P.dx_off + base + j] = du * (s + vv * xv * s * (1.0 - s)) - k * (xv - mu);
+  if (lane == 0u) {
+    part[P.part_off + row * 3u] = r * acc.x;
+    part[P.part_off + row * 3u + 1u] = acc.y;
+    part[P.part_off + row * 3u + 2u] = acc.z;
+  }
+  if (P.hasDx == 0u) { return; }
+  let k = r * r * acc.x / f32(P.S);
+  for (var i = lane; i < P.S; i += P.lanes) {
+    let xv = x[P.x_off + off + i];
+    var w = 1.0;
+    if (P.hasTau != 0u) { w = max_share(xv * a + b, t); }
+    dx[P.dx_off + off + i] = a * (dy[P.dy_off + off + i] * w - xv * k);
   }`,
 };
 
-// EvoNorm-B0 per row: sd = sqrt(row var + eps), den = max(sqrt(variance[c] + eps), v x + sd), y = x / den w + b.
-const B0_FORWARD: KernelSpec = {
-  name: 'evoNormB0Forward',
-  storages: [
-    { name: 'x', type: 'f32', access: 'read' },
-    { name: 'variance', type: 'f32', access: 'read' },
-    { name: 'v', type: 'f32', access: 'read' },
-    { name: 'w', type: 'f32', access: 'read' },
-    { name: 'b', type: 'f32', access: 'read' },
-    { name: 'y', type: 'f32', access: 'read_write' },
-    { name: 'mean', type: 'f32', access: 'read_write' },
-    { name: 'sd', type: 'f32', access: 'read_write' },
-  ],
-  params: [{ name: 'rows', type: 'u32' }, { name: 'C', type: 'u32' }, { name: 'S', type: 'u32' }, { name: 'eps', type: 'f32' }],
-  workgroupSize: [ROW_WG],
-  moduleScope: TREE,
-  body: `
-  let row = wid.x + wid.y * nwg.x;
-  let live = row < P.rows;
-  let base = row * P.S;
-  var a = 0.0;
-  if (live) { for (var s = lidx; s < P.S; s += ${ROW_WG}u) { a += x[P.x_off + base + s]; } }
-  tree5(lidx, a, 0.0, 0.0, 0.0, 0.0);
-  let mu = r0[0] / f32(P.S);
-  workgroupBarrier();
-  var q = 0.0;
-  if (live) { for (var s = lidx; s < P.S; s += ${ROW_WG}u) { let d = x[P.x_off + base + s] - mu; q += d * d; } }
-  tree5(lidx, q, 0.0, 0.0, 0.0, 0.0);
-  if (!live) { return; }
-  let sdv = sqrt(r0[0] / f32(P.S) + P.eps);
-  let c = row % P.C;
-  if (lidx == 0u) { mean[P.mean_off + row] = mu; sd[P.sd_off + row] = sdv; }
-  let left = sqrt(variance[P.variance_off + c] + P.eps);
-  for (var s = lidx; s < P.S; s += ${ROW_WG}u) {
-    let xv = x[P.x_off + base + s];
-    let den = max(left, v[P.v_off + c] * xv + sdv);
-    y[P.y_off + base + s] = xv / den * w[P.w_off + c] + b[P.b_off + c];
-  }`,
-};
-
-// dx = dq / den + dden toR v + kI (x - mu) + kB (x - muB), kI = dsd / (sd S) from the row sums,
-// kB[c] = dleft_c / left_c / (N S) in training (0 in eval, where left is constant).
-const B0_DX: KernelSpec = {
-  name: 'evoNormB0Dx',
-  storages: [
-    { name: 'x', type: 'f32', access: 'read' },
-    { name: 'dy', type: 'f32', access: 'read' },
-    { name: 'variance', type: 'f32', access: 'read' },
-    { name: 'v', type: 'f32', access: 'read' },
-    { name: 'w', type: 'f32', access: 'read' },
-    { name: 'mean', type: 'f32', access: 'read' },
-    { name: 'sd', type: 'f32', access: 'read' },
-    { name: 'part', type: 'f32', access: 'read' },
-    { name: 'muB', type: 'f32', access: 'read', optional: true },
-    { name: 'kB', type: 'f32', access: 'read', optional: true },
-    { name: 'dx', type: 'f32', access: 'read_write' },
-  ],
-  params: [{ name: 'n', type: 'u32' }, { name: 'C', type: 'u32' }, { name: 'S', type: 'u32' }, { name: 'training', type: 'u32' }, { name: 'eps', type: 'f32' }],
+/**
+ * EvoNorm-S0 forward per group (n, g) of M = Cg S values (channel c = g Cg + i / S):
+ * rs = 1 / sqrt(var + eps), y = x sigmoid(v[c] x) rs w[c] + b[c].
+ */
+const S0_FORWARD: KernelSpec = {
+  name: 'evoNormS0Forward',
+  storages: [rd('x'), rd('v'), rd('w'), rd('b'), wr('y'), wr('mean'), wr('rstd')],
+  params: rowParams(u('M'), u('S'), u('Cg'), u('G'), f('eps')),
   workgroupSize: [WG],
-  moduleScope: 'fn max_share(z: f32, t: f32) -> f32 { if (z > t) { return 1.0; } if (z == t) { return 0.5; } return 0.0; }',
+  moduleScope: ROW_SCOPE,
+  body: `
+  let row = row_setup(lidx, wid, nwg);
+  let live = row < P.rows;
+  let off = P.x_off + row * P.M;
+  var s = 0.0;
+  if (live) { for (var i = lane; i < P.M; i += P.lanes) { s += x[off + i]; } }
+  let mu = seg_sum(vec4<f32>(s, 0.0, 0.0, 0.0)).x / f32(P.M);
+  var q = 0.0;
+  if (live) { for (var i = lane; i < P.M; i += P.lanes) { let d = x[off + i] - mu; q += d * d; } }
+  q = seg_sum(vec4<f32>(q, 0.0, 0.0, 0.0)).x;
+  if (!live) { return; }
+  let rs = 1.0 / sqrt(q / f32(P.M) + P.eps);
+  if (lane == 0u) {
+    mean[P.mean_off + row] = mu;
+    rstd[P.rstd_off + row] = rs;
+  }
+  let c0 = (row % P.G) * P.Cg;
+  for (var i = lane; i < P.M; i += P.lanes) {
+    let c = c0 + i / P.S;
+    let xv = x[off + i];
+    y[P.y_off + row * P.M + i] = xv * sigmoid(v[P.v_off + c] * xv) * (rs * w[P.w_off + c]) + b[P.b_off + c];
+  }`,
+};
+
+/**
+ * EvoNorm-S0 backward sums per row (n, c) of S values (sg = sigmoid(v x), rs of the row's group):
+ * du = sum(dy x sg), dvs = sum(dy x^2 sg (1 - sg)), db = sum(dy);
+ * part = [w rs dvs, rs du, db, w du] (the last summed over the group gives A).
+ */
+const S0_ROWS: KernelSpec = {
+  name: 'evoNormS0BackwardRows',
+  storages: [rd('x'), rd('dy'), rd('v'), rd('w'), rd('rstd'), wr('part')],
+  params: rowParams(u('S'), u('C'), u('Cg'), u('G')),
+  workgroupSize: [WG],
+  moduleScope: ROW_SCOPE,
+  body: `
+  let row = row_setup(lidx, wid, nwg);
+  let live = row < P.rows;
+  var acc = vec4<f32>(0.0);
+  var vc = 0.0;
+  if (live) {
+    vc = v[P.v_off + row % P.C];
+    for (var i = lane; i < P.S; i += P.lanes) {
+      let xv = x[P.x_off + row * P.S + i];
+      let d = dy[P.dy_off + row * P.S + i];
+      let sg = sigmoid(vc * xv);
+      acc += vec4<f32>(d * xv * sg, d * xv * xv * sg * (1.0 - sg), d, 0.0);
+    }
+  }
+  acc = seg_sum(acc);
+  if (!live || lane != 0u) { return; }
+  let c = row % P.C;
+  let n = row / P.C;
+  let rs = rstd[P.rstd_off + n * P.G + c / P.Cg];
+  let wc = w[P.w_off + c];
+  part[P.part_off + row * 4u] = wc * rs * acc.y;
+  part[P.part_off + row * 4u + 1u] = rs * acc.x;
+  part[P.part_off + row * 4u + 2u] = acc.z;
+  part[P.part_off + row * 4u + 3u] = wc * acc.x;`,
+};
+
+/** kvar[n G + g] = rs^3 A / M, A = sum over the group's channels of part[.. + 3] (channel order). */
+const S0_KVAR: KernelSpec = {
+  name: 'evoNormS0BackwardKvar',
+  storages: [rd('part'), rd('rstd'), wr('kvar')],
+  params: [u('NG'), u('C'), u('Cg'), u('G'), u('M')],
+  workgroupSize: [64],
+  body: `
+  let i = linear_id(gid, nwg);
+  if (i >= P.NG) { return; }
+  let first = (i / P.G) * P.C + (i % P.G) * P.Cg;
+  var A = 0.0;
+  for (var k = 0u; k < P.Cg; k++) { A += part[P.part_off + (first + k) * 4u + 3u]; }
+  let rs = rstd[P.rstd_off + i];
+  kvar[P.kvar_off + i] = rs * rs * rs * A / f32(P.M);`,
+};
+
+/** EvoNorm-S0 dx = dy w rs (sg + v x sg (1 - sg)) - kvar (x - mean), one invocation per value. */
+const S0_DX: KernelSpec = {
+  name: 'evoNormS0BackwardDx',
+  storages: [rd('x'), rd('dy'), rd('v'), rd('w'), rd('mean'), rd('rstd'), rd('kvar'), wr('dx')],
+  params: [u('n'), u('S'), u('C'), u('Cg'), u('G')],
+  workgroupSize: [WG],
+  moduleScope: 'fn sigmoid(z: f32) -> f32 { return 1.0 / (1.0 + exp(-z)); }',
   body: `
   let i = linear_id(gid, nwg);
   if (i >= P.n) { return; }
   let row = i / P.S;
   let c = row % P.C;
+  let ng = (row / P.C) * P.G + c / P.Cg;
   let xv = x[P.x_off + i];
-  let sdv = sd[P.sd_off + row];
-  let left = sqrt(variance[P.variance_off + c] + P.eps);
-  let vv = v[P.v_off + c];
-  let rt = vv * xv + sdv;
-  let den = max(rt, left);
+  let vc = v[P.v_off + c];
+  let sg = sigmoid(vc * xv);
+  let fac = sg + vc * xv * sg * (1.0 - sg);
+  let a = w[P.w_off + c] * rstd[P.rstd_off + ng];
+  dx[P.dx_off + i] = dy[P.dy_off + i] * a * fac - kvar[P.kvar_off + ng] * (xv - mean[P.mean_off + ng]);`,
+};
+
+/** EvoNorm-B0's batch term left[c] = sqrt(variance[c] + eps), in f32 (the CPU adapter rounds a double square root). */
+const B0_SCOPE = `
+fn b0_left(variance: f32) -> f32 { return sqrt(variance + P.eps); }`;
+
+/**
+ * EvoNorm-B0 forward per row (n, c): sd = sqrt(var + eps) (biased, two-pass),
+ * left = sqrt(variance[c] + eps), y = x / max(left, v x + sd) w[c] + b[c].
+ */
+const B0_FORWARD: KernelSpec = {
+  name: 'evoNormB0Forward',
+  storages: [rd('x'), rd('variance'), rd('v'), rd('w'), rd('b'), wr('y'), wr('mean'), wr('sd')],
+  params: rowParams(u('S'), u('C'), f('eps')),
+  workgroupSize: [WG],
+  moduleScope: ROW_SCOPE + B0_SCOPE,
+  body: `
+  let row = row_setup(lidx, wid, nwg);
+  let live = row < P.rows;
+  let off = row * P.S;
+  var s = 0.0;
+  if (live) { for (var i = lane; i < P.S; i += P.lanes) { s += x[P.x_off + off + i]; } }
+  let mu = seg_sum(vec4<f32>(s, 0.0, 0.0, 0.0)).x / f32(P.S);
+  var q = 0.0;
+  if (live) { for (var i = lane; i < P.S; i += P.lanes) { let d = x[P.x_off + off + i] - mu; q += d * d; } }
+  q = seg_sum(vec4<f32>(q, 0.0, 0.0, 0.0)).x;
+  if (!live) { return; }
+  let sdv = sqrt(q / f32(P.S) + P.eps);
+  if (lane == 0u) {
+    mean[P.mean_off + row] = mu;
+    sd[P.sd_off + row] = sdv;
+  }
+  let c = row % P.C;
+  let left = b0_left(variance[P.variance_off + c]);
+  let vc = v[P.v_off + c];
+  let wc = w[P.w_off + c];
+  let bc = b[P.b_off + c];
+  for (var i = lane; i < P.S; i += P.lanes) {
+    let xv = x[P.x_off + off + i];
+    let r = vc * xv + sdv;
+    y[P.y_off + off + i] = xv / select(left, r, r > left) * wc + bc;
+  }`,
+};
+
+/**
+ * EvoNorm-B0 backward sums per row (r = v x + sd, den = max(r, left), q = x / den,
+ * dden = -(dy w) q / den, toR = share(r, left)): part = [sum dden (1 - toR), sum dden toR x,
+ * sum dy q, sum dy]; ki[row] = sum(dden toR) / sd / S. fused (eval): dx here, as
+ * dq / den + dden toR v + ki (x - mean).
+ */
+const B0_ROWS: KernelSpec = {
+  name: 'evoNormB0BackwardRows',
+  storages: [rd('x'), rd('dy'), rd('variance'), rd('v'), rd('w'), rd('mean'), rd('sd'), wr('dx', true), wr('part'), wr('ki', true)],
+  params: rowParams(u('S'), u('C'), f('eps'), u('fused'), u('hasKi')),
+  workgroupSize: [WG],
+  moduleScope: ROW_SCOPE + B0_SCOPE,
+  body: `
+  let row = row_setup(lidx, wid, nwg);
+  let live = row < P.rows;
+  let off = row * P.S;
+  var left = 0.0;
+  var vc = 0.0;
+  var wc = 0.0;
+  var sdv = 0.0;
+  var acc = vec4<f32>(0.0);
+  var dr = 0.0;
+  if (live) {
+    let c = row % P.C;
+    left = b0_left(variance[P.variance_off + c]);
+    vc = v[P.v_off + c];
+    wc = w[P.w_off + c];
+    sdv = sd[P.sd_off + row];
+    for (var i = lane; i < P.S; i += P.lanes) {
+      let xv = x[P.x_off + off + i];
+      let d = dy[P.dy_off + off + i];
+      let r = vc * xv + sdv;
+      let den = select(left, r, r > left);
+      let q = xv / den;
+      let dden = -(d * wc) * q / den;
+      let toR = max_share(r, left);
+      acc += vec4<f32>(dden * (1.0 - toR), dden * toR * xv, d * q, d);
+      dr += dden * toR;
+    }
+  }
+  acc = seg_sum(acc);
+  dr = seg_sum(vec4<f32>(dr, 0.0, 0.0, 0.0)).x;
+  if (!live) { return; }
+  let kI = dr / sdv / f32(P.S);
+  if (lane == 0u) {
+    part[P.part_off + row * 4u] = acc.x;
+    part[P.part_off + row * 4u + 1u] = acc.y;
+    part[P.part_off + row * 4u + 2u] = acc.z;
+    part[P.part_off + row * 4u + 3u] = acc.w;
+    if (P.hasKi != 0u) { ki[P.ki_off + row] = kI; }
+  }
+  if (P.fused == 0u) { return; }
+  let mu = mean[P.mean_off + row];
+  for (var i = lane; i < P.S; i += P.lanes) {
+    let xv = x[P.x_off + off + i];
+    let r = vc * xv + sdv;
+    let den = select(left, r, r > left);
+    let dq = dy[P.dy_off + off + i] * wc;
+    let dden = -dq * xv / (den * den);
+    dx[P.dx_off + off + i] = dq / den + dden * max_share(r, left) * vc + kI * (xv - mu);
+  }`,
+};
+
+/**
+ * EvoNorm-B0 training dx, one invocation per value: the fused form plus the batch variance's
+ * share kB (x - muB[c]), kB = dleft[c] / left[c] / (N S) (dleft: tot[4 c]).
+ */
+const B0_DX: KernelSpec = {
+  name: 'evoNormB0BackwardDx',
+  storages: [rd('x'), rd('dy'), rd('variance'), rd('v'), rd('w'), rd('mean'), rd('sd'), rd('ki'), rd('muB'), rd('tot'), wr('dx')],
+  params: [u('n'), u('S'), u('C'), f('NS'), f('eps')],
+  workgroupSize: [WG],
+  moduleScope: `${B0_SCOPE}
+fn max_share(z: f32, t: f32) -> f32 { return select(select(0.0, 0.5, z == t), 1.0, z > t); }`,
+  body: `
+  let i = linear_id(gid, nwg);
+  if (i >= P.n) { return; }
+  let row = i / P.S;
+  let c = row % P.C;
+  let left = b0_left(variance[P.variance_off + c]);
+  let vc = v[P.v_off + c];
+  let xv = x[P.x_off + i];
+  let r = vc * xv + sd[P.sd_off + row];
+  let den = select(left, r, r > left);
   let dq = dy[P.dy_off + i] * w[P.w_off + c];
   let dden = -dq * xv / (den * den);
-  let toR = max_share(rt, left);
-  let kI = part[P.part_off + row * 5u + 1u] / sdv / f32(P.S);
-  var out = dq / den + dden * toR * vv + kI * (xv - mean[P.mean_off + row]);
-  if (P.training != 0u) { out += kB[P.kB_off + c] * (xv - muB[P.muB_off + c]); }
-  dx[P.dx_off + i] = out;`,
+  let kB = tot[P.tot_off + c * 4u] / left / P.NS;
+  dx[P.dx_off + i] = dq / den + dden * max_share(r, left) * vc + ki[P.ki_off + row] * (xv - mean[P.mean_off + row]) + kB * (xv - muB[P.muB_off + c]);`,
 };
 
-/** kB[c] = sum over n of dleft / left_c / (N S) (from the B0 row sums). */
-const B0_KB: KernelSpec = {
-  name: 'evoNormB0Kb',
-  storages: [{ name: 'part', type: 'f32', access: 'read' }, { name: 'variance', type: 'f32', access: 'read' }, { name: 'kB', type: 'f32', access: 'read_write' }],
-  params: [{ name: 'N', type: 'u32' }, { name: 'C', type: 'u32' }, { name: 'S', type: 'u32' }, { name: 'eps', type: 'f32' }],
-  workgroupSize: [64],
-  body: `
-  let c = linear_id(gid, nwg);
-  if (c >= P.C) { return; }
-  var t = 0.0;
-  for (var n = 0u; n < P.N; n++) { t += part[P.part_off + (n * P.C + c) * 5u]; }
-  kB[P.kB_off + c] = t / sqrt(variance[P.variance_off + c] + P.eps) / f32(P.N * P.S);`,
-};
-
-/** The window sum s_c = k + alpha / size * sum of x_{c'}^2 over c' in [c - before, c + after] at one position. */
+/**
+ * LRN helpers: the window sum of squares s = k + an * sum x_{c'}^2 over c' in
+ * [c - before, c + after] within [0, C), and s^(-beta) with powf's values at s <= 0.
+ */
 const LRN_SCOPE = `
-fn lrn_s(base: u32, c: i32) -> f32 {
-  var q = 0.0;
-  let lo = max(0, c - i32(P.before));
-  let hi = min(i32(P.C) - 1, c + i32(P.after));
-  for (var j = lo; j <= hi; j++) { let v = x[P.x_off + base + u32(j) * P.S]; q += v * v; }
-  return P.k + P.alpha / f32(P.size) * q;
+fn window_s(base: u32, c: u32) -> f32 {
+  let lo = u32(max(i32(c) - i32(P.before), 0));
+  let hi = min(c + P.after, P.C - 1u);
+  var acc = 0.0;
+  for (var j = lo; j <= hi; j++) { let v = x[P.x_off + base + j * P.S]; acc += v * v; }
+  return P.k + P.an * acc;
+}
+fn inf_or_nan(sign: f32) -> f32 { var z = 0.0; return sign / z; }
+fn pow_neg(s: f32) -> f32 {
+  if (P.beta34 != 0u) { let r = sqrt(s); return 1.0 / (r * sqrt(r)); }
+  if (s > 0.0) { return 1.0 / pow(s, P.beta); }
+  if (s == 0.0) {
+    if (P.beta > 0.0) { return inf_or_nan(1.0); }
+    if (P.beta == 0.0) { return 1.0; }
+    return 0.0;
+  }
+  if (s < 0.0 && P.beta == floor(P.beta)) {
+    let m = 1.0 / pow(-s, P.beta);
+    return select(m, -m, P.beta * 0.5 != floor(P.beta * 0.5));
+  }
+  return inf_or_nan(0.0);
 }`;
 
+const LRN_PARAMS = [u('n'), u('S'), u('C'), u('before'), u('after'), f('k'), f('an'), f('beta'), u('beta34')];
+
+/** y = x s^(-beta), one invocation per value. */
 const LRN_FORWARD: KernelSpec = {
   name: 'localResponseNormForward',
-  storages: [{ name: 'x', type: 'f32', access: 'read' }, { name: 'y', type: 'f32', access: 'read_write' }],
-  params: [
-    { name: 'n', type: 'u32' }, { name: 'C', type: 'u32' }, { name: 'S', type: 'u32' }, { name: 'size', type: 'u32' }, { name: 'before', type: 'u32' },
-    { name: 'after', type: 'u32' }, { name: 'alpha', type: 'f32' }, { name: 'beta', type: 'f32' }, { name: 'k', type: 'f32' },
-  ],
+  storages: [rd('x'), wr('y')],
+  params: LRN_PARAMS,
   workgroupSize: [WG],
   moduleScope: LRN_SCOPE,
   body: `
   let i = linear_id(gid, nwg);
   if (i >= P.n) { return; }
   let c = (i / P.S) % P.C;
-  let base = (i / (P.S * P.C)) * P.C * P.S + i % P.S;
-  y[P.y_off + i] = x[P.x_off + i] * pow(lrn_s(base, i32(c)), -P.beta);`,
+  let base = i - c * P.S;
+  y[P.y_off + i] = x[P.x_off + i] * pow_neg(window_s(base, c));`,
 };
 
-// dx_j = dy_j p_j - 2 alpha beta / size * x_j * sum over c in [j - after, j + before] of dy_c x_c p_c / s_c.
-const LRN_BACKWARD: KernelSpec = {
-  name: 'localResponseNormBackward',
-  storages: [{ name: 'x', type: 'f32', access: 'read' }, { name: 'dy', type: 'f32', access: 'read' }, { name: 'dx', type: 'f32', access: 'read_write' }],
-  params: [
-    { name: 'n', type: 'u32' }, { name: 'C', type: 'u32' }, { name: 'S', type: 'u32' }, { name: 'size', type: 'u32' }, { name: 'before', type: 'u32' },
-    { name: 'after', type: 'u32' }, { name: 'alpha', type: 'f32' }, { name: 'beta', type: 'f32' }, { name: 'k', type: 'f32' },
-  ],
+/** First LRN backward pass: dx = dy p and t = dy x p / s. */
+const LRN_BACKWARD_T: KernelSpec = {
+  name: 'localResponseNormBackwardT',
+  storages: [rd('x'), rd('dy'), wr('dx'), wr('t')],
+  params: LRN_PARAMS,
   workgroupSize: [WG],
   moduleScope: LRN_SCOPE,
   body: `
   let i = linear_id(gid, nwg);
   if (i >= P.n) { return; }
-  let j = i32((i / P.S) % P.C);
-  let base = (i / (P.S * P.C)) * P.C * P.S + i % P.S;
-  var t = 0.0;
-  let lo = max(0, j - i32(P.after));
-  let hi = min(i32(P.C) - 1, j + i32(P.before));
-  for (var c = lo; c <= hi; c++) {
-    let s = lrn_s(base, c);
-    let at = base + u32(c) * P.S;
-    t += dy[P.dy_off + at] * x[P.x_off + at] * pow(s, -P.beta) / s;
-  }
-  let xj = x[P.x_off + i];
-  dx[P.dx_off + i] = dy[P.dy_off + i] * pow(lrn_s(base, j), -P.beta) - 2.0 * P.alpha * P.beta / f32(P.size) * xj * t;`,
+  let c = (i / P.S) % P.C;
+  let s = window_s(i - c * P.S, c);
+  let p = pow_neg(s);
+  let d = dy[P.dy_off + i];
+  dx[P.dx_off + i] = d * p;
+  t[P.t_off + i] = d * x[P.x_off + i] * p / s;`,
 };
 
-function need(fn: string, arg: string, s: Storage | null | undefined, n: number): void {
-  if (s == null) return;
+/** Second LRN backward pass: dx_j -= coef x_j sum of t_c over c in [j - after, j + before]. */
+const LRN_BACKWARD_DX: KernelSpec = {
+  name: 'localResponseNormBackwardDx',
+  storages: [rd('x'), rd('t'), wr('dx')],
+  params: [u('n'), u('S'), u('C'), u('before'), u('after'), f('coef')],
+  workgroupSize: [WG],
+  body: `
+  let i = linear_id(gid, nwg);
+  if (i >= P.n) { return; }
+  let c = (i / P.S) % P.C;
+  let base = i - c * P.S;
+  let lo = u32(max(i32(c) - i32(P.after), 0));
+  let hi = min(c + P.before, P.C - 1u);
+  var acc = 0.0;
+  for (var j = lo; j <= hi; j++) { acc += t[P.t_off + base + j * P.S]; }
+  dx[P.dx_off + i] = dx[P.dx_off + i] - P.coef * x[P.x_off + i] * acc;`,
+};
+
+// ---- host side ----
+
+function checkSize(fn: string, name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 0) throw new RangeError(`${fn}: ${name} must be an integer >= 0, got ${v}`);
+}
+
+/** Validates a float32 WebGPU handle holding at least n values. */
+function need(fn: string, arg: string, s: Storage, n: number): void {
   const g = gpuStorage(s, `${fn} (${arg})`);
-  if (g.length !== n) throw new RangeError(`${fn}: ${arg} has ${g.length} values, expected ${n}`);
+  if (g.length < n) throw new RangeError(`${fn}: ${arg} must hold ${n} values, got ${g.length}`);
 }
 
-function sizes(fn: string, v: Record<string, number>): void {
-  for (const [k, n] of Object.entries(v)) if (!Number.isInteger(n) || n < 0) throw new RangeError(`${fn}: ${k} must be an integer >= 0, got ${n}`);
+function needOpt(fn: string, arg: string, s: Storage | null | undefined, n: number): void {
+  if (s != null) need(fn, arg, s, n);
 }
 
-function rowGrid(rows: number): Grid {
-  return rows <= 65535 ? [Math.max(1, rows), 1, 1] : [65535, Math.ceil(rows / 65535), 1];
+/** Workgroups for `count` independent workgroup-sized items (x up to 65535, then y). */
+function groups(count: number): Grid {
+  return count <= 65535 ? [Math.max(1, count), 1, 1] : [65535, Math.ceil(count / 65535), 1];
+}
+
+/** Lanes per row of `len` values: the next power of two, 1 to WG. */
+function lanesFor(len: number): number {
+  let l = 1;
+  while (l < len && l < WG) l *= 2;
+  return l;
+}
+
+/** Grid and lanes of a row kernel over `rows` rows of `len` values. */
+function rowLaunch(rows: number, len: number): { lanes: number; grid: Grid } {
+  const lanes = lanesFor(len);
+  return { lanes, grid: groups(Math.ceil(rows / (WG / lanes))) };
 }
 
 export function webgpuChannelNormKernels(rt: GpuRuntime): ChannelNormKernels {
-  /** Row sums into a [rows, 5] buffer (the caller releases it). */
-  const rowSums = (rows: number, st: (Storage | null)[], params: ParamValues): GpuStorage => {
-    const part = rt.allocate(rows * 5, 'float32');
-    rt.run(ROW_SUMS, [...st, part], { rows, ...params }, rowGrid(rows));
-    return part;
+  /** Per-channel totals of partials [K, C, J] into outs (null: skipped) and tot (C * J) if given. */
+  const finish = (part: Storage, K: number, C: number, J: number, outs: (Storage | null)[], tot: Storage | null): void => {
+    const o = [0, 1, 2, 3].map((j) => outs[j] ?? null);
+    const mask = o.reduce((m, s, j) => (s === null ? m : m | (1 << j)), 0);
+    if (C === 0 || (mask === 0 && tot === null)) return;
+    const buffers = [...o, tot].filter((s): s is Storage => s !== null).map((s) => gpuStorage(s, 'channel totals').alloc.buffer);
+    if (new Set(buffers).size === buffers.length) {
+      rt.run(FINISH, [part, o[0], o[1], o[2], o[3], tot], { K, C, J, mask, hasTot: tot !== null }, groups(C));
+      return;
+    }
+    // Outputs that are views of one buffer (one written binding each): one pass per output.
+    o.forEach((s, j) => {
+      if (s !== null) rt.run(FINISH, [part, j === 0 ? s : null, j === 1 ? s : null, j === 2 ? s : null, j === 3 ? s : null, null], { K, C, J, mask: 1 << j, hasTot: false }, groups(C));
+    });
+    if (tot !== null) rt.run(FINISH, [part, null, null, null, null, tot], { K, C, J, mask: 0, hasTot: true }, groups(C));
   };
-  /** Per-channel totals of chosen row-sum columns into up to three outputs. */
-  const totals = (part: GpuStorage, N: number, C: number, outs: [Storage | null, number][]): void => {
-    const has = outs.reduce((m, [s], j) => (s !== null ? m | (1 << j) : m), 0);
-    if (has === 0) return;
-    const pad = [...outs, [null, 0], [null, 0], [null, 0]].slice(0, 3) as [Storage | null, number][];
-    rt.run(CHANNEL_TOTALS, [part, pad[0][0], pad[1][0], pad[2][0]], { N, C, k0: pad[0][1], k1: pad[1][1], k2: pad[2][1], has }, grid1d(C, 64));
+
+  const lrnCheck = (fn: string, N: number, C: number, S: number, size: number): void => {
+    checkSize(fn, 'N', N);
+    checkSize(fn, 'C', C);
+    checkSize(fn, 'S', S);
+    if (!Number.isInteger(size) || size < 1) throw new RangeError(`${fn}: size must be a positive window size, got ${size}`);
   };
-  const lrnParams = (fn: string, a: { N: number; C: number; S: number; size: number; alpha: number; beta: number; k: number }): ParamValues => {
-    sizes(fn, { N: a.N, C: a.C, S: a.S });
-    if (!Number.isInteger(a.size) || a.size < 1) throw new RangeError(`${fn}: size must be an integer >= 1, got ${a.size}`);
-    return { n: a.N * a.C * a.S, C: a.C, S: a.S, size: a.size, before: Math.floor(a.size / 2), after: Math.floor((a.size - 1) / 2), alpha: a.alpha, beta: a.beta, k: a.k };
-  };
+  const lrnParams = (n: number, S: number, C: number, size: number, alpha: number, beta: number, k: number) => ({
+    n, S, C, before: Math.floor(size / 2), after: Math.floor((size - 1) / 2), k, an: alpha / size, beta, beta34: Math.fround(beta) === 0.75,
+  });
 
   return {
     channelNormForward(a) {
       const fn = 'channelNormForward';
       const { N, C, S } = a;
-      sizes(fn, { N, C, S });
+      checkSize(fn, 'N', N);
+      checkSize(fn, 'C', C);
+      checkSize(fn, 'S', S);
       need(fn, 'x', a.x, N * C * S);
+      needOpt(fn, 'gamma', a.gamma, C);
+      needOpt(fn, 'beta', a.beta, C);
       need(fn, 'y', a.y, N * C * S);
-      need(fn, 'gamma', a.gamma, C);
-      need(fn, 'beta', a.beta, C);
-      need(fn, 'mean', a.mean, N * S);
+      needOpt(fn, 'mean', a.mean, N * S);
       need(fn, 'invstd', a.invstd, N * S);
-      if (a.center && a.mean === null) throw new TypeError(`${fn}: mean is required when center is true`);
-      if (N * S === 0 || C === 0) return;
-      rt.run(CN_FORWARD, [a.x, a.gamma, a.beta, a.y, a.center ? a.mean : null, a.invstd], {
-        NS: N * S, C, S, center: a.center, hasGamma: a.gamma !== null, hasBeta: a.beta !== null, eps: a.eps,
-      }, grid1d(N * S, WG));
+      const NS = N * S;
+      if (NS === 0) return;
+      rt.run(CN_FORWARD, [a.x, a.gamma, a.beta, a.y, a.mean, a.invstd], {
+        NS, S, C, eps: a.eps, invC: 1 / C, center: a.center, hasGamma: a.gamma !== null, hasBeta: a.beta !== null, hasMean: a.mean !== null,
+      }, groups(Math.ceil(NS / POS)));
     },
     channelNormBackward(a) {
       const fn = 'channelNormBackward';
       const { N, C, S } = a;
-      sizes(fn, { N, C, S });
-      need(fn, 'x', a.x, N * C * S);
-      need(fn, 'dy', a.dy, N * C * S);
-      need(fn, 'dx', a.dx, N * C * S);
-      need(fn, 'mean', a.mean, N * S);
+      checkSize(fn, 'N', N);
+      checkSize(fn, 'C', C);
+      checkSize(fn, 'S', S);
+      const total = N * C * S;
+      need(fn, 'x', a.x, total);
+      need(fn, 'dy', a.dy, total);
+      needOpt(fn, 'mean', a.mean, N * S);
+      if (a.center && a.mean === null) throw new TypeError(`${fn}: mean must be given when center is true`);
       need(fn, 'invstd', a.invstd, N * S);
-      for (const [k, s] of [['gamma', a.gamma], ['dgamma', a.dgamma], ['dbeta', a.dbeta]] as const) need(fn, k, s, C);
-      if (C === 0) return;
+      needOpt(fn, 'gamma', a.gamma, C);
+      needOpt(fn, 'dx', a.dx, total);
+      needOpt(fn, 'dgamma', a.dgamma, C);
+      needOpt(fn, 'dbeta', a.dbeta, C);
       const mean = a.center ? a.mean : null;
-      if (a.dgamma !== null || a.dbeta !== null) {
-        const part = rowSums(N * C, [a.x, a.dy, mean, a.invstd, null, null, null], { C, S, mode: 0, flag: a.center, Cg: 1, G: 1, eps: 0 });
-        totals(part, N, C, [[a.dgamma, 0], [a.dbeta, 1]]);
-        rt.release(part);
-      }
       if (a.dx !== null && N * S > 0) {
-        rt.run(CN_DX, [a.x, a.dy, mean, a.invstd, a.gamma, a.dx], { NS: N * S, C, S, center: a.center, hasGamma: a.gamma !== null }, grid1d(N * S, WG));
+        rt.run(CN_DX, [a.x, a.dy, mean, a.invstd, a.gamma, a.dx], {
+          NS: N * S, S, C, invC: 1 / C, center: a.center, hasGamma: a.gamma !== null,
+        }, groups(Math.ceil((N * S) / POS)));
       }
+      if (a.dgamma === null && a.dbeta === null) return;
+      const rows = N * C;
+      const part = rt.allocate(rows * 2, 'float32');
+      if (rows > 0) {
+        const { lanes, grid } = rowLaunch(rows, S);
+        rt.run(CN_ROWS, [a.x, a.dy, mean, a.invstd, part], { lanes, rows, S, C, center: a.center }, grid);
+      }
+      finish(part, N, C, 2, [a.dgamma, a.dbeta], null);
+      rt.release(part);
     },
     frnForward(a) {
       const fn = 'frnForward';
       const { N, C, S } = a;
-      sizes(fn, { N, C, S });
+      checkSize(fn, 'N', N);
+      checkSize(fn, 'C', C);
+      checkSize(fn, 'S', S);
       need(fn, 'x', a.x, N * C * S);
+      need(fn, 'gamma', a.gamma, C);
+      need(fn, 'beta', a.beta, C);
+      needOpt(fn, 'tau', a.tau, C);
       need(fn, 'y', a.y, N * C * S);
-      for (const [k, s] of [['gamma', a.gamma], ['beta', a.beta], ['tau', a.tau]] as const) need(fn, k, s, C);
       need(fn, 'rstd', a.rstd, N * C);
-      if (N * C === 0) return;
-      rt.run(FRN_FORWARD, [a.x, a.gamma, a.beta, a.tau, a.y, a.rstd], { rows: N * C, C, S, hasTau: a.tau !== null, eps: a.eps }, rowGrid(N * C));
+      const rows = N * C;
+      if (rows === 0) return;
+      const { lanes, grid } = rowLaunch(rows, S);
+      rt.run(FRN_FORWARD, [a.x, a.gamma, a.beta, a.tau, a.y, a.rstd], { lanes, rows, S, C, eps: a.eps, hasTau: a.tau !== null }, grid);
     },
     frnBackward(a) {
       const fn = 'frnBackward';
       const { N, C, S } = a;
-      sizes(fn, { N, C, S });
-      need(fn, 'x', a.x, N * C * S);
-      need(fn, 'dy', a.dy, N * C * S);
-      need(fn, 'dx', a.dx, N * C * S);
+      checkSize(fn, 'N', N);
+      checkSize(fn, 'C', C);
+      checkSize(fn, 'S', S);
+      const total = N * C * S;
+      need(fn, 'x', a.x, total);
+      need(fn, 'dy', a.dy, total);
       need(fn, 'rstd', a.rstd, N * C);
-      for (const [k, s] of [['gamma', a.gamma], ['beta', a.beta], ['tau', a.tau], ['dgamma', a.dgamma], ['dbeta', a.dbeta], ['dtau', a.dtau]] as const) need(fn, k, s, C);
-      if (N * C === 0) return;
-      if (a.dgamma !== null || a.dbeta !== null || a.dtau !== null) {
-        const part = rowSums(N * C, [a.x, a.dy, null, a.rstd, a.gamma, a.beta, a.tau], { C, S, mode: 1, flag: a.tau !== null, Cg: 1, G: 1, eps: 0 });
-        totals(part, N, C, [[a.dgamma, 0], [a.dbeta, 1], [a.tau === null ? null : a.dtau, 2]]);
-        rt.release(part);
-        if (a.tau === null && a.dtau !== null) rt.clear(gpuStorage(a.dtau, fn));
+      need(fn, 'gamma', a.gamma, C);
+      need(fn, 'beta', a.beta, C);
+      needOpt(fn, 'tau', a.tau, C);
+      needOpt(fn, 'dx', a.dx, total);
+      needOpt(fn, 'dgamma', a.dgamma, C);
+      needOpt(fn, 'dbeta', a.dbeta, C);
+      needOpt(fn, 'dtau', a.dtau, C);
+      const rows = N * C;
+      const part = rt.allocate(rows * 3, 'float32');
+      if (rows > 0) {
+        const { lanes, grid } = rowLaunch(rows, S);
+        rt.run(FRN_BACKWARD, [a.x, a.dy, a.rstd, a.gamma, a.beta, a.tau, a.dx, part], {
+          lanes, rows, S, C, hasTau: a.tau !== null, hasDx: a.dx !== null,
+        }, grid);
       }
-      if (a.dx !== null) rt.run(FRN_DX, [a.x, a.dy, a.rstd, a.gamma, a.beta, a.tau, a.dx], { rows: N * C, C, S, hasTau: a.tau !== null }, rowGrid(N * C));
+      finish(part, N, C, 3, [a.dgamma, a.dbeta, a.dtau], null);
+      rt.release(part);
     },
     evoNormS0Forward(a) {
       const fn = 'evoNormS0Forward';
       const { N, G, Cg, S } = a;
-      sizes(fn, { N, G, Cg, S });
+      for (const [k, v] of [['N', N], ['G', G], ['Cg', Cg], ['S', S]] as const) checkSize(fn, k, v);
       const C = G * Cg;
       need(fn, 'x', a.x, N * C * S);
+      need(fn, 'v', a.v, C);
+      need(fn, 'w', a.w, C);
+      need(fn, 'b', a.b, C);
       need(fn, 'y', a.y, N * C * S);
-      for (const [k, s] of [['v', a.v], ['w', a.w], ['b', a.b]] as const) need(fn, k, s, C);
       need(fn, 'mean', a.mean, N * G);
       need(fn, 'rstd', a.rstd, N * G);
-      if (N * G === 0 || Cg * S === 0) return;
-      rt.run(S0_FORWARD, [a.x, a.v, a.w, a.b, a.y, a.mean, a.rstd], { NG: N * G, G, Cg, S, eps: a.eps }, rowGrid(N * G));
+      const rows = N * G;
+      if (rows === 0) return;
+      const M = Cg * S;
+      const { lanes, grid } = rowLaunch(rows, M);
+      rt.run(S0_FORWARD, [a.x, a.v, a.w, a.b, a.y, a.mean, a.rstd], { lanes, rows, M, S, Cg, G, eps: a.eps }, grid);
     },
     evoNormS0Backward(a) {
       const fn = 'evoNormS0Backward';
       const { N, G, Cg, S } = a;
-      sizes(fn, { N, G, Cg, S });
+      for (const [k, v] of [['N', N], ['G', G], ['Cg', Cg], ['S', S]] as const) checkSize(fn, k, v);
       const C = G * Cg;
-      need(fn, 'x', a.x, N * C * S);
-      need(fn, 'dy', a.dy, N * C * S);
-      need(fn, 'dx', a.dx, N * C * S);
-      for (const [k, s] of [['v', a.v], ['w', a.w], ['dv', a.dv], ['dw', a.dw], ['db', a.db]] as const) need(fn, k, s, C);
+      const total = N * C * S;
+      need(fn, 'x', a.x, total);
+      need(fn, 'dy', a.dy, total);
+      need(fn, 'v', a.v, C);
+      need(fn, 'w', a.w, C);
       need(fn, 'mean', a.mean, N * G);
       need(fn, 'rstd', a.rstd, N * G);
-      if (C === 0) return;
-      if (a.dv !== null || a.dw !== null || a.db !== null) {
-        const part = rowSums(N * C, [a.x, a.dy, a.mean, a.rstd, a.v, a.w, null], { C, S, mode: 2, flag: 0, Cg, G, eps: 0 });
-        totals(part, N, C, [[a.dv, 0], [a.dw, 1], [a.db, 2]]);
-        rt.release(part);
+      needOpt(fn, 'dx', a.dx, total);
+      needOpt(fn, 'dv', a.dv, C);
+      needOpt(fn, 'dw', a.dw, C);
+      needOpt(fn, 'db', a.db, C);
+      const rows = N * C;
+      const part = rt.allocate(rows * 4, 'float32');
+      if (rows > 0) {
+        const { lanes, grid } = rowLaunch(rows, S);
+        rt.run(S0_ROWS, [a.x, a.dy, a.v, a.w, a.rstd, part], { lanes, rows, S, C, Cg, G }, grid);
       }
-      if (a.dx !== null && N * G > 0 && Cg * S > 0) rt.run(S0_DX, [a.x, a.dy, a.v, a.w, a.mean, a.rstd, a.dx], { NG: N * G, G, Cg, S }, rowGrid(N * G));
+      finish(part, N, C, 4, [a.dv, a.dw, a.db], null);
+      if (a.dx !== null && total > 0) {
+        const NG = N * G;
+        const kvar = rt.allocate(NG, 'float32');
+        rt.run(S0_KVAR, [part, a.rstd, kvar], { NG, C, Cg, G, M: Cg * S }, grid1d(NG, 64));
+        rt.run(S0_DX, [a.x, a.dy, a.v, a.w, a.mean, a.rstd, kvar, a.dx], { n: total, S, C, Cg, G }, grid1d(total, WG));
+        rt.release(kvar);
+      }
+      rt.release(part);
     },
     evoNormB0Forward(a) {
       const fn = 'evoNormB0Forward';
       const { N, C, S } = a;
-      sizes(fn, { N, C, S });
+      checkSize(fn, 'N', N);
+      checkSize(fn, 'C', C);
+      checkSize(fn, 'S', S);
       need(fn, 'x', a.x, N * C * S);
+      need(fn, 'variance', a.variance, C);
+      need(fn, 'v', a.v, C);
+      need(fn, 'w', a.w, C);
+      need(fn, 'b', a.b, C);
       need(fn, 'y', a.y, N * C * S);
-      for (const [k, s] of [['variance', a.variance], ['v', a.v], ['w', a.w], ['b', a.b]] as const) need(fn, k, s, C);
       need(fn, 'mean', a.mean, N * C);
       need(fn, 'sd', a.sd, N * C);
-      if (N * C === 0) return;
-      rt.run(B0_FORWARD, [a.x, a.variance, a.v, a.w, a.b, a.y, a.mean, a.sd], { rows: N * C, C, S, eps: a.eps }, rowGrid(N * C));
+      const rows = N * C;
+      if (rows === 0) return;
+      const { lanes, grid } = rowLaunch(rows, S);
+      rt.run(B0_FORWARD, [a.x, a.variance, a.v, a.w, a.b, a.y, a.mean, a.sd], { lanes, rows, S, C, eps: a.eps }, grid);
     },
     evoNormB0Backward(a) {
       const fn = 'evoNormB0Backward';
       const { N, C, S } = a;
-      sizes(fn, { N, C, S });
-      need(fn, 'x', a.x, N * C * S);
-      need(fn, 'dy', a.dy, N * C * S);
-      need(fn, 'dx', a.dx, N * C * S);
-      for (const [k, s] of [['variance', a.variance], ['v', a.v], ['w', a.w], ['batchMean', a.batchMean], ['dv', a.dv], ['dw', a.dw], ['db', a.db]] as const) need(fn, k, s, C);
+      checkSize(fn, 'N', N);
+      checkSize(fn, 'C', C);
+      checkSize(fn, 'S', S);
+      const total = N * C * S;
+      need(fn, 'x', a.x, total);
+      need(fn, 'dy', a.dy, total);
+      need(fn, 'variance', a.variance, C);
+      need(fn, 'v', a.v, C);
+      need(fn, 'w', a.w, C);
       need(fn, 'mean', a.mean, N * C);
       need(fn, 'sd', a.sd, N * C);
-      if (N * C === 0) return;
-      const part = rowSums(N * C, [a.x, a.dy, null, a.sd, a.v, a.w, a.variance], { C, S, mode: 3, flag: 0, Cg: 1, G: 1, eps: a.eps });
-      totals(part, N, C, [[a.dv, 2], [a.dw, 3], [a.db, 4]]);
-      if (a.dx !== null) {
-        const training = a.batchMean !== null;
-        const kB = training ? rt.allocate(C, 'float32') : null;
-        if (kB !== null) rt.run(B0_KB, [part, a.variance, kB], { N, C, S, eps: a.eps }, grid1d(C, 64));
-        rt.run(B0_DX, [a.x, a.dy, a.variance, a.v, a.w, a.mean, a.sd, part, a.batchMean, kB, a.dx], { n: N * C * S, C, S, training, eps: a.eps }, grid1d(N * C * S, WG));
-        if (kB !== null) rt.release(kB);
+      needOpt(fn, 'batchMean', a.batchMean, C);
+      needOpt(fn, 'dx', a.dx, total);
+      needOpt(fn, 'dv', a.dv, C);
+      needOpt(fn, 'dw', a.dw, C);
+      needOpt(fn, 'db', a.db, C);
+      const rows = N * C;
+      // Eval (no batch mean): dx needs only its row's sums and is written by the row kernel.
+      // Training: dx also needs the channel totals (the batch variance's share), so it runs after them.
+      const fused = a.dx !== null && a.batchMean === null;
+      const second = a.dx !== null && a.batchMean !== null && total > 0;
+      const part = rt.allocate(rows * 4, 'float32');
+      const ki = second ? rt.allocate(rows, 'float32') : null;
+      const tot = second ? rt.allocate(C * 4, 'float32') : null;
+      if (rows > 0) {
+        const { lanes, grid } = rowLaunch(rows, S);
+        rt.run(B0_ROWS, [a.x, a.dy, a.variance, a.v, a.w, a.mean, a.sd, fused ? a.dx : null, part, ki], {
+          lanes, rows, S, C, eps: a.eps, fused, hasKi: ki !== null,
+        }, grid);
+      }
+      finish(part, N, C, 4, [null, a.dv, a.dw, a.db], tot);
+      if (second) {
+        rt.run(B0_DX, [a.x, a.dy, a.variance, a.v, a.w, a.mean, a.sd, ki, a.batchMean, tot, a.dx], {
+          n: total, S, C, NS: N * S, eps: a.eps,
+        }, grid1d(total, WG));
+        rt.release(ki as Storage);
+        rt.release(tot as Storage);
       }
       rt.release(part);
     },
     localResponseNormForward(a) {
       const fn = 'localResponseNormForward';
-      const p = lrnParams(fn, a);
-      need(fn, 'x', a.x, a.N * a.C * a.S);
-      need(fn, 'y', a.y, a.N * a.C * a.S);
-      if (p.n === 0) return;
-      rt.run(LRN_FORWARD, [a.x, a.y], p, grid1d(p.n as number, WG));
+      const { N, C, S } = a;
+      lrnCheck(fn, N, C, S, a.size);
+      const n = N * C * S;
+      need(fn, 'x', a.x, n);
+      need(fn, 'y', a.y, n);
+      if (n === 0) return;
+      rt.run(LRN_FORWARD, [a.x, a.y], lrnParams(n, S, C, a.size, a.alpha, a.beta, a.k), grid1d(n, WG));
     },
     localResponseNormBackward(a) {
       const fn = 'localResponseNormBackward';
-      const p = lrnParams(fn, a);
-      need(fn, 'x', a.x, a.N * a.C * a.S);
-      need(fn, 'dy', a.dy, a.N * a.C * a.S);
-      need(fn, 'dx', a.dx, a.N * a.C * a.S);
-      if (p.n === 0) return;
-      rt.run(LRN_BACKWARD, [a.x, a.dy, a.dx], p, grid1d(p.n as number, WG));
+      const { N, C, S } = a;
+      lrnCheck(fn, N, C, S, a.size);
+      const n = N * C * S;
+      need(fn, 'x', a.x, n);
+      need(fn, 'dy', a.dy, n);
+      need(fn, 'dx', a.dx, n);
+      if (n === 0) return;
+      const p = lrnParams(n, S, C, a.size, a.alpha, a.beta, a.k);
+      const t = rt.allocate(n, 'float32');
+      rt.run(LRN_BACKWARD_T, [a.x, a.dy, a.dx, t], p, grid1d(n, WG));
+      rt.run(LRN_BACKWARD_DX, [a.x, t, a.dx], {
+        n, S, C, before: p.before, after: p.after, coef: (2 * a.alpha * a.beta) / a.size,
+      }, grid1d(n, WG));
+      rt.release(t);
     },
   };
 }

@@ -1,786 +1,965 @@
-// WebGPU batch and group normalization kernels (WGSL), with the CPU's formulas (native/kernels/norm.cc):
-//   mean = sum(x) / m, var = sum((x - mean)^2) / m (biased), invstd = 1 / sqrt(var + eps),
-//   y = act(x * a + b) with a = gamma * invstd, b = beta - mean * a.
-// Per-channel statistics (BN over N * S values of a channel) run in three steps: partial sums of
-// chunks of 4096 values, one workgroup per (chunk, channel) with a shared-memory tree; a finish
-// kernel per channel adding the chunk sums in order (deterministic) and writing the statistics
-// and the per-channel coefficients; then one invocation per value applies them. Sums are
-// shifted by the channel's first value, as on the CPU. Filtered BN (threshold T > 0) first
-// computes mu0 and rstd0 (unbiased variance + 1e-10), then the kept count and statistics of the
-// values with -T < (x - mu0) * rstd0 < T; its backward applies the statistics terms of dx to
-// kept values only. GroupNorm runs one workgroup per (n, group) of Cg * S contiguous values;
-// its dgamma / dbeta go through the per-channel partial sums with each sample's group statistics.
-// The fused activations (BatchNormAct2d, GroupNormAct) recompute the pre-activation v = x * a + b
-// in the backward, as the CPU does.
-import type { NormAct, NormKernels } from '../kernels/norm.js';
-import { grid1d, type GpuRuntime, type Grid, type KernelSpec, type ParamValues } from './runtime.js';
-import { GpuStorage, gpuStorage } from './storage.js';
+// WebGPU kernels of the batch-statistics and group norms (WGSL): BatchNorm / Filtered BN forward
+// and backward, the eval-mode affine, running statistics, Batch Renorm's terms and GroupNorm,
+// implementing those entries of NormKernels (kernels/norm.ts) with the semantics of
+// native/kernels/norm.cc.
+//
+// Work partition. x is [N, C, S]; channel c holds m = N * S values, value j of the channel at
+// (j / S) * C * S + c * S + j % S. A channel is cut into `chunks` pieces of chunkLen consecutive j,
+// one workgroup each, so a channel spreads over many workgroups. A pass over x is
+//   partials: each (channel, chunk) workgroup reduces its piece into 3 floats of a temporary;
+//   apply:    each (channel, chunk) workgroup first combines the channel's partials (at most 256,
+//             one per thread, in a fixed tree order: every workgroup of a channel gets the same
+//             bits), the chunk-0 workgroup writes the per-channel outputs, then all of them write
+//             their piece of y or dx.
+// BN forward is 2 dispatches (one read of x for the statistics, one read and one write for y),
+// Filtered BN 3, BN backward 2 (x and dy read twice, dx written once); no float atomics anywhere,
+// so results are deterministic.
+//
+// Statistics are carried as Chan triples (count, mean, M2 = sum of squared deviations). A thread
+// sums d = x - K and d^2 over its values with K its own first value (Filtered BN: mu0), then turns
+// them into a triple (mean = K + s1 / n, M2 = s2 - s1^2 / n: with K one of the thread's values,
+// s2 <= (n + 1) M2, so the cancellation is bounded by the thread's handful of values); triples
+// merge pairwise (mean += delta * nb / n, M2 += Mb + delta^2 na nb / n) in the workgroup tree and
+// across chunks. GroupNorm statistics are the same kernels over the view [1, N * G, Cg * S].
+import type {
+  BatchNormBackwardArgs, BatchNormForwardArgs, BatchRenormParamsArgs, GroupNormBackwardArgs, GroupNormForwardArgs, NormAct,
+  NormChannelAffineArgs, NormEvalScaleShiftArgs, NormKernels, RunningStatsUpdateArgs,
+} from '../kernels/norm.js';
 import type { Storage } from '../storage.js';
+import { grid1d, type GpuRuntime, type Grid, type KernelSpec, type ParamValues, type StorageBinding } from './runtime.js';
+import { gpuStorage, type GpuStorage } from './storage.js';
 
-type BatchGroupKernels = Omit<NormKernels, 'channelNormForward' | 'channelNormBackward' | 'frnForward' | 'frnBackward' |
-  'evoNormS0Forward' | 'evoNormS0Backward' | 'evoNormB0Forward' | 'evoNormB0Backward' | 'localResponseNormForward' | 'localResponseNormBackward'>;
+/** The kernels of webgpu/channelNorm.ts. */
+type ChannelNormKernelNames = 'channelNormForward' | 'channelNormBackward' | 'frnForward' | 'frnBackward' |
+  'evoNormS0Forward' | 'evoNormS0Backward' | 'evoNormB0Forward' | 'evoNormB0Backward' | 'localResponseNormForward' | 'localResponseNormBackward';
 
+export type BatchGroupNormKernels = Omit<NormKernels, ChannelNormKernelNames>;
+
+/** Threads per workgroup of every kernel here; also the most chunks a channel is cut into. */
 const WG = 256;
-const CHUNK = 4096;
-const ACT: Record<NormAct, number> = { none: 0, relu: 1, leakyRelu: 2, sigmoid: 3, tanh: 4 };
+/** Values a thread loads per round of a walk (independent loads in flight). */
+const LANES = 4;
+/** Channel values per chunk at least (16 per thread), and the workgroups a pass aims for. */
+const MIN_CHUNK = 4096;
+const TARGET_PIECES = 2048;
 
-/** act(v) and dy * act'(v) by code (0 none, 1 relu, 2 leaky relu with slope p, 3 sigmoid, 4 tanh); relu' at 0 is 0. */
-export const ACT_WGSL = `
-fn act_tanh(v: f32) -> f32 {
-  let t = 1.0 - 2.0 / (exp(2.0 * abs(v)) + 1.0);
-  return select(t, -t, v < 0.0);
+/** A quiet NaN's bits. */
+const NAN_BITS = 0x7fc00000;
+
+/** Activation codes of native/kernels/norm.h. */
+const ACT_CODES: Record<NormAct, number> = { none: 0, relu: 1, leakyRelu: 2, sigmoid: 3, tanh: 4 };
+
+// ---- WGSL building blocks ----
+
+const f32in = (name: string, optional = false): StorageBinding => ({ name, type: 'f32', access: 'read', optional });
+const f32out = (name: string, optional = false): StorageBinding => ({ name, type: 'f32', access: 'read_write', optional });
+const u32p = (...names: string[]): { name: string; type: 'u32' }[] => names.map((name) => ({ name, type: 'u32' as const }));
+const f32p = (...names: string[]): { name: string; type: 'f32' }[] => names.map((name) => ({ name, type: 'f32' as const }));
+
+/** The walk's parameters: the view, the chunking and the per-round step of a lane. */
+const WALK_PARAMS = u32p('S', 'CS', 'm', 'chunks', 'chunkLen', 'pieces', 'stepS', 'stepR');
+
+/** Workgroup tree reductions of one vec3 per thread: sums, and Chan merges of (count, mean, M2). */
+const REDUCE_WGSL = `
+var<workgroup> red: array<vec3f, ${WG}>;
+fn chan(a: vec3f, b: vec3f) -> vec3f {
+  let n = a.x + b.x;
+  if (n == 0.0) { return vec3f(0.0); }
+  let delta = b.y - a.y;
+  let f = b.x / n;
+  return vec3f(n, a.y + delta * f, a.z + b.z + delta * delta * a.x * f);
 }
-fn act_fwd(v: f32, code: u32, p: f32) -> f32 {
-  switch code {
+fn reduce_chan(t: u32, v: vec3f) -> vec3f {
+  red[t] = v;
+  workgroupBarrier();
+  for (var h = ${WG / 2}u; h > 0u; h >>= 1u) {
+    if (t < h) { red[t] = chan(red[t], red[t + h]); }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+fn reduce_sum(t: u32, v: vec3f) -> vec3f {
+  red[t] = v;
+  workgroupBarrier();
+  for (var h = ${WG / 2}u; h > 0u; h >>= 1u) {
+    if (t < h) { red[t] = red[t] + red[t + h]; }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+`;
+
+/**
+ * The fused activations (P.act, P.actParam) as native/kernels/norm.cc defines them: relu and
+ * leaky relu take the derivative at 0 from the left; tanh is the Cephes form (an odd polynomial
+ * below 0.625, else 1 - 2 / (exp(2|v|) + 1)), finite for every finite v.
+ */
+const ACT_WGSL = `
+fn tanh_s(v: f32) -> f32 {
+  let av = abs(v);
+  if (av < 0.625) {
+    let z = v * v;
+    var p = -5.70498872745e-3;
+    p = p * z + 2.06390887954e-2;
+    p = p * z - 5.37397155531e-2;
+    p = p * z + 1.33314422036e-1;
+    p = p * z - 3.33332819422e-1;
+    return p * z * v + v;
+  }
+  let big = 1.0 - 2.0 / (exp(av + av) + 1.0);
+  return select(big, -big, v < 0.0);
+}
+fn act_fwd(v: f32) -> f32 {
+  switch (P.act) {
     case 1u: { return select(0.0, v, v > 0.0); }
-    case 2u: { return select(v * p, v, v > 0.0); }
+    case 2u: { return select(v * P.actParam, v, v > 0.0); }
     case 3u: { return 1.0 / (1.0 + exp(-v)); }
-    case 4u: { return act_tanh(v); }
+    case 4u: { return tanh_s(v); }
     default: { return v; }
   }
 }
-fn act_grad(v: f32, dy: f32, code: u32, p: f32) -> f32 {
-  switch code {
+fn act_grad(v: f32, dy: f32) -> f32 {
+  switch (P.act) {
     case 1u: { return select(0.0, dy, v > 0.0); }
-    case 2u: { return select(dy * p, dy, v > 0.0); }
+    case 2u: { return select(dy * P.actParam, dy, v > 0.0); }
     case 3u: { let s = 1.0 / (1.0 + exp(-v)); return dy * (s * (1.0 - s)); }
-    case 4u: { let t = act_tanh(v); return dy * (1.0 - t * t); }
+    case 4u: { let t = tanh_s(v); return dy * (1.0 - t * t); }
     default: { return dy; }
   }
-}`;
+}
+`;
 
-const TREE3 = `
-var<workgroup> t0: array<f32, ${WG}>;
-var<workgroup> t1: array<f32, ${WG}>;
-var<workgroup> t2: array<f32, ${WG}>;
-fn tree3(lane: u32, a: f32, b: f32, c: f32) {
-  t0[lane] = a;
-  t1[lane] = b;
-  t2[lane] = c;
-  workgroupBarrier();
-  for (var h = ${WG / 2}u; h > 0u; h /= 2u) {
-    if (lane < h) { t0[lane] += t0[lane + h]; t1[lane] += t1[lane + h]; t2[lane] += t2[lane + h]; }
-    workgroupBarrier();
-  }
-}`;
+/** Decodes the workgroup's (channel c, chunk k) and its range [start, end) of channel values. */
+const PIECE_WGSL = `
+  let piece = wid.x + wid.y * nwg.x;
+  if (piece >= P.pieces) { return; }
+  let c = piece / P.chunks;
+  let k = piece - c * P.chunks;
+  let start = k * P.chunkLen;
+  let end = min(start + P.chunkLen, P.m);
+`;
 
 /**
- * Partial sums over chunk wid.x of channel c = wid.y (values idx = n * S + s):
- *   mode 0: sum(x - K), sum((x - K)^2)              (BN statistics, K = the channel's first value)
- *   mode 1: count, sum(x - K), sum((x - K)^2) of kept values   (Filtered BN)
- *   mode 2: sum(g), sum(g * (x - mean[c]))          (BN backward; g = dy * act'(x * sa[c] + sb[c]))
- *   mode 3: sum(g * xhat), sum(g) with xhat and v from the group statistics of (n, c / Cg)  (GN dgamma, dbeta)
- * part[(c * chunks + chunk) * 3 + k].
+ * A walk over the workgroup's piece: thread t visits j = start + t + 256 q + 1024 r with lanes
+ * q = 0..3 loaded together. Lane q tracks s = j % S and the offset of its row without divisions
+ * (a step adds 1024 % S to s and (1024 / S) rows, with one carry). Per value in range, `loads`
+ * runs right after x[i] is loaded into xv[q] (i its index), and `elem` after all lanes loaded, with
+ * v = x[i]. cOffset: the unit's offset inside a row.
  */
-const CHANNEL_PARTIALS: KernelSpec = {
-  name: 'normChannelPartials',
-  storages: [
-    { name: 'x', type: 'f32', access: 'read' },
-    { name: 'dy', type: 'f32', access: 'read', optional: true },
-    { name: 's0', type: 'f32', access: 'read', optional: true },
-    { name: 's1', type: 'f32', access: 'read', optional: true },
-    { name: 'coef', type: 'f32', access: 'read', optional: true },
-    { name: 'gamma', type: 'f32', access: 'read', optional: true },
-    { name: 'beta', type: 'f32', access: 'read', optional: true },
-    { name: 'part', type: 'f32', access: 'read_write' },
-  ],
-  params: [
-    { name: 'N', type: 'u32' }, { name: 'C', type: 'u32' }, { name: 'S', type: 'u32' }, { name: 'chunks', type: 'u32' }, { name: 'mode', type: 'u32' },
-    { name: 'act', type: 'u32' }, { name: 'G', type: 'u32' }, { name: 'Cg', type: 'u32' }, { name: 'hasGamma', type: 'u32' }, { name: 'hasBeta', type: 'u32' },
-    { name: 'T', type: 'f32' }, { name: 'p', type: 'f32' },
-  ],
-  workgroupSize: [WG],
-  moduleScope: ACT_WGSL + TREE3,
-  body: `
-  let c = wid.y;
-  let chunk = wid.x;
-  let m = P.N * P.S;
-  let start = chunk * ${CHUNK}u;
-  let end = min(m, start + ${CHUNK}u);
-  let K = x[P.x_off + c * P.S];
-  var a = 0.0;
-  var b = 0.0;
-  var e = 0.0;
-  for (var idx = start + lidx; idx < end; idx += ${WG}u) {
-    let n = idx / P.S;
-    let at = (n * P.C + c) * P.S + idx % P.S;
-    let xv = x[P.x_off + at];
-    switch P.mode {
-      case 0u: { let d = xv - K; a += d; b += d * d; }
-      case 1u: {
-        let z = (xv - s0[P.s0_off + c]) * s1[P.s1_off + c];
-        if (z > -P.T && z < P.T) { let d = xv - K; a += 1.0; b += d; e += d * d; }
-      }
-      case 2u: {
-        var g = dy[P.dy_off + at];
-        if (P.act != 0u) { g = act_grad(xv * coef[P.coef_off + c] + coef[P.coef_off + P.C + c], g, P.act, P.p); }
-        a += g;
-        b += g * (xv - s0[P.s0_off + c]);
-      }
-      default: {
-        let gi = n * P.G + c / P.Cg;
-        let mu = s0[P.s0_off + gi];
-        let r = s1[P.s1_off + gi];
-        var g = dy[P.dy_off + at];
-        if (P.act != 0u) {
-          var gm = 1.0;
-          if (P.hasGamma != 0u) { gm = gamma[P.gamma_off + c]; }
-          var bt = 0.0;
-          if (P.hasBeta != 0u) { bt = beta[P.beta_off + c]; }
-          let av = gm * r;
-          g = act_grad(xv * av + (bt - mu * av), g, P.act, P.p);
-        }
-        a += g * (xv - mu) * r;
-        b += g;
+function walk(cOffset: string, loads: string, elem: string): string {
+  return `
+  let j0 = start + lidx;
+  var sp: array<u32, ${LANES}>;
+  var rb: array<u32, ${LANES}>;
+  for (var q = 0u; q < ${LANES}u; q++) {
+    let jq = j0 + q * ${WG}u;
+    let nq = jq / P.S;
+    sp[q] = jq - nq * P.S;
+    rb[q] = nq * P.CS + ${cOffset};
+  }
+  for (var j = j0; j < end; j += ${WG * LANES}u) {
+    var xv: array<f32, ${LANES}>;
+    var gv: array<f32, ${LANES}>;
+    for (var q = 0u; q < ${LANES}u; q++) {
+      if (j + q * ${WG}u < end) {
+        let i = rb[q] + sp[q];
+        xv[q] = x[P.x_off + i];
+        ${loads}
       }
     }
-  }
-  tree3(lidx, a, b, e);
+    for (var q = 0u; q < ${LANES}u; q++) {
+      if (j + q * ${WG}u < end) {
+        let i = rb[q] + sp[q];
+        let v = xv[q];
+        ${elem}
+      }
+      sp[q] += P.stepS;
+      rb[q] += P.stepR;
+      if (sp[q] >= P.S) { sp[q] -= P.S; rb[q] += P.CS; }
+    }
+  }`;
+}
+
+/** Writes the workgroup's vec3 `r` as partial `piece`. */
+const WRITE_PART = `
   if (lidx == 0u) {
-    let o = P.part_off + (c * P.chunks + chunk) * 3u;
-    part[o] = t0[0];
-    part[o + 1u] = t1[0];
-    part[o + 2u] = t2[0];
-  }`,
+    let b = P.part_off + piece * 3u;
+    part[b] = r.x;
+    part[b + 1u] = r.y;
+    part[b + 2u] = r.z;
+  }`;
+
+/** Loads partial q < pchunks of channel c from `src` into vec3 `t` (zeros for the other threads). */
+function loadPart(src: string): string {
+  return `
+  var t = vec3f(0.0);
+  if (lidx < P.pchunks) {
+    let b = P.${src}_off + (c * P.pchunks + lidx) * 3u;
+    t = vec3f(${src}[b], ${src}[b + 1u], ${src}[b + 2u]);
+  }`;
+}
+
+/** Per-channel statistics partials: the Chan triple of each piece (x - K, K the thread's first value). */
+const BN_STATS_PART: KernelSpec = {
+  name: 'bn_stats_part',
+  storages: [f32in('x'), f32out('part')],
+  params: WALK_PARAMS,
+  workgroupSize: [WG],
+  moduleScope: REDUCE_WGSL,
+  body: `${PIECE_WGSL}
+  var K = 0.0;
+  if (start + lidx < end) {
+    let j = start + lidx;
+    let n = j / P.S;
+    K = x[P.x_off + n * P.CS + c * P.S + (j - n * P.S)];
+  }
+  var cnt = 0.0;
+  var s1 = 0.0;
+  var s2 = 0.0;
+  ${walk('c * P.S', '', 'let d = v - K; cnt += 1.0; s1 += d; s2 += d * d;')}
+  var tt = vec3f(0.0);
+  if (cnt > 0.0) {
+    let dm = s1 / cnt;
+    tt = vec3f(cnt, K + dm, max(s2 - s1 * dm, 0.0));
+  }
+  let r = reduce_chan(lidx, tt);
+  ${WRITE_PART}`,
 };
 
-/** The chunk sums of channel c added in chunk order, as t[k]. */
-const CHANNEL_TOTALS = `
-fn totals(c: u32) -> vec3f {
-  var t = vec3f(0.0);
-  for (var k = 0u; k < P.chunks; k++) {
-    let o = P.part_off + (c * P.chunks + k) * 3u;
-    t += vec3f(part[o], part[o + 1u], part[o + 2u]);
+/**
+ * Filtered BN's second pass: mu0 and rstd0 = 1 / sqrt(unbiased var0 + 1e-10) from the first
+ * pass's partials (chunk 0 writes them), then the Chan triple of the kept values of the piece,
+ * those with -T < (x - mu0) * rstd0 < T in float, as native/kernels/norm.cc's fbn_keep.
+ */
+const BN_FILTERED_PART: KernelSpec = {
+  name: 'bn_filtered_part',
+  storages: [f32in('x'), f32in('prev'), f32out('part'), f32out('mu0'), f32out('rstd0')],
+  params: [...WALK_PARAMS, ...u32p('pchunks'), ...f32p('T')],
+  workgroupSize: [WG],
+  moduleScope: REDUCE_WGSL,
+  body: `${PIECE_WGSL}
+  ${loadPart('prev')}
+  let a = reduce_chan(lidx, t);
+  let m0 = a.y;
+  let r0 = 1.0 / sqrt(max(a.z / (f32(P.m) - 1.0), 0.0) + 1e-10);
+  if (k == 0u && lidx == 0u) {
+    mu0[P.mu0_off + c] = m0;
+    rstd0[P.rstd0_off + c] = r0;
   }
-  return t;
-}
-fn nan() -> f32 { var bits = 0x7fc00000u; return bitcast<f32>(bits); }`;
+  var cnt = 0.0;
+  var s1 = 0.0;
+  var s2 = 0.0;
+  ${walk('c * P.S', '', 'let z = (v - m0) * r0; if (z > -P.T && z < P.T) { let d = v - m0; cnt += 1.0; s1 += d; s2 += d * d; }')}
+  var tt = vec3f(0.0);
+  if (cnt > 0.0) {
+    let dm = s1 / cnt;
+    tt = vec3f(cnt, m0 + dm, max(s2 - s1 * dm, 0.0));
+  }
+  let r = reduce_chan(lidx, tt);
+  ${WRITE_PART}`,
+};
 
 /**
- * BN forward statistics per channel. pass 0 (plain BN): mean, var, invstd and the coefficients
- * coef[c] = a, coef[C + c] = b. pass 1 (FBN, first pass): mu0 and rstd0 = 1 / sqrt(unbiased var + 1e-10).
- * pass 2 (FBN, kept values): kept, then the statistics of the kept values (NaN when none is kept).
+ * Combines a channel's partials into mean, invstd = 1 / sqrt(var + eps) and the biased var
+ * (Filtered BN: of the kept values, NaN when none is kept; kept = their count), written by chunk
+ * 0; then y = act(x * a + b), a = gamma * invstd, b = beta - mean * a over the piece (hasY).
+ * nanBits holds a quiet NaN's bits (a NaN constant is not a valid WGSL const-expression).
  */
-const FINISH_FORWARD: KernelSpec = {
-  name: 'batchNormFinish',
+const BN_FWD_APPLY: KernelSpec = {
+  name: 'bn_fwd_apply',
   storages: [
-    { name: 'x', type: 'f32', access: 'read' },
-    { name: 'part', type: 'f32', access: 'read' },
-    { name: 'gamma', type: 'f32', access: 'read', optional: true },
-    { name: 'beta', type: 'f32', access: 'read', optional: true },
-    { name: 'mean', type: 'f32', access: 'read_write' },
-    { name: 'invstd', type: 'f32', access: 'read_write' },
-    { name: 'variance', type: 'f32', access: 'read_write' },
-    { name: 'coef', type: 'f32', access: 'read_write' },
-    { name: 'mu0', type: 'f32', access: 'read_write', optional: true },
-    { name: 'rstd0', type: 'f32', access: 'read_write', optional: true },
-    { name: 'kept', type: 'f32', access: 'read_write', optional: true },
+    f32in('x'), f32in('part'), f32in('gamma', true), f32in('beta', true), f32out('y', true),
+    f32out('mean'), f32out('invstd'), f32out('variance', true), f32out('kept', true),
   ],
-  params: [
-    { name: 'C', type: 'u32' }, { name: 'S', type: 'u32' }, { name: 'chunks', type: 'u32' }, { name: 'stage', type: 'u32' }, { name: 'act', type: 'u32' },
-    { name: 'hasGamma', type: 'u32' }, { name: 'hasBeta', type: 'u32' }, { name: 'm', type: 'f32' }, { name: 'eps', type: 'f32' },
-  ],
-  workgroupSize: [64],
-  moduleScope: CHANNEL_TOTALS,
-  body: `
-  let c = linear_id(gid, nwg);
-  if (c >= P.C) { return; }
-  let K = x[P.x_off + c * P.S];
-  let t = totals(c);
-  var mu: f32;
-  var v: f32;
-  if (P.stage == 1u) {
-    let d = t.x / P.m;
-    let v0 = max(0.0, (t.y - t.x * d) / (P.m - 1.0));
-    mu0[P.mu0_off + c] = K + d;
-    rstd0[P.rstd0_off + c] = 1.0 / sqrt(v0 + 1e-10);
-    return;
+  params: [...WALK_PARAMS, ...u32p('pchunks', 'filtered', 'hasGamma', 'hasBeta', 'hasY', 'hasVar', 'hasKept', 'act', 'nanBits'), ...f32p('eps', 'actParam')],
+  workgroupSize: [WG],
+  moduleScope: REDUCE_WGSL + ACT_WGSL,
+  body: `${PIECE_WGSL}
+  ${loadPart('part')}
+  let a = reduce_chan(lidx, t);
+  var mu = a.y;
+  var va = a.z / f32(P.m);
+  if (P.filtered != 0u) { va = a.z / a.x; }
+  if (P.filtered != 0u && a.x < 1.0) {
+    mu = bitcast<f32>(P.nanBits);
+    va = mu;
   }
-  if (P.stage == 2u) {
-    kept[P.kept_off + c] = t.x;
-    if (t.x < 1.0) { mu = nan(); v = nan(); } else { let d = t.y / t.x; mu = K + d; v = max(t.z / t.x - d * d, 0.0); }
-  } else {
-    let d = t.x / P.m;
-    mu = K + d;
-    v = max(t.y / P.m - d * d, 0.0);
+  let rs = 1.0 / sqrt(va + P.eps);
+  if (k == 0u && lidx == 0u) {
+    mean[P.mean_off + c] = mu;
+    invstd[P.invstd_off + c] = rs;
+    if (P.hasVar != 0u) { variance[P.variance_off + c] = va; }
+    if (P.hasKept != 0u) { kept[P.kept_off + c] = a.x; }
   }
-  let r = 1.0 / sqrt(v + P.eps);
-  mean[P.mean_off + c] = mu;
-  variance[P.variance_off + c] = v;
-  invstd[P.invstd_off + c] = r;
+  if (P.hasY == 0u) { return; }
   var gm = 1.0;
   if (P.hasGamma != 0u) { gm = gamma[P.gamma_off + c]; }
   var bt = 0.0;
   if (P.hasBeta != 0u) { bt = beta[P.beta_off + c]; }
-  let a = gm * r;
-  coef[P.coef_off + c] = a;
-  coef[P.coef_off + P.C + c] = bt - mu * a;`,
-};
-
-/** y = act(x * coef[c] + coef[C + c]) (with coef = [scale; shift] this is normChannelAffine). */
-const APPLY: KernelSpec = {
-  name: 'normApply',
-  storages: [
-    { name: 'x', type: 'f32', access: 'read' },
-    { name: 'sc', type: 'f32', access: 'read' },
-    { name: 'sh', type: 'f32', access: 'read' },
-    { name: 'y', type: 'f32', access: 'read_write' },
-  ],
-  params: [{ name: 'n', type: 'u32' }, { name: 'C', type: 'u32' }, { name: 'S', type: 'u32' }, { name: 'act', type: 'u32' }, { name: 'p', type: 'f32' }],
-  workgroupSize: [WG],
-  moduleScope: ACT_WGSL,
-  body: `
-  let i = linear_id(gid, nwg);
-  if (i >= P.n) { return; }
-  let c = (i / P.S) % P.C;
-  y[P.y_off + i] = act_fwd(x[P.x_off + i] * sc[P.sc_off + c] + sh[P.sh_off + c], P.act, P.p);`,
+  let ca = gm * rs;
+  let cb = bt - mu * ca;
+  ${walk('c * P.S', '', 'y[P.y_off + i] = act_fwd(v * ca + cb);')}`,
 };
 
 /**
- * BN backward per channel: dgamma = sum(g * xhat) = t.y * r, dbeta = sum(g) = t.x, and the dx
- * coefficients dx = ca * g + cb * x + cc with ca = gamma * r and, for batch statistics,
- * cb = -ca / m * r * sdyxhat, cc = -ca / m * sdy - cb * mean (m = kept count for FBN).
+ * Backward partials per piece: (sum g, sum g (x - mean), 0) with g = dy, or dy * act'(v) for the
+ * recomputed pre-activation v = x * sa + sb. Statistic index c / statDiv and affine index
+ * c % gammaMod (BN: c and c; GroupNorm rows (n, c): n * G + c / Cg and c).
  */
-const FINISH_BACKWARD: KernelSpec = {
-  name: 'batchNormBackwardFinish',
+const BN_BWD_PART: KernelSpec = {
+  name: 'bn_bwd_part',
+  storages: [f32in('x'), f32in('dy'), f32in('mean'), f32in('invstd'), f32in('gamma', true), f32in('beta', true), f32out('part')],
+  params: [...WALK_PARAMS, ...u32p('statDiv', 'gammaMod', 'hasGamma', 'hasBeta', 'act'), ...f32p('actParam')],
+  workgroupSize: [WG],
+  moduleScope: REDUCE_WGSL + ACT_WGSL,
+  body: `${PIECE_WGSL}
+  let u = c / P.statDiv;
+  let gc = c % P.gammaMod;
+  let mu = mean[P.mean_off + u];
+  var sa = 0.0;
+  var sb = 0.0;
+  if (P.act != 0u) {
+    var gm = 1.0;
+    if (P.hasGamma != 0u) { gm = gamma[P.gamma_off + gc]; }
+    var bt = 0.0;
+    if (P.hasBeta != 0u) { bt = beta[P.beta_off + gc]; }
+    sa = gm * invstd[P.invstd_off + u];
+    sb = bt - mu * sa;
+  }
+  var s1 = 0.0;
+  var s2 = 0.0;
+  ${walk('c * P.S', 'gv[q] = dy[P.dy_off + i];', 'var g = gv[q]; if (P.act != 0u) { g = act_grad(v * sa + sb, g); } s1 += g; s2 += g * (v - mu);')}
+  let r = reduce_sum(lidx, vec3f(s1, s2, 0.0));
+  ${WRITE_PART}`,
+};
+
+/**
+ * BN backward per piece, after summing the channel's partials (none: pchunks 0; sdy = sum g, sdyxhat = invstd *
+ * sum g (x - mean)): dgamma = sdyxhat, dbeta = sdy (chunk 0), and
+ * dx = av * g + [kept] (bv * x + cv), av = gamma * invstd; with batch statistics
+ * bv = -av / m * invstd * sdyxhat, cv = -av / m * sdy - bv * mean (m = count or N * S), else
+ * bv = cv = 0. [kept] masks Filtered BN's statistics term to the values the forward kept.
+ */
+const BN_BWD_APPLY: KernelSpec = {
+  name: 'bn_bwd_apply',
   storages: [
-    { name: 'part', type: 'f32', access: 'read', optional: true },
-    { name: 'mean', type: 'f32', access: 'read' },
-    { name: 'invstd', type: 'f32', access: 'read' },
-    { name: 'gamma', type: 'f32', access: 'read', optional: true },
-    { name: 'count', type: 'f32', access: 'read', optional: true },
-    { name: 'dgamma', type: 'f32', access: 'read_write', optional: true },
-    { name: 'dbeta', type: 'f32', access: 'read_write', optional: true },
-    { name: 'dcoef', type: 'f32', access: 'read_write' },
+    f32in('x'), f32in('dy'), f32in('part', true), f32in('mean'), f32in('invstd'), f32in('gamma', true), f32in('beta', true),
+    f32in('count', true), f32in('mu0', true), f32in('rstd0', true), f32out('dx', true), f32out('dgamma', true), f32out('dbeta', true),
   ],
   params: [
-    { name: 'C', type: 'u32' }, { name: 'chunks', type: 'u32' }, { name: 'hasSums', type: 'u32' }, { name: 'hasGamma', type: 'u32' },
-    { name: 'hasCount', type: 'u32' }, { name: 'hasDgamma', type: 'u32' }, { name: 'hasDbeta', type: 'u32' }, { name: 'batchStats', type: 'u32' },
-    { name: 'm', type: 'f32' },
+    ...WALK_PARAMS,
+    ...u32p('pchunks', 'batchStats', 'masked', 'act', 'hasGamma', 'hasBeta', 'hasCount', 'hasDx', 'hasDg', 'hasDb'),
+    ...f32p('T', 'actParam', 'mtot'),
   ],
-  workgroupSize: [64],
-  moduleScope: CHANNEL_TOTALS,
-  body: `
-  let c = linear_id(gid, nwg);
-  if (c >= P.C) { return; }
+  workgroupSize: [WG],
+  moduleScope: REDUCE_WGSL + ACT_WGSL,
+  body: `${PIECE_WGSL}
+  ${loadPart('part')}
+  let s = reduce_sum(lidx, t);
   let r = invstd[P.invstd_off + c];
-  var t = vec3f(0.0);
-  if (P.hasSums != 0u) { t = totals(c); }
-  let sdy = t.x;
-  let sdyxhat = t.y * r;
-  if (P.hasDgamma != 0u) { dgamma[P.dgamma_off + c] = sdyxhat; }
-  if (P.hasDbeta != 0u) { dbeta[P.dbeta_off + c] = sdy; }
+  let mu = mean[P.mean_off + c];
+  let sdy = s.x;
+  let sdx = s.y * r;
+  if (k == 0u && lidx == 0u) {
+    if (P.hasDg != 0u) { dgamma[P.dgamma_off + c] = sdx; }
+    if (P.hasDb != 0u) { dbeta[P.dbeta_off + c] = sdy; }
+  }
+  if (P.hasDx == 0u) { return; }
   var gm = 1.0;
   if (P.hasGamma != 0u) { gm = gamma[P.gamma_off + c]; }
+  var bt = 0.0;
+  if (P.hasBeta != 0u) { bt = beta[P.beta_off + c]; }
   let av = gm * r;
   var bv = 0.0;
   var cv = 0.0;
   if (P.batchStats != 0u) {
-    var m = P.m;
-    if (P.hasCount != 0u) { m = count[P.count_off + c]; }
-    bv = -av / m * r * sdyxhat;
-    cv = -av / m * sdy - bv * mean[P.mean_off + c];
+    var mm = P.mtot;
+    if (P.hasCount != 0u) { mm = count[P.count_off + c]; }
+    bv = -av / mm * r * sdx;
+    cv = -av / mm * sdy - bv * mu;
   }
-  dcoef[P.dcoef_off + c] = av;
-  dcoef[P.dcoef_off + P.C + c] = bv;
-  dcoef[P.dcoef_off + 2u * P.C + c] = cv;`,
+  let sa = av;
+  let sb = bt - mu * av;
+  var m0 = 0.0;
+  var r0 = 0.0;
+  if (P.masked != 0u) {
+    m0 = mu0[P.mu0_off + c];
+    r0 = rstd0[P.rstd0_off + c];
+  }
+  ${walk(
+    'c * P.S',
+    'gv[q] = dy[P.dy_off + i];',
+    `var g = gv[q];
+        if (P.act != 0u) { g = act_grad(v * sa + sb, g); }
+        var st = bv * v + cv;
+        if (P.masked != 0u) {
+          let z = (v - m0) * r0;
+          if (!(z > -P.T && z < P.T)) { st = 0.0; }
+        }
+        dx[P.dx_off + i] = av * g + st;`,
+  )}`,
 };
 
-/** dx = ca * g + (cb * x + cc), the statistics term only for kept values under Filtered BN. */
-const APPLY_DX: KernelSpec = {
-  name: 'batchNormDx',
-  storages: [
-    { name: 'x', type: 'f32', access: 'read' },
-    { name: 'dy', type: 'f32', access: 'read' },
-    { name: 'dcoef', type: 'f32', access: 'read' },
-    { name: 'coef', type: 'f32', access: 'read', optional: true },
-    { name: 'mu0', type: 'f32', access: 'read', optional: true },
-    { name: 'rstd0', type: 'f32', access: 'read', optional: true },
-    { name: 'dx', type: 'f32', access: 'read_write' },
-  ],
-  params: [
-    { name: 'n', type: 'u32' }, { name: 'C', type: 'u32' }, { name: 'S', type: 'u32' }, { name: 'act', type: 'u32' }, { name: 'masked', type: 'u32' },
-    { name: 'p', type: 'f32' }, { name: 'T', type: 'f32' },
-  ],
+/** y = x * scale[c] + shift[c], c = (i / S) % C. */
+const CHANNEL_AFFINE: KernelSpec = {
+  name: 'norm_channel_affine',
+  storages: [f32in('x'), f32in('scale'), f32in('shift'), f32out('y')],
+  params: u32p('n', 'S', 'C'),
+  workgroupSize: [WG],
+  body: `
+  let i = linear_id(gid, nwg);
+  if (i >= P.n) { return; }
+  let c = (i / P.S) % P.C;
+  y[P.y_off + i] = x[P.x_off + i] * scale[P.scale_off + c] + shift[P.shift_off + c];`,
+};
+
+/** GroupNorm's y = act(x * a + b), a = gamma[c] * invstd[u], b = beta[c] - mean[u] * a, u = i / (Cg * S). */
+const GN_APPLY: KernelSpec = {
+  name: 'gn_apply',
+  storages: [f32in('x'), f32in('gamma', true), f32in('beta', true), f32in('mean'), f32in('invstd'), f32out('y')],
+  params: [...u32p('n', 'S', 'C', 'L', 'hasGamma', 'hasBeta', 'act'), ...f32p('actParam')],
   workgroupSize: [WG],
   moduleScope: ACT_WGSL,
   body: `
   let i = linear_id(gid, nwg);
   if (i >= P.n) { return; }
   let c = (i / P.S) % P.C;
-  let xv = x[P.x_off + i];
-  var g = dy[P.dy_off + i];
-  if (P.act != 0u) { g = act_grad(xv * coef[P.coef_off + c] + coef[P.coef_off + P.C + c], g, P.act, P.p); }
-  var stat = dcoef[P.dcoef_off + P.C + c] * xv + dcoef[P.dcoef_off + 2u * P.C + c];
-  if (P.masked != 0u) {
-    let z = (xv - mu0[P.mu0_off + c]) * rstd0[P.rstd0_off + c];
-    if (!(z > -P.T && z < P.T)) { stat = 0.0; }
-  }
-  dx[P.dx_off + i] = dcoef[P.dcoef_off + c] * g + stat;`,
-};
-
-/** The pre-activation coefficients (a = gamma * invstd, b = beta - mean * a) per channel, for a backward with an activation. */
-const PREACT: KernelSpec = {
-  name: 'normPreact',
-  storages: [
-    { name: 'mean', type: 'f32', access: 'read' },
-    { name: 'invstd', type: 'f32', access: 'read' },
-    { name: 'gamma', type: 'f32', access: 'read', optional: true },
-    { name: 'beta', type: 'f32', access: 'read', optional: true },
-    { name: 'coef', type: 'f32', access: 'read_write' },
-  ],
-  params: [{ name: 'C', type: 'u32' }, { name: 'hasGamma', type: 'u32' }, { name: 'hasBeta', type: 'u32' }],
-  workgroupSize: [64],
-  body: `
-  let c = linear_id(gid, nwg);
-  if (c >= P.C) { return; }
+  let u = i / P.L;
   var gm = 1.0;
   if (P.hasGamma != 0u) { gm = gamma[P.gamma_off + c]; }
   var bt = 0.0;
   if (P.hasBeta != 0u) { bt = beta[P.beta_off + c]; }
-  let a = gm * invstd[P.invstd_off + c];
-  coef[P.coef_off + c] = a;
-  coef[P.coef_off + P.C + c] = bt - mean[P.mean_off + c] * a;`,
+  let a = gm * invstd[P.invstd_off + u];
+  let b = bt - mean[P.mean_off + u] * a;
+  y[P.y_off + i] = act_fwd(x[P.x_off + i] * a + b);`,
 };
 
-/** GroupNorm forward: workgroup i = (n, g) over its L = Cg * S values: statistics, then y. */
-const GN_FORWARD: KernelSpec = {
-  name: 'groupNormForward',
-  storages: [
-    { name: 'x', type: 'f32', access: 'read' },
-    { name: 'gamma', type: 'f32', access: 'read', optional: true },
-    { name: 'beta', type: 'f32', access: 'read', optional: true },
-    { name: 'y', type: 'f32', access: 'read_write' },
-    { name: 'mean', type: 'f32', access: 'read_write' },
-    { name: 'invstd', type: 'f32', access: 'read_write' },
-    { name: 'variance', type: 'f32', access: 'read_write', optional: true },
-  ],
-  params: [
-    { name: 'NG', type: 'u32' }, { name: 'G', type: 'u32' }, { name: 'Cg', type: 'u32' }, { name: 'S', type: 'u32' }, { name: 'act', type: 'u32' },
-    { name: 'hasGamma', type: 'u32' }, { name: 'hasBeta', type: 'u32' }, { name: 'hasVar', type: 'u32' }, { name: 'eps', type: 'f32' }, { name: 'p', type: 'f32' },
-  ],
+/**
+ * GroupNorm backward sums from the per-row partials (rows (n, c), pchunks each; .x = sum g,
+ * .y = sum g (x - mean)). Workgroups [0, NG): unit u = (n, g): s1 = sum gamma[c] .x,
+ * s2 = sum gamma[c] .y over the group's channels, into unit[2u], unit[2u + 1]. Workgroups
+ * [NG, NG + C): channel c: dbeta = sum .x, dgamma = sum invstd[u] .y over n.
+ */
+const GN_COMBINE: KernelSpec = {
+  name: 'gn_combine',
+  storages: [f32in('part'), f32in('gamma', true), f32in('invstd'), f32out('unit'), f32out('dgamma', true), f32out('dbeta', true)],
+  params: u32p('NG', 'N', 'C', 'G', 'Cg', 'pchunks', 'hasGamma', 'hasDg', 'hasDb'),
   workgroupSize: [WG],
-  moduleScope: ACT_WGSL + TREE3,
+  moduleScope: REDUCE_WGSL,
   body: `
-  let i = wid.x + wid.y * nwg.x;
-  let live = i < P.NG;
-  let L = P.Cg * P.S;
-  let base = P.x_off + i * L;
-  var K = 0.0;
-  if (live) { K = x[base]; }
-  var a = 0.0;
-  var b = 0.0;
-  if (live) { for (var j = lidx; j < L; j += ${WG}u) { let d = x[base + j] - K; a += d; b += d * d; } }
-  tree3(lidx, a, b, 0.0);
-  if (!live) { return; }
-  let d = t0[0] / f32(L);
-  let mu = K + d;
-  let v = max(0.0, t1[0] / f32(L) - d * d);
-  let r = 1.0 / sqrt(v + P.eps);
-  if (lidx == 0u) {
-    mean[P.mean_off + i] = mu;
-    invstd[P.invstd_off + i] = r;
-    if (P.hasVar != 0u) { variance[P.variance_off + i] = v; }
-  }
-  let c0 = (i % P.G) * P.Cg;
-  for (var j = lidx; j < L; j += ${WG}u) {
-    let c = c0 + j / P.S;
-    var gm = 1.0;
-    if (P.hasGamma != 0u) { gm = gamma[P.gamma_off + c]; }
-    var bt = 0.0;
-    if (P.hasBeta != 0u) { bt = beta[P.beta_off + c]; }
-    let av = gm * r;
-    y[P.y_off + i * L + j] = act_fwd(x[base + j] * av + (bt - mu * av), P.act, P.p);
+  let w = wid.x + wid.y * nwg.x;
+  if (w < P.NG) {
+    let n = w / P.G;
+    let g = w - n * P.G;
+    var acc = vec3f(0.0);
+    for (var it = lidx; it < P.Cg * P.pchunks; it += ${WG}u) {
+      let kk = it / P.pchunks;
+      let q = it - kk * P.pchunks;
+      let ch = g * P.Cg + kk;
+      let b = P.part_off + ((n * P.C + ch) * P.pchunks + q) * 3u;
+      var gm = 1.0;
+      if (P.hasGamma != 0u) { gm = gamma[P.gamma_off + ch]; }
+      acc += vec3f(gm * part[b], gm * part[b + 1u], 0.0);
+    }
+    let s = reduce_sum(lidx, acc);
+    if (lidx == 0u) {
+      unit[P.unit_off + 2u * w] = s.x;
+      unit[P.unit_off + 2u * w + 1u] = s.y;
+    }
+  } else if (w < P.NG + P.C) {
+    let ch = w - P.NG;
+    let gi = ch / P.Cg;
+    var acc = vec3f(0.0);
+    for (var it = lidx; it < P.N * P.pchunks; it += ${WG}u) {
+      let n = it / P.pchunks;
+      let q = it - n * P.pchunks;
+      let b = P.part_off + ((n * P.C + ch) * P.pchunks + q) * 3u;
+      acc += vec3f(part[b], part[b + 1u] * invstd[P.invstd_off + n * P.G + gi], 0.0);
+    }
+    let s = reduce_sum(lidx, acc);
+    if (lidx == 0u) {
+      if (P.hasDb != 0u) { dbeta[P.dbeta_off + ch] = s.x; }
+      if (P.hasDg != 0u) { dgamma[P.dgamma_off + ch] = s.y; }
+    }
   }`,
 };
 
 /**
- * GroupNorm dx: with gdy = gamma[c] * g, s1 = sum(gdy), s2 = sum(gdy * (x - mu)) over the group,
- * dx = r * gdy - r/m * s1 - (x - mu) * r^3 / m * s2 (m = Cg * S).
+ * GroupNorm's dx = r gamma[c] g + (bv x + cv) with r = invstd[u], bv = -r^3 / L * s2,
+ * cv = -r / L * s1 - bv * mean[u] (L = Cg * S values per group).
  */
 const GN_DX: KernelSpec = {
-  name: 'groupNormDx',
-  storages: [
-    { name: 'x', type: 'f32', access: 'read' },
-    { name: 'dy', type: 'f32', access: 'read' },
-    { name: 'mean', type: 'f32', access: 'read' },
-    { name: 'invstd', type: 'f32', access: 'read' },
-    { name: 'gamma', type: 'f32', access: 'read', optional: true },
-    { name: 'beta', type: 'f32', access: 'read', optional: true },
-    { name: 'dx', type: 'f32', access: 'read_write' },
-  ],
-  params: [
-    { name: 'NG', type: 'u32' }, { name: 'G', type: 'u32' }, { name: 'Cg', type: 'u32' }, { name: 'S', type: 'u32' }, { name: 'act', type: 'u32' },
-    { name: 'hasGamma', type: 'u32' }, { name: 'hasBeta', type: 'u32' }, { name: 'p', type: 'f32' },
-  ],
+  name: 'gn_dx',
+  storages: [f32in('x'), f32in('dy'), f32in('mean'), f32in('invstd'), f32in('gamma', true), f32in('beta', true), f32in('unit'), f32out('dx')],
+  params: [...u32p('n', 'S', 'C', 'L', 'hasGamma', 'hasBeta', 'act'), ...f32p('actParam', 'mf')],
   workgroupSize: [WG],
-  moduleScope: ACT_WGSL + TREE3 + `
-fn gam(c: u32) -> f32 { if (P.hasGamma != 0u) { return gamma[P.gamma_off + c]; } return 1.0; }
-fn bet(c: u32) -> f32 { if (P.hasBeta != 0u) { return beta[P.beta_off + c]; } return 0.0; }`,
+  moduleScope: ACT_WGSL,
   body: `
-  let i = wid.x + wid.y * nwg.x;
-  let live = i < P.NG;
-  let L = P.Cg * P.S;
-  let base = i * L;
-  var mu = 0.0;
-  var r = 0.0;
-  if (live) { mu = mean[P.mean_off + i]; r = invstd[P.invstd_off + i]; }
-  let c0 = (i % P.G) * P.Cg;
-  var s1 = 0.0;
-  var s2 = 0.0;
-  if (live) {
-    for (var j = lidx; j < L; j += ${WG}u) {
-      let c = c0 + j / P.S;
-      let xv = x[P.x_off + base + j];
-      var g = dy[P.dy_off + base + j];
-      if (P.act != 0u) { let av = gam(c) * r; g = act_grad(xv * av + (bet(c) - mu * av), g, P.act, P.p); }
-      let gd = gam(c) * g;
-      s1 += gd;
-      s2 += gd * (xv - mu);
-    }
+  let i = linear_id(gid, nwg);
+  if (i >= P.n) { return; }
+  let c = (i / P.S) % P.C;
+  let u = i / P.L;
+  let r = invstd[P.invstd_off + u];
+  let mu = mean[P.mean_off + u];
+  var gm = 1.0;
+  if (P.hasGamma != 0u) { gm = gamma[P.gamma_off + c]; }
+  let v = x[P.x_off + i];
+  var g = dy[P.dy_off + i];
+  if (P.act != 0u) {
+    var bt = 0.0;
+    if (P.hasBeta != 0u) { bt = beta[P.beta_off + c]; }
+    let sa = gm * r;
+    g = act_grad(v * sa + (bt - mu * sa), g);
   }
-  tree3(lidx, s1, s2, 0.0);
-  if (!live) { return; }
-  let m = f32(L);
-  let bv = -r * r * r / m * t1[0];
-  let cv = -r / m * t0[0] - bv * mu;
-  for (var j = lidx; j < L; j += ${WG}u) {
-    let c = c0 + j / P.S;
-    let xv = x[P.x_off + base + j];
-    var g = dy[P.dy_off + base + j];
-    if (P.act != 0u) { let av = gam(c) * r; g = act_grad(xv * av + (bet(c) - mu * av), g, P.act, P.p); }
-    dx[P.dx_off + base + j] = r * gam(c) * g + (bv * xv + cv);
-  }`,
+  let s1 = unit[P.unit_off + 2u * u];
+  let s2 = unit[P.unit_off + 2u * u + 1u];
+  let bv = -r * r * r / P.mf * s2;
+  let cv = -r / P.mf * s1 - bv * mu;
+  dx[P.dx_off + i] = r * gm * g + (bv * v + cv);`,
 };
 
-/** dgamma[c] = t.x, dbeta[c] = t.y from the GN partial sums (mode 3). */
-const GN_PARAM_FINISH: KernelSpec = {
-  name: 'groupNormParamFinish',
-  storages: [
-    { name: 'part', type: 'f32', access: 'read' },
-    { name: 'dgamma', type: 'f32', access: 'read_write', optional: true },
-    { name: 'dbeta', type: 'f32', access: 'read_write', optional: true },
-  ],
-  params: [{ name: 'C', type: 'u32' }, { name: 'chunks', type: 'u32' }, { name: 'hasDgamma', type: 'u32' }, { name: 'hasDbeta', type: 'u32' }],
-  workgroupSize: [64],
-  moduleScope: CHANNEL_TOTALS,
-  body: `
-  let c = linear_id(gid, nwg);
-  if (c >= P.C) { return; }
-  let t = totals(c);
-  if (P.hasDgamma != 0u) { dgamma[P.dgamma_off + c] = t.x; }
-  if (P.hasDbeta != 0u) { dbeta[P.dbeta_off + c] = t.y; }`,
-};
-
-/** Eval-mode scale and shift: invstd = 1 / sqrt(runningVar + eps), scale = weight * invstd, shift = bias - runningMean * scale. */
+/** Eval-mode BN: invstd = 1 / sqrt(rv + eps), scale = weight * invstd, shift = bias - rm * scale. */
 const EVAL_SCALE_SHIFT: KernelSpec = {
-  name: 'normEvalScaleShift',
-  storages: [
-    { name: 'rm', type: 'f32', access: 'read' },
-    { name: 'rv', type: 'f32', access: 'read' },
-    { name: 'w', type: 'f32', access: 'read', optional: true },
-    { name: 'b', type: 'f32', access: 'read', optional: true },
-    { name: 'scale', type: 'f32', access: 'read_write' },
-    { name: 'shift', type: 'f32', access: 'read_write' },
-    { name: 'invstd', type: 'f32', access: 'read_write' },
-  ],
-  params: [{ name: 'C', type: 'u32' }, { name: 'hasW', type: 'u32' }, { name: 'hasB', type: 'u32' }, { name: 'eps', type: 'f32' }],
-  workgroupSize: [64],
+  name: 'norm_eval_scale_shift',
+  storages: [f32in('rm'), f32in('rv'), f32in('weight', true), f32in('bias', true), f32out('scale'), f32out('shift'), f32out('invstd')],
+  params: [...u32p('C', 'hasW', 'hasB'), ...f32p('eps')],
+  workgroupSize: [WG],
   body: `
   let c = linear_id(gid, nwg);
   if (c >= P.C) { return; }
   let r = 1.0 / sqrt(rv[P.rv_off + c] + P.eps);
-  var wv = 1.0;
-  if (P.hasW != 0u) { wv = w[P.w_off + c]; }
-  var bv = 0.0;
-  if (P.hasB != 0u) { bv = b[P.b_off + c]; }
-  let s = wv * r;
+  var w = 1.0;
+  if (P.hasW != 0u) { w = weight[P.weight_off + c]; }
+  var b = 0.0;
+  if (P.hasB != 0u) { b = bias[P.bias_off + c]; }
+  let s = w * r;
   invstd[P.invstd_off + c] = r;
   scale[P.scale_off + c] = s;
-  shift[P.shift_off + c] = bv - rm[P.rm_off + c] * s;`,
+  shift[P.shift_off + c] = b - rm[P.rm_off + c] * s;`,
 };
 
-/** running = (1 - f) running + f value (see RunningStatsUpdateArgs); transform 0 value, 1 unbiased, 2 std. */
+/**
+ * running = (1 - f) running + f value per channel; f = momentum or 1 / batches[0]; the statistic
+ * is batch[0] (blen 1) or the average of the R rows of batch [R, C]; transform 1: unbiased
+ * (stat * m / (m - 1) when m > 1), 2: sqrt(stat + eps). m: counts[0] / counts[c] (hasCounts) or mNum.
+ */
 const RUNNING_UPDATE: KernelSpec = {
-  name: 'runningStatsUpdate',
-  storages: [
-    { name: 'run', type: 'f32', access: 'read_write' },
-    { name: 'batch', type: 'f32', access: 'read' },
-    { name: 'batches', type: 'f32', access: 'read', optional: true },
-    { name: 'counts', type: 'f32', access: 'read', optional: true },
-  ],
-  params: [
-    { name: 'C', type: 'u32' }, { name: 'R', type: 'u32' }, { name: 'single', type: 'u32' }, { name: 'useBatches', type: 'u32' },
-    { name: 'transform', type: 'u32' }, { name: 'countMode', type: 'u32' }, { name: 'momentum', type: 'f32' }, { name: 'count', type: 'f32' },
-    { name: 'eps', type: 'f32' },
-  ],
-  workgroupSize: [64],
+  name: 'running_stats_update',
+  storages: [f32out('running'), f32in('batch'), f32in('batches', true), f32in('counts', true)],
+  params: [...u32p('C', 'R', 'single', 'useBatches', 'transform', 'hasCounts'), ...f32p('momentum', 'mNum', 'eps')],
+  workgroupSize: [WG],
   body: `
   let c = linear_id(gid, nwg);
   if (c >= P.C) { return; }
   var f = P.momentum;
   if (P.useBatches != 0u) { f = 1.0 / batches[P.batches_off]; }
   var stat = 0.0;
-  var m = P.count;
+  var m = P.mNum;
   if (P.single != 0u) {
     stat = batch[P.batch_off];
-    if (P.countMode == 1u) { m = counts[P.counts_off]; }
+    if (P.hasCounts != 0u) { m = counts[P.counts_off]; }
   } else {
-    for (var r = 0u; r < P.R; r++) { stat += batch[P.batch_off + r * P.C + c] / f32(P.R); }
-    if (P.countMode == 1u) { m = counts[P.counts_off + c]; }
+    let rr = f32(P.R);
+    for (var q = 0u; q < P.R; q++) { stat += batch[P.batch_off + q * P.C + c] / rr; }
+    if (P.hasCounts != 0u) { m = counts[P.counts_off + c]; }
   }
   var value = stat;
-  if (P.transform == 1u) { if (m > 1.0) { value = stat * m / (m - 1.0); } }
+  if (P.transform == 1u && m > 1.0) { value = stat * m / (m - 1.0); }
   if (P.transform == 2u) { value = sqrt(stat + P.eps); }
-  run[P.run_off + c] = (1.0 - f) * run[P.run_off + c] + f * value;`,
+  let o = P.running_off + c;
+  running[o] = (1.0 - f) * running[o] + f * value;`,
 };
 
-/** Batch Renormalization's per-channel terms (BatchRenormParamsArgs). */
+/** Batch Renorm's r, d, gamma, scale and shift per channel (see BatchRenormParamsArgs). */
 const RENORM_PARAMS: KernelSpec = {
-  name: 'batchRenormParams',
+  name: 'batch_renorm_params',
   storages: [
-    { name: 'mean', type: 'f32', access: 'read' },
-    { name: 'bvar', type: 'f32', access: 'read' },
-    { name: 'invstd', type: 'f32', access: 'read' },
-    { name: 'rm', type: 'f32', access: 'read' },
-    { name: 'rs', type: 'f32', access: 'read' },
-    { name: 'w', type: 'f32', access: 'read', optional: true },
-    { name: 'b', type: 'f32', access: 'read', optional: true },
-    { name: 'batches', type: 'f32', access: 'read', optional: true },
-    { name: 'r', type: 'f32', access: 'read_write' },
-    { name: 'd', type: 'f32', access: 'read_write' },
-    { name: 'gamma', type: 'f32', access: 'read_write' },
-    { name: 'scale', type: 'f32', access: 'read_write' },
-    { name: 'shift', type: 'f32', access: 'read_write' },
+    f32in('mean'), f32in('variance'), f32in('invstd'), f32in('rmean'), f32in('rstd'), f32in('weight', true), f32in('bias', true),
+    f32in('batches', true), f32out('r'), f32out('d'), f32out('gamma'), f32out('scale'), f32out('shift'),
   ],
-  params: [
-    { name: 'C', type: 'u32' }, { name: 'hasW', type: 'u32' }, { name: 'hasB', type: 'u32' }, { name: 'warmup', type: 'u32' }, { name: 'hasBatches', type: 'u32' },
-    { name: 'eps', type: 'f32' }, { name: 'rMax', type: 'f32' }, { name: 'dMax', type: 'f32' }, { name: 'warmupSteps', type: 'f32' },
-  ],
-  workgroupSize: [64],
+  params: [...u32p('C', 'warmup', 'hasBatches', 'hasW', 'hasB'), ...f32p('eps', 'rMax', 'dMax', 'warmupSteps')],
+  workgroupSize: [WG],
   body: `
   let c = linear_id(gid, nwg);
   if (c >= P.C) { return; }
   var warm = P.warmup != 0u;
   if (P.hasBatches != 0u && batches[P.batches_off] < P.warmupSteps) { warm = true; }
+  let mu = mean[P.mean_off + c];
   var rv = 1.0;
   var dv = 0.0;
-  let mu = mean[P.mean_off + c];
   if (!warm) {
-    let s = rs[P.rs_off + c];
-    rv = min(max(sqrt(bvar[P.bvar_off + c] + P.eps) / s, 1.0 / P.rMax), P.rMax);
-    dv = min(max((mu - rm[P.rm_off + c]) / s, -P.dMax), P.dMax);
+    let s = rstd[P.rstd_off + c];
+    rv = min(max(sqrt(variance[P.variance_off + c] + P.eps) / s, 1.0 / P.rMax), P.rMax);
+    dv = min(max((mu - rmean[P.rmean_off + c]) / s, -P.dMax), P.dMax);
   }
-  var gm = 1.0;
-  if (P.hasW != 0u) { gm = w[P.w_off + c]; }
-  var bt = 0.0;
-  if (P.hasB != 0u) { bt = b[P.b_off + c]; }
+  var w = 1.0;
+  if (P.hasW != 0u) { w = weight[P.weight_off + c]; }
+  var b = 0.0;
+  if (P.hasB != 0u) { b = bias[P.bias_off + c]; }
+  let gm = rv * w;
+  let sc = gm * invstd[P.invstd_off + c];
   r[P.r_off + c] = rv;
   d[P.d_off + c] = dv;
-  let g = rv * gm;
-  gamma[P.gamma_off + c] = g;
-  let sc = g * invstd[P.invstd_off + c];
+  gamma[P.gamma_off + c] = gm;
   scale[P.scale_off + c] = sc;
-  shift[P.shift_off + c] = dv * gm + bt - mu * sc;`,
+  shift[P.shift_off + c] = dv * w + b - mu * sc;`,
 };
 
-function need(fn: string, arg: string, s: Storage | null | undefined, n: number): void {
-  if (s == null) return;
-  const g = gpuStorage(s, `${fn} (${arg})`);
-  if (g.length !== n) throw new RangeError(`${fn}: ${arg} has ${g.length} values, expected ${n}`);
+// ---- host side ----
+
+/** How a set of `units` reductions of m values each is cut: chunks per unit (<= WG) and their length. */
+interface Walk {
+  chunks: number;
+  chunkLen: number;
+  pieces: number;
+  params: Record<string, number>;
 }
 
-function sizes(fn: string, v: Record<string, number>): void {
-  for (const [k, n] of Object.entries(v)) if (!Number.isInteger(n) || n < 0) throw new RangeError(`${fn}: ${k} must be an integer >= 0, got ${n}`);
+/**
+ * The walk over `units` channels of m values each in the view [*, units, S] (row stride units * S).
+ * Chunks cut a unit into pieces of at least MIN_CHUNK values, enough of them for about
+ * TARGET_PIECES workgroups in all (at most WG per unit, so one workgroup combines them).
+ * chunks 1 when only the per-unit combine runs (`whole`).
+ */
+function makeWalk(units: number, S: number, m: number, whole = false): Walk {
+  let chunks = 1;
+  let chunkLen = m;
+  if (!whole && m > 0) {
+    chunks = Math.max(1, Math.min(WG, Math.ceil(m / MIN_CHUNK), Math.ceil(TARGET_PIECES / Math.max(units, 1))));
+    chunkLen = Math.ceil(m / chunks);
+    chunks = Math.ceil(m / chunkLen);
+  }
+  const step = WG * LANES;
+  const s = Math.max(S, 1);
+  const CS = units * S;
+  const pieces = units * chunks;
+  if (units * m >= 2 ** 31) throw new RangeError(`webgpu norm: ${units * m} values exceed the 2^31 a kernel indexes`);
+  return {
+    chunks,
+    chunkLen,
+    pieces,
+    params: { S, CS, m, chunks, chunkLen, pieces, stepS: step % s, stepR: Math.floor(step / s) * CS },
+  };
 }
 
-function act(fn: string, a: NormAct | undefined): number {
-  const code = ACT[a ?? 'none'];
-  if (code === undefined) throw new RangeError(`${fn}: act must be one of ${Object.keys(ACT).join(', ')}, got ${JSON.stringify(a)}`);
+/** Workgroups for `pieces` workgroup-sized items (wid.x + wid.y * nwg.x). */
+function pieceGrid(pieces: number): Grid {
+  return grid1d(pieces * WG, WG);
+}
+
+function actCode(fn: string, act: NormAct | undefined): number {
+  const code = ACT_CODES[act ?? 'none'];
+  if (code === undefined) throw new RangeError(`${fn}: act must be one of ${Object.keys(ACT_CODES).map((k) => `'${k}'`).join(', ')}, got '${String(act)}'`);
   return code;
 }
 
-function groupGrid(n: number): Grid {
-  return n <= 65535 ? [Math.max(1, n), 1, 1] : [65535, Math.ceil(n / 65535), 1];
+function checkSize(fn: string, name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 0) throw new RangeError(`${fn}: ${name} must be an integer >= 0, got ${v}`);
 }
 
-/** A view of the first n values of s (for the halves of a coefficient buffer). */
-function part(s: GpuStorage, offset: number, n: number): GpuStorage {
-  return new GpuStorage('float32', s.alloc, s.offset + offset, n);
+/** The float32 storage `s` of exactly n values (n undefined: any length). */
+function req(fn: string, name: string, s: Storage, n?: number): GpuStorage {
+  const g = gpuStorage(s, `${fn} (${name})`);
+  if (n !== undefined && g.length !== n) throw new RangeError(`${fn}: ${name} must have ${n} values, got ${g.length}`);
+  return g;
 }
 
-export function webgpuNormKernels(rt: GpuRuntime): BatchGroupKernels {
-  const chunksOf = (m: number): number => Math.max(1, Math.ceil(m / CHUNK));
-  /** Runs CHANNEL_PARTIALS; returns the partial buffer (caller releases). */
-  const partials = (mode: number, N: number, C: number, S: number, st: (Storage | null)[], params: ParamValues): GpuStorage => {
-    const chunks = chunksOf(N * S);
-    const buf = rt.allocate(C * chunks * 3, 'float32');
-    rt.run(CHANNEL_PARTIALS, [...st, buf], { N, C, S, chunks, mode, ...params }, [chunks, C, 1]);
-    return buf;
-  };
+function opt(fn: string, name: string, s: Storage | null | undefined, n?: number): GpuStorage | null {
+  return s == null ? null : req(fn, name, s, n);
+}
+
+const flag = (s: unknown): number => (s == null ? 0 : 1);
+
+export function webgpuNormKernels(rt: GpuRuntime): BatchGroupNormKernels {
+  /**
+   * rt.run with a 1-value scratch bound for each null optional output: the runtime binds one
+   * shared dummy for every null binding, which WebGPU refuses as two written bindings (or a
+   * written and a read one) in one dispatch.
+   */
+  function run(spec: KernelSpec, storages: readonly (GpuStorage | null)[], params: ParamValues, grid: Grid): void {
+    const scratch: GpuStorage[] = [];
+    const bound = storages.map((st, i) => {
+      if (st !== null || spec.storages[i].access !== 'read_write') return st;
+      const t = rt.allocate(1, 'float32');
+      scratch.push(t);
+      return t;
+    });
+    rt.run(spec, bound, params, grid);
+    for (const t of scratch) rt.release(t);
+  }
+
+  /** The statistics pass(es) of BN forward into a partials temporary (caller releases it). */
+  function bnStats(x: GpuStorage, w: Walk, filtered: { T: number; mu0: GpuStorage; rstd0: GpuStorage } | null): GpuStorage {
+    const part = rt.allocate(w.pieces * 3, 'float32');
+    run(BN_STATS_PART, [x, part], w.params, pieceGrid(w.pieces));
+    if (filtered === null) return part;
+    const part2 = rt.allocate(w.pieces * 3, 'float32');
+    run(BN_FILTERED_PART, [x, part, part2, filtered.mu0, filtered.rstd0], { ...w.params, pchunks: w.chunks, T: filtered.T }, pieceGrid(w.pieces));
+    rt.release(part);
+    return part2;
+  }
 
   return {
-    batchNormForward(a) {
+    batchNormForward(a: BatchNormForwardArgs) {
       const fn = 'batchNormForward';
       const { N, C, S } = a;
-      sizes(fn, { N, C, S });
-      const code = act(fn, a.act);
-      const filtered = a.threshold > 0;
-      if (filtered && code !== 0) throw new RangeError(`${fn}: Filtered BN takes no activation, got act '${a.act}'`);
-      need(fn, 'x', a.x, N * C * S);
-      for (const [k, s] of [['gamma', a.gamma], ['beta', a.beta], ['mean', a.mean], ['invstd', a.invstd], ['variance', a.variance]] as const) need(fn, k, s, C);
-      need(fn, 'y', a.y, N * C * S);
-      if (filtered) {
-        if (a.mu0 === null || a.rstd0 === null || a.kept === null) throw new TypeError(`${fn}: Filtered BN (threshold ${a.threshold}) needs mu0, rstd0 and kept`);
-        for (const [k, s] of [['mu0', a.mu0], ['rstd0', a.rstd0], ['kept', a.kept]] as const) need(fn, k, s, C);
-      }
-      if (C === 0 || N * S === 0) return;
+      checkSize(fn, 'N', N);
+      checkSize(fn, 'C', C);
+      checkSize(fn, 'S', S);
+      const total = N * C * S;
+      const x = req(fn, 'x', a.x, total);
+      const gamma = opt(fn, 'gamma', a.gamma, C);
+      const beta = opt(fn, 'beta', a.beta, C);
+      const y = opt(fn, 'y', a.y, total);
+      const mean = req(fn, 'mean', a.mean, C);
+      const invstd = req(fn, 'invstd', a.invstd, C);
+      const variance = req(fn, 'variance', a.variance, C);
+      const T = Math.fround(a.threshold);
+      const filtered = T > 0;
+      const act = actCode(fn, a.act);
+      if (N * S < 2) throw new RangeError(`${fn}: N * S must be >= 2 (batch statistics need more than 1 value per channel), got ${N * S}`);
+      if (filtered && act !== 0) throw new RangeError(`${fn}: act must be 'none' for Filtered BN (threshold > 0), got '${a.act}'`);
+      const mu0 = filtered ? req(fn, 'mu0', a.mu0 as Storage, C) : null;
+      const rstd0 = filtered ? req(fn, 'rstd0', a.rstd0 as Storage, C) : null;
+      const kept = filtered ? req(fn, 'kept', a.kept as Storage, C) : null;
+      if (filtered && (a.mu0 === null || a.rstd0 === null || a.kept === null)) throw new TypeError(`${fn}: Filtered BN (threshold > 0) needs mu0, rstd0 and kept`);
+      if (C === 0) return;
       const m = N * S;
-      const chunks = chunksOf(m);
-      const coef = rt.allocate(2 * C, 'float32');
-      const common = { C, S, chunks, act: code, hasGamma: a.gamma !== null, hasBeta: a.beta !== null, m, eps: a.eps };
-      const fin = (buf: GpuStorage, pass: number): void =>
-        rt.run(FINISH_FORWARD, [a.x, buf, a.gamma, a.beta, a.mean, a.invstd, a.variance, coef, a.mu0, a.rstd0, a.kept], { ...common, stage: pass }, grid1d(C, 64));
-      const p0 = partials(0, N, C, S, [a.x, null, null, null, null, null, null], { act: 0, G: 1, Cg: 1, hasGamma: 0, hasBeta: 0, T: 0, p: 0 });
-      if (!filtered) fin(p0, 0);
-      else {
-        fin(p0, 1);
-        const p1 = partials(1, N, C, S, [a.x, null, a.mu0, a.rstd0, null, null, null], { act: 0, G: 1, Cg: 1, hasGamma: 0, hasBeta: 0, T: a.threshold, p: 0 });
-        fin(p1, 2);
-        rt.release(p1);
-      }
-      rt.release(p0);
-      if (a.y !== null) rt.run(APPLY, [a.x, part(coef, 0, C), part(coef, C, C), a.y], { n: N * C * S, C, S, act: code, p: a.actParam ?? 0 }, grid1d(N * C * S, WG));
-      rt.release(coef);
+      const w = makeWalk(C, S, m);
+      const part = bnStats(x, w, filtered ? { T, mu0: mu0 as GpuStorage, rstd0: rstd0 as GpuStorage } : null);
+      const aw = y === null ? makeWalk(C, S, m, true) : w;
+      run(
+        BN_FWD_APPLY,
+        [x, part, gamma, beta, y, mean, invstd, variance, kept],
+        {
+          ...aw.params, pchunks: w.chunks, filtered: filtered ? 1 : 0, hasGamma: flag(gamma), hasBeta: flag(beta), hasY: flag(y), hasVar: 1,
+          hasKept: flag(kept), act, nanBits: NAN_BITS, eps: a.eps, actParam: a.actParam ?? 0,
+        },
+        pieceGrid(aw.pieces),
+      );
+      rt.release(part);
     },
-    batchNormBackward(a) {
+
+    batchNormBackward(a: BatchNormBackwardArgs) {
       const fn = 'batchNormBackward';
       const { N, C, S } = a;
-      sizes(fn, { N, C, S });
-      const code = act(fn, a.act);
-      need(fn, 'x', a.x, N * C * S);
-      need(fn, 'dy', a.dy, N * C * S);
-      need(fn, 'dx', a.dx, N * C * S);
-      for (const [k, s] of [['mean', a.mean], ['invstd', a.invstd], ['gamma', a.gamma], ['dgamma', a.dgamma], ['dbeta', a.dbeta], ['count', a.count], ['beta', a.beta]] as const) need(fn, k, s, C);
-      const filtered = a.threshold > 0 && a.batchStats;
-      if (filtered && (a.mu0 === null || a.rstd0 === null)) throw new TypeError(`${fn}: Filtered BN (threshold ${a.threshold}) needs mu0 and rstd0`);
+      checkSize(fn, 'N', N);
+      checkSize(fn, 'C', C);
+      checkSize(fn, 'S', S);
+      const total = N * C * S;
+      const x = req(fn, 'x', a.x, total);
+      const dy = req(fn, 'dy', a.dy, total);
+      const mean = req(fn, 'mean', a.mean, C);
+      const invstd = req(fn, 'invstd', a.invstd, C);
+      const gamma = opt(fn, 'gamma', a.gamma, C);
+      const dx = opt(fn, 'dx', a.dx, total);
+      const dgamma = opt(fn, 'dgamma', a.dgamma, C);
+      const dbeta = opt(fn, 'dbeta', a.dbeta, C);
+      const count = opt(fn, 'count', a.count, C);
+      const beta = opt(fn, 'beta', a.beta, C);
+      const T = Math.fround(a.threshold);
+      const filtered = T > 0;
+      const act = actCode(fn, a.act);
+      if (filtered && act !== 0) throw new RangeError(`${fn}: act must be 'none' for Filtered BN (threshold > 0), got '${a.act}'`);
+      const mu0 = filtered ? req(fn, 'mu0', a.mu0 as Storage, C) : null;
+      const rstd0 = filtered ? req(fn, 'rstd0', a.rstd0 as Storage, C) : null;
+      if (filtered && (a.mu0 === null || a.rstd0 === null)) throw new TypeError(`${fn}: Filtered BN (threshold > 0) needs mu0 and rstd0`);
       if (C === 0) return;
+      const needSums = dgamma !== null || dbeta !== null || (dx !== null && a.batchStats);
+      if (!needSums && dx === null) return;
       const m = N * S;
-      const chunks = chunksOf(m);
-      let coef: GpuStorage | null = null;
-      if (code !== 0) {
-        coef = rt.allocate(2 * C, 'float32');
-        rt.run(PREACT, [a.mean, a.invstd, a.gamma, a.beta ?? null, coef], { C, hasGamma: a.gamma !== null, hasBeta: a.beta != null }, grid1d(C, 64));
+      const w = makeWalk(C, S, m);
+      let part: GpuStorage | null = null;
+      if (needSums) {
+        part = rt.allocate(w.pieces * 3, 'float32');
+        run(
+          BN_BWD_PART,
+          [x, dy, mean, invstd, gamma, beta, part],
+          { ...w.params, statDiv: 1, gammaMod: C, hasGamma: flag(gamma), hasBeta: flag(beta), act, actParam: a.actParam ?? 0 },
+          pieceGrid(w.pieces),
+        );
       }
-      const needSums = a.dgamma !== null || a.dbeta !== null || (a.dx !== null && a.batchStats);
-      const sums = needSums && m > 0
-        ? partials(2, N, C, S, [a.x, a.dy, a.mean, null, coef, null, null], { act: code, G: 1, Cg: 1, hasGamma: 0, hasBeta: 0, T: 0, p: a.actParam ?? 0 })
-        : null;
-      const dcoef = rt.allocate(3 * C, 'float32');
-      rt.run(FINISH_BACKWARD, [sums, a.mean, a.invstd, a.gamma, a.count, a.dgamma, a.dbeta, dcoef], {
-        C, chunks, hasSums: sums !== null, hasGamma: a.gamma !== null, hasCount: a.count !== null, hasDgamma: a.dgamma !== null, hasDbeta: a.dbeta !== null,
-        batchStats: a.batchStats, m,
-      }, grid1d(C, 64));
-      if (sums !== null) rt.release(sums);
-      if (a.dx !== null && m > 0) {
-        rt.run(APPLY_DX, [a.x, a.dy, dcoef, coef, filtered ? a.mu0 : null, filtered ? a.rstd0 : null, a.dx], {
-          n: N * C * S, C, S, act: code, masked: filtered, p: a.actParam ?? 0, T: a.threshold,
-        }, grid1d(N * C * S, WG));
-      }
-      rt.release(dcoef);
-      if (coef !== null) rt.release(coef);
+      const aw = dx === null ? makeWalk(C, S, m, true) : w;
+      run(
+        BN_BWD_APPLY,
+        [x, dy, part, mean, invstd, gamma, beta, count, mu0, rstd0, dx, dgamma, dbeta],
+        {
+          ...aw.params, pchunks: part === null ? 0 : w.chunks, batchStats: a.batchStats ? 1 : 0, masked: filtered && a.batchStats ? 1 : 0,
+          act, hasGamma: flag(gamma), hasBeta: flag(beta), hasCount: flag(count), hasDx: flag(dx), hasDg: flag(dgamma), hasDb: flag(dbeta),
+          T, actParam: a.actParam ?? 0, mtot: m,
+        },
+        pieceGrid(aw.pieces),
+      );
+      if (part !== null) rt.release(part);
     },
-    normChannelAffine(a) {
+
+    normChannelAffine(a: NormChannelAffineArgs) {
       const fn = 'normChannelAffine';
       const { N, C, S } = a;
-      sizes(fn, { N, C, S });
-      need(fn, 'x', a.x, N * C * S);
-      need(fn, 'y', a.y, N * C * S);
-      need(fn, 'scale', a.scale, C);
-      need(fn, 'shift', a.shift, C);
-      if (N * C * S === 0) return;
-      rt.run(APPLY, [a.x, a.scale, a.shift, a.y], { n: N * C * S, C, S, act: 0, p: 0 }, grid1d(N * C * S, WG));
+      checkSize(fn, 'N', N);
+      checkSize(fn, 'C', C);
+      checkSize(fn, 'S', S);
+      const n = N * C * S;
+      const x = req(fn, 'x', a.x, n);
+      const scale = req(fn, 'scale', a.scale, C);
+      const shift = req(fn, 'shift', a.shift, C);
+      const y = req(fn, 'y', a.y, n);
+      if (n === 0) return;
+      run(CHANNEL_AFFINE, [x, scale, shift, y], { n, S, C }, grid1d(n, WG));
     },
-    normEvalScaleShift(a) {
+
+    normEvalScaleShift(a: NormEvalScaleShiftArgs) {
       const fn = 'normEvalScaleShift';
-      const C = gpuStorage(a.runningMean, fn).length;
-      for (const [k, s] of [['runningVar', a.runningVar], ['weight', a.weight], ['bias', a.bias], ['scale', a.scale], ['shift', a.shift], ['invstd', a.invstd]] as const) need(fn, k, s, C);
+      const rm = req(fn, 'runningMean', a.runningMean);
+      const C = rm.length;
+      const rv = req(fn, 'runningVar', a.runningVar, C);
+      const weight = opt(fn, 'weight', a.weight, C);
+      const bias = opt(fn, 'bias', a.bias, C);
+      const scale = req(fn, 'scale', a.scale, C);
+      const shift = req(fn, 'shift', a.shift, C);
+      const invstd = req(fn, 'invstd', a.invstd, C);
       if (C === 0) return;
-      rt.run(EVAL_SCALE_SHIFT, [a.runningMean, a.runningVar, a.weight, a.bias, a.scale, a.shift, a.invstd], { C, hasW: a.weight !== null, hasB: a.bias !== null, eps: a.eps }, grid1d(C, 64));
+      run(EVAL_SCALE_SHIFT, [rm, rv, weight, bias, scale, shift, invstd], { C, hasW: flag(weight), hasB: flag(bias), eps: a.eps }, grid1d(C, WG));
     },
-    runningStatsUpdate(a) {
+
+    runningStatsUpdate(a: RunningStatsUpdateArgs) {
       const fn = 'runningStatsUpdate';
-      const C = gpuStorage(a.running, fn).length;
-      const B = gpuStorage(a.batch, fn).length;
-      if (B !== 1 && (B === 0 || B % C !== 0)) throw new RangeError(`${fn}: batch must have 1 value or a multiple of ${C} (running's length), got ${B}`);
+      const running = req(fn, 'running', a.running);
+      const batch = req(fn, 'batch', a.batch);
+      const C = running.length;
+      if (batch.length !== 1 && (batch.length === 0 || batch.length % C !== 0)) {
+        throw new RangeError(`${fn}: batch must have 1 value or a multiple of ${C} (running's length), got ${batch.length}`);
+      }
       if (a.momentum === null && a.batches === null) throw new Error(`${fn}: batches (num_batches_tracked) is required when momentum is null`);
-      const counts = a.count !== null && typeof a.count !== 'number' ? a.count : null;
-      if (counts !== null) need(fn, 'count', counts, B);
-      if (C === 0) return;
+      const batches = a.momentum === null ? req(fn, 'batches', a.batches as Storage) : null;
+      if (batches !== null && batches.length < 1) throw new RangeError(`${fn}: batches must have 1 value, got 0`);
       const transform = { value: 0, unbiased: 1, std: 2 }[a.transform];
-      if (transform === undefined) throw new RangeError(`${fn}: transform must be 'value', 'unbiased' or 'std', got ${JSON.stringify(a.transform)}`);
-      rt.run(RUNNING_UPDATE, [a.running, a.batch, a.momentum === null ? a.batches : null, counts], {
-        C, R: B === 1 ? 1 : B / C, single: B === 1, useBatches: a.momentum === null, transform, countMode: counts !== null ? 1 : 0,
-        momentum: a.momentum ?? 0, count: typeof a.count === 'number' ? a.count : 0, eps: a.eps,
-      }, grid1d(C, 64));
-    },
-    batchRenormParams(a) {
-      const fn = 'batchRenormParams';
-      const C = gpuStorage(a.mean, fn).length;
-      for (const [k, s] of [['variance', a.variance], ['invstd', a.invstd], ['renormMean', a.renormMean], ['renormStd', a.renormStd], ['weight', a.weight],
-        ['bias', a.bias], ['r', a.r], ['d', a.d], ['gamma', a.gamma], ['scale', a.scale], ['shift', a.shift]] as const) need(fn, k, s, C);
+      if (transform === undefined) throw new RangeError(`${fn}: transform must be 'value', 'unbiased' or 'std', got '${String(a.transform)}'`);
+      const counts = a.count !== null && typeof a.count !== 'number' ? req(fn, 'count', a.count, batch.length) : null;
       if (C === 0) return;
-      rt.run(RENORM_PARAMS, [a.mean, a.variance, a.invstd, a.renormMean, a.renormStd, a.weight, a.bias, a.batches, a.r, a.d, a.gamma, a.scale, a.shift], {
-        C, hasW: a.weight !== null, hasB: a.bias !== null, warmup: a.warmup, hasBatches: a.batches !== null, eps: a.eps, rMax: a.rMax, dMax: a.dMax,
-        warmupSteps: a.warmupSteps,
-      }, grid1d(C, 64));
+      run(
+        RUNNING_UPDATE,
+        [running, batch, batches, counts],
+        {
+          C, R: batch.length === 1 ? 1 : batch.length / C, single: batch.length === 1 ? 1 : 0, useBatches: flag(batches), transform,
+          hasCounts: flag(counts), momentum: a.momentum ?? 0, mNum: typeof a.count === 'number' ? a.count : 0, eps: a.eps,
+        },
+        grid1d(C, WG),
+      );
     },
-    groupNormForward(a) {
+
+    batchRenormParams(a: BatchRenormParamsArgs) {
+      const fn = 'batchRenormParams';
+      const mean = req(fn, 'mean', a.mean);
+      const C = mean.length;
+      const st = [
+        mean, req(fn, 'variance', a.variance, C), req(fn, 'invstd', a.invstd, C), req(fn, 'renormMean', a.renormMean, C),
+        req(fn, 'renormStd', a.renormStd, C), opt(fn, 'weight', a.weight, C), opt(fn, 'bias', a.bias, C), opt(fn, 'batches', a.batches),
+        req(fn, 'r', a.r, C), req(fn, 'd', a.d, C), req(fn, 'gamma', a.gamma, C), req(fn, 'scale', a.scale, C), req(fn, 'shift', a.shift, C),
+      ];
+      if (st[7] !== null && st[7].length < 1) throw new RangeError(`${fn}: batches must have 1 value, got 0`);
+      if (C === 0) return;
+      run(
+        RENORM_PARAMS,
+        st,
+        {
+          C, warmup: a.warmup ? 1 : 0, hasBatches: flag(st[7]), hasW: flag(st[5]), hasB: flag(st[6]), eps: a.eps, rMax: a.rMax, dMax: a.dMax,
+          warmupSteps: a.warmupSteps,
+        },
+        grid1d(C, WG),
+      );
+    },
+
+    groupNormForward(a: GroupNormForwardArgs) {
       const fn = 'groupNormForward';
       const { N, G, Cg, S } = a;
-      sizes(fn, { N, G, Cg, S });
+      for (const [k, v] of Object.entries({ N, G, Cg, S })) checkSize(fn, k, v);
       const C = G * Cg;
-      need(fn, 'x', a.x, N * C * S);
-      need(fn, 'y', a.y, N * C * S);
-      need(fn, 'gamma', a.gamma, C);
-      need(fn, 'beta', a.beta, C);
-      for (const [k, s] of [['mean', a.mean], ['invstd', a.invstd], ['variance', a.variance]] as const) need(fn, k, s, N * G);
-      if (N * G === 0 || Cg * S === 0) return;
-      rt.run(GN_FORWARD, [a.x, a.gamma, a.beta, a.y, a.mean, a.invstd, a.variance], {
-        NG: N * G, G, Cg, S, act: act(fn, a.act), hasGamma: a.gamma !== null, hasBeta: a.beta !== null, hasVar: a.variance !== null, eps: a.eps, p: a.actParam ?? 0,
-      }, groupGrid(N * G));
+      const L = Cg * S;
+      const total = N * C * S;
+      const x = req(fn, 'x', a.x, total);
+      const gamma = opt(fn, 'gamma', a.gamma, C);
+      const beta = opt(fn, 'beta', a.beta, C);
+      const y = req(fn, 'y', a.y, total);
+      const mean = req(fn, 'mean', a.mean, N * G);
+      const invstd = req(fn, 'invstd', a.invstd, N * G);
+      const variance = opt(fn, 'variance', a.variance, N * G);
+      const act = actCode(fn, a.act);
+      if (L === 0 || N * G === 0) return;
+      const units = N * G;
+      const w = makeWalk(units, L, L);
+      const part = rt.allocate(w.pieces * 3, 'float32');
+      run(BN_STATS_PART, [x, part], w.params, pieceGrid(w.pieces));
+      const cw = makeWalk(units, L, L, true);
+      run(
+        BN_FWD_APPLY,
+        [x, part, null, null, null, mean, invstd, variance, null],
+        { ...cw.params, pchunks: w.chunks, filtered: 0, hasGamma: 0, hasBeta: 0, hasY: 0, hasVar: flag(variance), hasKept: 0, act: 0, nanBits: NAN_BITS, eps: a.eps, actParam: 0 },
+        pieceGrid(cw.pieces),
+      );
+      rt.release(part);
+      run(
+        GN_APPLY,
+        [x, gamma, beta, mean, invstd, y],
+        { n: total, S, C, L, hasGamma: flag(gamma), hasBeta: flag(beta), act, actParam: a.actParam ?? 0 },
+        grid1d(total, WG),
+      );
     },
-    groupNormBackward(a) {
+
+    groupNormBackward(a: GroupNormBackwardArgs) {
       const fn = 'groupNormBackward';
       const { N, G, Cg, S } = a;
-      sizes(fn, { N, G, Cg, S });
+      for (const [k, v] of Object.entries({ N, G, Cg, S })) checkSize(fn, k, v);
       const C = G * Cg;
-      const code = act(fn, a.act);
-      need(fn, 'x', a.x, N * C * S);
-      need(fn, 'dy', a.dy, N * C * S);
-      need(fn, 'dx', a.dx, N * C * S);
-      for (const [k, s] of [['gamma', a.gamma], ['beta', a.beta], ['dgamma', a.dgamma], ['dbeta', a.dbeta]] as const) need(fn, k, s, C);
-      need(fn, 'mean', a.mean, N * G);
-      need(fn, 'invstd', a.invstd, N * G);
-      if (C === 0) return;
-      if (a.dgamma !== null || a.dbeta !== null) {
-        if (N * S === 0) {
-          if (a.dgamma !== null) rt.clear(gpuStorage(a.dgamma, fn));
-          if (a.dbeta !== null) rt.clear(gpuStorage(a.dbeta, fn));
-        } else {
-          const sums = partials(3, N, C, S, [a.x, a.dy, a.mean, a.invstd, null, a.gamma, a.beta ?? null], {
-            act: code, G, Cg, hasGamma: a.gamma !== null, hasBeta: a.beta != null, T: 0, p: a.actParam ?? 0,
-          });
-          rt.run(GN_PARAM_FINISH, [sums, a.dgamma, a.dbeta], { C, chunks: chunksOf(N * S), hasDgamma: a.dgamma !== null, hasDbeta: a.dbeta !== null }, grid1d(C, 64));
-          rt.release(sums);
-        }
+      const L = Cg * S;
+      const total = N * C * S;
+      const x = req(fn, 'x', a.x, total);
+      const dy = req(fn, 'dy', a.dy, total);
+      const mean = req(fn, 'mean', a.mean, N * G);
+      const invstd = req(fn, 'invstd', a.invstd, N * G);
+      const gamma = opt(fn, 'gamma', a.gamma, C);
+      const dx = opt(fn, 'dx', a.dx, total);
+      const dgamma = opt(fn, 'dgamma', a.dgamma, C);
+      const dbeta = opt(fn, 'dbeta', a.dbeta, C);
+      const beta = opt(fn, 'beta', a.beta, C);
+      const act = actCode(fn, a.act);
+      if (N === 0 || L === 0) {
+        if (dgamma !== null) rt.clear(dgamma);
+        if (dbeta !== null) rt.clear(dbeta);
+        return;
       }
-      if (a.dx !== null && N * G > 0 && Cg * S > 0) {
-        rt.run(GN_DX, [a.x, a.dy, a.mean, a.invstd, a.gamma, a.beta ?? null, a.dx], {
-          NG: N * G, G, Cg, S, act: code, hasGamma: a.gamma !== null, hasBeta: a.beta != null, p: a.actParam ?? 0,
-        }, groupGrid(N * G));
+      // Row (n, c) partials over the view [1, N * C, S].
+      const rows = N * C;
+      const w = makeWalk(rows, S, S);
+      const part = rt.allocate(w.pieces * 3, 'float32');
+      run(
+        BN_BWD_PART,
+        [x, dy, mean, invstd, gamma, beta, part],
+        { ...w.params, statDiv: Cg, gammaMod: C, hasGamma: flag(gamma), hasBeta: flag(beta), act, actParam: a.actParam ?? 0 },
+        pieceGrid(w.pieces),
+      );
+      const units = N * G;
+      const unit = rt.allocate(units * 2, 'float32');
+      run(
+        GN_COMBINE,
+        [part, gamma, invstd, unit, dgamma, dbeta],
+        { NG: units, N, C, G, Cg, pchunks: w.chunks, hasGamma: flag(gamma), hasDg: flag(dgamma), hasDb: flag(dbeta) },
+        pieceGrid(units + C),
+      );
+      rt.release(part);
+      if (dx !== null) {
+        run(
+          GN_DX,
+          [x, dy, mean, invstd, gamma, beta, unit, dx],
+          { n: total, S, C, L, hasGamma: flag(gamma), hasBeta: flag(beta), act, actParam: a.actParam ?? 0, mf: L },
+          grid1d(total, WG),
+        );
       }
+      rt.release(unit);
     },
   };
 }
-

@@ -1,18 +1,43 @@
-// WebGPU pooling kernels (WGSL), implementing PoolKernels of kernels/pool.ts with the CPU's
-// semantics (native/kernels/pool.cc): one invocation per output value for the forwards; the
-// average and adaptive backwards gather, per input value, the outputs whose windows hold it (in
-// the CPU's output order, so the sums match); max-pool backward adds each dy to its saved argmax
-// position with a compare-and-swap loop on the float's bits, since WGSL has no float atomics
-// (overlapping windows can pick the same maximum).
-import type { PoolKernels, Pool2dWindow } from '../kernels/pool.js';
-import { grid1d, type GpuRuntime, type KernelSpec } from './runtime.js';
-import { GpuStorage, gpuStorage } from './storage.js';
+// WebGPU pool kernels (WGSL), implementing PoolKernels of kernels/pool.ts on the runtime's storage,
+// with the CPU kernels' semantics (native/kernels/pool.cc):
+//   max pool:  taps hs + i*DH, ws + j*DW of the window at hs = oh*SH - PH, ws = ow*SW - PW, inside
+//              the input; scanned row-major from best = -inf, a tap replaces the best when it is
+//              greater or NaN (first maximum wins, the last NaN wins); the index of an all -inf
+//              window is its first tap's (ih*W + iw within the plane).
+//   avg pool:  window [hs, min(hs+KH, H+PH)) x [ws, min(ws+KW, W+PW)) clipped to the input; the
+//              divisor is the padded window's size (countIncludePad) or the clipped window's.
+//   adaptive:  bin i of OL over L covers [floor(i*L/OL), ceil((i+1)*L/OL)).
+// Forwards run one invocation per output (adaptive pooling with large bins: one workgroup per
+// output with a shared-memory tree sum). Backwards are gathers, one invocation per input
+// element summing, in ascending output order as the CPU does, the gradients of the outputs that
+// reach it, so no two invocations write one element and the sums are deterministic.
+import type {
+  AdaptiveAvgPool2dBackwardArgs, AdaptiveAvgPool2dForwardArgs, AvgPool2dBackwardArgs, AvgPool2dForwardArgs,
+  MaxPool2dBackwardArgs, MaxPool2dForwardArgs, PoolKernels, Pool2dWindow,
+} from '../kernels/pool.js';
 import type { Storage } from '../storage.js';
+import { grid1d, type GpuRuntime, type KernelSpec, type ParamDecl } from './runtime.js';
+import { gpuStorage, type GpuStorage } from './storage.js';
 
 const WG = 256;
+/** Threads of the workgroup that sums one adaptive bin. */
+const BIN_WG = 128;
+/** Mean bin area from which adaptive pooling sums each bin with a workgroup. */
+const BIN_WG_AREA = 64;
 
-/** Geometry params shared by the windowed kernels. */
-const GEOMETRY = ['P', 'H', 'W', 'OH', 'OW', 'KH', 'KW', 'SH', 'SW', 'PH', 'PW', 'DH', 'DW'].map((name) => ({ name, type: 'i32' as const }));
+const i32p = (...names: string[]): ParamDecl[] => names.map((name) => ({ name, type: 'i32' as const }));
+const u32p = (...names: string[]): ParamDecl[] => names.map((name) => ({ name, type: 'u32' as const }));
+
+/** Output index o -> (plane, oh, ow) as i32, from the params total, OH, OW. */
+const OUTPUT_COORDS = `
+  let o = linear_id(gid, nwg);
+  if (o >= P.total) { return; }
+  let ow = i32(o % u32(P.OW));
+  let oh = i32((o / u32(P.OW)) % u32(P.OH));
+  let pl = o / u32(P.OW * P.OH);`;
+
+/** NaN test on the bits: a compiler may assume v == v for floats. */
+const IS_NAN = 'fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }';
 
 const MAX_FORWARD: KernelSpec = {
   name: 'maxPool2dForward',
@@ -21,40 +46,28 @@ const MAX_FORWARD: KernelSpec = {
     { name: 'y', type: 'f32', access: 'read_write' },
     { name: 'ind', type: 'i32', access: 'read_write' },
   ],
-  params: [...GEOMETRY, { name: 'total', type: 'u32' }],
+  params: [...u32p('total'), ...i32p('H', 'W', 'OH', 'OW', 'KH', 'KW', 'SH', 'SW', 'PH', 'PW', 'DH', 'DW'), { name: 'neg_inf', type: 'f32' }],
   workgroupSize: [WG],
-  moduleScope: `
-fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
-// -inf from a runtime value: WGSL's constant evaluation rejects infinities.
-fn neg_inf() -> f32 { var bits = 0xff800000u; return bitcast<f32>(bits); }`,
-  // Taps hs + i*DH inside [0, H) are i in [i0, i1); the first tap's position is kept when every
-  // tap is -inf; a NaN replaces the current maximum (the last NaN's index wins), as the CPU.
-  body: `
-  let o = linear_id(gid, nwg);
-  if (o >= P.total) { return; }
-  let plane = i32(o / u32(P.OH * P.OW));
-  let r = i32(o % u32(P.OH * P.OW));
-  let oh = r / P.OW;
-  let ow = r % P.OW;
+  moduleScope: IS_NAN,
+  body: `${OUTPUT_COORDS}
+  let xb = P.x_off + pl * u32(P.H * P.W);
+  // Taps inside the input: i in [i0, i1), j in [j0, j1) (hs < H holds for every window).
   let hs = oh * P.SH - P.PH;
   let ws = ow * P.SW - P.PW;
-  var i0 = 0;
-  if (hs < 0) { i0 = (-hs + P.DH - 1) / P.DH; }
+  let i0 = select(0, (-hs + P.DH - 1) / P.DH, hs < 0);
   let i1 = min(P.KH, (P.H - hs + P.DH - 1) / P.DH);
-  var j0 = 0;
-  if (ws < 0) { j0 = (-ws + P.DW - 1) / P.DW; }
+  let j0 = select(0, (-ws + P.DW - 1) / P.DW, ws < 0);
   let j1 = min(P.KW, (P.W - ws + P.DW - 1) / P.DW);
-  let base = u32(plane) * u32(P.H * P.W);
-  var best = neg_inf();
+  var best = P.neg_inf;
   var bi = (hs + i0 * P.DH) * P.W + ws + j0 * P.DW;
   for (var i = i0; i < i1; i++) {
     let h = hs + i * P.DH;
     for (var j = j0; j < j1; j++) {
-      let w = ws + j * P.DW;
-      let v = x[P.x_off + base + u32(h * P.W + w)];
+      let p = h * P.W + ws + j * P.DW;
+      let v = x[xb + u32(p)];
       if (v > best || is_nan(v)) {
         best = v;
-        bi = h * P.W + w;
+        bi = p;
       }
     }
   }
@@ -62,277 +75,431 @@ fn neg_inf() -> f32 { var bits = 0xff800000u; return bitcast<f32>(bits); }`,
   ind[P.ind_off + o] = bi;`,
 };
 
-const MAX_BACKWARD: KernelSpec = {
+// Max-pool backward without the window geometry (the args do not carry it): the outputs whose
+// index names input (ih, iw) lie in output rows whose indices reach row ih and output columns
+// whose indices reach column iw. ENVELOPE records, over all planes, the lowest and highest index
+// row of every output row and the same for columns, as u32 maxima (zeroed buffer = none):
+// env[oh] = ~lowest row, env[OH + oh] = highest row + 1, env[2OH + ow] = ~lowest column,
+// env[2OH + OW + ow] = highest column + 1. Integer maxima do not depend on the atomics' order.
+const MAX_BACKWARD_ENVELOPE: KernelSpec = {
+  name: 'maxPool2dBackwardEnvelope',
+  storages: [
+    { name: 'ind', type: 'i32', access: 'read' },
+    { name: 'env', type: 'atomic<u32>', access: 'read_write' },
+  ],
+  params: u32p('total', 'OH', 'OW', 'W', 'plane_in'),
+  workgroupSize: [WG],
+  // The plain load first skips the atomic once a slot holds its final value (most outputs).
+  moduleScope: `fn raise(k: u32, v: u32) {
+  if (v > atomicLoad(&env[P.env_off + k])) { atomicMax(&env[P.env_off + k], v); }
+}`,
+  body: `
+  let o = linear_id(gid, nwg);
+  if (o >= P.total) { return; }
+  let v = ind[P.ind_off + o];
+  if (v < 0 || u32(v) >= P.plane_in) { return; }
+  let r = u32(v) / P.W;
+  let c = u32(v) % P.W;
+  let ow = o % P.OW;
+  let oh = (o / P.OW) % P.OH;
+  raise(oh, ~r);
+  raise(P.OH + oh, r + 1u);
+  raise(2u * P.OH + ow, ~c);
+  raise(2u * P.OH + P.OW + ow, c + 1u);`,
+};
+
+// ranges[2t], ranges[2t + 1]: the output rows [first, last + 1) whose envelope holds input row t
+// (t < H), then the output columns of input column t - H; [0, 0) when none does.
+const MAX_BACKWARD_RANGES: KernelSpec = {
+  name: 'maxPool2dBackwardRanges',
+  storages: [
+    { name: 'env', type: 'u32', access: 'read' },
+    { name: 'ranges', type: 'i32', access: 'read_write' },
+  ],
+  params: u32p('H', 'W', 'OH', 'OW'),
+  workgroupSize: [WG],
+  body: `
+  let t = linear_id(gid, nwg);
+  if (t >= P.H + P.W) { return; }
+  let is_row = t < P.H;
+  let pos = select(t - P.H, t, is_row);
+  let n = select(P.OW, P.OH, is_row);
+  let e = P.env_off + select(2u * P.OH, 0u, is_row);
+  var k0 = 0;
+  var k1 = 0;
+  var found = false;
+  for (var k = 0u; k < n; k++) {
+    let lo = ~env[e + k];
+    let hi = env[e + n + k];
+    if (lo <= pos && pos < hi) {
+      if (!found) { k0 = i32(k); found = true; }
+      k1 = i32(k) + 1;
+    }
+  }
+  ranges[P.ranges_off + 2u * t] = k0;
+  ranges[P.ranges_off + 2u * t + 1u] = k1;`,
+};
+
+const MAX_BACKWARD_GATHER: KernelSpec = {
   name: 'maxPool2dBackward',
   storages: [
     { name: 'dy', type: 'f32', access: 'read' },
     { name: 'ind', type: 'i32', access: 'read' },
-    { name: 'dx', type: 'atomic<u32>', access: 'read_write' },
+    { name: 'ranges', type: 'i32', access: 'read' },
+    { name: 'dx', type: 'f32', access: 'read_write' },
   ],
-  params: [{ name: 'planeOut', type: 'u32' }, { name: 'planeIn', type: 'u32' }, { name: 'total', type: 'u32' }],
+  params: u32p('total', 'H', 'W', 'OH', 'OW'),
   workgroupSize: [WG],
   body: `
-  let o = linear_id(gid, nwg);
-  if (o >= P.total) { return; }
-  let plane = o / P.planeOut;
-  let k = ind[P.ind_off + o];
-  if (k < 0 || u32(k) >= P.planeIn) { return; }
-  let at = P.dx_off + plane * P.planeIn + u32(k);
-  let g = dy[P.dy_off + o];
-  var old = atomicLoad(&dx[at]);
-  loop {
-    let r = atomicCompareExchangeWeak(&dx[at], old, bitcast<u32>(bitcast<f32>(old) + g));
-    if (r.exchanged) { break; }
-    old = r.old_value;
-  }`,
+  let g = linear_id(gid, nwg);
+  if (g >= P.total) { return; }
+  let plane_in = P.H * P.W;
+  let pl = g / plane_in;
+  let p = g % plane_in;
+  let ih = p / P.W;
+  let iw = p % P.W;
+  let r = P.ranges_off + 2u * ih;
+  let c = P.ranges_off + 2u * (P.H + iw);
+  let oh1 = ranges[r + 1u];
+  let ow0 = ranges[c];
+  let ow1 = ranges[c + 1u];
+  let base = pl * P.OH * P.OW;
+  var s = 0.0;
+  for (var oh = ranges[r]; oh < oh1; oh++) {
+    for (var ow = ow0; ow < ow1; ow++) {
+      let o = base + u32(oh) * P.OW + u32(ow);
+      if (ind[P.ind_off + o] == i32(p)) { s += dy[P.dy_off + o]; }
+    }
+  }
+  dx[P.dx_off + g] = s;`,
 };
 
-/** Average pooling's clipped window and divisor, as avg_window in pool.cc. */
-const AVG_WINDOW = `
-struct Win { h0: i32, h1: i32, w0: i32, w1: i32, inv: f32 }
+/** avg_window(oh, ow) of the CPU: clipped bounds and 1/divisor; needs params H, W, KH, KW, SH, SW, PH, PW, include_pad. */
+const AVG_WINDOW = `struct Win { h0: i32, h1: i32, w0: i32, w1: i32, inv: f32 }
 fn avg_window(oh: i32, ow: i32) -> Win {
   let hs = oh * P.SH - P.PH;
   let ws = ow * P.SW - P.PW;
   let he = min(hs + P.KH, P.H + P.PH);
   let we = min(ws + P.KW, P.W + P.PW);
   var r = Win(max(hs, 0), min(he, P.H), max(ws, 0), min(we, P.W), 0.0);
-  var count = (r.h1 - r.h0) * (r.w1 - r.w0);
-  if (P.includePad != 0u) { count = (he - hs) * (we - ws); }
+  let count = select((r.h1 - r.h0) * (r.w1 - r.w0), (he - hs) * (we - ws), P.include_pad != 0u);
   if (count > 0) { r.inv = 1.0 / f32(count); }
   return r;
 }`;
 
+const AVG_PARAMS: ParamDecl[] = [...u32p('total', 'include_pad'), ...i32p('H', 'W', 'OH', 'OW', 'KH', 'KW', 'SH', 'SW', 'PH', 'PW')];
+
 const AVG_FORWARD: KernelSpec = {
   name: 'avgPool2dForward',
-  storages: [{ name: 'x', type: 'f32', access: 'read' }, { name: 'y', type: 'f32', access: 'read_write' }],
-  params: [...GEOMETRY, { name: 'includePad', type: 'u32' }, { name: 'total', type: 'u32' }],
+  storages: [
+    { name: 'x', type: 'f32', access: 'read' },
+    { name: 'y', type: 'f32', access: 'read_write' },
+  ],
+  params: AVG_PARAMS,
   workgroupSize: [WG],
   moduleScope: AVG_WINDOW,
-  body: `
-  let o = linear_id(gid, nwg);
-  if (o >= P.total) { return; }
-  let plane = o / u32(P.OH * P.OW);
-  let r = i32(o % u32(P.OH * P.OW));
-  let b = avg_window(r / P.OW, r % P.OW);
-  let base = P.x_off + plane * u32(P.H * P.W);
+  body: `${OUTPUT_COORDS}
+  let xb = P.x_off + pl * u32(P.H * P.W);
+  let b = avg_window(oh, ow);
   var s = 0.0;
   for (var h = b.h0; h < b.h1; h++) {
-    for (var w = b.w0; w < b.w1; w++) { s += x[base + u32(h * P.W + w)]; }
+    for (var w = b.w0; w < b.w1; w++) { s += x[xb + u32(h * P.W + w)]; }
   }
   y[P.y_off + o] = s * b.inv;`,
 };
 
-// dx(h, w) = sum over the windows holding (h, w) of dy * inv: oh with oh*SH - PH <= h <
-// oh*SH - PH + KH (the clipped window only trims what lies outside the input), in (oh, ow) order.
+// Input ih lies in the window of output row oh iff oh*SH - PH <= ih < oh*SH - PH + KH, i.e.
+// oh in [ceil((ih + PH - KH + 1) / SH), floor((ih + PH) / SH)] (the clip to H + PH never
+// removes an input row); the same for columns.
 const AVG_BACKWARD: KernelSpec = {
   name: 'avgPool2dBackward',
-  storages: [{ name: 'dy', type: 'f32', access: 'read' }, { name: 'dx', type: 'f32', access: 'read_write' }],
-  params: [...GEOMETRY, { name: 'includePad', type: 'u32' }, { name: 'total', type: 'u32' }],
+  storages: [
+    { name: 'dy', type: 'f32', access: 'read' },
+    { name: 'dx', type: 'f32', access: 'read_write' },
+  ],
+  params: AVG_PARAMS,
   workgroupSize: [WG],
-  moduleScope: AVG_WINDOW + `
-fn first_window(v: i32, K: i32, S: i32) -> i32 {
-  let t = v - K + 1;
-  if (t <= 0) { return 0; }
-  return (t + S - 1) / S;
+  moduleScope: `${AVG_WINDOW}
+fn first_window(i: i32, K: i32, S: i32, Pd: i32) -> i32 {
+  let num = i + Pd - K + 1;
+  return select(0, (num + S - 1) / S, num > 0);
 }`,
   body: `
-  let i = linear_id(gid, nwg);
-  if (i >= P.total) { return; }
-  let plane = i / u32(P.H * P.W);
-  let r = i32(i % u32(P.H * P.W));
-  let h = r / P.W;
-  let w = r % P.W;
-  let oh0 = first_window(h + P.PH, P.KH, P.SH);
-  let oh1 = min(P.OH - 1, (h + P.PH) / P.SH);
-  let ow0 = first_window(w + P.PW, P.KW, P.SW);
-  let ow1 = min(P.OW - 1, (w + P.PW) / P.SW);
-  let base = P.dy_off + plane * u32(P.OH * P.OW);
+  let g = linear_id(gid, nwg);
+  if (g >= P.total) { return; }
+  let plane_in = u32(P.H * P.W);
+  let pl = g / plane_in;
+  let p = i32(g % plane_in);
+  let ih = p / P.W;
+  let iw = p % P.W;
+  let oh0 = first_window(ih, P.KH, P.SH, P.PH);
+  let oh1 = min(P.OH, (ih + P.PH) / P.SH + 1);
+  let ow0 = first_window(iw, P.KW, P.SW, P.PW);
+  let ow1 = min(P.OW, (iw + P.PW) / P.SW + 1);
+  let base = P.dy_off + pl * u32(P.OH * P.OW);
   var s = 0.0;
-  for (var oh = oh0; oh <= oh1; oh++) {
-    for (var ow = ow0; ow <= ow1; ow++) {
+  for (var oh = oh0; oh < oh1; oh++) {
+    for (var ow = ow0; ow < ow1; ow++) {
       let b = avg_window(oh, ow);
-      if (h >= b.h0 && h < b.h1 && w >= b.w0 && w < b.w1) { s += dy[base + u32(oh * P.OW + ow)] * b.inv; }
+      s += dy[base + u32(oh * P.OW + ow)] * b.inv;
     }
   }
-  dx[P.dx_off + i] = s;`,
+  dx[P.dx_off + g] = s;`,
 };
 
-/** Adaptive bins [floor(i*L/OL), ceil((i+1)*L/OL)), as bin_start/bin_end in pool.cc. */
-const BINS = `
-fn bin_start(i: i32, L: i32, OL: i32) -> i32 { return (i * L) / OL; }
-fn bin_end(i: i32, L: i32, OL: i32) -> i32 { return ((i + 1) * L + OL - 1) / OL; }`;
+const ADAPTIVE_BIN = `fn bin_start(i: u32, L: u32, OL: u32) -> u32 { return (i * L) / OL; }
+fn bin_end(i: u32, L: u32, OL: u32) -> u32 { return ((i + 1u) * L + OL - 1u) / OL; }`;
+
+const ADAPTIVE_PARAMS: ParamDecl[] = u32p('total', 'H', 'W', 'OH', 'OW');
 
 const ADAPTIVE_FORWARD: KernelSpec = {
   name: 'adaptiveAvgPool2dForward',
-  storages: [{ name: 'x', type: 'f32', access: 'read' }, { name: 'y', type: 'f32', access: 'read_write' }],
-  params: [...['H', 'W', 'OH', 'OW'].map((name) => ({ name, type: 'i32' as const })), { name: 'total', type: 'u32' }],
+  storages: [
+    { name: 'x', type: 'f32', access: 'read' },
+    { name: 'y', type: 'f32', access: 'read_write' },
+  ],
+  params: ADAPTIVE_PARAMS,
   workgroupSize: [WG],
-  moduleScope: BINS,
+  moduleScope: ADAPTIVE_BIN,
   body: `
   let o = linear_id(gid, nwg);
   if (o >= P.total) { return; }
-  let plane = o / u32(P.OH * P.OW);
-  let r = i32(o % u32(P.OH * P.OW));
-  let oh = r / P.OW;
-  let ow = r % P.OW;
+  let ow = o % P.OW;
+  let oh = (o / P.OW) % P.OH;
+  let xb = P.x_off + (o / (P.OW * P.OH)) * P.H * P.W;
   let h0 = bin_start(oh, P.H, P.OH);
   let h1 = bin_end(oh, P.H, P.OH);
   let w0 = bin_start(ow, P.W, P.OW);
   let w1 = bin_end(ow, P.W, P.OW);
-  let base = P.x_off + plane * u32(P.H * P.W);
   var s = 0.0;
   for (var h = h0; h < h1; h++) {
-    for (var w = w0; w < w1; w++) { s += x[base + u32(h * P.W + w)]; }
+    for (var w = w0; w < w1; w++) { s += x[xb + h * P.W + w]; }
   }
   y[P.y_off + o] = s / f32((h1 - h0) * (w1 - w0));`,
 };
 
-// The bins holding h are i in [floor(h*OH/H), ceil((h+1)*OH/H)) (bins overlap when OH does not
-// divide H, and repeat an input when OH > H); contributions are added in (oh, ow) order.
-const ADAPTIVE_BACKWARD: KernelSpec = {
-  name: 'adaptiveAvgPool2dBackward',
-  storages: [{ name: 'dy', type: 'f32', access: 'read' }, { name: 'dx', type: 'f32', access: 'read_write' }],
-  params: [...['H', 'W', 'OH', 'OW'].map((name) => ({ name, type: 'i32' as const })), { name: 'total', type: 'u32' }],
-  workgroupSize: [WG],
-  moduleScope: BINS,
+// One workgroup per output (workgroup id wid.x + wid.y * nwg.x): strided partial sums over the
+// bin's elements in row-major order, then a shared-memory tree sum.
+const ADAPTIVE_FORWARD_WG: KernelSpec = {
+  name: 'adaptiveAvgPool2dForwardBins',
+  storages: ADAPTIVE_FORWARD.storages,
+  params: ADAPTIVE_PARAMS,
+  workgroupSize: [BIN_WG],
+  moduleScope: `${ADAPTIVE_BIN}
+var<workgroup> sums: array<f32, ${BIN_WG}>;`,
   body: `
-  let i = linear_id(gid, nwg);
-  if (i >= P.total) { return; }
-  let plane = i / u32(P.H * P.W);
-  let r = i32(i % u32(P.H * P.W));
-  let h = r / P.W;
-  let w = r % P.W;
-  let oh0 = (h * P.OH) / P.H;
-  let oh1 = min(P.OH, ((h + 1) * P.OH + P.H - 1) / P.H);
-  let ow0 = (w * P.OW) / P.W;
-  let ow1 = min(P.OW, ((w + 1) * P.OW + P.W - 1) / P.W);
-  let base = P.dy_off + plane * u32(P.OH * P.OW);
+  let o = wid.x + wid.y * nwg.x;
+  if (o >= P.total) { return; }
+  let ow = o % P.OW;
+  let oh = (o / P.OW) % P.OH;
+  let xb = P.x_off + (o / (P.OW * P.OH)) * P.H * P.W;
+  let h0 = bin_start(oh, P.H, P.OH);
+  let w0 = bin_start(ow, P.W, P.OW);
+  let bw = bin_end(ow, P.W, P.OW) - w0;
+  let area = (bin_end(oh, P.H, P.OH) - h0) * bw;
   var s = 0.0;
-  for (var oh = oh0; oh < oh1; oh++) {
-    let h0 = bin_start(oh, P.H, P.OH);
-    let h1 = bin_end(oh, P.H, P.OH);
-    if (h < h0 || h >= h1) { continue; }
-    for (var ow = ow0; ow < ow1; ow++) {
-      let w0 = bin_start(ow, P.W, P.OW);
-      let w1 = bin_end(ow, P.W, P.OW);
-      if (w < w0 || w >= w1) { continue; }
-      s += dy[base + u32(oh * P.OW + ow)] / f32((h1 - h0) * (w1 - w0));
-    }
+  for (var k = lidx; k < area; k += ${BIN_WG}u) { s += x[xb + (h0 + k / bw) * P.W + w0 + k % bw]; }
+  sums[lidx] = s;
+  workgroupBarrier();
+  for (var step = ${BIN_WG / 2}u; step > 0u; step >>= 1u) {
+    if (lidx < step) { sums[lidx] += sums[lidx + step]; }
+    workgroupBarrier();
   }
-  dx[P.dx_off + i] = s;`,
+  if (lidx == 0u) { y[P.y_off + o] = sums[0] / f32(area); }`,
 };
 
-/** PyTorch's pooling_output_shape (pool_out_len in pool.cc). */
-function outLen(L: number, K: number, S: number, P: number, D: number, ceilMode: boolean): number {
+// Input ih lies in bin oh iff floor(oh*H/OH) <= ih < ceil((oh+1)*H/OH), i.e.
+// oh in [floor(ih*OH/H), ceil((ih+1)*OH/H)); the same for columns.
+const ADAPTIVE_BACKWARD: KernelSpec = {
+  name: 'adaptiveAvgPool2dBackward',
+  storages: [
+    { name: 'dy', type: 'f32', access: 'read' },
+    { name: 'dx', type: 'f32', access: 'read_write' },
+  ],
+  params: ADAPTIVE_PARAMS,
+  workgroupSize: [WG],
+  moduleScope: ADAPTIVE_BIN,
+  body: `
+  let g = linear_id(gid, nwg);
+  if (g >= P.total) { return; }
+  let plane_in = P.H * P.W;
+  let pl = g / plane_in;
+  let p = g % plane_in;
+  let ih = p / P.W;
+  let iw = p % P.W;
+  let oh1 = ((ih + 1u) * P.OH + P.H - 1u) / P.H;
+  let ow0 = (iw * P.OW) / P.W;
+  let ow1 = ((iw + 1u) * P.OW + P.W - 1u) / P.W;
+  let base = P.dy_off + pl * P.OH * P.OW;
+  var s = 0.0;
+  for (var oh = (ih * P.OH) / P.H; oh < oh1; oh++) {
+    let bh = bin_end(oh, P.H, P.OH) - bin_start(oh, P.H, P.OH);
+    for (var ow = ow0; ow < ow1; ow++) {
+      let bw = bin_end(ow, P.W, P.OW) - bin_start(ow, P.W, P.OW);
+      s += dy[base + oh * P.OW + ow] / f32(bh * bw);
+    }
+  }
+  dx[P.dx_off + g] = s;`,
+};
+
+// ---- argument checks (the native bindings' rules, with the argument names) ----
+
+function isIntList(v: unknown, n: number): v is number[] {
+  return Array.isArray(v) && v.length === n && v.every((d) => Number.isInteger(d));
+}
+
+function fmt(v: unknown): string {
+  return Array.isArray(v) ? `[${v.join(', ')}]` : String(v);
+}
+
+function checkShape(fn: string, name: string, shape: unknown): number[] {
+  if (!isIntList(shape, 4) || shape.some((d) => d < 0)) {
+    throw new RangeError(`${fn}: ${name} must be a shape [N, C, H, W] of sizes >= 0, got ${fmt(shape)}`);
+  }
+  return shape;
+}
+
+function checkPair(fn: string, name: string, v: unknown, min: number, what: string): [number, number] {
+  if (!isIntList(v, 2) || v[0] < min || v[1] < min) throw new RangeError(`${fn}: ${name} must be ${what} [h, w] >= ${min}, got ${fmt(v)}`);
+  return [v[0], v[1]];
+}
+
+function checkFlag(fn: string, name: string, v: unknown, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean') throw new TypeError(`${fn}: ${name} must be a boolean, got ${String(v)}`);
+  return v;
+}
+
+/** A float32 (or int32) storage on this device holding at least `need` values. */
+function checked(fn: string, name: string, s: Storage, need: number, dtype: 'float32' | 'int32' = 'float32'): GpuStorage {
+  const g = gpuStorage(s, `${fn} (${name})`, dtype);
+  if (g.length < need) throw new RangeError(`${fn}: ${name} must hold at least ${need} values, got ${g.length}`);
+  return g;
+}
+
+/** Output length along one axis (PyTorch's pooling_output_shape), as pool_out_len of the CPU. */
+function poolOutLen(L: number, K: number, S: number, P: number, D: number, ceilMode: boolean): number {
   const num = L + 2 * P - (D * (K - 1) + 1);
-  let out = (ceilMode ? Math.ceil(num / S) : Math.floor(num / S)) + 1;
+  let out = (ceilMode ? Math.floor((num + S - 1) / S) : Math.floor(num / S)) + 1;
   if (ceilMode && (out - 1) * S >= L + P) out--;
   return out;
 }
 
-function pair(fn: string, arg: string, v: number[] | undefined, min: number): [number, number] {
-  if (!Array.isArray(v) || v.length !== 2 || !v.every((d) => Number.isInteger(d) && d >= min)) {
-    throw new RangeError(`${fn}: ${arg} must be a pair [h, w] of integers >= ${min}, got ${JSON.stringify(v)}`);
-  }
-  return [v[0], v[1]];
-}
-
-function shape4(fn: string, arg: string, v: number[]): [number, number, number, number] {
-  if (!Array.isArray(v) || v.length !== 4 || !v.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new RangeError(`${fn}: ${arg} must be a shape [N, C, H, W] of sizes >= 0, got ${JSON.stringify(v)}`);
-  }
-  return [v[0], v[1], v[2], v[3]];
-}
-
-function checkLength(fn: string, arg: string, s: Storage, n: number, dtype: 'float32' | 'int32' = 'float32'): void {
-  const g = gpuStorage(s, `${fn} (${arg})`, dtype);
-  if (g.length < n) throw new RangeError(`${fn}: ${arg} must hold ${n} values, got ${g.length}`);
-}
-
 interface Geometry {
-  params: Record<string, number>;
   planes: number;
   H: number;
   W: number;
   OH: number;
   OW: number;
+  params: Record<string, number>;
 }
 
-function geometry(fn: string, xShape: number[], w: Pool2dWindow, dilation: number[] | undefined): Geometry {
-  const [N, C, H, W] = shape4(fn, 'xShape', xShape);
-  const [KH, KW] = pair(fn, 'kernel', w.kernel, 1);
-  const [SH, SW] = pair(fn, 'stride', w.stride, 1);
-  const [PH, PW] = pair(fn, 'padding', w.padding, 0);
-  if (2 * PH > KH || 2 * PW > KW) throw new RangeError(`${fn}: padding must be at most half the kernel size, got ${JSON.stringify(w.padding)} for kernel ${JSON.stringify(w.kernel)}`);
-  const [DH, DW] = dilation === undefined ? [1, 1] : pair(fn, 'dilation', dilation, 1);
+function windowGeometry(fn: string, xShape: unknown, w: Pool2dWindow, dilation: unknown): Geometry {
+  const [N, C, H, W] = checkShape(fn, 'xShape', xShape);
+  const [KH, KW] = checkPair(fn, 'kernel', w.kernel, 1, 'a kernel size');
+  const [SH, SW] = checkPair(fn, 'stride', w.stride, 1, 'a stride');
+  const [PH, PW] = checkPair(fn, 'padding', w.padding, 0, 'a padding');
+  if (2 * PH > KH || 2 * PW > KW) throw new RangeError(`${fn}: padding must be at most half the kernel size, got padding ${fmt(w.padding)} for kernel ${fmt(w.kernel)}`);
+  const [DH, DW] = dilation === undefined ? [1, 1] : checkPair(fn, 'dilation', dilation, 1, 'a dilation');
+  const ceilMode = checkFlag(fn, 'ceilMode', w.ceilMode, false);
   if (H + 2 * PH < DH * (KH - 1) + 1 || W + 2 * PW < DW * (KW - 1) + 1) {
-    throw new RangeError(`${fn}: kernel ${JSON.stringify(w.kernel)} is larger than the padded input ${H + 2 * PH}x${W + 2 * PW}`);
+    throw new RangeError(`${fn}: kernel ${fmt(w.kernel)} is larger than the padded input (xShape ${fmt(xShape)}, padding ${fmt(w.padding)})`);
   }
-  const ceil = w.ceilMode ?? false;
-  const OH = outLen(H, KH, SH, PH, DH, ceil);
-  const OW = outLen(W, KW, SW, PW, DW, ceil);
-  return { params: { P: N * C, H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW }, planes: N * C, H, W, OH, OW };
+  const OH = poolOutLen(H, KH, SH, PH, DH, ceilMode);
+  const OW = poolOutLen(W, KW, SW, PW, DW, ceilMode);
+  return { planes: N * C, H, W, OH, OW, params: { H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW } };
+}
+
+function adaptiveGeometry(fn: string, xShape: unknown, outSize: unknown): Geometry {
+  const [N, C, H, W] = checkShape(fn, 'xShape', xShape);
+  const [OH, OW] = checkPair(fn, 'outSize', outSize, 1, 'an output size');
+  if (H < 1 || W < 1) throw new RangeError(`${fn}: xShape must have H, W >= 1, got ${fmt(xShape)}`);
+  return { planes: N * C, H, W, OH, OW, params: { H, W, OH, OW } };
+}
+
+function avgParams(g: Geometry, countIncludePad: boolean): Record<string, number> {
+  const { H, W, OH, OW, KH, KW, SH, SW, PH, PW } = g.params;
+  return { H, W, OH, OW, KH, KW, SH, SW, PH, PW, include_pad: Number(countIncludePad) };
 }
 
 export function webgpuPoolKernels(rt: GpuRuntime): PoolKernels {
   return {
-    maxPool2dForward(a) {
+    maxPool2dForward(a: MaxPool2dForwardArgs) {
       const fn = 'maxPool2dForward';
-      const g = geometry(fn, a.xShape, a, a.dilation);
+      const g = windowGeometry(fn, a.xShape, a, a.dilation);
+      if (g.H * g.W > 2 ** 31 - 1) throw new RangeError(`${fn}: xShape ${fmt(a.xShape)} has planes too large for int32 indices`);
       const total = g.planes * g.OH * g.OW;
-      checkLength(fn, 'x', a.x, g.planes * g.H * g.W);
-      checkLength(fn, 'y', a.y, total);
-      checkLength(fn, 'indices', a.indices, total, 'int32');
-      rt.run(MAX_FORWARD, [a.x, a.y, a.indices], { ...g.params, total }, grid1d(total, WG));
+      const x = checked(fn, 'x', a.x, g.planes * g.H * g.W);
+      const y = checked(fn, 'y', a.y, total);
+      const ind = checked(fn, 'indices', a.indices, total, 'int32');
+      rt.run(MAX_FORWARD, [x, y, ind], { ...g.params, total, neg_inf: -Infinity }, grid1d(total, WG));
     },
-    maxPool2dBackward(a) {
+
+    maxPool2dBackward(a: MaxPool2dBackwardArgs) {
       const fn = 'maxPool2dBackward';
-      const [N, C, OH, OW] = shape4(fn, 'outShape', a.outShape);
-      const [xn, xc, H, W] = shape4(fn, 'xShape', a.xShape);
-      if (xn !== N || xc !== C) throw new RangeError(`${fn}: outShape ${JSON.stringify(a.outShape)} must match xShape ${JSON.stringify(a.xShape)} in N and C`);
-      const total = N * C * OH * OW;
-      checkLength(fn, 'dy', a.dy, total);
-      checkLength(fn, 'indices', a.indices, total, 'int32');
-      checkLength(fn, 'dx', a.dx, N * C * H * W);
-      const dx = gpuStorage(a.dx, fn);
-      rt.clear(new GpuStorage('float32', dx.alloc, dx.offset, N * C * H * W));
-      rt.run(MAX_BACKWARD, [a.dy, a.indices, a.dx], { planeOut: OH * OW, planeIn: H * W, total }, grid1d(total, WG));
+      const os = checkShape(fn, 'outShape', a.outShape);
+      const xs = checkShape(fn, 'xShape', a.xShape);
+      if (os[0] !== xs[0] || os[1] !== xs[1]) {
+        throw new RangeError(`${fn}: outShape ${fmt(os)} must match xShape ${fmt(xs)} in N and C`);
+      }
+      const [N, C, H, W] = xs;
+      const [OH, OW] = [os[2], os[3]];
+      const planes = N * C, planeOut = OH * OW;
+      const dy = checked(fn, 'dy', a.dy, planes * planeOut);
+      const ind = checked(fn, 'indices', a.indices, planes * planeOut, 'int32');
+      const dx = checked(fn, 'dx', a.dx, planes * H * W);
+      const totalIn = planes * H * W;
+      if (totalIn === 0) return;
+      // Indices outside the plane (which the CPU kernel rejects after the fact) reach no input.
+      const env = rt.allocate(2 * (OH + OW), 'int32');
+      const ranges = rt.allocate(2 * (H + W), 'int32');
+      rt.clear(env);
+      const total = planes * planeOut;
+      rt.run(MAX_BACKWARD_ENVELOPE, [ind, env], { total, OH, OW, W, plane_in: H * W }, grid1d(total, WG));
+      rt.run(MAX_BACKWARD_RANGES, [env, ranges], { H, W, OH, OW }, grid1d(H + W, WG));
+      rt.run(MAX_BACKWARD_GATHER, [dy, ind, ranges, dx], { total: totalIn, H, W, OH, OW }, grid1d(totalIn, WG));
+      rt.release(env);
+      rt.release(ranges);
     },
-    avgPool2dForward(a) {
+
+    avgPool2dForward(a: AvgPool2dForwardArgs) {
       const fn = 'avgPool2dForward';
-      const g = geometry(fn, a.xShape, a, undefined);
+      const g = windowGeometry(fn, a.xShape, a, undefined);
+      const includePad = checkFlag(fn, 'countIncludePad', a.countIncludePad, true);
       const total = g.planes * g.OH * g.OW;
-      checkLength(fn, 'x', a.x, g.planes * g.H * g.W);
-      checkLength(fn, 'y', a.y, total);
-      rt.run(AVG_FORWARD, [a.x, a.y], { ...g.params, includePad: a.countIncludePad ?? true, total }, grid1d(total, WG));
+      const x = checked(fn, 'x', a.x, g.planes * g.H * g.W);
+      const y = checked(fn, 'y', a.y, total);
+      rt.run(AVG_FORWARD, [x, y], { ...avgParams(g, includePad), total }, grid1d(total, WG));
     },
-    avgPool2dBackward(a) {
+
+    avgPool2dBackward(a: AvgPool2dBackwardArgs) {
       const fn = 'avgPool2dBackward';
-      const g = geometry(fn, a.xShape, a, undefined);
+      const g = windowGeometry(fn, a.xShape, a, undefined);
+      const includePad = checkFlag(fn, 'countIncludePad', a.countIncludePad, true);
       const total = g.planes * g.H * g.W;
-      checkLength(fn, 'dy', a.dy, g.planes * g.OH * g.OW);
-      checkLength(fn, 'dx', a.dx, total);
-      rt.run(AVG_BACKWARD, [a.dy, a.dx], { ...g.params, includePad: a.countIncludePad ?? true, total }, grid1d(total, WG));
+      const dy = checked(fn, 'dy', a.dy, g.planes * g.OH * g.OW);
+      const dx = checked(fn, 'dx', a.dx, total);
+      rt.run(AVG_BACKWARD, [dy, dx], { ...avgParams(g, includePad), total }, grid1d(total, WG));
     },
-    adaptiveAvgPool2dForward(a) {
+
+    adaptiveAvgPool2dForward(a: AdaptiveAvgPool2dForwardArgs) {
       const fn = 'adaptiveAvgPool2dForward';
-      const [N, C, H, W] = shape4(fn, 'xShape', a.xShape);
-      const [OH, OW] = pair(fn, 'outSize', a.outSize, 1);
-      if (H < 1 || W < 1) throw new RangeError(`${fn}: xShape must have H, W >= 1, got ${JSON.stringify(a.xShape)}`);
-      const total = N * C * OH * OW;
-      checkLength(fn, 'x', a.x, N * C * H * W);
-      checkLength(fn, 'y', a.y, total);
-      rt.run(ADAPTIVE_FORWARD, [a.x, a.y], { H, W, OH, OW, total }, grid1d(total, WG));
+      const g = adaptiveGeometry(fn, a.xShape, a.outSize);
+      const total = g.planes * g.OH * g.OW;
+      const x = checked(fn, 'x', a.x, g.planes * g.H * g.W);
+      const y = checked(fn, 'y', a.y, total);
+      const params = { ...g.params, total };
+      if ((g.H * g.W) / (g.OH * g.OW) >= BIN_WG_AREA) rt.run(ADAPTIVE_FORWARD_WG, [x, y], params, grid1d(total, 1));
+      else rt.run(ADAPTIVE_FORWARD, [x, y], params, grid1d(total, WG));
     },
-    adaptiveAvgPool2dBackward(a) {
+
+    adaptiveAvgPool2dBackward(a: AdaptiveAvgPool2dBackwardArgs) {
       const fn = 'adaptiveAvgPool2dBackward';
-      const [N, C, H, W] = shape4(fn, 'xShape', a.xShape);
-      const [OH, OW] = pair(fn, 'outSize', a.outSize, 1);
-      if (H < 1 || W < 1) throw new RangeError(`${fn}: xShape must have H, W >= 1, got ${JSON.stringify(a.xShape)}`);
-      const total = N * C * H * W;
-      checkLength(fn, 'dy', a.dy, N * C * OH * OW);
-      checkLength(fn, 'dx', a.dx, total);
-      rt.run(ADAPTIVE_BACKWARD, [a.dy, a.dx], { H, W, OH, OW, total }, grid1d(total, WG));
+      const g = adaptiveGeometry(fn, a.xShape, a.outSize);
+      const total = g.planes * g.H * g.W;
+      const dy = checked(fn, 'dy', a.dy, g.planes * g.OH * g.OW);
+      const dx = checked(fn, 'dx', a.dx, total);
+      rt.run(ADAPTIVE_BACKWARD, [dy, dx], { ...g.params, total }, grid1d(total, WG));
     },
   };
 }
