@@ -182,7 +182,11 @@ export class GpuRuntime {
   /** A pooled allocation of n elements (float32 or int32). */
   allocate(n: number, dtype: 'float32' | 'int32'): GpuStorage {
     if (!Number.isInteger(n) || n < 0) throw new RangeError(`webgpu allocate: n must be an integer >= 0, got ${n}`);
-    const size = sizeClass(n * 4);
+    const limit = Math.min(this.device.limits.maxBufferSize, this.device.limits.maxStorageBufferBindingSize);
+    if (n * 4 > limit) {
+      throw new RangeError(`webgpu allocate: ${n} values (${n * 4} bytes) exceed this device's largest storage binding (${limit} bytes)`);
+    }
+    const size = Math.min(sizeClass(n * 4), Math.max(16, Math.ceil((n * 4) / 16) * 16, limit - (limit % 16)));
     const list = this.free.get(size);
     let buffer = list?.pop();
     if (buffer !== undefined) this.freeBytes -= size;
@@ -364,6 +368,22 @@ export class GpuRuntime {
   run(spec: KernelSpec, storages: readonly (Storage | null | undefined)[], params: ParamValues, grid: Grid): void {
     if (storages.length !== spec.storages.length) {
       throw new Error(`kernel ${spec.name}: expected ${spec.storages.length} storages, got ${storages.length}`);
+    }
+    for (let i = 0; i < storages.length; i++) {
+      const s = storages[i];
+      const b = spec.storages[i];
+      if (s == null) {
+        if (!b.optional) throw new TypeError(`kernel ${spec.name}: storage '${b.name}' is required`);
+      } else gpuStorage(s, `kernel ${spec.name} (${b.name})`, s.dtype);
+    }
+    for (const p of spec.params) {
+      const v = params[p.name];
+      if (v === undefined || (typeof v === 'number' && p.type !== 'f32' && !Number.isFinite(v))) {
+        throw new TypeError(`kernel ${spec.name}: param '${p.name}' (${p.type}) must be given a ${p.type === 'f32' ? 'number' : 'finite integer'}, got ${String(v)}`);
+      }
+    }
+    if (grid.some((g) => !Number.isInteger(g) || g < 0 || g > this.device.limits.maxComputeWorkgroupsPerDimension)) {
+      throw new RangeError(`kernel ${spec.name}: grid [${grid.join(', ')}] must hold integers in [0, ${this.device.limits.maxComputeWorkgroupsPerDimension}]`);
     }
     if (grid[0] === 0 || grid[1] === 0 || grid[2] === 0) return;
     const k = this.compile(spec);

@@ -49,6 +49,19 @@ describe('the WebGPU runtime', { skip: webgpuSkipReason }, () => {
     assert.throws(() => be.accumulate(v, v), /memory was released/);
   });
 
+  it('refuses a missing parameter, an oversized grid and an allocation past the binding limit, naming each', () => {
+    const spec = {
+      name: 'probe', storages: [{ name: 'y', type: 'f32' as const, access: 'read_write' as const }], params: [{ name: 'n', type: 'u32' as const }], workgroupSize: [64] as [number],
+      body: 'let i = linear_id(gid, nwg); if (i < P.n) { y[P.y_off + i] = 1.0; }',
+    };
+    const y = be.zeros(4);
+    assert.throws(() => be.runtime.run(spec, [y], {}, [1, 1, 1]), /kernel probe: param 'n' \(u32\) must be given a finite integer, got undefined/);
+    assert.throws(() => be.runtime.run(spec, [y], { n: 4 }, [70000, 1, 1]), /kernel probe: grid \[70000, 1, 1\] must hold integers in \[0, 65535\]/);
+    assert.throws(() => be.runtime.run(spec, [null], { n: 4 }, [0, 1, 1]), /kernel probe: storage 'y' is required/);
+    const limit = Math.min(be.runtime.device.limits.maxBufferSize, be.runtime.device.limits.maxStorageBufferBindingSize);
+    assert.throws(() => be.empty(limit / 4 + 1), /webgpu allocate: \d+ values \(\d+ bytes\) exceed this device's largest storage binding/);
+  });
+
   it('implements every kernel of the Backend type', () => {
     assert.deepEqual(be.missingKernels, [], `missing on webgpu: ${be.missingKernels.join(', ')}`);
     assert.equal(backendKernelNames.every((k) => typeof be[k] === 'function'), true);
