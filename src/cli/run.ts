@@ -1,5 +1,5 @@
 // `normlab run <experiment>`: the seeds' studies as named, runnable, reported experiments.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { EXPERIMENTS } from '../experiments/registry.js';
@@ -14,6 +14,7 @@ export function runCommand(program: Command, setCode: (c: number) => void): void
     .argument('[experiment]', 'experiment name (see --list)')
     .option('--list', 'list the experiments with the seed and file each reproduces and a one-line description', false)
     .option('--full', "the seed's own configuration (default: quick mode on bundled data)", false)
+    .addOption(new Option('--quick', 'quick mode on bundled data (the default; refused together with --full)').conflicts('full'))
     .option('--set <key=value>', 'override a configuration value (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--seeds <n>', 'number of seeds (repeats) per setting', intArg('--seeds', 1))
     .option('--workers <n>', 'parallel worker processes, each with a share of the cores', intArg('--workers', 1), 1)

@@ -56,6 +56,7 @@ export function sweepCommand(program: Command, setCode: (c: number) => void): vo
     .description("an experiment's runs as jobs on a Redis queue for `normlab worker`s (or the local pool without --redis)")
     .argument('<experiment>', 'experiment name (see normlab run --list)')
     .option('--full', "the seed's own configuration (default: quick mode on bundled data)", false)
+    .addOption(new Option('--quick', 'quick mode on bundled data (the default; refused together with --full)').conflicts('full'))
     .option('--set <key=value>', 'override a configuration value (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--seeds <n>', 'number of seeds (repeats) per setting', intArg('--seeds', 1))
     .addOption(redisOption(false))
