@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { runCli } from '../helpers/cli.js';
 import { ensureSecondDevice } from '../helpers/device.js';
+import { webgpuSkipReason } from '../helpers/webgpu.js';
 import { main } from '../../src/cli/main.js';
 
 /** Runs main() in this process (where the emulated WebGPU is registered), capturing stdout and stderr. */
@@ -109,3 +110,25 @@ function readdirEvents(dir: string): number {
 function readdirSyncFirst(dir: string): string {
   return readdirSync(dir).find((f) => f.startsWith('events.out.tfevents.'))!;
 }
+
+describe('normlab run on the real WebGPU', { skip: webgpuSkipReason }, () => {
+  it('runs fbn-mnist end to end with --device webgpu --quick, writing a report whose runs match the CPU run within float tolerance', async () => {
+    const args = ['run', 'fbn-mnist', '--quick', '--seeds', '1', '--set', 'epochs=1', '--set', 'trainLimit=256', '--set', 'testLimit=128'];
+    const [gpuDir, cpuDir] = [tmp(), tmp()];
+    const g = await runCli([...args, '--device', 'webgpu', '--out', gpuDir]);
+    assert.equal(g.status, 0, g.stderr);
+    assert.match(g.stdout, /device webgpu/);
+    const c = await runCli([...args, '--device', 'cpu', '--out', cpuDir]);
+    assert.equal(c.status, 0, c.stderr);
+    assert.ok(existsSync(join(gpuDir, 'fbn-mnist', 'report.html')));
+    const runs = (dir: string): { group: string; final: { train_loss: number; test_loss: number } }[] =>
+      JSON.parse(readFileSync(join(dir, 'fbn-mnist', 'results.json'), 'utf8')).runs;
+    const [rg, rc] = [runs(gpuDir), runs(cpuDir)];
+    assert.deepEqual(rg.map((r) => r.group), rc.map((r) => r.group));
+    rg.forEach((r, i) => {
+      for (const k of ['train_loss', 'test_loss'] as const) {
+        assert.ok(Math.abs(r.final[k] - rc[i].final[k]) <= 1e-3 * Math.max(1, Math.abs(rc[i].final[k])), `${r.group} ${k}: webgpu ${r.final[k]}, cpu ${rc[i].final[k]}`);
+      }
+    });
+  });
+});
