@@ -117,7 +117,7 @@ describe('normlab run on the real WebGPU', { skip: webgpuSkipReason }, () => {
     const [gpuDir, cpuDir] = [tmp(), tmp()];
     const g = await runCli([...args, '--device', 'webgpu', '--out', gpuDir]);
     assert.equal(g.status, 0, g.stderr);
-    assert.match(g.stdout, /device webgpu/);
+    assert.match(g.stderr, /device webgpu/);
     const c = await runCli([...args, '--device', 'cpu', '--out', cpuDir]);
     assert.equal(c.status, 0, c.stderr);
     assert.ok(existsSync(join(gpuDir, 'fbn-mnist', 'report.html')));
