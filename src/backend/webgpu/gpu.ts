@@ -38,7 +38,7 @@ async function loadDawn(): Promise<DawnModule> {
     return (await import(name)) as DawnModule;
   } catch (e) {
     throw new Error(
-      "WebGPU: the optional package 'webgpu' is not installed (it is an optionalDependency of normlab, about 130 MB); " +
+      "WebGPU: the optional package 'webgpu' is not installed (an optional peer dependency of normlab, about 130 MB, left out of CPU-only installs); " +
         `install it with 'npm install webgpu' (${(e as Error).message.split('\n')[0]})`,
     );
   }
