@@ -23,6 +23,7 @@ import type { NormKernels } from '../kernels/norm.js';
 import type { Storage } from '../storage.js';
 import { grid1d, type GpuRuntime, type Grid, type KernelSpec, type ParamDecl } from './runtime.js';
 import { gpuStorage } from './storage.js';
+import { checkSize, gridOf, optionalAtLeast, storageAtLeast } from './checks.js';
 
 type ChannelNormKernels = Pick<NormKernels, 'channelNormForward' | 'channelNormBackward' | 'frnForward' | 'frnBackward' |
   'evoNormS0Forward' | 'evoNormS0Backward' | 'evoNormB0Forward' | 'evoNormB0Backward' | 'localResponseNormForward' | 'localResponseNormBackward'>;
@@ -636,25 +637,6 @@ const LRN_BACKWARD_DX: KernelSpec = {
 
 // ---- host side ----
 
-function checkSize(fn: string, name: string, v: number): void {
-  if (!Number.isInteger(v) || v < 0) throw new RangeError(`${fn}: ${name} must be an integer >= 0, got ${v}`);
-}
-
-/** Validates a float32 WebGPU handle holding at least n values. */
-function need(fn: string, arg: string, s: Storage, n: number): void {
-  const g = gpuStorage(s, `${fn} (${arg})`);
-  if (g.length < n) throw new RangeError(`${fn}: ${arg} must hold ${n} values, got ${g.length}`);
-}
-
-function needOpt(fn: string, arg: string, s: Storage | null | undefined, n: number): void {
-  if (s != null) need(fn, arg, s, n);
-}
-
-/** Workgroups for `count` independent workgroup-sized items (x up to 65535, then y). */
-function groups(count: number): Grid {
-  return count <= 65535 ? [Math.max(1, count), 1, 1] : [65535, Math.ceil(count / 65535), 1];
-}
-
 /** Lanes per row of `len` values: the next power of two, 1 to WG. */
 function lanesFor(len: number): number {
   let l = 1;
@@ -665,7 +647,7 @@ function lanesFor(len: number): number {
 /** Grid and lanes of a row kernel over `rows` rows of `len` values. */
 function rowLaunch(rows: number, len: number): { lanes: number; grid: Grid } {
   const lanes = lanesFor(len);
-  return { lanes, grid: groups(Math.ceil(rows / (WG / lanes))) };
+  return { lanes, grid: gridOf(Math.ceil(rows / (WG / lanes))) };
 }
 
 export function webgpuChannelNormKernels(rt: GpuRuntime): ChannelNormKernels {
@@ -676,14 +658,14 @@ export function webgpuChannelNormKernels(rt: GpuRuntime): ChannelNormKernels {
     if (C === 0 || (mask === 0 && tot === null)) return;
     const buffers = [...o, tot].filter((s): s is Storage => s !== null).map((s) => gpuStorage(s, 'channel totals').alloc.buffer);
     if (new Set(buffers).size === buffers.length) {
-      rt.run(FINISH, [part, o[0], o[1], o[2], o[3], tot], { K, C, J, mask, hasTot: tot !== null }, groups(C));
+      rt.run(FINISH, [part, o[0], o[1], o[2], o[3], tot], { K, C, J, mask, hasTot: tot !== null }, gridOf(C));
       return;
     }
     // Outputs that are views of one buffer (one written binding each): one pass per output.
     o.forEach((s, j) => {
-      if (s !== null) rt.run(FINISH, [part, j === 0 ? s : null, j === 1 ? s : null, j === 2 ? s : null, j === 3 ? s : null, null], { K, C, J, mask: 1 << j, hasTot: false }, groups(C));
+      if (s !== null) rt.run(FINISH, [part, j === 0 ? s : null, j === 1 ? s : null, j === 2 ? s : null, j === 3 ? s : null, null], { K, C, J, mask: 1 << j, hasTot: false }, gridOf(C));
     });
-    if (tot !== null) rt.run(FINISH, [part, null, null, null, null, tot], { K, C, J, mask: 0, hasTot: true }, groups(C));
+    if (tot !== null) rt.run(FINISH, [part, null, null, null, null, tot], { K, C, J, mask: 0, hasTot: true }, gridOf(C));
   };
 
   const lrnCheck = (fn: string, N: number, C: number, S: number, size: number): void => {
@@ -703,17 +685,17 @@ export function webgpuChannelNormKernels(rt: GpuRuntime): ChannelNormKernels {
       checkSize(fn, 'N', N);
       checkSize(fn, 'C', C);
       checkSize(fn, 'S', S);
-      need(fn, 'x', a.x, N * C * S);
-      needOpt(fn, 'gamma', a.gamma, C);
-      needOpt(fn, 'beta', a.beta, C);
-      need(fn, 'y', a.y, N * C * S);
-      needOpt(fn, 'mean', a.mean, N * S);
-      need(fn, 'invstd', a.invstd, N * S);
+      storageAtLeast(fn, 'x', a.x, N * C * S);
+      optionalAtLeast(fn, 'gamma', a.gamma, C);
+      optionalAtLeast(fn, 'beta', a.beta, C);
+      storageAtLeast(fn, 'y', a.y, N * C * S);
+      optionalAtLeast(fn, 'mean', a.mean, N * S);
+      storageAtLeast(fn, 'invstd', a.invstd, N * S);
       const NS = N * S;
       if (NS === 0) return;
       rt.run(CN_FORWARD, [a.x, a.gamma, a.beta, a.y, a.mean, a.invstd], {
         NS, S, C, eps: a.eps, invC: 1 / C, center: a.center, hasGamma: a.gamma !== null, hasBeta: a.beta !== null, hasMean: a.mean !== null,
-      }, groups(Math.ceil(NS / POS)));
+      }, gridOf(Math.ceil(NS / POS)));
     },
     channelNormBackward(a) {
       const fn = 'channelNormBackward';
@@ -722,20 +704,20 @@ export function webgpuChannelNormKernels(rt: GpuRuntime): ChannelNormKernels {
       checkSize(fn, 'C', C);
       checkSize(fn, 'S', S);
       const total = N * C * S;
-      need(fn, 'x', a.x, total);
-      need(fn, 'dy', a.dy, total);
-      needOpt(fn, 'mean', a.mean, N * S);
+      storageAtLeast(fn, 'x', a.x, total);
+      storageAtLeast(fn, 'dy', a.dy, total);
+      optionalAtLeast(fn, 'mean', a.mean, N * S);
       if (a.center && a.mean === null) throw new TypeError(`${fn}: mean must be given when center is true`);
-      need(fn, 'invstd', a.invstd, N * S);
-      needOpt(fn, 'gamma', a.gamma, C);
-      needOpt(fn, 'dx', a.dx, total);
-      needOpt(fn, 'dgamma', a.dgamma, C);
-      needOpt(fn, 'dbeta', a.dbeta, C);
+      storageAtLeast(fn, 'invstd', a.invstd, N * S);
+      optionalAtLeast(fn, 'gamma', a.gamma, C);
+      optionalAtLeast(fn, 'dx', a.dx, total);
+      optionalAtLeast(fn, 'dgamma', a.dgamma, C);
+      optionalAtLeast(fn, 'dbeta', a.dbeta, C);
       const mean = a.center ? a.mean : null;
       if (a.dx !== null && N * S > 0) {
         rt.run(CN_DX, [a.x, a.dy, mean, a.invstd, a.gamma, a.dx], {
           NS: N * S, S, C, invC: 1 / C, center: a.center, hasGamma: a.gamma !== null,
-        }, groups(Math.ceil((N * S) / POS)));
+        }, gridOf(Math.ceil((N * S) / POS)));
       }
       if (a.dgamma === null && a.dbeta === null) return;
       const rows = N * C;
@@ -753,12 +735,12 @@ export function webgpuChannelNormKernels(rt: GpuRuntime): ChannelNormKernels {
       checkSize(fn, 'N', N);
       checkSize(fn, 'C', C);
       checkSize(fn, 'S', S);
-      need(fn, 'x', a.x, N * C * S);
-      need(fn, 'gamma', a.gamma, C);
-      need(fn, 'beta', a.beta, C);
-      needOpt(fn, 'tau', a.tau, C);
-      need(fn, 'y', a.y, N * C * S);
-      need(fn, 'rstd', a.rstd, N * C);
+      storageAtLeast(fn, 'x', a.x, N * C * S);
+      storageAtLeast(fn, 'gamma', a.gamma, C);
+      storageAtLeast(fn, 'beta', a.beta, C);
+      optionalAtLeast(fn, 'tau', a.tau, C);
+      storageAtLeast(fn, 'y', a.y, N * C * S);
+      storageAtLeast(fn, 'rstd', a.rstd, N * C);
       const rows = N * C;
       if (rows === 0) return;
       const { lanes, grid } = rowLaunch(rows, S);
@@ -771,16 +753,16 @@ export function webgpuChannelNormKernels(rt: GpuRuntime): ChannelNormKernels {
       checkSize(fn, 'C', C);
       checkSize(fn, 'S', S);
       const total = N * C * S;
-      need(fn, 'x', a.x, total);
-      need(fn, 'dy', a.dy, total);
-      need(fn, 'rstd', a.rstd, N * C);
-      need(fn, 'gamma', a.gamma, C);
-      need(fn, 'beta', a.beta, C);
-      needOpt(fn, 'tau', a.tau, C);
-      needOpt(fn, 'dx', a.dx, total);
-      needOpt(fn, 'dgamma', a.dgamma, C);
-      needOpt(fn, 'dbeta', a.dbeta, C);
-      needOpt(fn, 'dtau', a.dtau, C);
+      storageAtLeast(fn, 'x', a.x, total);
+      storageAtLeast(fn, 'dy', a.dy, total);
+      storageAtLeast(fn, 'rstd', a.rstd, N * C);
+      storageAtLeast(fn, 'gamma', a.gamma, C);
+      storageAtLeast(fn, 'beta', a.beta, C);
+      optionalAtLeast(fn, 'tau', a.tau, C);
+      optionalAtLeast(fn, 'dx', a.dx, total);
+      optionalAtLeast(fn, 'dgamma', a.dgamma, C);
+      optionalAtLeast(fn, 'dbeta', a.dbeta, C);
+      optionalAtLeast(fn, 'dtau', a.dtau, C);
       const rows = N * C;
       const part = rt.allocate(rows * 3, 'float32');
       if (rows > 0) {
@@ -797,13 +779,13 @@ export function webgpuChannelNormKernels(rt: GpuRuntime): ChannelNormKernels {
       const { N, G, Cg, S } = a;
       for (const [k, v] of [['N', N], ['G', G], ['Cg', Cg], ['S', S]] as const) checkSize(fn, k, v);
       const C = G * Cg;
-      need(fn, 'x', a.x, N * C * S);
-      need(fn, 'v', a.v, C);
-      need(fn, 'w', a.w, C);
-      need(fn, 'b', a.b, C);
-      need(fn, 'y', a.y, N * C * S);
-      need(fn, 'mean', a.mean, N * G);
-      need(fn, 'rstd', a.rstd, N * G);
+      storageAtLeast(fn, 'x', a.x, N * C * S);
+      storageAtLeast(fn, 'v', a.v, C);
+      storageAtLeast(fn, 'w', a.w, C);
+      storageAtLeast(fn, 'b', a.b, C);
+      storageAtLeast(fn, 'y', a.y, N * C * S);
+      storageAtLeast(fn, 'mean', a.mean, N * G);
+      storageAtLeast(fn, 'rstd', a.rstd, N * G);
       const rows = N * G;
       if (rows === 0) return;
       const M = Cg * S;
@@ -816,16 +798,16 @@ export function webgpuChannelNormKernels(rt: GpuRuntime): ChannelNormKernels {
       for (const [k, v] of [['N', N], ['G', G], ['Cg', Cg], ['S', S]] as const) checkSize(fn, k, v);
       const C = G * Cg;
       const total = N * C * S;
-      need(fn, 'x', a.x, total);
-      need(fn, 'dy', a.dy, total);
-      need(fn, 'v', a.v, C);
-      need(fn, 'w', a.w, C);
-      need(fn, 'mean', a.mean, N * G);
-      need(fn, 'rstd', a.rstd, N * G);
-      needOpt(fn, 'dx', a.dx, total);
-      needOpt(fn, 'dv', a.dv, C);
-      needOpt(fn, 'dw', a.dw, C);
-      needOpt(fn, 'db', a.db, C);
+      storageAtLeast(fn, 'x', a.x, total);
+      storageAtLeast(fn, 'dy', a.dy, total);
+      storageAtLeast(fn, 'v', a.v, C);
+      storageAtLeast(fn, 'w', a.w, C);
+      storageAtLeast(fn, 'mean', a.mean, N * G);
+      storageAtLeast(fn, 'rstd', a.rstd, N * G);
+      optionalAtLeast(fn, 'dx', a.dx, total);
+      optionalAtLeast(fn, 'dv', a.dv, C);
+      optionalAtLeast(fn, 'dw', a.dw, C);
+      optionalAtLeast(fn, 'db', a.db, C);
       const rows = N * C;
       const part = rt.allocate(rows * 4, 'float32');
       if (rows > 0) {
@@ -848,14 +830,14 @@ export function webgpuChannelNormKernels(rt: GpuRuntime): ChannelNormKernels {
       checkSize(fn, 'N', N);
       checkSize(fn, 'C', C);
       checkSize(fn, 'S', S);
-      need(fn, 'x', a.x, N * C * S);
-      need(fn, 'variance', a.variance, C);
-      need(fn, 'v', a.v, C);
-      need(fn, 'w', a.w, C);
-      need(fn, 'b', a.b, C);
-      need(fn, 'y', a.y, N * C * S);
-      need(fn, 'mean', a.mean, N * C);
-      need(fn, 'sd', a.sd, N * C);
+      storageAtLeast(fn, 'x', a.x, N * C * S);
+      storageAtLeast(fn, 'variance', a.variance, C);
+      storageAtLeast(fn, 'v', a.v, C);
+      storageAtLeast(fn, 'w', a.w, C);
+      storageAtLeast(fn, 'b', a.b, C);
+      storageAtLeast(fn, 'y', a.y, N * C * S);
+      storageAtLeast(fn, 'mean', a.mean, N * C);
+      storageAtLeast(fn, 'sd', a.sd, N * C);
       const rows = N * C;
       if (rows === 0) return;
       const { lanes, grid } = rowLaunch(rows, S);
@@ -868,18 +850,18 @@ export function webgpuChannelNormKernels(rt: GpuRuntime): ChannelNormKernels {
       checkSize(fn, 'C', C);
       checkSize(fn, 'S', S);
       const total = N * C * S;
-      need(fn, 'x', a.x, total);
-      need(fn, 'dy', a.dy, total);
-      need(fn, 'variance', a.variance, C);
-      need(fn, 'v', a.v, C);
-      need(fn, 'w', a.w, C);
-      need(fn, 'mean', a.mean, N * C);
-      need(fn, 'sd', a.sd, N * C);
-      needOpt(fn, 'batchMean', a.batchMean, C);
-      needOpt(fn, 'dx', a.dx, total);
-      needOpt(fn, 'dv', a.dv, C);
-      needOpt(fn, 'dw', a.dw, C);
-      needOpt(fn, 'db', a.db, C);
+      storageAtLeast(fn, 'x', a.x, total);
+      storageAtLeast(fn, 'dy', a.dy, total);
+      storageAtLeast(fn, 'variance', a.variance, C);
+      storageAtLeast(fn, 'v', a.v, C);
+      storageAtLeast(fn, 'w', a.w, C);
+      storageAtLeast(fn, 'mean', a.mean, N * C);
+      storageAtLeast(fn, 'sd', a.sd, N * C);
+      optionalAtLeast(fn, 'batchMean', a.batchMean, C);
+      optionalAtLeast(fn, 'dx', a.dx, total);
+      optionalAtLeast(fn, 'dv', a.dv, C);
+      optionalAtLeast(fn, 'dw', a.dw, C);
+      optionalAtLeast(fn, 'db', a.db, C);
       const rows = N * C;
       // Eval (no batch mean): dx needs only its row's sums and is written by the row kernel.
       // Training: dx also needs the channel totals (the batch variance's share), so it runs after them.
@@ -909,8 +891,8 @@ export function webgpuChannelNormKernels(rt: GpuRuntime): ChannelNormKernels {
       const { N, C, S } = a;
       lrnCheck(fn, N, C, S, a.size);
       const n = N * C * S;
-      need(fn, 'x', a.x, n);
-      need(fn, 'y', a.y, n);
+      storageAtLeast(fn, 'x', a.x, n);
+      storageAtLeast(fn, 'y', a.y, n);
       if (n === 0) return;
       rt.run(LRN_FORWARD, [a.x, a.y], lrnParams(n, S, C, a.size, a.alpha, a.beta, a.k), grid1d(n, WG));
     },
@@ -919,9 +901,9 @@ export function webgpuChannelNormKernels(rt: GpuRuntime): ChannelNormKernels {
       const { N, C, S } = a;
       lrnCheck(fn, N, C, S, a.size);
       const n = N * C * S;
-      need(fn, 'x', a.x, n);
-      need(fn, 'dy', a.dy, n);
-      need(fn, 'dx', a.dx, n);
+      storageAtLeast(fn, 'x', a.x, n);
+      storageAtLeast(fn, 'dy', a.dy, n);
+      storageAtLeast(fn, 'dx', a.dx, n);
       if (n === 0) return;
       const p = lrnParams(n, S, C, a.size, a.alpha, a.beta, a.k);
       const t = rt.allocate(n, 'float32');

@@ -10,6 +10,7 @@ import type { LossKernels, LossReduction } from '../kernels/loss.js';
 import { grid1d, type GpuRuntime, type Grid, type KernelSpec } from './runtime.js';
 import { GpuStorage, gpuStorage } from './storage.js';
 import type { Storage } from '../storage.js';
+import { gridOf, storageExactly } from './checks.js';
 
 const ROW_WG = 64;
 
@@ -39,10 +40,6 @@ fn row_sum(v: f32, lane: u32) -> f32 {
   return r;
 }
 fn neg_inf() -> f32 { var bits = 0xff800000u; return bitcast<f32>(bits); }`;
-
-function rowGrid(rows: number): Grid {
-  return rows <= 65535 ? [rows, 1, 1] : [65535, Math.ceil(rows / 65535), 1];
-}
 
 const SOFTMAX_FORWARD: KernelSpec = {
   name: 'softmaxForward',
@@ -439,12 +436,6 @@ function checkReduction(fn: string, r: LossReduction): void {
   if (!(r in MODE)) throw new RangeError(`${fn}: reduction must be 'mean', 'sum' or 'none', got ${JSON.stringify(r)}`);
 }
 
-function length(fn: string, arg: string, s: Storage, n: number, dtype: 'float32' | 'int32' = 'float32'): GpuStorage {
-  const g = gpuStorage(s, `${fn} (${arg})`, dtype);
-  if (g.length !== n) throw new RangeError(`${fn}: ${arg} has ${g.length} values, expected ${n}`);
-  return g;
-}
-
 function splitmix64(z: bigint): bigint {
   const M = (1n << 64n) - 1n;
   z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & M;
@@ -462,8 +453,8 @@ export function webgpuLossKernels(rt: GpuRuntime): LossKernels {
       rt.clear(lossPart);
       if (cntPart !== null) rt.clear(cntPart);
     } else {
-      rt.run(SUM_CHUNKS, [term, lossPart], { n }, rowGrid(parts));
-      if (cnt !== null && cntPart !== null) rt.run(SUM_CHUNKS, [cnt, cntPart], { n }, rowGrid(parts));
+      rt.run(SUM_CHUNKS, [term, lossPart], { n }, gridOf(parts));
+      if (cnt !== null && cntPart !== null) rt.run(SUM_CHUNKS, [cnt, cntPart], { n }, gridOf(parts));
     }
     const sink = out ?? rt.allocate(1, 'float32');
     rt.run(FINISH, [lossPart, cntPart, sink, count], {
@@ -484,52 +475,80 @@ export function webgpuLossKernels(rt: GpuRuntime): LossKernels {
     rt.release(cnt);
   };
 
+  /** An elementwise loss (TERMS kind 0: MSE, 1: BCE with logits) over n values, reduced as asked. */
+  const termLoss = (fn: string, kind: number, names: [string, string], a: Storage, b: Storage, n: number, reduction: LossReduction, out: Storage): void => {
+    checkReduction(fn, reduction);
+    storageExactly(fn, names[0], a, n);
+    storageExactly(fn, names[1], b, n);
+    storageExactly(fn, 'out', out, reduction === 'none' ? n : 1);
+    const term = reduction === 'none' ? gpuStorage(out, fn) : rt.allocate(n, 'float32');
+    if (n > 0) rt.run(TERMS, [a, b, term], { n, kind }, grid1d(n, 256));
+    if (reduction !== 'none') {
+      reduceTerms(term, null, n, reduction, out, null);
+      rt.release(term);
+    }
+  };
+  /** Both gradients of an elementwise loss (either may be null). */
+  const termLossGrad = (
+    fn: string, kind: number, names: [string, string, string, string], a: Storage, b: Storage, n: number, reduction: LossReduction, gy: Storage,
+    ga: Storage | null, gb: Storage | null,
+  ): void => {
+    checkReduction(fn, reduction);
+    storageExactly(fn, names[0], a, n);
+    storageExactly(fn, names[1], b, n);
+    storageExactly(fn, 'gy', gy, reduction === 'none' ? n : 1);
+    if (ga !== null) storageExactly(fn, names[2], ga, n);
+    if (gb !== null) storageExactly(fn, names[3], gb, n);
+    if (n === 0 || (ga === null && gb === null)) return;
+    rt.run(TERM_GRADS, [a, b, gy, null, ga, gb], { n, kind, mode: MODE[reduction], denom_scale: n, hasA: ga !== null, hasB: gb !== null }, grid1d(n, 256));
+  };
+
   return {
     softmaxForward({ x, rows, cols, y, log }) {
-      length('softmaxForward', 'x', x, rows * cols);
-      length('softmaxForward', 'y', y, rows * cols);
+      storageExactly('softmaxForward', 'x', x, rows * cols);
+      storageExactly('softmaxForward', 'y', y, rows * cols);
       if (rows * cols === 0) return;
-      rt.run(SOFTMAX_FORWARD, [x, y], { rows, cols, log }, rowGrid(rows));
+      rt.run(SOFTMAX_FORWARD, [x, y], { rows, cols, log }, gridOf(rows));
     },
     softmaxBackward({ y, gy, rows, cols, gx, log }) {
-      for (const [arg, s] of [['y', y], ['gy', gy], ['gx', gx]] as const) length('softmaxBackward', arg, s, rows * cols);
+      for (const [arg, s] of [['y', y], ['gy', gy], ['gx', gx]] as const) storageExactly('softmaxBackward', arg, s, rows * cols);
       if (rows * cols === 0) return;
-      rt.run(SOFTMAX_BACKWARD, [y, gy, gx], { rows, cols, log }, rowGrid(rows));
+      rt.run(SOFTMAX_BACKWARD, [y, gy, gx], { rows, cols, log }, gridOf(rows));
     },
     crossEntropyForward({ logits, N, C, target, eps, ignoreIndex, reduction, out, count }) {
       const fn = 'crossEntropyForward';
       checkReduction(fn, reduction);
-      length(fn, 'logits', logits, N * C);
-      length(fn, 'target', target, N, 'int32');
-      length(fn, 'out', out, reduction === 'none' ? N : 1);
-      length(fn, 'count', count, 1);
-      rowLoss(CE_ROWS, rowGrid(N), logits, N, target, { N, C, ignore: ignoreIndex, eps }, reduction, out, count);
+      storageExactly(fn, 'logits', logits, N * C);
+      storageExactly(fn, 'target', target, N, 'int32');
+      storageExactly(fn, 'out', out, reduction === 'none' ? N : 1);
+      storageExactly(fn, 'count', count, 1);
+      rowLoss(CE_ROWS, gridOf(N), logits, N, target, { N, C, ignore: ignoreIndex, eps }, reduction, out, count);
     },
     crossEntropyBackward({ logits, N, C, target, eps, ignoreIndex, reduction, gy, count, gx }) {
       const fn = 'crossEntropyBackward';
       checkReduction(fn, reduction);
-      length(fn, 'logits', logits, N * C);
-      length(fn, 'target', target, N, 'int32');
-      length(fn, 'gy', gy, reduction === 'none' ? N : 1);
-      length(fn, 'gx', gx, N * C);
+      storageExactly(fn, 'logits', logits, N * C);
+      storageExactly(fn, 'target', target, N, 'int32');
+      storageExactly(fn, 'gy', gy, reduction === 'none' ? N : 1);
+      storageExactly(fn, 'gx', gx, N * C);
       if (N * C === 0) return;
-      rt.run(CE_BACKWARD, [logits, target, gy, count, gx], { N, C, ignore: ignoreIndex, eps, mode: MODE[reduction], denom_scale: 1 }, rowGrid(N));
+      rt.run(CE_BACKWARD, [logits, target, gy, count, gx], { N, C, ignore: ignoreIndex, eps, mode: MODE[reduction], denom_scale: 1 }, gridOf(N));
     },
     nllLossForward({ logp, N, C, target, ignoreIndex, reduction, out, count }) {
       const fn = 'nllLossForward';
       checkReduction(fn, reduction);
-      length(fn, 'logp', logp, N * C);
-      length(fn, 'target', target, N, 'int32');
-      length(fn, 'out', out, reduction === 'none' ? N : 1);
-      length(fn, 'count', count, 1);
+      storageExactly(fn, 'logp', logp, N * C);
+      storageExactly(fn, 'target', target, N, 'int32');
+      storageExactly(fn, 'out', out, reduction === 'none' ? N : 1);
+      storageExactly(fn, 'count', count, 1);
       rowLoss(NLL_ROWS, grid1d(N, 256), logp, N, target, { N, C, ignore: ignoreIndex }, reduction, out, count);
     },
     nllLossBackward({ N, C, target, ignoreIndex, reduction, gy, count, gx }) {
       const fn = 'nllLossBackward';
       checkReduction(fn, reduction);
-      length(fn, 'target', target, N, 'int32');
-      length(fn, 'gy', gy, reduction === 'none' ? N : 1);
-      length(fn, 'gx', gx, N * C);
+      storageExactly(fn, 'target', target, N, 'int32');
+      storageExactly(fn, 'gy', gy, reduction === 'none' ? N : 1);
+      storageExactly(fn, 'gx', gx, N * C);
       if (N * C === 0) return;
       rt.run(NLL_BACKWARD, [target, gy, count, gx], { N, C, ignore: ignoreIndex, mode: MODE[reduction], denom_scale: 1 }, grid1d(N * C, 256));
     },
@@ -548,59 +567,16 @@ export function webgpuLossKernels(rt: GpuRuntime): LossKernels {
         return `${fn}: target[${w[0]}] = ${c} is out of range [0, ${classes})`;
       });
     },
-    mseLossForward({ a, b, n, reduction, out }) {
-      const fn = 'mseLossForward';
-      checkReduction(fn, reduction);
-      length(fn, 'a', a, n);
-      length(fn, 'b', b, n);
-      length(fn, 'out', out, reduction === 'none' ? n : 1);
-      const term = reduction === 'none' ? gpuStorage(out, fn) : rt.allocate(n, 'float32');
-      if (n > 0) rt.run(TERMS, [a, b, term], { n, kind: 0 }, grid1d(n, 256));
-      if (reduction !== 'none') {
-        reduceTerms(term, null, n, reduction, out, null);
-        rt.release(term);
-      }
-    },
-    mseLossBackward({ a, b, n, reduction, gy, ga, gb }) {
-      const fn = 'mseLossBackward';
-      checkReduction(fn, reduction);
-      length(fn, 'a', a, n);
-      length(fn, 'b', b, n);
-      length(fn, 'gy', gy, reduction === 'none' ? n : 1);
-      if (ga !== null) length(fn, 'ga', ga, n);
-      if (gb !== null) length(fn, 'gb', gb, n);
-      if (n === 0 || (ga === null && gb === null)) return;
-      rt.run(TERM_GRADS, [a, b, gy, null, ga, gb], { n, kind: 0, mode: MODE[reduction], denom_scale: n, hasA: ga !== null, hasB: gb !== null }, grid1d(n, 256));
-    },
-    bceWithLogitsForward({ x, y, n, reduction, out }) {
-      const fn = 'bceWithLogitsForward';
-      checkReduction(fn, reduction);
-      length(fn, 'x', x, n);
-      length(fn, 'y', y, n);
-      length(fn, 'out', out, reduction === 'none' ? n : 1);
-      const term = reduction === 'none' ? gpuStorage(out, fn) : rt.allocate(n, 'float32');
-      if (n > 0) rt.run(TERMS, [x, y, term], { n, kind: 1 }, grid1d(n, 256));
-      if (reduction !== 'none') {
-        reduceTerms(term, null, n, reduction, out, null);
-        rt.release(term);
-      }
-    },
-    bceWithLogitsBackward({ x, y, n, reduction, gy, gx, gTarget }) {
-      const fn = 'bceWithLogitsBackward';
-      checkReduction(fn, reduction);
-      length(fn, 'x', x, n);
-      length(fn, 'y', y, n);
-      length(fn, 'gy', gy, reduction === 'none' ? n : 1);
-      if (gx !== null) length(fn, 'gx', gx, n);
-      if (gTarget !== null) length(fn, 'gTarget', gTarget, n);
-      if (n === 0 || (gx === null && gTarget === null)) return;
-      rt.run(TERM_GRADS, [x, y, gy, null, gx, gTarget], { n, kind: 1, mode: MODE[reduction], denom_scale: n, hasA: gx !== null, hasB: gTarget !== null }, grid1d(n, 256));
-    },
+    mseLossForward: ({ a, b, n, reduction, out }) => termLoss('mseLossForward', 0, ['a', 'b'], a, b, n, reduction, out),
+    mseLossBackward: ({ a, b, n, reduction, gy, ga, gb }) => termLossGrad('mseLossBackward', 0, ['a', 'b', 'ga', 'gb'], a, b, n, reduction, gy, ga, gb),
+    bceWithLogitsForward: ({ x, y, n, reduction, out }) => termLoss('bceWithLogitsForward', 1, ['x', 'y'], x, y, n, reduction, out),
+    bceWithLogitsBackward: ({ x, y, n, reduction, gy, gx, gTarget }) =>
+      termLossGrad('bceWithLogitsBackward', 1, ['x', 'y', 'gx', 'gTarget'], x, y, n, reduction, gy, gx, gTarget),
     dropoutMask({ seed, p, n, mask }) {
       const fn = 'dropoutMask';
       if (!Number.isSafeInteger(seed)) throw new RangeError(`${fn}: seed must be a safe integer, got ${seed}`);
       if (!(p >= 0 && p < 1)) throw new RangeError(`${fn}: p must be in [0, 1), got ${p}`);
-      length(fn, 'mask', mask, n);
+      storageExactly(fn, 'mask', mask, n);
       if (n === 0) return;
       const key = splitmix64(BigInt.asUintN(64, BigInt(seed)));
       rt.run(DROPOUT, [mask], {

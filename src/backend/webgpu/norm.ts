@@ -26,8 +26,9 @@ import type {
   NormChannelAffineArgs, NormEvalScaleShiftArgs, NormKernels, RunningStatsUpdateArgs,
 } from '../kernels/norm.js';
 import type { Storage } from '../storage.js';
-import { grid1d, type GpuRuntime, type Grid, type KernelSpec, type ParamValues, type StorageBinding } from './runtime.js';
-import { gpuStorage, type GpuStorage } from './storage.js';
+import { grid1d, type GpuRuntime, type Grid, type KernelSpec, type ParamValues } from './runtime.js';
+import type { GpuStorage } from './storage.js';
+import { checkSize, f32in, f32out, f32p, optionalExactly, storageExactly, u32p } from './checks.js';
 
 /** The kernels of webgpu/channelNorm.ts. */
 type ChannelNormKernelNames = 'channelNormForward' | 'channelNormBackward' | 'frnForward' | 'frnBackward' |
@@ -51,10 +52,6 @@ const ACT_CODES: Record<NormAct, number> = { none: 0, relu: 1, leakyRelu: 2, sig
 
 // ---- WGSL building blocks ----
 
-const f32in = (name: string, optional = false): StorageBinding => ({ name, type: 'f32', access: 'read', optional });
-const f32out = (name: string, optional = false): StorageBinding => ({ name, type: 'f32', access: 'read_write', optional });
-const u32p = (...names: string[]): { name: string; type: 'u32' }[] => names.map((name) => ({ name, type: 'u32' as const }));
-const f32p = (...names: string[]): { name: string; type: 'f32' }[] => names.map((name) => ({ name, type: 'f32' as const }));
 
 /** The walk's parameters: the view, the chunking and the per-round step of a lane. */
 const WALK_PARAMS = u32p('S', 'CS', 'm', 'chunks', 'chunkLen', 'pieces', 'stepS', 'stepR');
@@ -657,21 +654,6 @@ function actCode(fn: string, act: NormAct | undefined): number {
   return code;
 }
 
-function checkSize(fn: string, name: string, v: number): void {
-  if (!Number.isInteger(v) || v < 0) throw new RangeError(`${fn}: ${name} must be an integer >= 0, got ${v}`);
-}
-
-/** The float32 storage `s` of exactly n values (n undefined: any length). */
-function req(fn: string, name: string, s: Storage, n?: number): GpuStorage {
-  const g = gpuStorage(s, `${fn} (${name})`);
-  if (n !== undefined && g.length !== n) throw new RangeError(`${fn}: ${name} must have ${n} values, got ${g.length}`);
-  return g;
-}
-
-function opt(fn: string, name: string, s: Storage | null | undefined, n?: number): GpuStorage | null {
-  return s == null ? null : req(fn, name, s, n);
-}
-
 const flag = (s: unknown): number => (s == null ? 0 : 1);
 
 export function webgpuNormKernels(rt: GpuRuntime): BatchGroupNormKernels {
@@ -711,21 +693,21 @@ export function webgpuNormKernels(rt: GpuRuntime): BatchGroupNormKernels {
       checkSize(fn, 'C', C);
       checkSize(fn, 'S', S);
       const total = N * C * S;
-      const x = req(fn, 'x', a.x, total);
-      const gamma = opt(fn, 'gamma', a.gamma, C);
-      const beta = opt(fn, 'beta', a.beta, C);
-      const y = opt(fn, 'y', a.y, total);
-      const mean = req(fn, 'mean', a.mean, C);
-      const invstd = req(fn, 'invstd', a.invstd, C);
-      const variance = req(fn, 'variance', a.variance, C);
+      const x = storageExactly(fn, 'x', a.x, total);
+      const gamma = optionalExactly(fn, 'gamma', a.gamma, C);
+      const beta = optionalExactly(fn, 'beta', a.beta, C);
+      const y = optionalExactly(fn, 'y', a.y, total);
+      const mean = storageExactly(fn, 'mean', a.mean, C);
+      const invstd = storageExactly(fn, 'invstd', a.invstd, C);
+      const variance = storageExactly(fn, 'variance', a.variance, C);
       const T = Math.fround(a.threshold);
       const filtered = T > 0;
       const act = actCode(fn, a.act);
       if (N * S < 2) throw new RangeError(`${fn}: N * S must be >= 2 (batch statistics need more than 1 value per channel), got ${N * S}`);
       if (filtered && act !== 0) throw new RangeError(`${fn}: act must be 'none' for Filtered BN (threshold > 0), got '${a.act}'`);
-      const mu0 = filtered ? req(fn, 'mu0', a.mu0 as Storage, C) : null;
-      const rstd0 = filtered ? req(fn, 'rstd0', a.rstd0 as Storage, C) : null;
-      const kept = filtered ? req(fn, 'kept', a.kept as Storage, C) : null;
+      const mu0 = filtered ? storageExactly(fn, 'mu0', a.mu0 as Storage, C) : null;
+      const rstd0 = filtered ? storageExactly(fn, 'rstd0', a.rstd0 as Storage, C) : null;
+      const kept = filtered ? storageExactly(fn, 'kept', a.kept as Storage, C) : null;
       if (filtered && (a.mu0 === null || a.rstd0 === null || a.kept === null)) throw new TypeError(`${fn}: Filtered BN (threshold > 0) needs mu0, rstd0 and kept`);
       if (C === 0) return;
       const m = N * S;
@@ -751,22 +733,22 @@ export function webgpuNormKernels(rt: GpuRuntime): BatchGroupNormKernels {
       checkSize(fn, 'C', C);
       checkSize(fn, 'S', S);
       const total = N * C * S;
-      const x = req(fn, 'x', a.x, total);
-      const dy = req(fn, 'dy', a.dy, total);
-      const mean = req(fn, 'mean', a.mean, C);
-      const invstd = req(fn, 'invstd', a.invstd, C);
-      const gamma = opt(fn, 'gamma', a.gamma, C);
-      const dx = opt(fn, 'dx', a.dx, total);
-      const dgamma = opt(fn, 'dgamma', a.dgamma, C);
-      const dbeta = opt(fn, 'dbeta', a.dbeta, C);
-      const count = opt(fn, 'count', a.count, C);
-      const beta = opt(fn, 'beta', a.beta, C);
+      const x = storageExactly(fn, 'x', a.x, total);
+      const dy = storageExactly(fn, 'dy', a.dy, total);
+      const mean = storageExactly(fn, 'mean', a.mean, C);
+      const invstd = storageExactly(fn, 'invstd', a.invstd, C);
+      const gamma = optionalExactly(fn, 'gamma', a.gamma, C);
+      const dx = optionalExactly(fn, 'dx', a.dx, total);
+      const dgamma = optionalExactly(fn, 'dgamma', a.dgamma, C);
+      const dbeta = optionalExactly(fn, 'dbeta', a.dbeta, C);
+      const count = optionalExactly(fn, 'count', a.count, C);
+      const beta = optionalExactly(fn, 'beta', a.beta, C);
       const T = Math.fround(a.threshold);
       const filtered = T > 0;
       const act = actCode(fn, a.act);
       if (filtered && act !== 0) throw new RangeError(`${fn}: act must be 'none' for Filtered BN (threshold > 0), got '${a.act}'`);
-      const mu0 = filtered ? req(fn, 'mu0', a.mu0 as Storage, C) : null;
-      const rstd0 = filtered ? req(fn, 'rstd0', a.rstd0 as Storage, C) : null;
+      const mu0 = filtered ? storageExactly(fn, 'mu0', a.mu0 as Storage, C) : null;
+      const rstd0 = filtered ? storageExactly(fn, 'rstd0', a.rstd0 as Storage, C) : null;
       if (filtered && (a.mu0 === null || a.rstd0 === null)) throw new TypeError(`${fn}: Filtered BN (threshold > 0) needs mu0 and rstd0`);
       if (C === 0) return;
       const needSums = dgamma !== null || dbeta !== null || (dx !== null && a.batchStats);
@@ -804,42 +786,42 @@ export function webgpuNormKernels(rt: GpuRuntime): BatchGroupNormKernels {
       checkSize(fn, 'C', C);
       checkSize(fn, 'S', S);
       const n = N * C * S;
-      const x = req(fn, 'x', a.x, n);
-      const scale = req(fn, 'scale', a.scale, C);
-      const shift = req(fn, 'shift', a.shift, C);
-      const y = req(fn, 'y', a.y, n);
+      const x = storageExactly(fn, 'x', a.x, n);
+      const scale = storageExactly(fn, 'scale', a.scale, C);
+      const shift = storageExactly(fn, 'shift', a.shift, C);
+      const y = storageExactly(fn, 'y', a.y, n);
       if (n === 0) return;
       run(CHANNEL_AFFINE, [x, scale, shift, y], { n, S, C }, grid1d(n, WG));
     },
 
     normEvalScaleShift(a: NormEvalScaleShiftArgs) {
       const fn = 'normEvalScaleShift';
-      const rm = req(fn, 'runningMean', a.runningMean);
+      const rm = storageExactly(fn, 'runningMean', a.runningMean);
       const C = rm.length;
-      const rv = req(fn, 'runningVar', a.runningVar, C);
-      const weight = opt(fn, 'weight', a.weight, C);
-      const bias = opt(fn, 'bias', a.bias, C);
-      const scale = req(fn, 'scale', a.scale, C);
-      const shift = req(fn, 'shift', a.shift, C);
-      const invstd = req(fn, 'invstd', a.invstd, C);
+      const rv = storageExactly(fn, 'runningVar', a.runningVar, C);
+      const weight = optionalExactly(fn, 'weight', a.weight, C);
+      const bias = optionalExactly(fn, 'bias', a.bias, C);
+      const scale = storageExactly(fn, 'scale', a.scale, C);
+      const shift = storageExactly(fn, 'shift', a.shift, C);
+      const invstd = storageExactly(fn, 'invstd', a.invstd, C);
       if (C === 0) return;
       run(EVAL_SCALE_SHIFT, [rm, rv, weight, bias, scale, shift, invstd], { C, hasW: flag(weight), hasB: flag(bias), eps: a.eps }, grid1d(C, WG));
     },
 
     runningStatsUpdate(a: RunningStatsUpdateArgs) {
       const fn = 'runningStatsUpdate';
-      const running = req(fn, 'running', a.running);
-      const batch = req(fn, 'batch', a.batch);
+      const running = storageExactly(fn, 'running', a.running);
+      const batch = storageExactly(fn, 'batch', a.batch);
       const C = running.length;
       if (batch.length !== 1 && (batch.length === 0 || batch.length % C !== 0)) {
         throw new RangeError(`${fn}: batch must have 1 value or a multiple of ${C} (running's length), got ${batch.length}`);
       }
       if (a.momentum === null && a.batches === null) throw new Error(`${fn}: batches (num_batches_tracked) is required when momentum is null`);
-      const batches = a.momentum === null ? req(fn, 'batches', a.batches as Storage) : null;
+      const batches = a.momentum === null ? storageExactly(fn, 'batches', a.batches as Storage) : null;
       if (batches !== null && batches.length < 1) throw new RangeError(`${fn}: batches must have 1 value, got 0`);
       const transform = { value: 0, unbiased: 1, std: 2 }[a.transform];
       if (transform === undefined) throw new RangeError(`${fn}: transform must be 'value', 'unbiased' or 'std', got '${String(a.transform)}'`);
-      const counts = a.count !== null && typeof a.count !== 'number' ? req(fn, 'count', a.count, batch.length) : null;
+      const counts = a.count !== null && typeof a.count !== 'number' ? storageExactly(fn, 'count', a.count, batch.length) : null;
       if (C === 0) return;
       run(
         RUNNING_UPDATE,
@@ -854,12 +836,12 @@ export function webgpuNormKernels(rt: GpuRuntime): BatchGroupNormKernels {
 
     batchRenormParams(a: BatchRenormParamsArgs) {
       const fn = 'batchRenormParams';
-      const mean = req(fn, 'mean', a.mean);
+      const mean = storageExactly(fn, 'mean', a.mean);
       const C = mean.length;
       const st = [
-        mean, req(fn, 'variance', a.variance, C), req(fn, 'invstd', a.invstd, C), req(fn, 'renormMean', a.renormMean, C),
-        req(fn, 'renormStd', a.renormStd, C), opt(fn, 'weight', a.weight, C), opt(fn, 'bias', a.bias, C), opt(fn, 'batches', a.batches),
-        req(fn, 'r', a.r, C), req(fn, 'd', a.d, C), req(fn, 'gamma', a.gamma, C), req(fn, 'scale', a.scale, C), req(fn, 'shift', a.shift, C),
+        mean, storageExactly(fn, 'variance', a.variance, C), storageExactly(fn, 'invstd', a.invstd, C), storageExactly(fn, 'renormMean', a.renormMean, C),
+        storageExactly(fn, 'renormStd', a.renormStd, C), optionalExactly(fn, 'weight', a.weight, C), optionalExactly(fn, 'bias', a.bias, C), optionalExactly(fn, 'batches', a.batches),
+        storageExactly(fn, 'r', a.r, C), storageExactly(fn, 'd', a.d, C), storageExactly(fn, 'gamma', a.gamma, C), storageExactly(fn, 'scale', a.scale, C), storageExactly(fn, 'shift', a.shift, C),
       ];
       if (st[7] !== null && st[7].length < 1) throw new RangeError(`${fn}: batches must have 1 value, got 0`);
       if (C === 0) return;
@@ -881,13 +863,13 @@ export function webgpuNormKernels(rt: GpuRuntime): BatchGroupNormKernels {
       const C = G * Cg;
       const L = Cg * S;
       const total = N * C * S;
-      const x = req(fn, 'x', a.x, total);
-      const gamma = opt(fn, 'gamma', a.gamma, C);
-      const beta = opt(fn, 'beta', a.beta, C);
-      const y = req(fn, 'y', a.y, total);
-      const mean = req(fn, 'mean', a.mean, N * G);
-      const invstd = req(fn, 'invstd', a.invstd, N * G);
-      const variance = opt(fn, 'variance', a.variance, N * G);
+      const x = storageExactly(fn, 'x', a.x, total);
+      const gamma = optionalExactly(fn, 'gamma', a.gamma, C);
+      const beta = optionalExactly(fn, 'beta', a.beta, C);
+      const y = storageExactly(fn, 'y', a.y, total);
+      const mean = storageExactly(fn, 'mean', a.mean, N * G);
+      const invstd = storageExactly(fn, 'invstd', a.invstd, N * G);
+      const variance = optionalExactly(fn, 'variance', a.variance, N * G);
       const act = actCode(fn, a.act);
       if (L === 0 || N * G === 0) return;
       const units = N * G;
@@ -917,15 +899,15 @@ export function webgpuNormKernels(rt: GpuRuntime): BatchGroupNormKernels {
       const C = G * Cg;
       const L = Cg * S;
       const total = N * C * S;
-      const x = req(fn, 'x', a.x, total);
-      const dy = req(fn, 'dy', a.dy, total);
-      const mean = req(fn, 'mean', a.mean, N * G);
-      const invstd = req(fn, 'invstd', a.invstd, N * G);
-      const gamma = opt(fn, 'gamma', a.gamma, C);
-      const dx = opt(fn, 'dx', a.dx, total);
-      const dgamma = opt(fn, 'dgamma', a.dgamma, C);
-      const dbeta = opt(fn, 'dbeta', a.dbeta, C);
-      const beta = opt(fn, 'beta', a.beta, C);
+      const x = storageExactly(fn, 'x', a.x, total);
+      const dy = storageExactly(fn, 'dy', a.dy, total);
+      const mean = storageExactly(fn, 'mean', a.mean, N * G);
+      const invstd = storageExactly(fn, 'invstd', a.invstd, N * G);
+      const gamma = optionalExactly(fn, 'gamma', a.gamma, C);
+      const dx = optionalExactly(fn, 'dx', a.dx, total);
+      const dgamma = optionalExactly(fn, 'dgamma', a.dgamma, C);
+      const dbeta = optionalExactly(fn, 'dbeta', a.dbeta, C);
+      const beta = optionalExactly(fn, 'beta', a.beta, C);
       const act = actCode(fn, a.act);
       if (N === 0 || L === 0) {
         if (dgamma !== null) rt.clear(dgamma);

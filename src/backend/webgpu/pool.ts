@@ -15,9 +15,8 @@ import type {
   AdaptiveAvgPool2dBackwardArgs, AdaptiveAvgPool2dForwardArgs, AvgPool2dBackwardArgs, AvgPool2dForwardArgs,
   MaxPool2dBackwardArgs, MaxPool2dForwardArgs, PoolKernels, Pool2dWindow,
 } from '../kernels/pool.js';
-import type { Storage } from '../storage.js';
 import { grid1d, type GpuRuntime, type KernelSpec, type ParamDecl } from './runtime.js';
-import { gpuStorage, type GpuStorage } from './storage.js';
+import { i32p, storageAtLeast, u32p } from './checks.js';
 
 const WG = 256;
 /** Threads of the workgroup that sums one adaptive bin. */
@@ -25,8 +24,6 @@ const BIN_WG = 128;
 /** Mean bin area from which adaptive pooling sums each bin with a workgroup. */
 const BIN_WG_AREA = 64;
 
-const i32p = (...names: string[]): ParamDecl[] => names.map((name) => ({ name, type: 'i32' as const }));
-const u32p = (...names: string[]): ParamDecl[] => names.map((name) => ({ name, type: 'u32' as const }));
 
 /** Output index o -> (plane, oh, ow) as i32, from the params total, OH, OW. */
 const OUTPUT_COORDS = `
@@ -370,13 +367,6 @@ function checkFlag(fn: string, name: string, v: unknown, dflt: boolean): boolean
   return v;
 }
 
-/** A float32 (or int32) storage on this device holding at least `need` values. */
-function checked(fn: string, name: string, s: Storage, need: number, dtype: 'float32' | 'int32' = 'float32'): GpuStorage {
-  const g = gpuStorage(s, `${fn} (${name})`, dtype);
-  if (g.length < need) throw new RangeError(`${fn}: ${name} must hold at least ${need} values, got ${g.length}`);
-  return g;
-}
-
 /** Output length along one axis (PyTorch's pooling_output_shape), as pool_out_len of the CPU. */
 function poolOutLen(L: number, K: number, S: number, P: number, D: number, ceilMode: boolean): number {
   const num = L + 2 * P - (D * (K - 1) + 1);
@@ -429,9 +419,9 @@ export function webgpuPoolKernels(rt: GpuRuntime): PoolKernels {
       const g = windowGeometry(fn, a.xShape, a, a.dilation);
       if (g.H * g.W > 2 ** 31 - 1) throw new RangeError(`${fn}: xShape ${fmt(a.xShape)} has planes too large for int32 indices`);
       const total = g.planes * g.OH * g.OW;
-      const x = checked(fn, 'x', a.x, g.planes * g.H * g.W);
-      const y = checked(fn, 'y', a.y, total);
-      const ind = checked(fn, 'indices', a.indices, total, 'int32');
+      const x = storageAtLeast(fn, 'x', a.x, g.planes * g.H * g.W);
+      const y = storageAtLeast(fn, 'y', a.y, total);
+      const ind = storageAtLeast(fn, 'indices', a.indices, total, 'int32');
       rt.run(MAX_FORWARD, [x, y, ind], { ...g.params, total, neg_inf: -Infinity }, grid1d(total, WG));
     },
 
@@ -445,9 +435,9 @@ export function webgpuPoolKernels(rt: GpuRuntime): PoolKernels {
       const [N, C, H, W] = xs;
       const [OH, OW] = [os[2], os[3]];
       const planes = N * C, planeOut = OH * OW;
-      const dy = checked(fn, 'dy', a.dy, planes * planeOut);
-      const ind = checked(fn, 'indices', a.indices, planes * planeOut, 'int32');
-      const dx = checked(fn, 'dx', a.dx, planes * H * W);
+      const dy = storageAtLeast(fn, 'dy', a.dy, planes * planeOut);
+      const ind = storageAtLeast(fn, 'indices', a.indices, planes * planeOut, 'int32');
+      const dx = storageAtLeast(fn, 'dx', a.dx, planes * H * W);
       const totalIn = planes * H * W;
       if (totalIn === 0) return;
       // Indices outside the plane (which the CPU kernel rejects after the fact) reach no input.
@@ -467,8 +457,8 @@ export function webgpuPoolKernels(rt: GpuRuntime): PoolKernels {
       const g = windowGeometry(fn, a.xShape, a, undefined);
       const includePad = checkFlag(fn, 'countIncludePad', a.countIncludePad, true);
       const total = g.planes * g.OH * g.OW;
-      const x = checked(fn, 'x', a.x, g.planes * g.H * g.W);
-      const y = checked(fn, 'y', a.y, total);
+      const x = storageAtLeast(fn, 'x', a.x, g.planes * g.H * g.W);
+      const y = storageAtLeast(fn, 'y', a.y, total);
       rt.run(AVG_FORWARD, [x, y], { ...avgParams(g, includePad), total }, grid1d(total, WG));
     },
 
@@ -477,8 +467,8 @@ export function webgpuPoolKernels(rt: GpuRuntime): PoolKernels {
       const g = windowGeometry(fn, a.xShape, a, undefined);
       const includePad = checkFlag(fn, 'countIncludePad', a.countIncludePad, true);
       const total = g.planes * g.H * g.W;
-      const dy = checked(fn, 'dy', a.dy, g.planes * g.OH * g.OW);
-      const dx = checked(fn, 'dx', a.dx, total);
+      const dy = storageAtLeast(fn, 'dy', a.dy, g.planes * g.OH * g.OW);
+      const dx = storageAtLeast(fn, 'dx', a.dx, total);
       rt.run(AVG_BACKWARD, [dy, dx], { ...avgParams(g, includePad), total }, grid1d(total, WG));
     },
 
@@ -486,8 +476,8 @@ export function webgpuPoolKernels(rt: GpuRuntime): PoolKernels {
       const fn = 'adaptiveAvgPool2dForward';
       const g = adaptiveGeometry(fn, a.xShape, a.outSize);
       const total = g.planes * g.OH * g.OW;
-      const x = checked(fn, 'x', a.x, g.planes * g.H * g.W);
-      const y = checked(fn, 'y', a.y, total);
+      const x = storageAtLeast(fn, 'x', a.x, g.planes * g.H * g.W);
+      const y = storageAtLeast(fn, 'y', a.y, total);
       const params = { ...g.params, total };
       if ((g.H * g.W) / (g.OH * g.OW) >= BIN_WG_AREA) rt.run(ADAPTIVE_FORWARD_WG, [x, y], params, grid1d(total, 1));
       else rt.run(ADAPTIVE_FORWARD, [x, y], params, grid1d(total, WG));
@@ -497,8 +487,8 @@ export function webgpuPoolKernels(rt: GpuRuntime): PoolKernels {
       const fn = 'adaptiveAvgPool2dBackward';
       const g = adaptiveGeometry(fn, a.xShape, a.outSize);
       const total = g.planes * g.H * g.W;
-      const dy = checked(fn, 'dy', a.dy, g.planes * g.OH * g.OW);
-      const dx = checked(fn, 'dx', a.dx, total);
+      const dy = storageAtLeast(fn, 'dy', a.dy, g.planes * g.OH * g.OW);
+      const dx = storageAtLeast(fn, 'dx', a.dx, total);
       rt.run(ADAPTIVE_BACKWARD, [dy, dx], { ...g.params, total }, grid1d(total, WG));
     },
   };

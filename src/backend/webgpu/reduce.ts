@@ -24,8 +24,9 @@
 import type { CopyRegionArgs, ExtremeBackwardArgs, PermuteArgs, ReduceArgs, ReduceKernels } from '../kernels/reduce.js';
 import { ReduceOp } from '../kernels/reduce.js';
 import type { Storage } from '../storage.js';
-import { grid1d, type GpuRuntime, type Grid, type KernelSpec, type ParamDecl, type StorageBinding } from './runtime.js';
+import { grid1d, type GpuRuntime, type KernelSpec, type ParamDecl, type StorageBinding } from './runtime.js';
 import { GpuStorage, gpuStorage } from './storage.js';
+import { gridOf } from './checks.js';
 
 const WG = 256;
 /** Quiet NaN bits, passed as a param: a NaN constant expression is a WGSL compile error. */
@@ -49,11 +50,6 @@ function stridesOf(shape: readonly number[]): number[] {
     s *= shape[i];
   }
   return st;
-}
-
-/** Workgroups in x (up to 65535), then y; kernels recover the index as wid.x + wid.y * nwg.x. */
-function groupsGrid(groups: number): Grid {
-  return groups <= 65535 ? [groups, 1, 1] : [65535, Math.ceil(groups / 65535), 1];
 }
 
 // ---- WGSL shared pieces ----------------------------------------------------------------------
@@ -561,7 +557,7 @@ export function webgpuReduceKernels(rt: GpuRuntime): ReduceKernels {
       PASS_ONE.get(mode) as KernelSpec,
       storages,
       { ...common, tx, ty, nseg, groups, seg_len: segLen, nk: g.kept.length, nr: g.red.length, kdims: dimsParam(g.kept), rdims: dimsParam(g.red) },
-      groupsGrid(groups),
+      gridOf(groups),
     );
     if (nseg === 1) {
       rt.release(part);
@@ -569,7 +565,7 @@ export function webgpuReduceKernels(rt: GpuRuntime): ReduceKernels {
     }
     const s2 = split(nseg, 1, true);
     const groups2 = Math.ceil(g.O / s2.tx);
-    rt.run(PASS_TWO.get(mode === 'tie' ? 'sum' : mode) as KernelSpec, arg ? [part, out, idx] : [part, out], { ...common, tx: s2.tx, ty: s2.ty, nseg, groups: groups2 }, groupsGrid(groups2));
+    rt.run(PASS_TWO.get(mode === 'tie' ? 'sum' : mode) as KernelSpec, arg ? [part, out, idx] : [part, out], { ...common, tx: s2.tx, ty: s2.ty, nseg, groups: groups2 }, gridOf(groups2));
     rt.release(part);
   }
 
@@ -687,7 +683,7 @@ export function webgpuReduceKernels(rt: GpuRuntime): ReduceKernels {
           TRANSPOSE,
           [x, out],
           { na, nb, astr: os[ka], bstr: dims[m - 1][1], ta, tb, batches, nd: batch.length, bshape: fill((b) => b.size), bsx: fill((b) => b.sx), bso: fill((b) => b.so) },
-          groupsGrid(ta * tb * batches),
+          gridOf(ta * tb * batches),
         );
         return;
       }

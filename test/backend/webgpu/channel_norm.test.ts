@@ -366,7 +366,7 @@ describe('WebGPU channel-wise norm kernels against the CPU', { skip: webgpuSkipR
     const x = be.zeros(10);
     assert.throws(
       () => be.frnForward({ x, N: 1, C: 2, S: 5, gamma: be.zeros(1), beta: be.zeros(2), tau: null, eps: 1e-6, y: be.zeros(10), rstd: be.zeros(2) }),
-      /frnForward: gamma must hold 2 values, got 1/,
+      /frnForward: gamma must hold at least 2 values, got 1/,
     );
     assert.throws(
       () => be.localResponseNormForward({ x, N: 1, C: 2, S: 5, size: 0, alpha: 1, beta: 1, k: 1, y: be.zeros(10) }),
