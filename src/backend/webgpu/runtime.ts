@@ -369,13 +369,16 @@ export class GpuRuntime {
     if (storages.length !== spec.storages.length) {
       throw new Error(`kernel ${spec.name}: expected ${spec.storages.length} storages, got ${storages.length}`);
     }
-    for (let i = 0; i < storages.length; i++) {
-      const s = storages[i];
+    // Every handle is checked (device, dtype, not released) even when the grid is empty.
+    const gpu: (GpuStorage | null)[] = storages.map((s, i) => {
       const b = spec.storages[i];
       if (s == null) {
         if (!b.optional) throw new TypeError(`kernel ${spec.name}: storage '${b.name}' is required`);
-      } else gpuStorage(s, `kernel ${spec.name} (${b.name})`, s.dtype);
-    }
+        return null;
+      }
+      const dtype = b.type === 'f32' ? 'float32' : 'int32';
+      return gpuStorage(s, `kernel ${spec.name} (${b.name})`, b.type === 'f32' || b.type === 'i32' || b.type === 'u32' ? dtype : s.dtype);
+    });
     for (const p of spec.params) {
       const v = params[p.name];
       if (v === undefined || (typeof v === 'number' && p.type !== 'f32' && !Number.isFinite(v))) {
@@ -392,15 +395,6 @@ export class GpuRuntime {
     const base = (slot * PARAM_SLOT_BYTES) / 4;
     this.paramU32.fill(0, base, base + PARAM_SLOT_BYTES / 4);
 
-    const gpu: (GpuStorage | null)[] = storages.map((s, i) => {
-      const b = spec.storages[i];
-      if (s == null) {
-        if (!b.optional) throw new TypeError(`kernel ${spec.name}: storage '${b.name}' is required`);
-        return null;
-      }
-      const dtype = b.type === 'f32' ? 'float32' : 'int32';
-      return gpuStorage(s, `kernel ${spec.name} (${b.name})`, b.type === 'f32' || b.type === 'i32' || b.type === 'u32' ? dtype : s.dtype);
-    });
     const temps: GpuStorage[] = [];
     const written = new Set(gpu.filter((s, i) => s !== null && spec.storages[i].access === 'read_write').map((s) => (s as GpuStorage).alloc.buffer));
     for (let i = 0; i < gpu.length; i++) {
