@@ -23,7 +23,8 @@ import type { NormKernels } from '../kernels/norm.js';
 import type { Storage } from '../storage.js';
 import { grid1d, type GpuRuntime, type Grid, type KernelSpec, type ParamDecl } from './runtime.js';
 import { gpuStorage } from './storage.js';
-import { checkSize, gridOf, optionalAtLeast, storageAtLeast } from './checks.js';
+import { checkSize, f32in, f32out, gridOf, optionalAtLeast, storageAtLeast } from './checks.js';
+import { SIGMOID } from './wgsl.js';
 
 type ChannelNormKernels = Pick<NormKernels, 'channelNormForward' | 'channelNormBackward' | 'frnForward' | 'frnBackward' |
   'evoNormS0Forward' | 'evoNormS0Backward' | 'evoNormB0Forward' | 'evoNormB0Backward' | 'localResponseNormForward' | 'localResponseNormBackward'>;
@@ -37,8 +38,6 @@ const FIN = 64;
 
 const u = (name: string): ParamDecl => ({ name, type: 'u32' });
 const f = (name: string): ParamDecl => ({ name, type: 'f32' });
-const rd = (name: string, optional = false) => ({ name, type: 'f32' as const, access: 'read' as const, optional });
-const wr = (name: string, optional = false) => ({ name, type: 'f32' as const, access: 'read_write' as const, optional });
 
 /**
  * Row-kernel helpers: row_setup() gives this invocation's row (lane = lidx % lanes) and
@@ -65,7 +64,7 @@ fn seg_sum(v: vec4<f32>) -> vec4<f32> {
   workgroupBarrier();
   return s;
 }
-fn sigmoid(z: f32) -> f32 { return 1.0 / (1.0 + exp(-z)); }
+${SIGMOID}
 // d max(z, t) / dz as torch.maximum: 1 where z > t, 1/2 at a tie, else 0.
 fn max_share(z: f32, t: f32) -> f32 { return select(select(0.0, 0.5, z == t), 1.0, z > t); }`;
 
@@ -92,7 +91,7 @@ fn lane_sum(v: f32, lidx: u32, lx: u32) -> f32 {
  */
 const CN_FORWARD: KernelSpec = {
   name: 'channelNormForward',
-  storages: [rd('x'), rd('gamma', true), rd('beta', true), wr('y'), wr('mean', true), wr('invstd')],
+  storages: [f32in('x'), f32in('gamma', true), f32in('beta', true), f32out('y'), f32out('mean', true), f32out('invstd')],
   params: [u('NS'), u('S'), u('C'), f('eps'), f('invC'), u('center'), u('hasGamma'), u('hasBeta'), u('hasMean')],
   workgroupSize: [POS, CL],
   moduleScope: POS_SCOPE,
@@ -127,7 +126,7 @@ const CN_FORWARD: KernelSpec = {
  */
 const CN_DX: KernelSpec = {
   name: 'channelNormBackwardDx',
-  storages: [rd('x'), rd('dy'), rd('mean', true), rd('invstd'), rd('gamma', true), wr('dx')],
+  storages: [f32in('x'), f32in('dy'), f32in('mean', true), f32in('invstd'), f32in('gamma', true), f32out('dx')],
   params: [u('NS'), u('S'), u('C'), f('invC'), u('center'), u('hasGamma')],
   workgroupSize: [POS, CL],
   moduleScope: POS_SCOPE,
@@ -171,7 +170,7 @@ const CN_DX: KernelSpec = {
 /** Channel norm parameter partials per row (n, c) over its S positions: part = [sum dy xh, sum dy]. */
 const CN_ROWS: KernelSpec = {
   name: 'channelNormBackwardRows',
-  storages: [rd('x'), rd('dy'), rd('mean', true), rd('invstd'), wr('part')],
+  storages: [f32in('x'), f32in('dy'), f32in('mean', true), f32in('invstd'), f32out('part')],
   params: rowParams(u('S'), u('C'), u('center')),
   workgroupSize: [WG],
   moduleScope: ROW_SCOPE,
@@ -202,7 +201,7 @@ const CN_ROWS: KernelSpec = {
  */
 const FINISH: KernelSpec = {
   name: 'channelTotals',
-  storages: [rd('part'), wr('o0', true), wr('o1', true), wr('o2', true), wr('o3', true), wr('tot', true)],
+  storages: [f32in('part'), f32out('o0', true), f32out('o1', true), f32out('o2', true), f32out('o3', true), f32out('tot', true)],
   params: [u('K'), u('C'), u('J'), u('mask'), u('hasTot')],
   workgroupSize: [FIN],
   moduleScope: `var<workgroup> red: array<vec4<f32>, ${FIN}>;`,
@@ -237,7 +236,7 @@ const FINISH: KernelSpec = {
  */
 const FRN_FORWARD: KernelSpec = {
   name: 'frnForward',
-  storages: [rd('x'), rd('gamma'), rd('beta'), rd('tau', true), wr('y'), wr('rstd')],
+  storages: [f32in('x'), f32in('gamma'), f32in('beta'), f32in('tau', true), f32out('y'), f32out('rstd')],
   params: rowParams(u('S'), u('C'), f('eps'), u('hasTau')),
   workgroupSize: [WG],
   moduleScope: ROW_SCOPE,
@@ -269,7 +268,7 @@ const FRN_FORWARD: KernelSpec = {
  */
 const FRN_BACKWARD: KernelSpec = {
   name: 'frnBackward',
-  storages: [rd('x'), rd('dy'), rd('rstd'), rd('gamma'), rd('beta'), rd('tau', true), wr('dx', true), wr('part')],
+  storages: [f32in('x'), f32in('dy'), f32in('rstd'), f32in('gamma'), f32in('beta'), f32in('tau', true), f32out('dx', true), f32out('part')],
   params: rowParams(u('S'), u('C'), u('hasTau'), u('hasDx')),
   workgroupSize: [WG],
   moduleScope: ROW_SCOPE,
@@ -320,7 +319,7 @@ const FRN_BACKWARD: KernelSpec = {
  */
 const S0_FORWARD: KernelSpec = {
   name: 'evoNormS0Forward',
-  storages: [rd('x'), rd('v'), rd('w'), rd('b'), wr('y'), wr('mean'), wr('rstd')],
+  storages: [f32in('x'), f32in('v'), f32in('w'), f32in('b'), f32out('y'), f32out('mean'), f32out('rstd')],
   params: rowParams(u('M'), u('S'), u('Cg'), u('G'), f('eps')),
   workgroupSize: [WG],
   moduleScope: ROW_SCOPE,
@@ -355,7 +354,7 @@ const S0_FORWARD: KernelSpec = {
  */
 const S0_ROWS: KernelSpec = {
   name: 'evoNormS0BackwardRows',
-  storages: [rd('x'), rd('dy'), rd('v'), rd('w'), rd('rstd'), wr('part')],
+  storages: [f32in('x'), f32in('dy'), f32in('v'), f32in('w'), f32in('rstd'), f32out('part')],
   params: rowParams(u('S'), u('C'), u('Cg'), u('G')),
   workgroupSize: [WG],
   moduleScope: ROW_SCOPE,
@@ -388,7 +387,7 @@ const S0_ROWS: KernelSpec = {
 /** kvar[n G + g] = rs^3 A / M, A = sum over the group's channels of part[.. + 3] (channel order). */
 const S0_KVAR: KernelSpec = {
   name: 'evoNormS0BackwardKvar',
-  storages: [rd('part'), rd('rstd'), wr('kvar')],
+  storages: [f32in('part'), f32in('rstd'), f32out('kvar')],
   params: [u('NG'), u('C'), u('Cg'), u('G'), u('M')],
   workgroupSize: [64],
   body: `
@@ -404,10 +403,10 @@ const S0_KVAR: KernelSpec = {
 /** EvoNorm-S0 dx = dy w rs (sg + v x sg (1 - sg)) - kvar (x - mean), one invocation per value. */
 const S0_DX: KernelSpec = {
   name: 'evoNormS0BackwardDx',
-  storages: [rd('x'), rd('dy'), rd('v'), rd('w'), rd('mean'), rd('rstd'), rd('kvar'), wr('dx')],
+  storages: [f32in('x'), f32in('dy'), f32in('v'), f32in('w'), f32in('mean'), f32in('rstd'), f32in('kvar'), f32out('dx')],
   params: [u('n'), u('S'), u('C'), u('Cg'), u('G')],
   workgroupSize: [WG],
-  moduleScope: 'fn sigmoid(z: f32) -> f32 { return 1.0 / (1.0 + exp(-z)); }',
+  moduleScope: SIGMOID,
   body: `
   let i = linear_id(gid, nwg);
   if (i >= P.n) { return; }
@@ -432,7 +431,7 @@ fn b0_left(variance: f32) -> f32 { return sqrt(variance + P.eps); }`;
  */
 const B0_FORWARD: KernelSpec = {
   name: 'evoNormB0Forward',
-  storages: [rd('x'), rd('variance'), rd('v'), rd('w'), rd('b'), wr('y'), wr('mean'), wr('sd')],
+  storages: [f32in('x'), f32in('variance'), f32in('v'), f32in('w'), f32in('b'), f32out('y'), f32out('mean'), f32out('sd')],
   params: rowParams(u('S'), u('C'), f('eps')),
   workgroupSize: [WG],
   moduleScope: ROW_SCOPE + B0_SCOPE,
@@ -472,7 +471,7 @@ const B0_FORWARD: KernelSpec = {
  */
 const B0_ROWS: KernelSpec = {
   name: 'evoNormB0BackwardRows',
-  storages: [rd('x'), rd('dy'), rd('variance'), rd('v'), rd('w'), rd('mean'), rd('sd'), wr('dx', true), wr('part'), wr('ki', true)],
+  storages: [f32in('x'), f32in('dy'), f32in('variance'), f32in('v'), f32in('w'), f32in('mean'), f32in('sd'), f32out('dx', true), f32out('part'), f32out('ki', true)],
   params: rowParams(u('S'), u('C'), f('eps'), u('fused'), u('hasKi')),
   workgroupSize: [WG],
   moduleScope: ROW_SCOPE + B0_SCOPE,
@@ -533,7 +532,7 @@ const B0_ROWS: KernelSpec = {
  */
 const B0_DX: KernelSpec = {
   name: 'evoNormB0BackwardDx',
-  storages: [rd('x'), rd('dy'), rd('variance'), rd('v'), rd('w'), rd('mean'), rd('sd'), rd('ki'), rd('muB'), rd('tot'), wr('dx')],
+  storages: [f32in('x'), f32in('dy'), f32in('variance'), f32in('v'), f32in('w'), f32in('mean'), f32in('sd'), f32in('ki'), f32in('muB'), f32in('tot'), f32out('dx')],
   params: [u('n'), u('S'), u('C'), f('NS'), f('eps')],
   workgroupSize: [WG],
   moduleScope: `${B0_SCOPE}
@@ -587,7 +586,7 @@ const LRN_PARAMS = [u('n'), u('S'), u('C'), u('before'), u('after'), f('k'), f('
 /** y = x s^(-beta), one invocation per value. */
 const LRN_FORWARD: KernelSpec = {
   name: 'localResponseNormForward',
-  storages: [rd('x'), wr('y')],
+  storages: [f32in('x'), f32out('y')],
   params: LRN_PARAMS,
   workgroupSize: [WG],
   moduleScope: LRN_SCOPE,
@@ -602,7 +601,7 @@ const LRN_FORWARD: KernelSpec = {
 /** First LRN backward pass: dx = dy p and t = dy x p / s. */
 const LRN_BACKWARD_T: KernelSpec = {
   name: 'localResponseNormBackwardT',
-  storages: [rd('x'), rd('dy'), wr('dx'), wr('t')],
+  storages: [f32in('x'), f32in('dy'), f32out('dx'), f32out('t')],
   params: LRN_PARAMS,
   workgroupSize: [WG],
   moduleScope: LRN_SCOPE,
@@ -620,7 +619,7 @@ const LRN_BACKWARD_T: KernelSpec = {
 /** Second LRN backward pass: dx_j -= coef x_j sum of t_c over c in [j - after, j + before]. */
 const LRN_BACKWARD_DX: KernelSpec = {
   name: 'localResponseNormBackwardDx',
-  storages: [rd('x'), rd('t'), wr('dx')],
+  storages: [f32in('x'), f32in('t'), f32out('dx')],
   params: [u('n'), u('S'), u('C'), u('before'), u('after'), f('coef')],
   workgroupSize: [WG],
   body: `

@@ -17,6 +17,7 @@ import type {
 } from '../kernels/pool.js';
 import { grid1d, type GpuRuntime, type KernelSpec, type ParamDecl } from './runtime.js';
 import { i32p, storageAtLeast, u32p } from './checks.js';
+import { IS_NAN } from './wgsl.js';
 
 const WG = 256;
 /** Threads of the workgroup that sums one adaptive bin. */
@@ -34,7 +35,6 @@ const OUTPUT_COORDS = `
   let pl = o / u32(P.OW * P.OH);`;
 
 /** NaN test on the bits: a compiler may assume v == v for floats. */
-const IS_NAN = 'fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }';
 
 const MAX_FORWARD: KernelSpec = {
   name: 'maxPool2dForward',

@@ -27,6 +27,7 @@ import type { Storage } from '../storage.js';
 import { grid1d, type GpuRuntime, type KernelSpec, type ParamDecl, type StorageBinding } from './runtime.js';
 import { GpuStorage, gpuStorage } from './storage.js';
 import { gridOf } from './checks.js';
+import { IS_NAN } from './wgsl.js';
 
 const WG = 256;
 /** Quiet NaN bits, passed as a param: a NaN constant expression is a WGSL compile error. */
@@ -56,7 +57,7 @@ function stridesOf(shape: readonly number[]): number[] {
 
 const COMMON_WGSL = /* wgsl */ `
 const EMPTY: u32 = 0xffffffffu;
-fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
+${IS_NAN}
 /** Equal, with NaN equal to NaN. */
 fn same(a: f32, b: f32) -> bool { return select(a == b, is_nan(a), is_nan(b)); }
 fn at4(a: array<vec4<u32>, 2>, i: u32) -> u32 { return a[i / 4u][i % 4u]; }
