@@ -36,7 +36,9 @@ const url = await new Promise((ok, fail) => {
   server.once('exit', (code) => fail(new Error(`normlab serve exited with ${code}: ${text}`)));
 });
 const liveDir = join(root, 'live-fbn');
-const trainer = spawn(process.execPath, ['bin/normlab.js', 'train', '--network', 'lenet5', '--norm', 'fbn', '--epochs', '8', '--train-limit', '1500', '--test-limit', '300', '--progress', 'none', '--out', liveDir], { env, stdio: 'ignore' });
+// Long enough (about 1 s per epoch here) for the page's 300 ms polls to see it between epochs.
+const LIVE_EPOCHS = 10;
+const trainer = spawn(process.execPath, ['bin/normlab.js', 'train', '--network', 'lenet5', '--norm', 'fbn', '--epochs', String(LIVE_EPOCHS), '--train-limit', '8000', '--test-limit', '300', '--progress', 'none', '--out', liveDir], { env, stdio: 'ignore' });
 children.push(trainer);
 
 const browser = await chromium.launch({
@@ -82,7 +84,7 @@ try {
   await new Promise((ok) => (trainer.exitCode !== null ? ok() : trainer.once('exit', ok)));
   await sleep(2500);
   const end = await row('live-fbn');
-  if (end?.status !== 'finished' || end.epochs !== 8) failures.push(`after training the row reads ${JSON.stringify(end)}, expected 8 epochs, finished`);
+  if (end?.status !== 'finished' || end.epochs !== LIVE_EPOCHS) failures.push(`after training the row reads ${JSON.stringify(end)}, expected ${LIVE_EPOCHS} epochs, finished`);
   const origin = new URL(url).origin;
   const outside = requests.filter((u) => !u.startsWith(origin + '/'));
   if (outside.length > 0) failures.push(`the page made requests outside the server: ${outside.join(', ')}`);
