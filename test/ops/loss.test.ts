@@ -249,6 +249,17 @@ describe('crossEntropy on the CPU thread pool', () => {
   });
 });
 
+forEachDevice('losses over no counted row', (_device, { t, read }) => {
+  it('gives 0 for sum and NaN for mean when every target is ignored, as PyTorch', async () => {
+    const logits = t([1, 2, 3, 4], [2, 2]);
+    const ignored = t([-100, -100]);
+    assert.equal((await read(F.crossEntropy(logits, ignored, { reduction: 'sum' })))[0], 0);
+    assert.ok(Number.isNaN((await read(F.crossEntropy(logits, ignored, { reduction: 'mean' })))[0]));
+    assert.equal((await read(F.nllLoss(logits, ignored, { reduction: 'sum' })))[0], 0);
+    assert.ok(Number.isNaN((await read(F.nllLoss(logits, ignored, { reduction: 'mean' })))[0]));
+  });
+});
+
 forEachDevice('loss errors', (device, { t }) => {
   const logits = t(new Float32Array(6), [2, 3]);
   // A target tensor is checked where it lives: on the CPU at the call, on a GPU by a kernel whose

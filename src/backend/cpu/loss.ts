@@ -48,8 +48,9 @@ export function cpuLossKernels(addon: NativeLossKernels): LossKernels {
       const mean = reduction === 'none' ? new Float32Array(1) : o;
       const rows = reduction === 'none' ? o : undefined;
       const valid = addon.crossEntropyForward(hostArray(logits, fn), N, C, hostIndexArray(target, fn), eps, ignoreIndex, mean, rows);
-      // 'sum' is the mean times the count, rounded once to float32.
-      if (reduction === 'sum') o[0] = mean[0] * valid;
+      // 'sum' is the mean times the count, rounded once to float32; over no counted row it is 0
+      // (PyTorch's sum over nothing), not NaN times 0.
+      if (reduction === 'sum') o[0] = valid === 0 ? 0 : mean[0] * valid;
       hostArray(count, fn)[0] = valid;
     },
     crossEntropyBackward({ logits, N, C, target, eps, ignoreIndex, reduction, gy, count, gx }) {
@@ -81,7 +82,7 @@ export function cpuLossKernels(addon: NativeLossKernels): LossKernels {
         return;
       }
       const valid = addon.nllLossForward(x, N, C, t, ignoreIndex, o);
-      if (reduction === 'sum') o[0] = o[0] * valid;
+      if (reduction === 'sum') o[0] = valid === 0 ? 0 : o[0] * valid;
       hostArray(count, fn)[0] = valid;
     },
     nllLossBackward({ N, C, target, ignoreIndex, reduction, gy, count, gx }) {
