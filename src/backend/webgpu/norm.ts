@@ -200,6 +200,24 @@ function loadPart(src: string): string {
   }`;
 }
 
+/**
+ * WGSL: the Chan triple (count, mean, M2) of the piece's values v that satisfy `keep`, summed as
+ * differences from `shift` (a value of the channel), reduced over the workgroup and written.
+ */
+function pieceTriple(shift: string, keep: string): string {
+  return `var cnt = 0.0;
+  var s1 = 0.0;
+  var s2 = 0.0;
+  ${walk('c * P.S', '', `if (${keep}) { let d = v - ${shift}; cnt += 1.0; s1 += d; s2 += d * d; }`)}
+  var tt = vec3f(0.0);
+  if (cnt > 0.0) {
+    let dm = s1 / cnt;
+    tt = vec3f(cnt, ${shift} + dm, max(s2 - s1 * dm, 0.0));
+  }
+  let r = reduce_chan(lidx, tt);
+  ${WRITE_PART}`;
+}
+
 /** Per-channel statistics partials: the Chan triple of each piece (x - K, K the thread's first value). */
 const BN_STATS_PART: KernelSpec = {
   name: 'bn_stats_part',
@@ -214,17 +232,7 @@ const BN_STATS_PART: KernelSpec = {
     let n = j / P.S;
     K = x[P.x_off + n * P.CS + c * P.S + (j - n * P.S)];
   }
-  var cnt = 0.0;
-  var s1 = 0.0;
-  var s2 = 0.0;
-  ${walk('c * P.S', '', 'let d = v - K; cnt += 1.0; s1 += d; s2 += d * d;')}
-  var tt = vec3f(0.0);
-  if (cnt > 0.0) {
-    let dm = s1 / cnt;
-    tt = vec3f(cnt, K + dm, max(s2 - s1 * dm, 0.0));
-  }
-  let r = reduce_chan(lidx, tt);
-  ${WRITE_PART}`,
+  ${pieceTriple('K', 'true')}`,
 };
 
 /**
@@ -247,17 +255,7 @@ const BN_FILTERED_PART: KernelSpec = {
     mu0[P.mu0_off + c] = m0;
     rstd0[P.rstd0_off + c] = r0;
   }
-  var cnt = 0.0;
-  var s1 = 0.0;
-  var s2 = 0.0;
-  ${walk('c * P.S', '', 'let z = (v - m0) * r0; if (z > -P.T && z < P.T) { let d = v - m0; cnt += 1.0; s1 += d; s2 += d * d; }')}
-  var tt = vec3f(0.0);
-  if (cnt > 0.0) {
-    let dm = s1 / cnt;
-    tt = vec3f(cnt, m0 + dm, max(s2 - s1 * dm, 0.0));
-  }
-  let r = reduce_chan(lidx, tt);
-  ${WRITE_PART}`,
+  ${pieceTriple('m0', '(v - m0) * r0 > -P.T && (v - m0) * r0 < P.T')}`,
 };
 
 /**
